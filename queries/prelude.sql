@@ -1,0 +1,125 @@
+-- Shared definitions of SPEC.md section 2, prepended to every KPI query.
+--
+-- Dates are day numbers (days since 1970-01-01) and weeks are week numbers
+-- (ISO weeks since the week of 1970-01-01): week t runs from day 7t-3
+-- (Monday) to day 7t+3 (Sunday). Stored dates are from 1970 on, so integer
+-- division and remainder need no care for negative numbers.
+--
+-- Parameters:
+--   $from_week, $to_week        requested weeks (week numbers, inclusive)
+--   $window                     W, regular.window_weeks
+--   $min_active                 K, regular.min_active_weeks
+--   $by_region, $by_department, $by_team, $by_wave
+--                               which dimensions make a segment; a dimension
+--                               not asked for is the constant ''
+--   $theta_num / $theta_den     module.min_user_share as an exact fraction
+--   $alr_num / $alr_den         targets.active_licensee_rate
+--   $mu_num / $mu_den           targets.module_utilization
+WITH
+licensee_dates AS (
+    SELECT d.user_id,
+           CASE WHEN $by_region THEN d.region ELSE '' END AS region,
+           CASE WHEN $by_department THEN d.department ELSE '' END AS department,
+           CASE WHEN $by_team THEN d.team ELSE '' END AS team,
+           CASE WHEN $by_wave THEN d.wave ELSE '' END AS wave,
+           -- e_u: eligible from, the later of license start and go-live
+           greatest(CAST(d.license_start AS INT), CAST(w.go_live AS INT)) AS e_day,
+           CAST(d.license_end AS INT) AS end_day
+    FROM directory d
+    JOIN waves w ON d.wave = w.wave_id
+),
+licensee AS (
+    SELECT user_id, region, department, team, wave, e_day, end_day,
+           (e_day + 3) / 7 AS e_week,
+           -- day of week of e_u, 0 = Monday: bits below it in a week's day
+           -- mask are days before e_u
+           (e_day + 3) % 7 AS e_dow
+    FROM licensee_dates
+),
+week_range AS (
+    SELECT unnest(range($from_week, $to_week + 1)) AS week
+),
+window_shift AS (
+    SELECT unnest(range(0, $window)) AS shift
+),
+-- Eligible licensees per week, with E_u(t): their eligible weeks in the
+-- window (the window weeks whose Sunday is on or after e_u).
+eligible AS (
+    SELECT l.user_id, l.region, l.department, l.team, l.wave, t.week,
+           least($window, t.week - l.e_week + 1) AS eligible_weeks
+    FROM licensee l
+    CROSS JOIN week_range t
+    WHERE l.e_day <= t.week * 7 + 3
+      AND (l.end_day IS NULL OR l.end_day >= t.week * 7 + 3)
+),
+-- Weeks with a counted event: qualifying (the rollup holds only those) and
+-- on a local date on or after e_u.
+active_week AS (
+    SELECT u.user_id, u.week
+    FROM user_week u
+    JOIN licensee l ON u.user_id = l.user_id
+    WHERE u.week BETWEEN $from_week - $window + 1 AND $to_week
+      AND (u.week > l.e_week OR (u.week = l.e_week AND (u.day_mask >> l.e_dow) > 0))
+),
+-- Active weeks of each user in the window of each requested week.
+window_activity AS (
+    SELECT a.user_id, a.week + s.shift AS week, count(*) AS active_weeks
+    FROM active_week a
+    CROSS JOIN window_shift s
+    WHERE a.week + s.shift BETWEEN $from_week AND $to_week
+    GROUP BY a.user_id, a.week + s.shift
+),
+licensee_week AS (
+    SELECT e.user_id, e.region, e.department, e.team, e.wave, e.week,
+           coalesce(wa.active_weeks, 0) AS active_weeks,
+           coalesce(wa.active_weeks, 0) >= least($min_active, e.eligible_weeks) AS is_regular
+    FROM eligible e
+    LEFT JOIN window_activity wa ON e.user_id = wa.user_id AND e.week = wa.week
+),
+-- N, R and inactive licensees per segment and week.
+segment_figures AS (
+    SELECT region, department, team, wave, week,
+           count(*) AS eligible,
+           sum(CASE WHEN is_regular THEN 1 ELSE 0 END) AS regular,
+           sum(CASE WHEN active_weeks = 0 THEN 1 ELSE 0 END) AS inactive
+    FROM licensee_week
+    GROUP BY region, department, team, wave, week
+),
+-- L(t): catalog modules licensed on sunday(t).
+licensed AS (
+    SELECT t.week, m.module_id, m.name, m.monthly_cost_per_user, m.cost_micros
+    FROM modules m
+    CROSS JOIN week_range t
+    WHERE CAST(m.licensed_from AS INT) <= t.week * 7 + 3
+      AND (m.licensed_until IS NULL OR CAST(m.licensed_until AS INT) >= t.week * 7 + 3)
+),
+-- (user, module, week) with a counted event in the module.
+module_week AS (
+    SELECT u.user_id, u.module, u.week
+    FROM user_module_week u
+    JOIN licensee l ON u.user_id = l.user_id
+    WHERE u.week BETWEEN $from_week - $window + 1 AND $to_week
+      AND (u.week > l.e_week OR (u.week = l.e_week AND (u.day_mask >> l.e_dow) > 0))
+),
+module_window AS (
+    SELECT DISTINCT m.user_id, m.module, m.week + s.shift AS week
+    FROM module_week m
+    CROSS JOIN window_shift s
+    WHERE m.week + s.shift BETWEEN $from_week AND $to_week
+),
+-- U_m(s,t) for the modules of L(t).
+module_users AS (
+    SELECT e.region, e.department, e.team, e.wave, e.week, mw.module, count(*) AS users
+    FROM eligible e
+    JOIN module_window mw ON e.user_id = mw.user_id AND e.week = mw.week
+    JOIN licensed lm ON lm.week = mw.week AND lm.module_id = mw.module
+    GROUP BY e.region, e.department, e.team, e.wave, e.week, mw.module
+),
+segment AS (
+    SELECT DISTINCT region, department, team, wave FROM licensee
+),
+segment_week AS (
+    SELECT s.region, s.department, s.team, s.wave, t.week
+    FROM segment s
+    CROSS JOIN week_range t
+)

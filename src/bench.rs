@@ -1,0 +1,159 @@
+//! `uptake bench`: generates rollout data, imports it and times the KPI
+//! query as a fresh process (cold) and repeated in one process (warm).
+//! It prints figures; it asserts nothing.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use crate::cli::{Error, Result};
+use crate::config::Settings;
+use crate::engine::Engine;
+use crate::kpi::{self, Dimension, Request};
+use crate::sample::{self, SampleArgs};
+use crate::store::Store;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Number of events to generate (about).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events: u64,
+    /// Weeks of events.
+    #[arg(long, default_value_t = 52)]
+    pub weeks: u32,
+    /// Working directory (generated files and data directory).
+    #[arg(long, default_value = "target/bench")]
+    pub dir: PathBuf,
+    /// Reuse generated files and the data directory from an earlier run.
+    #[arg(long)]
+    pub reuse: bool,
+    /// Warm repetitions of the KPI query.
+    #[arg(long, default_value_t = 5)]
+    pub repeat: usize,
+}
+
+/// Peak resident memory of this process in KiB (Linux), 0 when unknown.
+pub fn peak_memory_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
+        })
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+pub async fn run(args: &BenchArgs) -> Result<()> {
+    let input = args.dir.join("input");
+    let data = args.dir.join("data");
+    let settings = Settings::default();
+    if !args.reuse {
+        let _ = std::fs::remove_dir_all(&args.dir);
+        // About 60 events per licensee and week in the generated data.
+        let users = (args.events / (args.weeks as u64 * 60)).max(50) as usize;
+        let started = Instant::now();
+        let summary = sample::generate(&SampleArgs {
+            users,
+            weeks: args.weeks,
+            seed: 1,
+            start: "2026-W01"
+                .parse()
+                .map_err(|e| Error::Usage(format!("{e}")))?,
+            out: input.clone(),
+            events_per_file: 2_000_000,
+        })?;
+        println!(
+            "generate: {} events, {} licensees, {} files in {:.1} s",
+            summary.events,
+            summary.users,
+            summary.files.len(),
+            started.elapsed().as_secs_f64()
+        );
+        let mut store = Store::open(&data)?;
+        store.import_waves(&input.join("waves.csv"))?;
+        store.import_directory(&input.join("directory.csv"))?;
+        store.import_modules(&input.join("modules.csv"))?;
+        let bytes: u64 = summary
+            .files
+            .iter()
+            .filter_map(|f| std::fs::metadata(f).ok())
+            .map(|m| m.len())
+            .sum();
+        let files: Vec<String> = summary
+            .files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect();
+        let s = store.import_events(&files, &settings, false, false)?;
+        println!(
+            "import: {} events ({:.0} MB of Parquet) in {:.2} s = {:.0} events/s",
+            s.events,
+            bytes as f64 / 1e6,
+            s.seconds,
+            s.events as f64 / s.seconds
+        );
+    }
+
+    let exe = std::env::current_exe().map_err(|e| Error::Usage(e.to_string()))?;
+    let started = Instant::now();
+    let output = Command::new(exe)
+        .args(["--data", &data.display().to_string()])
+        .args(["kpi", "--by", "region,department", "--format", "csv"])
+        .env("UPTAKE_REPORT_PEAK_MEMORY", "1")
+        .output()
+        .map_err(|e| Error::Usage(format!("cannot start uptake: {e}")))?;
+    let cold = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        return Err(Error::Usage(format!("kpi failed: {stderr}")));
+    }
+    let peak = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("peak_memory_kib="))
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    let rows = String::from_utf8_lossy(&output.stdout).lines().count() - 1;
+    println!(
+        "kpi --by region,department, fresh process: {cold:.2} s, {rows} rows, peak memory {:.0} MiB",
+        peak as f64 / 1024.0
+    );
+
+    let store = Store::open(&data)?;
+    let engine = Engine::open(&store).await?;
+    let (first, last) = {
+        let (a, b) = crate::store::stored_date_range(store.manifest())
+            .ok_or_else(|| Error::Usage("no events stored".into()))?;
+        let week = |d: &str| {
+            d.parse::<chrono::NaiveDate>()
+                .map(crate::model::Week::containing)
+                .map_err(|e| Error::Usage(e.to_string()))
+        };
+        (week(&a)?, week(&b)?)
+    };
+    let request = Request {
+        dims: vec![Dimension::Region, Dimension::Department],
+        from: first,
+        to: last,
+    };
+    let mut times = Vec::new();
+    for _ in 0..=args.repeat {
+        let started = Instant::now();
+        kpi::kpi_rows(&engine, &settings, &request).await?;
+        times.push(started.elapsed().as_secs_f64());
+    }
+    let first_run = times.remove(0);
+    times.sort_by(f64::total_cmp);
+    println!(
+        "kpi --by region,department in one process: first {:.3} s, repeated median {:.3} s, best {:.3} s",
+        first_run,
+        times[times.len() / 2],
+        times[0]
+    );
+    println!(
+        "bench process peak memory: {:.0} MiB",
+        peak_memory_kib() as f64 / 1024.0
+    );
+    Ok(())
+}

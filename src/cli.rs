@@ -1,0 +1,403 @@
+//! The command line: what each `uptake` command does, on top of the
+//! library. `main.rs` only parses arguments and starts tracing.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::engine::Engine;
+use crate::kpi::{self, Format, Request};
+use crate::model::Week;
+use crate::model::week::week_of_day;
+use crate::store::{self, Store};
+
+/// uptake measures CRM adoption: active licensee rate and module
+/// utilization per region, department, team and rollout wave.
+#[derive(Debug, Parser)]
+#[command(name = "uptake", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options of every command.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Data directory holding everything uptake stores.
+    #[arg(long, global = true, env = "UPTAKE_DATA", default_value = "data")]
+    pub data: PathBuf,
+    /// Settings file (TOML); default ./uptake.toml when it exists.
+    #[arg(long, global = true, env = "UPTAKE_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import waves, directory or module catalog (CSV; replaces the table),
+    /// or usage events (Parquet, CSV, NDJSON, optionally .gz).
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// The KPI table: one row per week and segment.
+    Kpi {
+        #[command(flatten)]
+        segments: SegmentArgs,
+        /// First week, e.g. 2026-W07 (default: first week with events).
+        #[arg(long)]
+        from: Option<Week>,
+        /// Last week (default: last week with events).
+        #[arg(long)]
+        to: Option<Week>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Module adoption per segment and module, with idle license cost.
+    Modules {
+        #[command(flatten)]
+        segments: SegmentArgs,
+        /// The week (default: last week with events).
+        #[arg(long)]
+        week: Option<Week>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Segments below a target, most users to target first.
+    Lagging {
+        #[command(flatten)]
+        segments: SegmentArgs,
+        /// The week (default: last week with events).
+        #[arg(long)]
+        week: Option<Week>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// What is stored, and data-quality figures.
+    Stats {
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Rebuild derived data (the rollup) from the stored raw events.
+    Rebuild,
+    /// Import the bundled sample data into a fresh data directory and print
+    /// its KPIs: the organisation, by region, and the lagging teams.
+    Demo {
+        /// Directory with waves.csv, directory.csv, modules.csv, events/.
+        #[arg(long, default_value = "sample_data")]
+        sample: PathBuf,
+    },
+    /// Generate realistic rollout data in the import formats.
+    Sample(crate::sample::SampleArgs),
+    /// Measure import and KPI speed on generated data.
+    Bench(crate::bench::BenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Rollout waves: wave_id, name, go_live.
+    Waves { file: PathBuf },
+    /// Licensee directory: user_id, region, department, team, wave,
+    /// license_start, license_end.
+    Directory { file: PathBuf },
+    /// Module catalog: module_id, name, licensed_from, licensed_until,
+    /// monthly_cost_per_user.
+    Modules { file: PathBuf },
+    /// Usage events: files or glob patterns. A file imported before (same
+    /// bytes) is skipped.
+    Events {
+        #[arg(required = true)]
+        files: Vec<String>,
+        /// Store the valid rows even when some rows are refused.
+        #[arg(long)]
+        partial: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SegmentArgs {
+    /// Dimensions of a segment, comma separated: region, department, team,
+    /// wave. Empty: the whole organisation.
+    #[arg(long, default_value = "")]
+    pub by: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] crate::config::Error),
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error(transparent)]
+    Engine(#[from] crate::engine::Error),
+    #[error(transparent)]
+    Kpi(#[from] kpi::Error),
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Sample(#[from] crate::sample::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Runs a command; what it prints for the user goes to stdout, notes to
+/// stderr.
+pub async fn run(cli: Cli) -> Result<()> {
+    let settings = || Settings::load(cli.global.config.as_deref());
+    match cli.command {
+        Command::Import(cmd) => {
+            let settings = settings()?;
+            let mut store = Store::open(&cli.global.data)?;
+            match cmd {
+                ImportCommand::Waves { file } => {
+                    let n = store.import_waves(&file)?;
+                    eprintln!("imported {n} waves");
+                }
+                ImportCommand::Directory { file } => {
+                    let n = store.import_directory(&file)?;
+                    eprintln!("imported {n} licensees");
+                }
+                ImportCommand::Modules { file } => {
+                    let n = store.import_modules(&file)?;
+                    eprintln!("imported {n} modules");
+                }
+                ImportCommand::Events { files, partial } => {
+                    let progress = std::io::stderr().is_terminal();
+                    let s = store.import_events(&files, &settings, partial, progress)?;
+                    for (file, why) in &s.files_skipped {
+                        eprintln!("skipped {file}: {why}");
+                    }
+                    if s.rejected_total > 0 {
+                        eprintln!(
+                            "left out {} refused rows:\n{}",
+                            s.rejected_total,
+                            store::error::list_problems(&s.rejected)
+                        );
+                    }
+                    eprintln!(
+                        "imported {} events from {} files",
+                        s.events, s.files_imported
+                    );
+                }
+            }
+        }
+        Command::Kpi {
+            segments,
+            from,
+            to,
+            format,
+        } => {
+            let settings = settings()?;
+            let (store, engine) = open(&cli.global.data, &settings).await?;
+            let request = request(&store, &segments, from, to)?;
+            let rows = kpi::kpi_rows(&engine, &settings, &request).await?;
+            print!("{}", kpi::kpi_table(&request.dims, &rows).render(format));
+        }
+        Command::Modules {
+            segments,
+            week,
+            format,
+        } => {
+            let settings = settings()?;
+            let (store, engine) = open(&cli.global.data, &settings).await?;
+            let request = request(&store, &segments, week, week)?;
+            let table = kpi::modules_table(&engine, &settings, &request).await?;
+            print!("{}", table.render(format));
+        }
+        Command::Lagging {
+            segments,
+            week,
+            format,
+        } => {
+            let settings = settings()?;
+            let (store, engine) = open(&cli.global.data, &settings).await?;
+            let request = request(&store, &segments, week, week)?;
+            let rows = kpi::kpi_rows(&engine, &settings, &request).await?;
+            print!(
+                "{}",
+                kpi::lagging_table(&request.dims, &rows, &settings).render(format)
+            );
+        }
+        Command::Stats { format } => {
+            let settings = settings()?;
+            let (store, engine) = open(&cli.global.data, &settings).await?;
+            print!("{}", stats(&store, &engine, format).await?);
+        }
+        Command::Rebuild => {
+            let settings = settings()?;
+            let mut store = Store::open(&cli.global.data)?;
+            let events = store.rebuild(&settings, std::io::stderr().is_terminal())?;
+            eprintln!(
+                "rebuilt the rollup from {events} events ({})",
+                store::rollup_settings(&settings)
+            );
+        }
+        Command::Demo { sample } => {
+            let settings = settings()?;
+            demo(&cli.global.data, &sample, &settings).await?;
+        }
+        Command::Sample(args) => {
+            let summary = crate::sample::generate(&args)?;
+            eprintln!("{summary}");
+        }
+        Command::Bench(args) => {
+            crate::bench::run(&args).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Opens the store and the engine, refusing stale derived data.
+pub async fn open(data: &std::path::Path, settings: &Settings) -> Result<(Store, Engine)> {
+    let store = Store::open(data)?;
+    store.check_derived(settings)?;
+    let engine = Engine::open(&store).await?;
+    Ok((store, engine))
+}
+
+/// Weeks of the first and last stored events.
+fn stored_weeks(store: &Store) -> Option<(Week, Week)> {
+    let (first, last) = store::stored_date_range(store.manifest())?;
+    let week = |d: String| {
+        d.parse::<chrono::NaiveDate>()
+            .ok()
+            .map(|d| Week::from_number(week_of_day(crate::model::week::day_number(d))))
+    };
+    Some((week(first)?, week(last)?))
+}
+
+fn request(
+    store: &Store,
+    segments: &SegmentArgs,
+    from: Option<Week>,
+    to: Option<Week>,
+) -> Result<Request> {
+    let dims = kpi::parse_dimensions(&segments.by)?;
+    let stored = stored_weeks(store);
+    let missing = || {
+        Error::Usage(
+            "no events are stored, so there is no default week: give the week(s) explicitly".into(),
+        )
+    };
+    let from = match from {
+        Some(w) => w,
+        None => stored.ok_or_else(missing)?.0,
+    };
+    let to = match to {
+        Some(w) => w,
+        None => stored.ok_or_else(missing)?.1,
+    };
+    Ok(Request { dims, from, to })
+}
+
+async fn stats(store: &Store, engine: &Engine, format: Format) -> Result<String> {
+    let s = kpi::event_stats(engine).await?;
+    let m = store.manifest();
+    let range = store::stored_date_range(m);
+    let value = serde_json::json!({
+        "events": s.events,
+        "files": m.event_files.len(),
+        "imported_files": m.imports.len(),
+        "first_date": range.as_ref().map(|r| r.0.clone()),
+        "last_date": range.as_ref().map(|r| r.1.clone()),
+        "distinct_users": s.distinct_users,
+        "licensees": store.table::<crate::model::Licensee>()?.len(),
+        "waves": store.table::<crate::model::Wave>()?.len(),
+        "modules": store.table::<crate::model::Module>()?.len(),
+        "events_of_unknown_users": s.events_of_unknown_users,
+        "unknown_user_ids": s.unknown_user_ids,
+        "events_of_unknown_modules": s.events_of_unknown_modules,
+        "unknown_module_ids": s.unknown_module_ids,
+    });
+    Ok(match format {
+        Format::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        ),
+        Format::Csv | Format::Table => {
+            let mut out = String::new();
+            if let serde_json::Value::Object(map) = value {
+                let sep = if format == Format::Csv { "," } else { "  " };
+                if format == Format::Csv {
+                    out.push_str("figure,value\n");
+                }
+                for (k, v) in map {
+                    let v = match v {
+                        serde_json::Value::Null => String::new(),
+                        serde_json::Value::String(s) => s,
+                        v => v.to_string(),
+                    };
+                    if format == Format::Csv {
+                        out.push_str(&format!("{k}{sep}{v}\n"));
+                    } else {
+                        out.push_str(&format!("{k:<26}{v}\n"));
+                    }
+                }
+            }
+            out
+        }
+    })
+}
+
+/// Imports sample data into `<data>/demo` (replacing it) and prints KPIs.
+async fn demo(data: &std::path::Path, sample: &std::path::Path, settings: &Settings) -> Result<()> {
+    let dir = data.join("demo");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|source| store::Error::Io {
+            path: dir.clone(),
+            source,
+        })?;
+    }
+    let mut store = Store::open(&dir)?;
+    store.import_waves(&sample.join("waves.csv"))?;
+    store.import_directory(&sample.join("directory.csv"))?;
+    store.import_modules(&sample.join("modules.csv"))?;
+    let pattern = format!("{}/events/*", sample.display());
+    let imported = store.import_events(&[pattern], settings, false, false)?;
+    let engine = Engine::open(&store).await?;
+    let (first, last) =
+        stored_weeks(&store).ok_or_else(|| Error::Usage("no sample events".into()))?;
+    println!(
+        "Imported {} events from {}, weeks {first} to {last} ({}).\n",
+        imported.events,
+        sample.display(),
+        settings.timezone
+    );
+    let organisation = Request {
+        dims: Vec::new(),
+        from: last.offset(-7).max(first),
+        to: last,
+    };
+    let rows = kpi::kpi_rows(&engine, settings, &organisation).await?;
+    println!(
+        "Whole organisation, last weeks:\n{}",
+        kpi::kpi_table(&[], &rows).to_text()
+    );
+    let by_region = Request {
+        dims: vec![kpi::Dimension::Region],
+        from: last,
+        to: last,
+    };
+    let rows = kpi::kpi_rows(&engine, settings, &by_region).await?;
+    println!(
+        "By region, {last}:\n{}",
+        kpi::kpi_table(&by_region.dims, &rows).to_text()
+    );
+    let teams = Request {
+        dims: vec![
+            kpi::Dimension::Region,
+            kpi::Dimension::Department,
+            kpi::Dimension::Team,
+        ],
+        from: last,
+        to: last,
+    };
+    let rows = kpi::kpi_rows(&engine, settings, &teams).await?;
+    println!(
+        "Lagging teams, {last}:\n{}",
+        kpi::lagging_table(&teams.dims, &rows, settings).to_text()
+    );
+    println!("The data directory of this demo is {}.", dir.display());
+    Ok(())
+}

@@ -1,0 +1,323 @@
+//! Settings: `uptake.toml`, every key overridable by an `UPTAKE_*`
+//! environment variable, with the defaults of SPEC.md.
+//!
+//! The environment variable of a key is `UPTAKE_` followed by the key in
+//! upper case with dots as underscores: `regular.window_weeks` is
+//! `UPTAKE_REGULAR_WINDOW_WEEKS`. Lists (`activity.exclude_actions`) are
+//! comma separated in the environment.
+
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::model::Decimal;
+
+/// Why the settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+    #[error("setting {key}: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// All settings of SPEC.md section 2, with their defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// IANA time zone of the organisation: events are mapped to local dates
+    /// and ISO weeks in it.
+    pub timezone: String,
+    pub regular: Regular,
+    pub module: ModuleSettings,
+    pub privacy: Privacy,
+    pub activity: Activity,
+    pub targets: Targets,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Regular {
+    /// W: number of weeks in the window ending with a week.
+    pub window_weeks: u32,
+    /// K: active weeks in the window that make a regular user.
+    pub min_active_weeks: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModuleSettings {
+    /// θ: share of a segment's eligible licensees that must use a module for
+    /// it to count as in use.
+    pub min_user_share: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Privacy {
+    /// k: segments with fewer eligible licensees are suppressed.
+    pub min_group_size: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Activity {
+    /// Actions that never make a user active.
+    pub exclude_actions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Targets {
+    /// Target of the active licensee rate (a segment passes above it).
+    pub active_licensee_rate: Decimal,
+    /// Target of module utilization (a segment passes above it).
+    pub module_utilization: Decimal,
+}
+
+fn dec(s: &str) -> Decimal {
+    s.parse()
+        .unwrap_or_else(|_| unreachable!("literal decimal {s}"))
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            timezone: "UTC".into(),
+            regular: Regular::default(),
+            module: ModuleSettings::default(),
+            privacy: Privacy::default(),
+            activity: Activity::default(),
+            targets: Targets::default(),
+        }
+    }
+}
+
+impl Default for Regular {
+    fn default() -> Self {
+        Regular {
+            window_weeks: 4,
+            min_active_weeks: 3,
+        }
+    }
+}
+
+impl Default for ModuleSettings {
+    fn default() -> Self {
+        ModuleSettings {
+            min_user_share: dec("0.2"),
+        }
+    }
+}
+
+impl Default for Privacy {
+    fn default() -> Self {
+        Privacy { min_group_size: 5 }
+    }
+}
+
+impl Default for Activity {
+    fn default() -> Self {
+        Activity {
+            exclude_actions: vec!["login".into(), "logout".into()],
+        }
+    }
+}
+
+impl Default for Targets {
+    fn default() -> Self {
+        Targets {
+            active_licensee_rate: dec("0.75"),
+            module_utilization: dec("0.5"),
+        }
+    }
+}
+
+impl Settings {
+    /// Loads settings: the file (if any), then the environment on top.
+    ///
+    /// `path` is the `--config` option; without it `./uptake.toml` is read
+    /// when it exists.
+    pub fn load(path: Option<&Path>) -> Result<Self> {
+        let default_path = Path::new("uptake.toml");
+        let path = match path {
+            Some(p) => Some(p),
+            None if default_path.exists() => Some(default_path),
+            None => None,
+        };
+        let mut settings = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| Error::Read {
+                    path: p.to_path_buf(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|e| Error::Parse {
+                    path: p.to_path_buf(),
+                    message: e.to_string(),
+                })?
+            }
+            None => Settings::default(),
+        };
+        settings.apply_env(|var| std::env::var(var).ok())?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Applies `UPTAKE_*` overrides read through `get`.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<()> {
+        fn parse<T: std::str::FromStr>(var: &str, v: &str) -> Result<T>
+        where
+            T::Err: std::fmt::Display,
+        {
+            v.parse().map_err(|e: T::Err| Error::Env {
+                var: var.to_string(),
+                message: e.to_string(),
+            })
+        }
+        if let Some(v) = get("UPTAKE_TIMEZONE") {
+            self.timezone = v;
+        }
+        if let Some(v) = get("UPTAKE_REGULAR_WINDOW_WEEKS") {
+            self.regular.window_weeks = parse("UPTAKE_REGULAR_WINDOW_WEEKS", &v)?;
+        }
+        if let Some(v) = get("UPTAKE_REGULAR_MIN_ACTIVE_WEEKS") {
+            self.regular.min_active_weeks = parse("UPTAKE_REGULAR_MIN_ACTIVE_WEEKS", &v)?;
+        }
+        if let Some(v) = get("UPTAKE_MODULE_MIN_USER_SHARE") {
+            self.module.min_user_share = parse("UPTAKE_MODULE_MIN_USER_SHARE", &v)?;
+        }
+        if let Some(v) = get("UPTAKE_PRIVACY_MIN_GROUP_SIZE") {
+            self.privacy.min_group_size = parse("UPTAKE_PRIVACY_MIN_GROUP_SIZE", &v)?;
+        }
+        if let Some(v) = get("UPTAKE_ACTIVITY_EXCLUDE_ACTIONS") {
+            self.activity.exclude_actions = v
+                .split(',')
+                .filter(|a| !a.is_empty())
+                .map(str::to_string)
+                .collect();
+        }
+        if let Some(v) = get("UPTAKE_TARGETS_ACTIVE_LICENSEE_RATE") {
+            self.targets.active_licensee_rate = parse("UPTAKE_TARGETS_ACTIVE_LICENSEE_RATE", &v)?;
+        }
+        if let Some(v) = get("UPTAKE_TARGETS_MODULE_UTILIZATION") {
+            self.targets.module_utilization = parse("UPTAKE_TARGETS_MODULE_UTILIZATION", &v)?;
+        }
+        Ok(())
+    }
+
+    /// Checks ranges: a window of at least one week, shares and targets
+    /// between 0 and 1, a known time zone.
+    pub fn validate(&self) -> Result<()> {
+        self.tz()?;
+        if self.regular.window_weeks == 0 || self.regular.window_weeks > 520 {
+            return Err(Error::Invalid {
+                key: "regular.window_weeks",
+                message: "must be between 1 and 520".into(),
+            });
+        }
+        let one: Decimal = dec("1");
+        for (key, value) in [
+            ("module.min_user_share", self.module.min_user_share),
+            (
+                "targets.active_licensee_rate",
+                self.targets.active_licensee_rate,
+            ),
+            (
+                "targets.module_utilization",
+                self.targets.module_utilization,
+            ),
+        ] {
+            if value.numerator() as i128 * one.denominator() as i128
+                > one.numerator() as i128 * value.denominator() as i128
+            {
+                return Err(Error::Invalid {
+                    key,
+                    message: format!("{value} is not between 0 and 1"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The organisation's time zone.
+    pub fn tz(&self) -> Result<Tz> {
+        self.timezone.parse().map_err(|_| Error::Invalid {
+            key: "timezone",
+            message: format!(
+                "'{}' is not an IANA time zone name (e.g. Europe/Berlin)",
+                self.timezone
+            ),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_spec() {
+        let s = Settings::default();
+        assert_eq!(s.timezone, "UTC");
+        assert_eq!(s.regular.window_weeks, 4);
+        assert_eq!(s.regular.min_active_weeks, 3);
+        assert_eq!(s.module.min_user_share.to_string(), "0.2");
+        assert_eq!(s.privacy.min_group_size, 5);
+        assert_eq!(s.activity.exclude_actions, vec!["login", "logout"]);
+        assert_eq!(s.targets.active_licensee_rate.to_string(), "0.75");
+        assert_eq!(s.targets.module_utilization.to_string(), "0.5");
+    }
+
+    #[test]
+    fn file_then_env() {
+        let mut s: Settings = toml::from_str(
+            "timezone = \"Europe/Berlin\"\n[regular]\nwindow_weeks = 6\n[activity]\nexclude_actions = []\n",
+        )
+        .expect("toml");
+        assert_eq!(s.regular.window_weeks, 6);
+        assert_eq!(s.regular.min_active_weeks, 3);
+        assert!(s.activity.exclude_actions.is_empty());
+        s.apply_env(|v| match v {
+            "UPTAKE_REGULAR_MIN_ACTIVE_WEEKS" => Some("2".into()),
+            "UPTAKE_ACTIVITY_EXCLUDE_ACTIONS" => Some("login,ping".into()),
+            "UPTAKE_MODULE_MIN_USER_SHARE" => Some("0.28".into()),
+            _ => None,
+        })
+        .expect("env");
+        assert_eq!(s.regular.min_active_weeks, 2);
+        assert_eq!(s.activity.exclude_actions, vec!["login", "ping"]);
+        assert_eq!(s.module.min_user_share.ceil_times(25), 7);
+        s.validate().expect("valid");
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let err = toml::from_str::<Settings>("[regular]\nwindow = 3\n").expect_err("unknown");
+        assert!(err.to_string().contains("window"));
+        let mut s = Settings::default();
+        let err = s
+            .apply_env(|v| (v == "UPTAKE_REGULAR_WINDOW_WEEKS").then(|| "four".into()))
+            .expect_err("env");
+        assert!(err.to_string().contains("UPTAKE_REGULAR_WINDOW_WEEKS"));
+        s.timezone = "Mars/Olympus".into();
+        assert!(
+            s.validate()
+                .expect_err("tz")
+                .to_string()
+                .contains("timezone")
+        );
+        let mut s = Settings::default();
+        s.targets.active_licensee_rate = dec("1.5");
+        assert!(s.validate().is_err());
+    }
+}

@@ -1,0 +1,559 @@
+//! Turns query results into the KPI tables of SPEC.md section 5: segment
+//! columns in the order asked, privacy suppression, lagging segments.
+//!
+//! The figures themselves (counts, exact rates, users to target, success)
+//! come from `queries/`; this module binds their parameters and decides
+//! what is shown.
+
+pub mod table;
+
+use std::fmt;
+use std::str::FromStr;
+
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Int64Type};
+use datafusion::scalar::ScalarValue;
+
+use crate::config::Settings;
+use crate::engine::{self, Engine};
+use crate::model::{Decimal, Week};
+pub use table::{Cell, Format, Table};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Engine(#[from] engine::Error),
+    #[error("unknown dimension '{0}': use region, department, team or wave")]
+    UnknownDimension(String),
+    #[error("dimension '{0}' is given twice")]
+    DuplicateDimension(String),
+    #[error("the week range is empty: {from} is after {to}")]
+    EmptyRange { from: Week, to: Week },
+    #[error("query result lacks column {0}")]
+    MissingColumn(&'static str),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A dimension of a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dimension {
+    Region,
+    Department,
+    Team,
+    Wave,
+}
+
+impl Dimension {
+    pub const ALL: [Dimension; 4] = [
+        Dimension::Region,
+        Dimension::Department,
+        Dimension::Team,
+        Dimension::Wave,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Dimension::Region => "region",
+            Dimension::Department => "department",
+            Dimension::Team => "team",
+            Dimension::Wave => "wave",
+        }
+    }
+}
+
+impl fmt::Display for Dimension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Dimension {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Dimension::ALL
+            .into_iter()
+            .find(|d| d.name() == s)
+            .ok_or_else(|| Error::UnknownDimension(s.to_string()))
+    }
+}
+
+/// Parses `region,department`; empty means the whole organisation.
+pub fn parse_dimensions(s: &str) -> Result<Vec<Dimension>> {
+    let mut dims = Vec::new();
+    for part in s.split(',').filter(|p| !p.is_empty()) {
+        let d: Dimension = part.parse()?;
+        if dims.contains(&d) {
+            return Err(Error::DuplicateDimension(part.to_string()));
+        }
+        dims.push(d);
+    }
+    Ok(dims)
+}
+
+/// What a KPI table is asked for.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub dims: Vec<Dimension>,
+    pub from: Week,
+    pub to: Week,
+}
+
+fn fraction(d: Decimal) -> (ScalarValue, ScalarValue) {
+    (
+        ScalarValue::Int64(Some(d.numerator())),
+        ScalarValue::Int64(Some(d.denominator())),
+    )
+}
+
+/// The bound parameters of the KPI queries.
+pub fn parameters(settings: &Settings, request: &Request) -> Vec<(&'static str, ScalarValue)> {
+    let int = |v: i64| ScalarValue::Int64(Some(v));
+    let by = |d: Dimension| ScalarValue::Boolean(Some(request.dims.contains(&d)));
+    let (theta_num, theta_den) = fraction(settings.module.min_user_share);
+    let (alr_num, alr_den) = fraction(settings.targets.active_licensee_rate);
+    let (mu_num, mu_den) = fraction(settings.targets.module_utilization);
+    vec![
+        ("from_week", int(request.from.number() as i64)),
+        ("to_week", int(request.to.number() as i64)),
+        ("window", int(settings.regular.window_weeks as i64)),
+        ("min_active", int(settings.regular.min_active_weeks as i64)),
+        ("by_region", by(Dimension::Region)),
+        ("by_department", by(Dimension::Department)),
+        ("by_team", by(Dimension::Team)),
+        ("by_wave", by(Dimension::Wave)),
+        ("theta_num", theta_num),
+        ("theta_den", theta_den),
+        ("alr_num", alr_num),
+        ("alr_den", alr_den),
+        ("mu_num", mu_num),
+        ("mu_den", mu_den),
+    ]
+}
+
+/// Column access on query results by name.
+struct Columns<'a> {
+    batch: &'a RecordBatch,
+}
+
+impl Columns<'_> {
+    fn array(&self, name: &'static str, to: &DataType) -> Result<std::sync::Arc<dyn Array>> {
+        let col = self
+            .batch
+            .column_by_name(name)
+            .ok_or(Error::MissingColumn(name))?;
+        cast(col, to).map_err(|e| {
+            Error::Engine(engine::Error::Run {
+                name: name.into(),
+                source: e.into(),
+            })
+        })
+    }
+
+    fn text(&self, name: &'static str) -> Result<Vec<String>> {
+        let a = self.array(name, &DataType::Utf8)?;
+        let a = a.as_string::<i32>();
+        Ok((0..a.len())
+            .map(|i| {
+                if a.is_null(i) {
+                    String::new()
+                } else {
+                    a.value(i).to_string()
+                }
+            })
+            .collect())
+    }
+
+    fn int(&self, name: &'static str) -> Result<Vec<Option<i64>>> {
+        let a = self.array(name, &DataType::Int64)?;
+        let a = a.as_primitive::<Int64Type>();
+        Ok((0..a.len())
+            .map(|i| a.is_valid(i).then(|| a.value(i)))
+            .collect())
+    }
+
+    fn boolean(&self, name: &'static str) -> Result<Vec<bool>> {
+        let a = self.array(name, &DataType::Boolean)?;
+        let a = a.as_boolean();
+        Ok((0..a.len()).map(|i| a.is_valid(i) && a.value(i)).collect())
+    }
+}
+
+/// One row of the KPI table, before suppression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KpiRow {
+    pub week: Week,
+    /// Values of the requested dimensions, in the order asked.
+    pub segment: Vec<String>,
+    pub eligible: i64,
+    pub regular: i64,
+    pub active_licensee_rate: Option<i64>,
+    pub modules_licensed: i64,
+    pub modules_in_use: i64,
+    pub module_utilization: Option<i64>,
+    pub users_to_target: i64,
+    pub success: bool,
+    pub suppressed: bool,
+}
+
+fn segment_values(
+    dims: &[Dimension],
+    region: &[String],
+    department: &[String],
+    team: &[String],
+    wave: &[String],
+    i: usize,
+) -> Vec<String> {
+    dims.iter()
+        .map(|d| match d {
+            Dimension::Region => region[i].clone(),
+            Dimension::Department => department[i].clone(),
+            Dimension::Team => team[i].clone(),
+            Dimension::Wave => wave[i].clone(),
+        })
+        .collect()
+}
+
+fn check_range(request: &Request) -> Result<()> {
+    if request.from > request.to {
+        return Err(Error::EmptyRange {
+            from: request.from,
+            to: request.to,
+        });
+    }
+    Ok(())
+}
+
+/// Computes the KPI rows: sorted by week, then segment values in byte order.
+pub async fn kpi_rows(
+    engine: &Engine,
+    settings: &Settings,
+    request: &Request,
+) -> Result<Vec<KpiRow>> {
+    check_range(request)?;
+    let batches = engine.run("kpi", parameters(settings, request)).await?;
+    let k = settings.privacy.min_group_size as i64;
+    let mut rows = Vec::new();
+    for batch in &batches {
+        let c = Columns { batch };
+        let week = c.int("week")?;
+        let (region, department, team, wave) = (
+            c.text("region")?,
+            c.text("department")?,
+            c.text("team")?,
+            c.text("wave")?,
+        );
+        let eligible = c.int("eligible")?;
+        let regular = c.int("regular")?;
+        let alr = c.int("active_licensee_rate_micros")?;
+        let licensed = c.int("modules_licensed")?;
+        let in_use = c.int("modules_in_use")?;
+        let mu = c.int("module_utilization_micros")?;
+        let to_target = c.int("users_to_target")?;
+        let success = c.boolean("success")?;
+        for i in 0..batch.num_rows() {
+            let n = eligible[i].unwrap_or(0);
+            rows.push(KpiRow {
+                week: Week::from_number(week[i].unwrap_or(0) as i32),
+                segment: segment_values(&request.dims, &region, &department, &team, &wave, i),
+                eligible: n,
+                regular: regular[i].unwrap_or(0),
+                active_licensee_rate: alr[i],
+                modules_licensed: licensed[i].unwrap_or(0),
+                modules_in_use: in_use[i].unwrap_or(0),
+                module_utilization: mu[i],
+                users_to_target: to_target[i].unwrap_or(0),
+                success: success[i],
+                suppressed: n < k,
+            });
+        }
+    }
+    rows.sort_by(|a, b| (a.week, &a.segment).cmp(&(b.week, &b.segment)));
+    Ok(rows)
+}
+
+fn header(first: &[&str], dims: &[Dimension], rest: &[&str]) -> Vec<String> {
+    first
+        .iter()
+        .map(|s| s.to_string())
+        .chain(dims.iter().map(|d| d.name().to_string()))
+        .chain(rest.iter().map(|s| s.to_string()))
+        .collect()
+}
+
+const KPI_FIGURES: [&str; 9] = [
+    "eligible",
+    "regular",
+    "active_licensee_rate",
+    "modules_licensed",
+    "modules_in_use",
+    "module_utilization",
+    "users_to_target",
+    "success",
+    "suppressed",
+];
+
+fn kpi_cells(r: &KpiRow) -> Vec<Cell> {
+    let mut cells = vec![Cell::Text(r.week.to_string())];
+    cells.extend(r.segment.iter().cloned().map(Cell::Text));
+    if r.suppressed {
+        cells.extend(std::iter::repeat_n(Cell::Empty, 8));
+    } else {
+        let rate = |v: Option<i64>| v.map_or(Cell::Empty, Cell::Rate);
+        cells.extend([
+            Cell::Int(r.eligible),
+            Cell::Int(r.regular),
+            rate(r.active_licensee_rate),
+            Cell::Int(r.modules_licensed),
+            Cell::Int(r.modules_in_use),
+            rate(r.module_utilization),
+            Cell::Int(r.users_to_target),
+            Cell::Bool(r.success),
+        ]);
+    }
+    cells.push(Cell::Bool(r.suppressed));
+    cells
+}
+
+/// The KPI table of SPEC.md section 5.
+pub fn kpi_table(dims: &[Dimension], rows: &[KpiRow]) -> Table {
+    Table {
+        columns: header(&["week"], dims, &KPI_FIGURES),
+        rows: rows.iter().map(kpi_cells).collect(),
+    }
+}
+
+/// Segments below a target in one week, most users to target first.
+///
+/// A segment lags when its active licensee rate or its module utilization
+/// does not pass the target. Suppressed segments are left out: their
+/// figures may not be shown. Ties keep the byte order of the segment.
+pub fn lagging_table(dims: &[Dimension], rows: &[KpiRow], settings: &Settings) -> Table {
+    let alr_target = settings.targets.active_licensee_rate;
+    let mu_target = settings.targets.module_utilization;
+    let mut lagging: Vec<(&KpiRow, String)> = rows
+        .iter()
+        .filter(|r| !r.suppressed)
+        .filter_map(|r| {
+            let mut missed = Vec::new();
+            if !alr_target.is_exceeded_by(r.regular, r.eligible) {
+                missed.push("active_licensee_rate");
+            }
+            if !mu_target.is_exceeded_by(r.modules_in_use, r.modules_licensed) {
+                missed.push("module_utilization");
+            }
+            (!missed.is_empty()).then(|| (r, missed.join(";")))
+        })
+        .collect();
+    lagging.sort_by(|a, b| {
+        b.0.users_to_target
+            .cmp(&a.0.users_to_target)
+            .then_with(|| a.0.segment.cmp(&b.0.segment))
+    });
+    let mut columns = header(&["week"], dims, &KPI_FIGURES);
+    columns.push("below_target".into());
+    Table {
+        columns,
+        rows: lagging
+            .into_iter()
+            .map(|(r, missed)| {
+                let mut cells = kpi_cells(r);
+                cells.push(Cell::Text(missed));
+                cells
+            })
+            .collect(),
+    }
+}
+
+/// Module adoption per segment and module of `L(t)`, with the segment's
+/// inactive licensees and idle license cost (a monthly amount).
+pub async fn modules_table(
+    engine: &Engine,
+    settings: &Settings,
+    request: &Request,
+) -> Result<Table> {
+    check_range(request)?;
+    let batches = engine.run("modules", parameters(settings, request)).await?;
+    let k = settings.privacy.min_group_size as i64;
+    let mut rows: Vec<(Week, Vec<String>, String, Vec<Cell>)> = Vec::new();
+    for batch in &batches {
+        let c = Columns { batch };
+        let week = c.int("week")?;
+        let (region, department, team, wave) = (
+            c.text("region")?,
+            c.text("department")?,
+            c.text("team")?,
+            c.text("wave")?,
+        );
+        let (module, name, cost) = (
+            c.text("module")?,
+            c.text("module_name")?,
+            c.text("monthly_cost_per_user")?,
+        );
+        let eligible = c.int("eligible")?;
+        let users = c.int("module_users")?;
+        let adoption = c.int("module_adoption_micros")?;
+        let in_use = c.boolean("in_use")?;
+        let inactive = c.int("inactive_licensees")?;
+        let idle = c.int("idle_license_cost_micros")?;
+        for i in 0..batch.num_rows() {
+            let week = Week::from_number(week[i].unwrap_or(0) as i32);
+            let segment = segment_values(&request.dims, &region, &department, &team, &wave, i);
+            let n = eligible[i].unwrap_or(0);
+            let suppressed = n < k;
+            let mut cells = vec![Cell::Text(week.to_string())];
+            cells.extend(segment.iter().cloned().map(Cell::Text));
+            cells.push(Cell::Text(module[i].clone()));
+            cells.push(Cell::Text(name[i].clone()));
+            cells.push(if cost[i].is_empty() {
+                Cell::Empty
+            } else {
+                Cell::Text(cost[i].clone())
+            });
+            if suppressed {
+                cells.extend(std::iter::repeat_n(Cell::Empty, 6));
+            } else {
+                cells.extend([
+                    Cell::Int(n),
+                    Cell::Int(users[i].unwrap_or(0)),
+                    adoption[i].map_or(Cell::Empty, Cell::Rate),
+                    Cell::Bool(in_use[i]),
+                    Cell::Int(inactive[i].unwrap_or(0)),
+                    Cell::Money(idle[i].unwrap_or(0)),
+                ]);
+            }
+            cells.push(Cell::Bool(suppressed));
+            rows.push((week, segment, module[i].clone(), cells));
+        }
+    }
+    rows.sort_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
+    Ok(Table {
+        columns: header(
+            &["week"],
+            &request.dims,
+            &[
+                "module",
+                "module_name",
+                "monthly_cost_per_user",
+                "eligible",
+                "module_users",
+                "module_adoption",
+                "in_use",
+                "inactive_licensees",
+                "idle_license_cost",
+                "suppressed",
+            ],
+        ),
+        rows: rows.into_iter().map(|r| r.3).collect(),
+    })
+}
+
+/// Data-quality figures over the raw events (SPEC.md section 3).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct EventStats {
+    pub events: i64,
+    pub distinct_users: i64,
+    pub events_of_unknown_users: i64,
+    pub unknown_user_ids: i64,
+    pub events_of_unknown_modules: i64,
+    pub unknown_module_ids: i64,
+}
+
+pub async fn event_stats(engine: &Engine) -> Result<EventStats> {
+    let batches = engine.run("stats", Vec::new()).await?;
+    let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) else {
+        return Ok(EventStats::default());
+    };
+    let c = Columns { batch };
+    let get = |name| -> Result<i64> { Ok(c.int(name)?.first().copied().flatten().unwrap_or(0)) };
+    Ok(EventStats {
+        events: get("events")?,
+        distinct_users: get("distinct_users")?,
+        events_of_unknown_users: get("events_of_unknown_users")?,
+        unknown_user_ids: get("unknown_user_ids")?,
+        events_of_unknown_modules: get("events_of_unknown_modules")?,
+        unknown_module_ids: get("unknown_module_ids")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dimensions() {
+        assert_eq!(
+            parse_dimensions("department,region").expect("dims"),
+            vec![Dimension::Department, Dimension::Region]
+        );
+        assert!(parse_dimensions("").expect("none").is_empty());
+        assert!(parse_dimensions("country").is_err());
+        assert!(parse_dimensions("team,team").is_err());
+        assert!(parse_dimensions("Region").is_err());
+    }
+
+    fn row(eligible: i64, regular: i64, licensed: i64, in_use: i64, k: i64) -> KpiRow {
+        KpiRow {
+            week: "2026-W10".parse().expect("week"),
+            segment: vec!["DACH".into()],
+            eligible,
+            regular,
+            active_licensee_rate: crate::model::decimal::rate_micros(regular, eligible),
+            modules_licensed: licensed,
+            modules_in_use: in_use,
+            module_utilization: crate::model::decimal::rate_micros(in_use, licensed),
+            users_to_target: (eligible * 3 / 4 + 1 - regular).max(0),
+            success: false,
+            suppressed: eligible < k,
+        }
+    }
+
+    #[test]
+    fn suppressed_rows_are_empty_but_marked() {
+        let t = kpi_table(&[Dimension::Region], &[row(4, 4, 2, 2, 5)]);
+        assert_eq!(
+            t.to_csv().lines().nth(1),
+            Some("2026-W10,DACH,,,,,,,,,true")
+        );
+        let t = kpi_table(&[Dimension::Region], &[row(8, 6, 0, 0, 5)]);
+        assert_eq!(
+            t.to_csv().lines().nth(1),
+            Some("2026-W10,DACH,8,6,0.750000,0,0,,1,false,false")
+        );
+    }
+
+    #[test]
+    fn lagging_excludes_passing_and_suppressed_segments() {
+        let settings = Settings::default();
+        let mut passing = row(8, 7, 2, 2, 5);
+        passing.segment = vec!["A".into()];
+        let mut low = row(20, 10, 2, 2, 5);
+        low.segment = vec!["B".into()];
+        let mut lower = row(40, 10, 2, 2, 5);
+        lower.segment = vec!["C".into()];
+        let mut tiny = row(3, 0, 2, 0, 5);
+        tiny.segment = vec!["D".into()];
+        let mut modules_only = row(8, 8, 2, 1, 5);
+        modules_only.segment = vec!["E".into()];
+        let t = lagging_table(
+            &[Dimension::Region],
+            &[passing, low, lower, tiny, modules_only],
+            &settings,
+        );
+        let order: Vec<&Cell> = t.rows.iter().map(|r| &r[1]).collect();
+        assert_eq!(
+            order,
+            vec![
+                &Cell::Text("C".into()),
+                &Cell::Text("B".into()),
+                &Cell::Text("E".into())
+            ]
+        );
+        assert_eq!(
+            t.rows[2].last(),
+            Some(&Cell::Text("module_utilization".into()))
+        );
+    }
+}

@@ -1,0 +1,11 @@
+//! The domain of SPEC.md: waves, licensees, modules, events, weeks and exact
+//! decimals. No I/O happens here.
+
+pub mod decimal;
+pub mod event;
+pub mod tables;
+pub mod week;
+
+pub use decimal::Decimal;
+pub use tables::{FieldError, Fields, Licensee, Module, Table, Wave};
+pub use week::{LocalDays, Week};

@@ -1,0 +1,377 @@
+//! A deterministic generator of realistic rollout data in the import
+//! formats: waves.csv, directory.csv, modules.csv and events/*.parquet.
+//!
+//! It models what a rollout looks like: a pilot wave of about 20% of users
+//! from every region, later waves region by region with staggered go-lives,
+//! adoption rising over the weeks after go-live, a few lagging teams, new
+//! hires and leavers, a module licensed later, weekday rhythm with little
+//! weekend use, training use before go-live, login/logout noise, 10-40
+//! events per active user-day, and a few events of unknown users and
+//! modules.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{Duration, NaiveDate};
+use datafusion::arrow::array::{RecordBatch, StringBuilder, TimestampMicrosecondArray};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::model::Week;
+use crate::store::files::ParquetFile;
+use crate::store::input::event_schema;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// What to generate.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SampleArgs {
+    /// Number of licensees.
+    #[arg(long, default_value_t = 200)]
+    pub users: usize,
+    /// Number of weeks of events.
+    #[arg(long, default_value_t = 20)]
+    pub weeks: u32,
+    /// Seed: the same seed gives the same files.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// First week of events.
+    #[arg(long, default_value = "2026-W36")]
+    pub start: Week,
+    /// Output directory.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Events per Parquet file.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events_per_file: usize,
+}
+
+/// What was generated.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub users: usize,
+    pub events: u64,
+    pub files: Vec<PathBuf>,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "generated {} licensees and {} events in {} event files",
+            self.users,
+            self.events,
+            self.files.len()
+        )
+    }
+}
+
+const REGIONS: [&str; 4] = ["DACH", "Nordics", "Benelux", "Iberia"];
+const DEPARTMENTS: [(&str, &[&str]); 4] = [
+    ("Sales", &["Team A", "Team B", "Key Accounts, North"]),
+    ("Service", &["Team A", "Team B"]),
+    ("Marketing", &["Team A", ""]),
+    ("Inside Sales", &["Team A", "Team C"]),
+];
+/// (id, name, licensed from (weeks after start), monthly cost, popularity)
+const MODULES: [(&str, &str, i64, &str, u32); 8] = [
+    ("accounts", "Accounts", -20, "12.50", 10),
+    ("contacts", "Contacts", -20, "8.00", 9),
+    ("opportunities", "Opportunities", -20, "15.00", 6),
+    ("activities", "Activities", -20, "5.25", 7),
+    ("cases", "Service Cases", -20, "11.00", 4),
+    ("campaigns", "Campaigns", -20, "", 2),
+    ("quotes", "Quotes & Pricing", 8, "9.90", 3),
+    ("forecasting", "Forecasting", -20, "19.99", 1),
+];
+const ACTIONS: [&str; 4] = ["view", "view", "update", "create"];
+const CLIENTS: [&str; 3] = ["web", "mobile", "outlook"];
+
+struct User {
+    id: String,
+    region: usize,
+    department: usize,
+    team: &'static str,
+    wave: usize,
+    license_start: NaiveDate,
+    license_end: Option<NaiveDate>,
+    /// Share of workdays the user uses the CRM once fully adopted.
+    propensity: f64,
+    /// Weeks after go-live until full adoption.
+    ramp_weeks: f64,
+    modules: Vec<usize>,
+}
+
+fn io<T>(path: &Path, r: std::io::Result<T>) -> Result<T, Error> {
+    r.map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Generates a data set; the same arguments give the same bytes.
+pub fn generate(args: &SampleArgs) -> Result<Summary, Error> {
+    if args.users < 10 || args.weeks == 0 {
+        return Err(Error::Invalid(
+            "--users must be at least 10 and --weeks at least 1".into(),
+        ));
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
+    let start = args.start.monday();
+    let week = |w: i64| start + Duration::weeks(w);
+    // Waves: the pilot, then DACH, then Nordics and Benelux, then Iberia.
+    let waves = [
+        ("W0", "Pilot", week(1)),
+        ("W1", "Wave 1 DACH", week(4)),
+        (
+            "W2",
+            "Wave 2 Nordics & Benelux",
+            week(7) + Duration::days(2),
+        ),
+        ("W3", "Wave 3 Iberia", week(10)),
+    ];
+    let region_wave = [1usize, 2, 2, 3];
+    let lagging_team = (rng.random_range(0..4usize), "Team B");
+
+    let span_days = args.weeks as i64 * 7;
+    let mut users = Vec::with_capacity(args.users);
+    for i in 0..args.users {
+        let region = rng.random_range(0..REGIONS.len());
+        let department = rng.random_range(0..DEPARTMENTS.len());
+        let teams = DEPARTMENTS[department].1;
+        let team = teams[rng.random_range(0..teams.len())];
+        let wave = if rng.random_bool(0.2) {
+            0
+        } else {
+            region_wave[region]
+        };
+        let new_hire = rng.random_bool(0.08);
+        let license_start = if new_hire {
+            start + Duration::days(rng.random_range(0..span_days))
+        } else {
+            start - Duration::days(rng.random_range(7..120))
+        };
+        let license_end = rng
+            .random_bool(0.05)
+            .then(|| start + Duration::days(rng.random_range(14..span_days.max(15))))
+            .filter(|end| *end >= license_start);
+        let lagging = (region == lagging_team.0 && team == lagging_team.1)
+            || (DEPARTMENTS[department].0 == "Marketing" && region == 3);
+        let propensity = if lagging {
+            rng.random_range(0.05..0.35)
+        } else if rng.random_bool(0.12) {
+            rng.random_range(0.0..0.15)
+        } else {
+            rng.random_range(0.5..0.95)
+        };
+        let mut modules: Vec<usize> = Vec::new();
+        for (m, module) in MODULES.iter().enumerate() {
+            if rng.random_range(0..12) < module.4 {
+                modules.push(m);
+            }
+        }
+        if modules.is_empty() {
+            modules.push(0);
+        }
+        users.push(User {
+            id: format!("u{:06}", i + 1),
+            region,
+            department,
+            team,
+            wave,
+            license_start,
+            license_end,
+            propensity,
+            ramp_weeks: rng.random_range(1.0..8.0),
+            modules,
+        });
+    }
+
+    let out = &args.out;
+    io(out, std::fs::create_dir_all(out.join("events")))?;
+    let mut text = String::from("wave_id,name,go_live\n");
+    for (id, name, go) in &waves {
+        text.push_str(&format!(
+            "{id},{},{go}\n",
+            crate::kpi::table::csv_field(name)
+        ));
+    }
+    io(out, std::fs::write(out.join("waves.csv"), text))?;
+    let mut text = String::from("user_id,region,department,team,wave,license_start,license_end\n");
+    for u in &users {
+        text.push_str(&format!(
+            "{},{},{},{},{},{},{}\n",
+            u.id,
+            REGIONS[u.region],
+            DEPARTMENTS[u.department].0,
+            crate::kpi::table::csv_field(u.team),
+            waves[u.wave].0,
+            u.license_start,
+            u.license_end.map(|d| d.to_string()).unwrap_or_default()
+        ));
+    }
+    io(out, std::fs::write(out.join("directory.csv"), text))?;
+    let mut text =
+        String::from("module_id,name,licensed_from,licensed_until,monthly_cost_per_user\n");
+    for (id, name, from, cost, _) in MODULES {
+        text.push_str(&format!(
+            "{id},{},{},,{cost}\n",
+            crate::kpi::table::csv_field(name),
+            week(from)
+        ));
+    }
+    io(out, std::fs::write(out.join("modules.csv"), text))?;
+
+    let mut writer = EventWriter::new(out.join("events"), args.events_per_file);
+    for day in 0..span_days {
+        let date = start + Duration::days(day);
+        let weekend = day % 7 >= 5;
+        let day_start_micros = date
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc().timestamp_micros())
+            .unwrap_or_default();
+        for u in &users {
+            if date < u.license_start || u.license_end.is_some_and(|e| date > e) {
+                continue;
+            }
+            let go_live = waves[u.wave].2;
+            let weeks_live = (date - go_live).num_days() as f64 / 7.0;
+            let mut p = if weeks_live < 0.0 {
+                // training before go-live: rare, and never counted
+                0.03
+            } else {
+                u.propensity * ((weeks_live + 1.0) / u.ramp_weeks).min(1.0)
+            };
+            if weekend {
+                p *= 0.04;
+            }
+            if !rng.random_bool(p.clamp(0.0, 1.0)) {
+                continue;
+            }
+            let n = rng.random_range(10..=40);
+            // working hours in UTC, with a tail into the late evening
+            let mut t = day_start_micros + rng.random_range(6 * 3600..10 * 3600) * 1_000_000;
+            writer.push(t, &u.id, MODULES[u.modules[0]].0, "login", "web");
+            for _ in 0..n - 2 {
+                t += rng.random_range(10..1200) * 1_000_000;
+                let module = MODULES[u.modules[rng.random_range(0..u.modules.len())]];
+                if day < module.2 * 7 {
+                    continue;
+                }
+                let action = ACTIONS[rng.random_range(0..ACTIONS.len())];
+                let client = CLIENTS[rng.random_range(0..CLIENTS.len())];
+                writer.push(t, &u.id, module.0, action, client);
+            }
+            writer.push(
+                t + 60_000_000,
+                &u.id,
+                MODULES[u.modules[0]].0,
+                "logout",
+                "web",
+            );
+        }
+        // a contractor not in the directory and a retired module
+        if day % 3 == 0 {
+            let t = day_start_micros + 9 * 3600 * 1_000_000;
+            writer.push(t, "x-contractor-7", "accounts", "view", "web");
+            writer.push(t + 5_000_000, &users[0].id, "legacy-reports", "view", "web");
+        }
+        writer.flush_if_full()?;
+    }
+    let files = writer.finish()?;
+    Ok(Summary {
+        users: users.len(),
+        events: files.1,
+        files: files.0,
+    })
+}
+
+/// Writes generated events to numbered Parquet files.
+struct EventWriter {
+    dir: PathBuf,
+    per_file: usize,
+    time: Vec<i64>,
+    user: StringBuilder,
+    module: StringBuilder,
+    action: StringBuilder,
+    client: StringBuilder,
+    files: Vec<PathBuf>,
+    events: u64,
+}
+
+impl EventWriter {
+    fn new(dir: PathBuf, per_file: usize) -> Self {
+        EventWriter {
+            dir,
+            per_file,
+            time: Vec::new(),
+            user: StringBuilder::new(),
+            module: StringBuilder::new(),
+            action: StringBuilder::new(),
+            client: StringBuilder::new(),
+            files: Vec::new(),
+            events: 0,
+        }
+    }
+
+    fn push(&mut self, t: i64, user: &str, module: &str, action: &str, client: &str) {
+        self.time.push(t);
+        self.user.append_value(user);
+        self.module.append_value(module);
+        self.action.append_value(action);
+        self.client.append_value(client);
+    }
+
+    fn flush_if_full(&mut self) -> Result<(), Error> {
+        if self.time.len() >= self.per_file {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        if self.time.is_empty() {
+            return Ok(());
+        }
+        let path = self
+            .dir
+            .join(format!("events-{:05}.parquet", self.files.len() + 1));
+        let batch = RecordBatch::try_new(
+            event_schema(),
+            vec![
+                Arc::new(
+                    TimestampMicrosecondArray::from(std::mem::take(&mut self.time))
+                        .with_timezone("UTC"),
+                ),
+                Arc::new(self.user.finish()),
+                Arc::new(self.module.finish()),
+                Arc::new(self.action.finish()),
+                Arc::new(self.client.finish()),
+            ],
+        )
+        .map_err(|e| Error::Invalid(e.to_string()))?;
+        self.events += batch.num_rows() as u64;
+        let mut file = ParquetFile::create(&path, event_schema())?;
+        file.write(&batch, &path)?;
+        file.finish(&path)?;
+        self.files.push(path);
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<(Vec<PathBuf>, u64), Error> {
+        self.flush()?;
+        Ok((self.files, self.events))
+    }
+}

@@ -1,0 +1,477 @@
+//! Reading usage events from Parquet, CSV and NDJSON files (optionally
+//! gzip-compressed) into batches of the stored event schema, with every
+//! refused row named by its position and reason.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::sync::{Arc, LazyLock};
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringBuilder, TimestampMicrosecondArray,
+};
+use datafusion::arrow::compute::{cast, filter_record_batch};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use super::error::{Error, FileContext, InputProblem, IoContext, Result};
+use super::tables::open_input;
+use crate::model::event::parse_event_time;
+
+/// Rows per batch handed on.
+const BATCH_ROWS: usize = 64 * 1024;
+/// Problems kept per import; the count goes on beyond it.
+const KEPT_PROBLEMS: usize = 10_000;
+
+static EVENT_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        Field::new(
+            "event_time",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
+        Field::new("user_id", DataType::Utf8, false),
+        Field::new("module", DataType::Utf8, false),
+        Field::new("action", DataType::Utf8, false),
+        Field::new("client", DataType::Utf8, true),
+    ]))
+});
+
+/// The schema of stored events.
+pub fn event_schema() -> SchemaRef {
+    Arc::clone(&EVENT_SCHEMA)
+}
+
+/// Refused rows of one import.
+#[derive(Debug, Default)]
+pub struct Problems {
+    pub kept: Vec<InputProblem>,
+    pub total: usize,
+}
+
+impl Problems {
+    fn push(&mut self, p: InputProblem) {
+        self.total += 1;
+        if self.kept.len() < KEPT_PROBLEMS {
+            self.kept.push(p);
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Parquet,
+    Csv,
+    Ndjson,
+}
+
+fn format_of(path: &Path) -> Result<Format> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    let ext = name.rsplit('.').next().unwrap_or("");
+    match ext {
+        "parquet" => Ok(Format::Parquet),
+        "csv" => Ok(Format::Csv),
+        "ndjson" | "jsonl" | "json" => Ok(Format::Ndjson),
+        _ => Err(Error::File {
+            path: path.to_path_buf(),
+            message:
+                "unknown format: name event files *.parquet, *.csv or *.ndjson (optionally .gz)"
+                    .into(),
+        }),
+    }
+}
+
+/// Reads one events file, handing batches of its valid rows to `sink` and
+/// recording refused rows in `problems`.
+pub fn read_events(
+    path: &Path,
+    problems: &mut Problems,
+    sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
+) -> Result<()> {
+    let name = path.display().to_string();
+    match format_of(path)? {
+        Format::Parquet => read_parquet(path, &name, problems, sink),
+        Format::Csv => read_csv(path, &name, problems, sink),
+        Format::Ndjson => read_ndjson(open_input(path)?, &name, problems, sink),
+    }
+}
+
+fn read_parquet(
+    path: &Path,
+    name: &str,
+    problems: &mut Problems,
+    sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
+) -> Result<()> {
+    let reader: Box<dyn Iterator<Item = _>> = if path.extension().is_some_and(|e| e == "gz") {
+        let mut bytes = Vec::new();
+        open_input(path)?.read_to_end(&mut bytes).at(path)?;
+        Box::new(
+            ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+                .in_file(path)?
+                .with_batch_size(BATCH_ROWS)
+                .build()
+                .in_file(path)?,
+        )
+    } else {
+        let file = std::fs::File::open(path).at(path)?;
+        Box::new(
+            ParquetRecordBatchReaderBuilder::try_new(file)
+                .in_file(path)?
+                .with_batch_size(BATCH_ROWS)
+                .build()
+                .in_file(path)?,
+        )
+    };
+    let mut first_row = 1u64;
+    for batch in reader {
+        let batch = batch.in_file(path)?;
+        let rows = batch.num_rows() as u64;
+        if let Some(valid) = canonicalize(&batch, first_row, name, problems)? {
+            sink(valid)?;
+        }
+        first_row += rows;
+    }
+    Ok(())
+}
+
+/// Converts an Arrow batch of events in any reasonable types to the stored
+/// schema, dropping (and recording) invalid rows. Row numbers are 1-based,
+/// `first_row` being the number of the batch's first row.
+pub fn canonicalize(
+    batch: &RecordBatch,
+    first_row: u64,
+    file: &str,
+    problems: &mut Problems,
+) -> Result<Option<RecordBatch>> {
+    let n = batch.num_rows();
+    let problem = |row: usize, column: &str, reason: String| InputProblem {
+        file: file.to_string(),
+        position: format!("row {}", first_row + row as u64),
+        column: column.to_string(),
+        reason,
+    };
+    let column = |name: &str| {
+        batch
+            .schema()
+            .index_of(name)
+            .ok()
+            .map(|i| batch.column(i).clone())
+    };
+    for required in ["event_time", "user_id", "module", "action"] {
+        if column(required).is_none() {
+            return Err(Error::Input(vec![InputProblem {
+                file: file.to_string(),
+                position: "header".into(),
+                column: required.into(),
+                reason: "required column is missing".into(),
+            }]));
+        }
+    }
+    let mut valid = vec![true; n];
+    let times = event_times(
+        &column("event_time").unwrap_or_else(|| unreachable!()),
+        file,
+    )?;
+    let mut micros = vec![0i64; n];
+    for (i, t) in times.into_iter().enumerate() {
+        match t {
+            Ok(m) => micros[i] = m,
+            Err(reason) => {
+                valid[i] = false;
+                problems.push(problem(i, "event_time", reason));
+            }
+        }
+    }
+    let mut texts: Vec<ArrayRef> = Vec::with_capacity(4);
+    for name in ["user_id", "module", "action", "client"] {
+        let Some(array) = column(name) else {
+            texts.push(Arc::new(datafusion::arrow::array::new_null_array(
+                &DataType::Utf8,
+                n,
+            )));
+            continue;
+        };
+        let array = cast(&array, &DataType::Utf8).map_err(|e| Error::File {
+            path: file.into(),
+            message: format!("column {name}: cannot be read as text: {e}"),
+        })?;
+        if name != "client" {
+            let s = array.as_string::<i32>();
+            for (i, ok) in valid.iter_mut().enumerate() {
+                if s.is_null(i) || s.value(i).is_empty() {
+                    problems.push(problem(i, name, "required value is missing".into()));
+                    *ok = false;
+                }
+            }
+        }
+        texts.push(array);
+    }
+    let time: ArrayRef = Arc::new(TimestampMicrosecondArray::from(micros).with_timezone("UTC"));
+    let mut columns = vec![time];
+    columns.extend(texts);
+    let out = RecordBatch::try_new(event_schema(), columns).in_file(file)?;
+    if valid.iter().all(|v| *v) {
+        return Ok(Some(out));
+    }
+    let kept = filter_record_batch(&out, &BooleanArray::from(valid)).in_file(file)?;
+    Ok((kept.num_rows() > 0).then_some(kept))
+}
+
+/// Event times of a column as microseconds, or the reason per row.
+fn event_times(array: &ArrayRef, file: &str) -> Result<Vec<Result<i64, String>>> {
+    match array.data_type() {
+        DataType::Timestamp(_, _) => {
+            let a = cast(
+                array,
+                &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            )
+            .in_file(file)?;
+            let a = a.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
+            Ok((0..a.len())
+                .map(|i| {
+                    if a.is_null(i) {
+                        Err("required value is missing".to_string())
+                    } else {
+                        Ok(a.value(i))
+                    }
+                })
+                .collect())
+        }
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Dictionary(_, _) => {
+            let a = cast(array, &DataType::Utf8).in_file(file)?;
+            let a = a.as_string::<i32>();
+            Ok((0..a.len())
+                .map(|i| {
+                    if a.is_null(i) || a.value(i).is_empty() {
+                        Err("required value is missing".to_string())
+                    } else {
+                        parse_event_time(a.value(i))
+                    }
+                })
+                .collect())
+        }
+        other => Err(Error::File {
+            path: file.into(),
+            message: format!("column event_time has type {other}; expected a timestamp or text"),
+        }),
+    }
+}
+
+/// Collects text rows into batches of the stored schema.
+struct RowBuilder {
+    time: Vec<i64>,
+    user: StringBuilder,
+    module: StringBuilder,
+    action: StringBuilder,
+    client: StringBuilder,
+}
+
+impl RowBuilder {
+    fn new() -> Self {
+        RowBuilder {
+            time: Vec::with_capacity(BATCH_ROWS),
+            user: StringBuilder::new(),
+            module: StringBuilder::new(),
+            action: StringBuilder::new(),
+            client: StringBuilder::new(),
+        }
+    }
+
+    /// Validates one row; on success it is appended.
+    fn push(
+        &mut self,
+        get: &dyn Fn(&str) -> Option<String>,
+    ) -> std::result::Result<(), (String, String)> {
+        let required = |c: &str| match get(c) {
+            Some(v) if !v.is_empty() => Ok(v),
+            _ => Err((c.to_string(), "required value is missing".to_string())),
+        };
+        let time = required("event_time")?;
+        let micros = parse_event_time(&time).map_err(|r| ("event_time".to_string(), r))?;
+        let (user, module, action) = (
+            required("user_id")?,
+            required("module")?,
+            required("action")?,
+        );
+        self.time.push(micros);
+        self.user.append_value(user);
+        self.module.append_value(module);
+        self.action.append_value(action);
+        self.client
+            .append_option(get("client").filter(|c| !c.is_empty()));
+        Ok(())
+    }
+
+    fn len(&self) -> usize {
+        self.time.len()
+    }
+
+    fn finish(&mut self) -> Result<RecordBatch> {
+        let time =
+            TimestampMicrosecondArray::from(std::mem::take(&mut self.time)).with_timezone("UTC");
+        RecordBatch::try_new(
+            event_schema(),
+            vec![
+                Arc::new(time),
+                Arc::new(self.user.finish()),
+                Arc::new(self.module.finish()),
+                Arc::new(self.action.finish()),
+                Arc::new(self.client.finish()),
+            ],
+        )
+        .in_file("events")
+    }
+}
+
+fn read_csv(
+    path: &Path,
+    name: &str,
+    problems: &mut Problems,
+    sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
+) -> Result<()> {
+    let mut reader = csv::ReaderBuilder::new().from_reader(open_input(path)?);
+    let headers = reader.headers().in_file(path)?.clone();
+    let index = |c: &str| headers.iter().position(|h| h == c);
+    for required in ["event_time", "user_id", "module", "action"] {
+        if index(required).is_none() {
+            return Err(Error::Input(vec![InputProblem {
+                file: name.into(),
+                position: "line 1".into(),
+                column: required.into(),
+                reason: "required column is missing from the header".into(),
+            }]));
+        }
+    }
+    let cols: Vec<(&str, Option<usize>)> = crate::model::event::EVENT_COLUMNS
+        .iter()
+        .map(|c| (*c, index(c)))
+        .collect();
+    let mut rows = RowBuilder::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let line = record.position().map_or(line, |p| p.line());
+                let get = |c: &str| {
+                    cols.iter()
+                        .find(|(n, _)| *n == c)
+                        .and_then(|(_, i)| i.and_then(|i| record.get(i)))
+                        .map(str::to_string)
+                };
+                if let Err((column, reason)) = rows.push(&get) {
+                    problems.push(InputProblem {
+                        file: name.into(),
+                        position: format!("line {line}"),
+                        column,
+                        reason,
+                    });
+                }
+            }
+            Err(e) => {
+                let line = e.position().map_or(line, |p| p.line());
+                problems.push(InputProblem {
+                    file: name.into(),
+                    position: format!("line {line}"),
+                    column: "-".into(),
+                    reason: e.to_string(),
+                });
+                if !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
+                    break;
+                }
+            }
+        }
+        if rows.len() >= BATCH_ROWS {
+            sink(rows.finish()?)?;
+        }
+    }
+    if rows.len() > 0 {
+        sink(rows.finish()?)?;
+    }
+    Ok(())
+}
+
+/// Reads NDJSON (one JSON object per line) or, when the input starts with
+/// `[`, one JSON array of objects. Positions are lines, or array elements.
+pub fn read_ndjson(
+    input: Box<dyn Read>,
+    name: &str,
+    problems: &mut Problems,
+    sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
+) -> Result<()> {
+    let mut reader = BufReader::new(input);
+    let starts_with_bracket = {
+        let buf = reader.fill_buf().in_file(name)?;
+        buf.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
+    };
+    let mut rows = RowBuilder::new();
+    let mut handle = |value: serde_json::Result<serde_json::Value>,
+                      position: String,
+                      rows: &mut RowBuilder| {
+        let result = match value {
+            Ok(serde_json::Value::Object(map)) => {
+                let get = |c: &str| match map.get(c) {
+                    Some(serde_json::Value::String(s)) => Some(s.clone()),
+                    Some(serde_json::Value::Number(n)) if c != "event_time" => Some(n.to_string()),
+                    _ => None,
+                };
+                rows.push(&get)
+            }
+            Ok(_) => Err(("-".into(), "not a JSON object".into())),
+            Err(e) => Err(("-".into(), format!("invalid JSON: {e}"))),
+        };
+        if let Err((column, reason)) = result {
+            problems.push(InputProblem {
+                file: name.into(),
+                position,
+                column,
+                reason,
+            });
+        }
+    };
+    if starts_with_bracket {
+        let values: Vec<serde_json::Value> = serde_json::from_reader(reader).map_err(|e| {
+            Error::Input(vec![InputProblem {
+                file: name.into(),
+                position: format!("line {}", e.line()),
+                column: "-".into(),
+                reason: format!("invalid JSON: {e}"),
+            }])
+        })?;
+        for (i, v) in values.into_iter().enumerate() {
+            handle(Ok(v), format!("element {}", i + 1), &mut rows);
+            if rows.len() >= BATCH_ROWS {
+                sink(rows.finish()?)?;
+            }
+        }
+    } else {
+        let mut line = String::new();
+        let mut number = 0u64;
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).in_file(name)? == 0 {
+                break;
+            }
+            number += 1;
+            if line.trim().is_empty() {
+                continue;
+            }
+            handle(
+                serde_json::from_str(&line),
+                format!("line {number}"),
+                &mut rows,
+            );
+            if rows.len() >= BATCH_ROWS {
+                sink(rows.finish()?)?;
+            }
+        }
+    }
+    if rows.len() > 0 {
+        sink(rows.finish()?)?;
+    }
+    Ok(())
+}

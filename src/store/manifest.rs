@@ -1,0 +1,88 @@
+//! The manifest: the one file that says what the data directory holds.
+//!
+//! Writing a new manifest (to a temporary file, fsync, rename) is the commit
+//! point of every event import and rebuild: event and rollup files that the
+//! manifest does not name do not exist for uptake, and are removed when the
+//! store is opened. So an import that fails or is killed half-way leaves the
+//! stored data as it was.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::error::{FileContext, IoContext, Result};
+
+pub const FILE_NAME: &str = "manifest.json";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Raw event files, relative to the data directory.
+    pub event_files: Vec<EventFile>,
+    /// Imported event files by the SHA-256 of their bytes: importing the same
+    /// file again is skipped, so its events are not counted twice.
+    pub imports: BTreeMap<String, ImportRecord>,
+    /// The rollup files and the settings they were built with.
+    pub rollup: Option<RollupInfo>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EventFile {
+    pub path: String,
+    /// Local date of the partition (`YYYY-MM-DD`) in the time zone of the
+    /// import; a layout hint only, the rollup recomputes local dates.
+    pub date: String,
+    pub events: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImportRecord {
+    pub source: String,
+    pub events: u64,
+    pub imported_at: String,
+}
+
+/// What the rollup depends on besides the events themselves.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RollupSettings {
+    pub timezone: String,
+    pub exclude_actions: Vec<String>,
+}
+
+impl std::fmt::Display for RollupSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "timezone = {:?}, activity.exclude_actions = {:?}",
+            self.timezone, self.exclude_actions
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RollupInfo {
+    pub settings: RollupSettings,
+    pub user_week: String,
+    pub user_module_week: String,
+}
+
+impl Manifest {
+    pub fn load(root: &Path) -> Result<Manifest> {
+        let path = root.join(FILE_NAME);
+        if !path.exists() {
+            return Ok(Manifest::default());
+        }
+        let text = std::fs::read_to_string(&path).at(&path)?;
+        serde_json::from_str(&text).in_file(&path)
+    }
+
+    /// Atomically replaces the manifest.
+    pub fn save(&self, root: &Path) -> Result<()> {
+        let text = serde_json::to_vec_pretty(self).in_file(root.join(FILE_NAME))?;
+        super::files::write_atomically(&root.join(FILE_NAME), &text)
+    }
+
+    pub fn event_count(&self) -> u64 {
+        self.event_files.iter().map(|f| f.events).sum()
+    }
+}

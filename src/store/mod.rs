@@ -1,0 +1,544 @@
+//! The data directory: imports, Parquet files, the rollup and the manifest.
+//!
+//! Layout of `--data DIR`:
+//!
+//! ```text
+//! manifest.json                        what is stored (the commit point)
+//! tables/waves.parquet                 tables uptake owns, replaced whole
+//! tables/directory.parquet
+//! tables/modules.parquet
+//! events/date=YYYY-MM-DD/*.parquet     raw events, by local date
+//! rollup/user_module_week-*.parquet    derived, rebuilt by `uptake rebuild`
+//! rollup/user_week-*.parquet
+//! ```
+//!
+//! Raw events are the source of truth. Every event import writes new files
+//! and then commits them together with a new rollup by replacing the
+//! manifest; anything not named by the manifest is garbage from an
+//! interrupted import and is removed when the store is opened.
+
+pub mod error;
+pub mod files;
+pub mod input;
+pub mod manifest;
+pub mod rollup;
+pub mod tables;
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use datafusion::arrow::array::{RecordBatch, UInt32Array};
+use datafusion::arrow::compute::take_record_batch;
+use sha2::{Digest, Sha256};
+
+pub use error::{Error, InputProblem, Result};
+use error::{FileContext, IoContext};
+use files::ParquetFile;
+use manifest::{EventFile, ImportRecord, Manifest, RollupInfo, RollupSettings};
+use rollup::Rollup;
+use tables::{StoredTable, read_csv_table, read_table, write_table};
+
+use crate::config::Settings;
+use crate::model::tables::{FieldError, RowProblem, check_known_waves};
+use crate::model::week::{date_of_day, day_number};
+use crate::model::{Licensee, LocalDays, Module, Wave};
+
+/// An open data directory.
+pub struct Store {
+    root: PathBuf,
+    manifest: Manifest,
+}
+
+/// What an event import did.
+#[derive(Debug, Default)]
+pub struct ImportSummary {
+    pub files_imported: usize,
+    /// Files not imported again: (file, why).
+    pub files_skipped: Vec<(String, String)>,
+    pub events: u64,
+    /// Rows refused and left out (only with partial acceptance).
+    pub rejected: Vec<InputProblem>,
+    pub rejected_total: usize,
+    pub seconds: f64,
+}
+
+impl Store {
+    /// Opens (creating if needed) a data directory.
+    pub fn open(root: &Path) -> Result<Store> {
+        for dir in ["tables", "events", "rollup"] {
+            std::fs::create_dir_all(root.join(dir)).at(root.join(dir))?;
+        }
+        let manifest = Manifest::load(root)?;
+        let store = Store {
+            root: root.to_path_buf(),
+            manifest,
+        };
+        store.remove_unreferenced()?;
+        Ok(store)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    pub fn table_path(&self, name: &str) -> PathBuf {
+        self.root.join("tables").join(format!("{name}.parquet"))
+    }
+
+    /// Absolute paths of the stored raw event files.
+    pub fn event_file_paths(&self) -> Vec<PathBuf> {
+        self.manifest
+            .event_files
+            .iter()
+            .map(|f| self.root.join(&f.path))
+            .collect()
+    }
+
+    /// Paths of the rollup files (`user_week`, `user_module_week`), if any.
+    pub fn rollup_paths(&self) -> Option<(PathBuf, PathBuf)> {
+        self.manifest.rollup.as_ref().map(|r| {
+            (
+                self.root.join(&r.user_week),
+                self.root.join(&r.user_module_week),
+            )
+        })
+    }
+
+    /// Fails when the rollup was built with other settings than `settings`.
+    pub fn check_derived(&self, settings: &Settings) -> Result<()> {
+        if let Some(info) = &self.manifest.rollup {
+            let now = rollup_settings(settings);
+            if info.settings != now {
+                return Err(Error::Stale {
+                    built: info.settings.to_string(),
+                    now: now.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn remove_unreferenced(&self) -> Result<()> {
+        let mut keep: HashSet<PathBuf> = self.event_file_paths().into_iter().collect();
+        if let Some((a, b)) = self.rollup_paths() {
+            keep.insert(a);
+            keep.insert(b);
+        }
+        for dir in ["events", "rollup"] {
+            remove_unreferenced_in(&self.root.join(dir), &keep)?;
+        }
+        Ok(())
+    }
+
+    /// Replaces the rollout waves. Refused when the stored directory uses a
+    /// wave the new file lacks.
+    pub fn import_waves(&mut self, path: &Path) -> Result<usize> {
+        let (waves, _) = read_csv_table::<Wave>(path)?;
+        let directory: Vec<Licensee> = read_table(&self.table_path("directory"))?;
+        if let Err(RowProblem { row, .. }) = check_known_waves(&directory, &waves) {
+            return Err(Error::Input(vec![InputProblem {
+                file: path.display().to_string(),
+                position: "-".into(),
+                column: "wave_id".into(),
+                reason: format!(
+                    "wave '{}' is missing, but the stored directory assigns user '{}' to it; import a directory without it first",
+                    directory[row].wave, directory[row].user_id
+                ),
+            }]));
+        }
+        write_table(&self.table_path("waves"), &waves)?;
+        Ok(waves.len())
+    }
+
+    /// Replaces the licensee directory.
+    pub fn import_directory(&mut self, path: &Path) -> Result<usize> {
+        let (licensees, lines) = read_csv_table::<Licensee>(path)?;
+        let waves: Vec<Wave> = read_table(&self.table_path("waves"))?;
+        if let Err(RowProblem { row, error }) = check_known_waves(&licensees, &waves) {
+            return Err(Error::Input(vec![tables::problem_at_line(
+                path, lines[row], error,
+            )]));
+        }
+        write_table(&self.table_path("directory"), &licensees)?;
+        Ok(licensees.len())
+    }
+
+    /// Replaces the module catalog.
+    pub fn import_modules(&mut self, path: &Path) -> Result<usize> {
+        let (modules, _) = read_csv_table::<Module>(path)?;
+        write_table(&self.table_path("modules"), &modules)?;
+        Ok(modules.len())
+    }
+
+    /// Reads a stored table.
+    pub fn table<T: StoredTable>(&self) -> Result<Vec<T>> {
+        read_table(&self.table_path(T::NAME))
+    }
+
+    /// Imports event files (paths or glob patterns). All or nothing: with
+    /// any refused row and `partial` false nothing is stored.
+    pub fn import_events(
+        &mut self,
+        patterns: &[String],
+        settings: &Settings,
+        partial: bool,
+        progress: bool,
+    ) -> Result<ImportSummary> {
+        let started = Instant::now();
+        let files = expand_patterns(patterns)?;
+        self.check_derived(settings)?;
+        let mut rollup = match self.rollup_paths() {
+            Some((_, umw)) => Rollup::load(&umw)?,
+            None => Rollup::default(),
+        };
+        let import_id = new_import_id();
+        let mut written: Vec<PathBuf> = Vec::new();
+        let result = self.import_event_files(
+            &files,
+            &import_id,
+            settings,
+            partial,
+            progress,
+            &mut rollup,
+            &mut written,
+        );
+        let outcome = result.and_then(|(new_files, records, mut summary)| {
+            if new_files.is_empty() {
+                return Ok(summary);
+            }
+            self.commit(&import_id, &rollup, settings, &mut written, |m| {
+                m.event_files.extend(new_files);
+                m.imports.extend(records);
+            })?;
+            summary.seconds = started.elapsed().as_secs_f64();
+            Ok(summary)
+        });
+        if outcome.is_err() {
+            for path in &written {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        outcome
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn import_event_files(
+        &self,
+        files: &[PathBuf],
+        import_id: &str,
+        settings: &Settings,
+        partial: bool,
+        progress: bool,
+        rollup: &mut Rollup,
+        written: &mut Vec<PathBuf>,
+    ) -> Result<(
+        Vec<EventFile>,
+        BTreeMap<String, ImportRecord>,
+        ImportSummary,
+    )> {
+        let tz = settings.tz()?;
+        let bar = progress_bar(progress, files.len() as u64);
+        let mut summary = ImportSummary::default();
+        let mut problems = input::Problems::default();
+        let mut new_files = Vec::new();
+        let mut records = BTreeMap::new();
+        for (index, path) in files.iter().enumerate() {
+            let name = path.display().to_string();
+            bar.set_message(name.clone());
+            let hash = file_sha256(path)?;
+            if let Some(previous) = self.manifest.imports.get(&hash) {
+                summary.files_skipped.push((
+                    name,
+                    format!(
+                        "same content as {} imported {}",
+                        previous.source, previous.imported_at
+                    ),
+                ));
+                bar.inc(1);
+                continue;
+            }
+            if let Some(ImportRecord { source, .. }) = records.get(&hash) {
+                summary
+                    .files_skipped
+                    .push((name, format!("same content as {source} in this import")));
+                bar.inc(1);
+                continue;
+            }
+            let mut partitions: BTreeMap<i32, (PathBuf, ParquetFile)> = BTreeMap::new();
+            let mut local = LocalDays::new(tz);
+            let mut events = 0u64;
+            let mut sink = |batch: RecordBatch| -> Result<()> {
+                let days = rollup::local_days(&batch, &mut local);
+                rollup.add_events(&batch, &days, &settings.activity.exclude_actions);
+                events += batch.num_rows() as u64;
+                for (day, part) in split_by_day(&batch, &days)? {
+                    let entry = match partitions.entry(day) {
+                        std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                        std::collections::btree_map::Entry::Vacant(v) => {
+                            let rel = format!(
+                                "events/date={}/{import_id}-{index:05}.parquet",
+                                date_of_day(day)
+                            );
+                            let full = self.root.join(&rel);
+                            written.push(full.clone());
+                            let file = ParquetFile::create(&full, input::event_schema())?;
+                            v.insert((full, file))
+                        }
+                    };
+                    entry.1.write(&part, &entry.0)?;
+                }
+                Ok(())
+            };
+            input::read_events(path, &mut problems, &mut sink)?;
+            for (day, (full, file)) in partitions {
+                let rows = file.finish(&full)?;
+                let rel = full
+                    .strip_prefix(&self.root)
+                    .unwrap_or(&full)
+                    .to_string_lossy()
+                    .into_owned();
+                new_files.push(EventFile {
+                    path: rel,
+                    date: date_of_day(day).to_string(),
+                    events: rows,
+                });
+            }
+            records.insert(
+                hash,
+                ImportRecord {
+                    source: name,
+                    events,
+                    imported_at: chrono::Utc::now()
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                },
+            );
+            summary.events += events;
+            summary.files_imported += 1;
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        if problems.total > 0 {
+            if !partial {
+                return Err(Error::Input(problems.kept));
+            }
+            summary.rejected_total = problems.total;
+            summary.rejected = problems.kept;
+        }
+        Ok((new_files, records, summary))
+    }
+
+    /// Writes `rollup` as new files and commits a manifest changed by
+    /// `change`; old rollup files are removed after the commit.
+    fn commit(
+        &mut self,
+        id: &str,
+        rollup: &Rollup,
+        settings: &Settings,
+        written: &mut Vec<PathBuf>,
+        change: impl FnOnce(&mut Manifest),
+    ) -> Result<()> {
+        let umw = format!("rollup/user_module_week-{id}.parquet");
+        let uw = format!("rollup/user_week-{id}.parquet");
+        written.push(self.root.join(&umw));
+        written.push(self.root.join(&uw));
+        rollup.write(&self.root.join(&umw), &self.root.join(&uw))?;
+        for dir in written
+            .iter()
+            .filter_map(|p| p.parent())
+            .collect::<HashSet<_>>()
+        {
+            files::sync_dir(&dir.join("x"))?;
+        }
+        let old = self.rollup_paths();
+        let mut manifest = self.manifest.clone();
+        change(&mut manifest);
+        manifest.rollup = Some(RollupInfo {
+            settings: rollup_settings(settings),
+            user_week: uw,
+            user_module_week: umw,
+        });
+        manifest.save(&self.root)?;
+        self.manifest = manifest;
+        written.clear();
+        if let Some((a, b)) = old {
+            let _ = std::fs::remove_file(a);
+            let _ = std::fs::remove_file(b);
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the rollup from the stored raw events with `settings`.
+    pub fn rebuild(&mut self, settings: &Settings, progress: bool) -> Result<u64> {
+        let tz = settings.tz()?;
+        let mut rollup = Rollup::default();
+        let paths = self.event_file_paths();
+        let bar = progress_bar(progress, paths.len() as u64);
+        let mut events = 0u64;
+        for path in &paths {
+            let (_, batches) = files::read_parquet(path)?;
+            let mut local = LocalDays::new(tz);
+            for batch in &batches {
+                let days = rollup::local_days(batch, &mut local);
+                rollup.add_events(batch, &days, &settings.activity.exclude_actions);
+                events += batch.num_rows() as u64;
+            }
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        let mut written = Vec::new();
+        let result = self.commit(&new_import_id(), &rollup, settings, &mut written, |_| {});
+        if result.is_err() {
+            for path in &written {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        result.map(|_| events)
+    }
+}
+
+/// The settings the rollup depends on.
+pub fn rollup_settings(settings: &Settings) -> RollupSettings {
+    let mut exclude = settings.activity.exclude_actions.clone();
+    exclude.sort();
+    exclude.dedup();
+    RollupSettings {
+        timezone: settings.timezone.clone(),
+        exclude_actions: exclude,
+    }
+}
+
+fn remove_unreferenced_in(dir: &Path, keep: &HashSet<PathBuf>) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries {
+        let path = entry.at(dir)?.path();
+        if path.is_dir() {
+            remove_unreferenced_in(&path, keep)?;
+            let _ = std::fs::remove_dir(&path); // only succeeds when empty
+        } else if !keep.contains(&path) {
+            tracing::info!(path = %path.display(), "removing file of an interrupted import");
+            std::fs::remove_file(&path).at(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Splits a batch into one batch per local day.
+fn split_by_day(batch: &RecordBatch, days: &[i32]) -> Result<Vec<(i32, RecordBatch)>> {
+    let Some(&first) = days.first() else {
+        return Ok(Vec::new());
+    };
+    if days.iter().all(|&d| d == first) {
+        return Ok(vec![(first, batch.clone())]);
+    }
+    let mut groups: BTreeMap<i32, Vec<u32>> = BTreeMap::new();
+    for (i, &d) in days.iter().enumerate() {
+        groups.entry(d).or_default().push(i as u32);
+    }
+    groups
+        .into_iter()
+        .map(|(day, idx)| {
+            take_record_batch(batch, &UInt32Array::from(idx))
+                .map(|b| (day, b))
+                .in_file("events")
+        })
+        .collect()
+}
+
+fn expand_patterns(patterns: &[String]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for pattern in patterns {
+        if pattern.contains(['*', '?', '[']) {
+            let matches: Vec<PathBuf> = glob::glob(pattern)
+                .map_err(|e| Error::File {
+                    path: pattern.into(),
+                    message: format!("bad glob pattern: {e}"),
+                })?
+                .filter_map(|p| p.ok())
+                .filter(|p| p.is_file())
+                .collect();
+            if matches.is_empty() {
+                return Err(Error::NoMatch(pattern.clone()));
+            }
+            files.extend(matches);
+        } else {
+            let path = PathBuf::from(pattern);
+            if !path.is_file() {
+                return Err(Error::Io {
+                    path,
+                    source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+                });
+            }
+            files.push(path);
+        }
+    }
+    Ok(files)
+}
+
+fn file_sha256(path: &Path) -> Result<String> {
+    let mut file = std::fs::File::open(path).at(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).at(path)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+fn new_import_id() -> String {
+    format!(
+        "{}-{}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%S%6f"),
+        std::process::id()
+    )
+}
+
+fn progress_bar(enabled: bool, len: u64) -> indicatif::ProgressBar {
+    if !enabled {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} files {elapsed} {wide_msg}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Why a table row problem names no line: used for messages only.
+pub fn field_problem(file: &str, e: FieldError) -> InputProblem {
+    InputProblem {
+        file: file.into(),
+        position: "-".into(),
+        column: e.column,
+        reason: e.reason,
+    }
+}
+
+/// Days of the first and last stored event partition.
+pub fn stored_date_range(manifest: &Manifest) -> Option<(String, String)> {
+    let first = manifest.event_files.iter().map(|f| &f.date).min()?;
+    let last = manifest.event_files.iter().map(|f| &f.date).max()?;
+    Some((first.clone(), last.clone()))
+}
+
+#[doc(hidden)]
+pub fn _unused_day_number(d: chrono::NaiveDate) -> i32 {
+    day_number(d)
+}

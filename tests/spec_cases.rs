@@ -223,7 +223,8 @@ fn excluded_actions_unknown_modules_and_unknown_users() {
     c.event("2026-03-03T09:00:00Z", "U3", "crm", "view"); // another id: case matters
     assert_eq!(
         c.kpi("", "2026-W10", "2026-W10"),
-        vec!["2026-W10,3,1,0.333333,1,0,0.000000,3,false,false"]
+        // users to target: floor(0.75 * 3) + 1 - 1 = 2
+        vec!["2026-W10,3,1,0.333333,1,0,0.000000,2,false,false"]
     );
 }
 

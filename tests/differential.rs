@@ -225,6 +225,25 @@ fn sql_path_matches_reference_on_random_data() {
         let (from, to) = ((2026, 47), (2027, 4));
         let expected = reference::kpi_csv(&data, &params, &dims_list(dims), from, to);
         let actual = support::kpi_csv(&store, &settings, dims, "2026-W47", "2027-W04");
+        compare(seed, "kpi", &expected, &actual, &settings, &params, dims);
+        let expected = reference::modules_csv(&data, &params, &dims_list(dims), from, to);
+        let actual = support::modules_csv(&store, &settings, dims, "2026-W47", "2027-W04");
+        compare(
+            seed, "modules", &expected, &actual, &settings, &params, dims,
+        );
+    }
+}
+
+fn compare(
+    seed: u64,
+    table: &str,
+    expected: &str,
+    actual: &str,
+    settings: &Settings,
+    params: &Params,
+    dims: &str,
+) {
+    {
         if expected != actual {
             let diff: Vec<String> = expected
                 .lines()
@@ -234,11 +253,13 @@ fn sql_path_matches_reference_on_random_data() {
                 .map(|(a, b)| format!("reference: {a}\nsql:       {b}"))
                 .collect();
             panic!(
-                "seed {seed} ({} by '{dims}', W={} K={} k={}): tables differ\n{}",
+                "seed {seed} {table} ({} by '{dims}', W={} K={} k={}): tables differ ({} vs {} lines)\n{}",
                 settings.timezone,
                 params.window,
                 params.min_active,
                 params.k,
+                expected.lines().count(),
+                actual.lines().count(),
                 diff.join("\n")
             );
         }

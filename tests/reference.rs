@@ -220,3 +220,89 @@ pub fn kpi_csv(data: &Data, p: &Params, dims: &[&str], from: (i32, u32), to: (i3
     }
     out
 }
+
+/// The `modules` table as CSV: one row per week, segment and licensed module.
+pub fn modules_csv(
+    data: &Data,
+    p: &Params,
+    dims: &[&str],
+    from: (i32, u32),
+    to: (i32, u32),
+) -> String {
+    let go_live: BTreeMap<&str, NaiveDate> = data
+        .waves
+        .iter()
+        .map(|w| (w.id.as_str(), w.go_live))
+        .collect();
+    let eligible_from = |u: &User| u.start.max(go_live[u.wave.as_str()]);
+    let users: BTreeMap<&str, &User> = data.users.iter().map(|u| (u.id.as_str(), u)).collect();
+    let mut counted: BTreeMap<&str, Vec<(NaiveDate, &str)>> = BTreeMap::new();
+    for e in &data.events {
+        let Some(u) = users.get(e.user.as_str()) else {
+            continue;
+        };
+        let local = e.time.with_timezone(&p.tz).date_naive();
+        if !p.exclude.contains(&e.action) && local >= eligible_from(u) {
+            counted.entry(&u.id).or_default().push((local, &e.module));
+        }
+    }
+    let segments: BTreeSet<Vec<String>> = data.users.iter().map(|u| segment_of(u, dims)).collect();
+    let mut out = String::from("week");
+    for d in dims {
+        out.push_str(&format!(",{d}"));
+    }
+    out.push_str(",module,module_name,monthly_cost_per_user,eligible,module_users,module_adoption,in_use,inactive_licensees,idle_license_cost,suppressed\n");
+    let cents = |c: i64| format!("{}.{:02}", c / 100, c % 100);
+    let mut t = monday(from.0, from.1);
+    while t <= monday(to.0, to.1) {
+        let sunday = t + Duration::days(6);
+        let window_start = t - Duration::weeks(p.window - 1);
+        let mut licensed: Vec<&Module> = data
+            .modules
+            .iter()
+            .filter(|m| m.from <= sunday && m.until.is_none_or(|u| u >= sunday))
+            .collect();
+        licensed.sort_by(|a, b| a.id.cmp(&b.id));
+        let seat_cost: i64 = licensed.iter().map(|m| m.cost_cents.unwrap_or(0)).sum();
+        for seg in &segments {
+            let members: Vec<&User> = data
+                .users
+                .iter()
+                .filter(|u| &segment_of(u, dims) == seg)
+                .filter(|u| eligible_from(u) <= sunday && u.end.is_none_or(|e| e >= sunday))
+                .collect();
+            let n = members.len() as i64;
+            let in_window = |u: &User, module: Option<&str>| {
+                counted.get(u.id.as_str()).is_some_and(|ev| {
+                    ev.iter().any(|(d, m)| {
+                        module.is_none_or(|x| x == *m) && *d >= window_start && *d <= sunday
+                    })
+                })
+            };
+            let inactive = members.iter().filter(|u| !in_window(u, None)).count() as i64;
+            for m in &licensed {
+                let users = members.iter().filter(|u| in_window(u, Some(&m.id))).count() as i64;
+                let needed = ((p.theta.0 * n + p.theta.1 - 1) / p.theta.1).max(1);
+                out.push_str(&label(t));
+                for v in seg {
+                    out.push(',');
+                    out.push_str(&uptake::kpi::table::csv_field(v));
+                }
+                let cost = m.cost_cents.map(cents).unwrap_or_default();
+                out.push_str(&format!(",{},Module {},{cost}", m.id, m.id));
+                if n < p.k {
+                    out.push_str(",,,,,,,true\n");
+                } else {
+                    let adoption = if n > 0 { rate(users, n) } else { String::new() };
+                    out.push_str(&format!(
+                        ",{n},{users},{adoption},{},{inactive},{},false\n",
+                        users >= needed,
+                        cents(inactive * seat_cost)
+                    ));
+                }
+            }
+        }
+        t += Duration::weeks(1);
+    }
+    out
+}

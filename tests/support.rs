@@ -52,6 +52,22 @@ pub fn import_dir(store: &mut Store, dir: &Path, settings: &Settings) {
 
 /// The KPI table as CSV through the SQL path, in process.
 pub fn kpi_csv(store: &Store, settings: &Settings, dims: &str, from: &str, to: &str) -> String {
+    table_csv(store, settings, dims, from, to, false)
+}
+
+/// The modules table as CSV through the SQL path, in process.
+pub fn modules_csv(store: &Store, settings: &Settings, dims: &str, from: &str, to: &str) -> String {
+    table_csv(store, settings, dims, from, to, true)
+}
+
+fn table_csv(
+    store: &Store,
+    settings: &Settings,
+    dims: &str,
+    from: &str,
+    to: &str,
+    modules: bool,
+) -> String {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -63,9 +79,11 @@ pub fn kpi_csv(store: &Store, settings: &Settings, dims: &str, from: &str, to: &
             from: from.parse().expect("from"),
             to: to.parse().expect("to"),
         };
-        let rows = kpi::kpi_rows(&engine, settings, &request)
-            .await
-            .expect("kpi");
-        kpi::kpi_table(&request.dims, &rows).to_csv()
+        if modules {
+            let table = kpi::modules_table(&engine, settings, &request).await;
+            return table.expect("modules").to_csv();
+        }
+        let rows = kpi::kpi_rows(&engine, settings, &request).await;
+        kpi::kpi_table(&request.dims, &rows.expect("kpi")).to_csv()
     })
 }

@@ -26,7 +26,7 @@ impl fmt::Display for InputProblem {
 /// How many problems an error message lists before summarising the rest.
 const LISTED_PROBLEMS: usize = 20;
 
-/// Formats problems one per line, at most [`LISTED_PROBLEMS`].
+/// Formats problems one per line, at most twenty.
 pub fn list_problems(problems: &[InputProblem]) -> String {
     let mut out: Vec<String> = problems
         .iter()

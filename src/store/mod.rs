@@ -41,8 +41,8 @@ use rollup::Rollup;
 use tables::{StoredTable, read_csv_table, read_table, write_table};
 
 use crate::config::Settings;
-use crate::model::tables::{FieldError, RowProblem, check_known_waves};
-use crate::model::week::{date_of_day, day_number};
+use crate::model::tables::{RowProblem, check_known_waves};
+use crate::model::week::date_of_day;
 use crate::model::{Licensee, LocalDays, Module, Wave};
 
 /// An open data directory.
@@ -521,24 +521,9 @@ fn progress_bar(enabled: bool, len: u64) -> indicatif::ProgressBar {
     bar
 }
 
-/// Why a table row problem names no line: used for messages only.
-pub fn field_problem(file: &str, e: FieldError) -> InputProblem {
-    InputProblem {
-        file: file.into(),
-        position: "-".into(),
-        column: e.column,
-        reason: e.reason,
-    }
-}
-
 /// Days of the first and last stored event partition.
 pub fn stored_date_range(manifest: &Manifest) -> Option<(String, String)> {
     let first = manifest.event_files.iter().map(|f| &f.date).min()?;
     let last = manifest.event_files.iter().map(|f| &f.date).max()?;
     Some((first.clone(), last.clone()))
-}
-
-#[doc(hidden)]
-pub fn _unused_day_number(d: chrono::NaiveDate) -> i32 {
-    day_number(d)
 }

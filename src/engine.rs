@@ -75,8 +75,16 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Registers the stored tables and plans every query.
+    /// Registers the stored tables and plans every query of [`catalog`].
     pub async fn open(store: &Store) -> Result<Engine> {
+        Self::with_queries(store, catalog()).await
+    }
+
+    /// Registers the stored tables and plans the given queries.
+    pub async fn with_queries(
+        store: &Store,
+        queries: Vec<(&'static str, String)>,
+    ) -> Result<Engine> {
         let config = SessionConfig::new().with_information_schema(false);
         let ctx = SessionContext::new_with_config(config);
         register_file(&ctx, "waves", &store.table_path("waves"), Wave::schema()).await?;
@@ -111,7 +119,7 @@ impl Engine {
             .with_allow_dml(false)
             .with_allow_statements(false);
         let mut plans = HashMap::new();
-        for (name, sql) in catalog() {
+        for (name, sql) in queries {
             let plan = ctx
                 .state()
                 .create_logical_plan(&sql)
@@ -196,4 +204,49 @@ fn register_events(ctx: &SessionContext, store: &Store) -> Result<()> {
     ctx.register_table(table, Arc::new(listing))
         .map(|_| ())
         .map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+    }
+
+    #[test]
+    fn every_query_plans_on_an_empty_store() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::open(dir.path()).expect("store");
+        runtime().block_on(async {
+            let engine = Engine::open(&store).await.expect("plans");
+            let stats = engine.run("stats", Vec::new()).await.expect("stats");
+            assert_eq!(stats.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
+        });
+    }
+
+    #[test]
+    fn a_query_that_does_not_plan_is_named() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::open(dir.path()).expect("store");
+        runtime().block_on(async {
+            for sql in [
+                "SELECT no_such_column FROM directory",
+                "DROP TABLE directory",
+                "INSERT INTO waves VALUES ('a', 'b', DATE '2026-01-01')",
+            ] {
+                let err = Engine::with_queries(&store, vec![("broken", sql.to_string())])
+                    .await
+                    .err()
+                    .expect("refused");
+                assert!(
+                    err.to_string()
+                        .starts_with("query broken (queries/broken.sql) does not plan"),
+                    "{err}"
+                );
+            }
+        });
+    }
 }

@@ -527,3 +527,100 @@ pub fn stored_date_range(manifest: &Manifest) -> Option<(String, String)> {
     let last = manifest.event_files.iter().map(|f| &f.date).max()?;
     Some((first.clone(), last.clone()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files_under(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    out.extend(files_under(&p));
+                } else {
+                    out.push(p);
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn a_refused_import_leaves_no_file_behind() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut store = Store::open(&dir.path().join("data")).expect("store");
+        let settings = Settings::default();
+        let good = dir.path().join("good.csv");
+        std::fs::write(
+            &good,
+            "event_time,user_id,module,action\n2026-03-02T10:00:00Z,u1,crm,view\n",
+        )
+        .expect("write");
+        let patterns = [good.display().to_string()];
+        store
+            .import_events(&patterns, &settings, false, false)
+            .expect("import");
+        let before = files_under(store.root());
+        let manifest_before = std::fs::read(store.root().join("manifest.json")).expect("read");
+
+        let bad = dir.path().join("bad.csv");
+        std::fs::write(
+            &bad,
+            "event_time,user_id,module,action\n2026-04-02T10:00:00Z,u1,crm,view\nnever,u1,crm,view\n",
+        )
+        .expect("write");
+        let err = store
+            .import_events(&[bad.display().to_string()], &settings, false, false)
+            .expect_err("refused");
+        assert!(
+            err.to_string()
+                .contains("bad.csv: line 3: column event_time"),
+            "{err}"
+        );
+        assert_eq!(files_under(store.root()), before);
+        assert_eq!(
+            std::fs::read(store.root().join("manifest.json")).expect("read"),
+            manifest_before
+        );
+    }
+
+    #[test]
+    fn files_of_an_interrupted_import_are_removed_on_open() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let root = dir.path().join("data");
+        Store::open(&root).expect("store");
+        let stray = root.join("events/date=2026-03-02/interrupted-00000.parquet");
+        std::fs::create_dir_all(stray.parent().expect("dir")).expect("mkdir");
+        std::fs::write(&stray, b"half a file").expect("write");
+        let store = Store::open(&root).expect("reopen");
+        assert!(!stray.exists());
+        assert!(store.event_file_paths().is_empty());
+    }
+
+    #[test]
+    fn the_same_file_is_imported_once() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut store = Store::open(&dir.path().join("data")).expect("store");
+        let text = "event_time,user_id,module,action\n2026-03-02T10:00:00Z,u1,crm,view\n";
+        let a = dir.path().join("a.csv");
+        let b = dir.path().join("b.csv");
+        std::fs::write(&a, text).expect("write");
+        std::fs::write(&b, text).expect("write");
+        let patterns = [a.display().to_string(), b.display().to_string()];
+        let s = store
+            .import_events(&patterns, &Settings::default(), false, false)
+            .expect("import");
+        assert_eq!(
+            (s.events, s.files_imported, s.files_skipped.len()),
+            (1, 1, 1)
+        );
+        let s = store
+            .import_events(&patterns[..1], &Settings::default(), false, false)
+            .expect("import");
+        assert_eq!((s.events, s.files_skipped.len()), (0, 1));
+        assert_eq!(store.manifest().event_count(), 1);
+    }
+}

@@ -17,7 +17,7 @@
 --   $mu_num / $mu_den           targets.module_utilization
 WITH
 licensee_dates AS (
-    SELECT d.user_id,
+    SELECT k.user_key,
            CASE WHEN $by_region THEN d.region ELSE '' END AS region,
            CASE WHEN $by_department THEN d.department ELSE '' END AS department,
            CASE WHEN $by_team THEN d.team ELSE '' END AS team,
@@ -27,9 +27,11 @@ licensee_dates AS (
            CAST(d.license_end AS INT) AS end_day
     FROM directory d
     JOIN waves w ON d.wave = w.wave_id
+    -- the rollup's key of the user; none when the user has no events
+    LEFT JOIN rollup_users k ON d.user_id = k.user_id
 ),
 licensee AS (
-    SELECT user_id, region, department, team, wave, e_day, end_day,
+    SELECT user_key, region, department, team, wave, e_day, end_day,
            (e_day + 3) / 7 AS e_week,
            -- day of week of e_u, 0 = Monday: bits below it in a week's day
            -- mask are days before e_u
@@ -45,7 +47,7 @@ window_shift AS (
 -- Eligible licensees per week, with E_u(t): their eligible weeks in the
 -- window (the window weeks whose Sunday is on or after e_u).
 eligible AS (
-    SELECT l.user_id, l.region, l.department, l.team, l.wave, t.week,
+    SELECT l.user_key, l.region, l.department, l.team, l.wave, t.week,
            least($window, t.week - l.e_week + 1) AS eligible_weeks
     FROM licensee l
     CROSS JOIN week_range t
@@ -55,26 +57,26 @@ eligible AS (
 -- Weeks with a counted event: qualifying (the rollup holds only those) and
 -- on a local date on or after e_u.
 active_week AS (
-    SELECT u.user_id, u.week
+    SELECT u.user_key, u.week
     FROM user_week u
-    JOIN licensee l ON u.user_id = l.user_id
+    JOIN licensee l ON u.user_key = l.user_key
     WHERE u.week BETWEEN $from_week - $window + 1 AND $to_week
       AND (u.week > l.e_week OR (u.week = l.e_week AND (u.day_mask >> l.e_dow) > 0))
 ),
 -- Active weeks of each user in the window of each requested week.
 window_activity AS (
-    SELECT a.user_id, a.week + s.shift AS week, count(*) AS active_weeks
+    SELECT a.user_key, a.week + s.shift AS week, count(*) AS active_weeks
     FROM active_week a
     CROSS JOIN window_shift s
     WHERE a.week + s.shift BETWEEN $from_week AND $to_week
-    GROUP BY a.user_id, a.week + s.shift
+    GROUP BY a.user_key, a.week + s.shift
 ),
 licensee_week AS (
-    SELECT e.user_id, e.region, e.department, e.team, e.wave, e.week,
+    SELECT e.region, e.department, e.team, e.wave, e.week,
            coalesce(wa.active_weeks, 0) AS active_weeks,
            coalesce(wa.active_weeks, 0) >= least($min_active, e.eligible_weeks) AS is_regular
     FROM eligible e
-    LEFT JOIN window_activity wa ON e.user_id = wa.user_id AND e.week = wa.week
+    LEFT JOIN window_activity wa ON e.user_key = wa.user_key AND e.week = wa.week
 ),
 -- N, R and inactive licensees per segment and week.
 segment_figures AS (
@@ -87,33 +89,35 @@ segment_figures AS (
 ),
 -- L(t): catalog modules licensed on sunday(t).
 licensed AS (
-    SELECT t.week, m.module_id, m.name, m.monthly_cost_per_user, m.cost_micros
+    SELECT t.week, m.module_id, k.module_key, m.name, m.monthly_cost_per_user, m.cost_micros
     FROM modules m
+    LEFT JOIN rollup_modules k ON m.module_id = k.module
     CROSS JOIN week_range t
     WHERE CAST(m.licensed_from AS INT) <= t.week * 7 + 3
       AND (m.licensed_until IS NULL OR CAST(m.licensed_until AS INT) >= t.week * 7 + 3)
 ),
 -- (user, module, week) with a counted event in the module.
 module_week AS (
-    SELECT u.user_id, u.module, u.week
+    SELECT u.user_key, u.module_key, u.week
     FROM user_module_week u
-    JOIN licensee l ON u.user_id = l.user_id
+    JOIN licensee l ON u.user_key = l.user_key
     WHERE u.week BETWEEN $from_week - $window + 1 AND $to_week
       AND (u.week > l.e_week OR (u.week = l.e_week AND (u.day_mask >> l.e_dow) > 0))
 ),
 module_window AS (
-    SELECT DISTINCT m.user_id, m.module, m.week + s.shift AS week
+    SELECT DISTINCT m.user_key, m.module_key, m.week + s.shift AS week
     FROM module_week m
     CROSS JOIN window_shift s
     WHERE m.week + s.shift BETWEEN $from_week AND $to_week
 ),
 -- U_m(s,t) for the modules of L(t).
 module_users AS (
-    SELECT e.region, e.department, e.team, e.wave, e.week, mw.module, count(*) AS users
+    SELECT e.region, e.department, e.team, e.wave, e.week, lm.module_id AS module,
+           count(*) AS users
     FROM eligible e
-    JOIN module_window mw ON e.user_id = mw.user_id AND e.week = mw.week
-    JOIN licensed lm ON lm.week = mw.week AND lm.module_id = mw.module
-    GROUP BY e.region, e.department, e.team, e.wave, e.week, mw.module
+    JOIN module_window mw ON e.user_key = mw.user_key AND e.week = mw.week
+    JOIN licensed lm ON lm.week = mw.week AND lm.module_key = mw.module_key
+    GROUP BY e.region, e.department, e.team, e.wave, e.week, lm.module_id
 ),
 segment AS (
     SELECT DISTINCT region, department, team, wave FROM licensee

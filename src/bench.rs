@@ -51,8 +51,8 @@ pub async fn run(args: &BenchArgs) -> Result<()> {
     let settings = Settings::default();
     if !args.reuse {
         let _ = std::fs::remove_dir_all(&args.dir);
-        // About 60 events per licensee and week in the generated data.
-        let users = (args.events / (args.weeks as u64 * 60)).max(50) as usize;
+        // About 45 events per licensee and week in the generated data.
+        let users = (args.events / (args.weeks as u64 * 45)).max(50) as usize;
         let started = Instant::now();
         let summary = sample::generate(&SampleArgs {
             users,

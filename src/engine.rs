@@ -24,7 +24,7 @@ use datafusion::scalar::ScalarValue;
 
 use crate::model::{Licensee, Module, Wave};
 use crate::store::Store;
-use crate::store::rollup::{user_module_week_schema, user_week_schema};
+use crate::store::rollup::{keys_schema, user_module_week_schema, user_week_schema};
 use crate::store::tables::StoredTable;
 
 #[derive(Debug, thiserror::Error)]
@@ -102,14 +102,33 @@ impl Engine {
             Module::schema(),
         )
         .await?;
-        match store.rollup_paths() {
-            Some((uw, umw)) => {
-                register_file(&ctx, "user_week", &uw, user_week_schema()).await?;
-                register_file(&ctx, "user_module_week", &umw, user_module_week_schema()).await?;
-            }
-            None => {
-                register_empty(&ctx, "user_week", user_week_schema())?;
-                register_empty(&ctx, "user_module_week", user_module_week_schema())?;
+        let rollup = store.rollup_files();
+        let tables: [(&'static str, Option<&Path>, SchemaRef); 4] = [
+            (
+                "user_week",
+                rollup.as_ref().map(|f| f.user_week.as_path()),
+                user_week_schema(),
+            ),
+            (
+                "user_module_week",
+                rollup.as_ref().map(|f| f.user_module_week.as_path()),
+                user_module_week_schema(),
+            ),
+            (
+                "rollup_users",
+                rollup.as_ref().map(|f| f.users.as_path()),
+                keys_schema("user_key", "user_id"),
+            ),
+            (
+                "rollup_modules",
+                rollup.as_ref().map(|f| f.modules.as_path()),
+                keys_schema("module_key", "module"),
+            ),
+        ];
+        for (table, path, schema) in tables {
+            match path {
+                Some(path) => register_file(&ctx, table, path, schema).await?,
+                None => register_empty(&ctx, table, schema)?,
             }
         }
         register_events(&ctx, store)?;
@@ -152,6 +171,15 @@ impl Engine {
             plan.with_param_values(params).map_err(run)?
         };
         let df = self.ctx.execute_logical_plan(plan).await.map_err(run)?;
+        if std::env::var_os("UPTAKE_EXPLAIN_ANALYZE").is_some() {
+            // Diagnostics for slow queries: the plan with per-operator times.
+            let explained = df.clone().explain(false, true).map_err(run)?;
+            let batches = explained.collect().await.map_err(run)?;
+            let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            eprintln!("{text}");
+        }
         df.collect().await.map_err(run)
     }
 }

@@ -62,8 +62,9 @@ impl std::fmt::Display for RollupSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RollupInfo {
     pub settings: RollupSettings,
-    pub user_week: String,
-    pub user_module_week: String,
+    /// The generation's files are `rollup/{user_week,user_module_week,
+    /// users,modules}-<generation>.parquet`.
+    pub generation: String,
 }
 
 impl Manifest {

@@ -37,7 +37,7 @@ pub use error::{Error, InputProblem, Result};
 use error::{FileContext, IoContext};
 use files::ParquetFile;
 use manifest::{EventFile, ImportRecord, Manifest, RollupInfo, RollupSettings};
-use rollup::Rollup;
+use rollup::{Rollup, RollupFiles};
 use tables::{StoredTable, read_csv_table, read_table, write_table};
 
 use crate::config::Settings;
@@ -100,14 +100,12 @@ impl Store {
             .collect()
     }
 
-    /// Paths of the rollup files (`user_week`, `user_module_week`), if any.
-    pub fn rollup_paths(&self) -> Option<(PathBuf, PathBuf)> {
-        self.manifest.rollup.as_ref().map(|r| {
-            (
-                self.root.join(&r.user_week),
-                self.root.join(&r.user_module_week),
-            )
-        })
+    /// The files of the stored rollup, if any.
+    pub fn rollup_files(&self) -> Option<RollupFiles> {
+        self.manifest
+            .rollup
+            .as_ref()
+            .map(|r| rollup_files(&self.root, &r.generation))
     }
 
     /// Fails when the rollup was built with other settings than `settings`.
@@ -126,9 +124,8 @@ impl Store {
 
     fn remove_unreferenced(&self) -> Result<()> {
         let mut keep: HashSet<PathBuf> = self.event_file_paths().into_iter().collect();
-        if let Some((a, b)) = self.rollup_paths() {
-            keep.insert(a);
-            keep.insert(b);
+        if let Some(f) = self.rollup_files() {
+            keep.extend([f.user_week, f.user_module_week, f.users, f.modules]);
         }
         for dir in ["events", "rollup"] {
             remove_unreferenced_in(&self.root.join(dir), &keep)?;
@@ -193,8 +190,8 @@ impl Store {
         let started = Instant::now();
         let files = expand_patterns(patterns)?;
         self.check_derived(settings)?;
-        let mut rollup = match self.rollup_paths() {
-            Some((_, umw)) => Rollup::load(&umw)?,
+        let mut rollup = match self.rollup_files() {
+            Some(files) => Rollup::load(&files)?,
             None => Rollup::default(),
         };
         let import_id = new_import_id();
@@ -343,11 +340,14 @@ impl Store {
         written: &mut Vec<PathBuf>,
         change: impl FnOnce(&mut Manifest),
     ) -> Result<()> {
-        let umw = format!("rollup/user_module_week-{id}.parquet");
-        let uw = format!("rollup/user_week-{id}.parquet");
-        written.push(self.root.join(&umw));
-        written.push(self.root.join(&uw));
-        rollup.write(&self.root.join(&umw), &self.root.join(&uw))?;
+        let files = rollup_files(&self.root, id);
+        written.extend([
+            files.user_week.clone(),
+            files.user_module_week.clone(),
+            files.users.clone(),
+            files.modules.clone(),
+        ]);
+        rollup.write(&files)?;
         for dir in written
             .iter()
             .filter_map(|p| p.parent())
@@ -355,20 +355,20 @@ impl Store {
         {
             files::sync_dir(&dir.join("x"))?;
         }
-        let old = self.rollup_paths();
+        let old = self.rollup_files();
         let mut manifest = self.manifest.clone();
         change(&mut manifest);
         manifest.rollup = Some(RollupInfo {
             settings: rollup_settings(settings),
-            user_week: uw,
-            user_module_week: umw,
+            generation: id.to_string(),
         });
         manifest.save(&self.root)?;
         self.manifest = manifest;
         written.clear();
-        if let Some((a, b)) = old {
-            let _ = std::fs::remove_file(a);
-            let _ = std::fs::remove_file(b);
+        if let Some(old) = old {
+            for path in [old.user_week, old.user_module_week, old.users, old.modules] {
+                let _ = std::fs::remove_file(path);
+            }
         }
         Ok(())
     }
@@ -399,6 +399,17 @@ impl Store {
             }
         }
         result.map(|_| events)
+    }
+}
+
+/// The files of one rollup generation.
+fn rollup_files(root: &Path, generation: &str) -> RollupFiles {
+    let file = |name: &str| root.join(format!("rollup/{name}-{generation}.parquet"));
+    RollupFiles {
+        user_week: file("user_week"),
+        user_module_week: file("user_module_week"),
+        users: file("users"),
+        modules: file("modules"),
     }
 }
 

@@ -7,12 +7,18 @@
 //! queries. The day mask is what lets them drop events before `e_u` inside
 //! the week that contains it. `user_week` is the same with all modules
 //! merged: it makes a user active even in modules missing from the catalog.
+//!
+//! Users and modules are stored as integer keys (`user_key`, `module_key`)
+//! with two small tables mapping them to the ids of the events, so the
+//! queries hash and join integers, not strings.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{AsArray, Int32Array, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimestampMicrosecondType};
+use datafusion::arrow::array::{ArrayRef, AsArray, Int32Array, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{
+    DataType, Field, Int32Type, Schema, SchemaRef, TimestampMicrosecondType,
+};
 use rustc_hash::FxHashMap;
 
 use super::error::{FileContext, Result};
@@ -48,8 +54,8 @@ pub struct Rollup {
 
 pub fn user_module_week_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
-        Field::new("user_id", DataType::Utf8, false),
-        Field::new("module", DataType::Utf8, false),
+        Field::new("user_key", DataType::Int32, false),
+        Field::new("module_key", DataType::Int32, false),
         Field::new("week", DataType::Int32, false),
         Field::new("day_mask", DataType::Int32, false),
     ]))
@@ -57,10 +63,27 @@ pub fn user_module_week_schema() -> SchemaRef {
 
 pub fn user_week_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
-        Field::new("user_id", DataType::Utf8, false),
+        Field::new("user_key", DataType::Int32, false),
         Field::new("week", DataType::Int32, false),
         Field::new("day_mask", DataType::Int32, false),
     ]))
+}
+
+/// Schema of the key tables: `user_key, user_id` or `module_key, module`.
+pub fn keys_schema(key: &str, id: &str) -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new(key, DataType::Int32, false),
+        Field::new(id, DataType::Utf8, false),
+    ]))
+}
+
+/// The four files of a stored rollup.
+#[derive(Debug, Clone)]
+pub struct RollupFiles {
+    pub user_week: PathBuf,
+    pub user_module_week: PathBuf,
+    pub users: PathBuf,
+    pub modules: PathBuf,
 }
 
 impl Rollup {
@@ -93,23 +116,29 @@ impl Rollup {
         }
     }
 
-    /// Loads a stored `user_module_week` file.
-    pub fn load(path: &Path) -> Result<Rollup> {
+    /// Loads a stored rollup; keys stay as they were.
+    pub fn load(files: &RollupFiles) -> Result<Rollup> {
         let mut rollup = Rollup::default();
-        let (_, batches) = files::read_parquet(path)?;
+        for (path, interner) in [
+            (&files.users, &mut rollup.users),
+            (&files.modules, &mut rollup.modules),
+        ] {
+            let (_, batches) = files::read_parquet(path)?;
+            for b in &batches {
+                let ids = b.column(1).as_string::<i32>();
+                for i in 0..b.num_rows() {
+                    interner.intern(ids.value(i));
+                }
+            }
+        }
+        let (_, batches) = files::read_parquet(&files.user_module_week)?;
         for b in &batches {
-            let users = b.column(0).as_string::<i32>();
-            let modules = b.column(1).as_string::<i32>();
-            let weeks = b
-                .column(2)
-                .as_primitive::<datafusion::arrow::datatypes::Int32Type>();
-            let masks = b
-                .column(3)
-                .as_primitive::<datafusion::arrow::datatypes::Int32Type>();
+            let int = |c: usize| b.column(c).as_primitive::<Int32Type>();
+            let (users, modules, weeks, masks) = (int(0), int(1), int(2), int(3));
             for i in 0..b.num_rows() {
                 let key = (
-                    rollup.users.intern(users.value(i)),
-                    rollup.modules.intern(modules.value(i)),
+                    users.value(i) as u32,
+                    modules.value(i) as u32,
                     weeks.value(i),
                 );
                 *rollup.masks.entry(key).or_default() |= masks.value(i) as u8;
@@ -118,37 +147,29 @@ impl Rollup {
         Ok(rollup)
     }
 
-    /// Writes both rollup tables; returns their row counts.
-    pub fn write(&self, user_module_week: &Path, user_week: &Path) -> Result<(usize, usize)> {
-        let mut keys: Vec<(&str, &str, i32, u8)> = self
+    /// Writes the rollup tables; returns the rows of `user_module_week`.
+    pub fn write(&self, files: &RollupFiles) -> Result<usize> {
+        let mut keys: Vec<(u32, u32, i32, u8)> = self
             .masks
             .iter()
-            .map(|(&(u, m, w), &mask)| {
-                (
-                    &*self.users.names[u as usize],
-                    &*self.modules.names[m as usize],
-                    w,
-                    mask,
-                )
-            })
+            .map(|(&(u, m, w), &mask)| (u, m, w, mask))
             .collect();
-        keys.sort_unstable_by(|a, b| (a.0, a.2, a.1).cmp(&(b.0, b.2, b.1)));
+        keys.sort_unstable_by_key(|k| (k.0, k.2, k.1));
+        let int = |v: Vec<i32>| -> ArrayRef { Arc::new(Int32Array::from(v)) };
         let batch = RecordBatch::try_new(
             user_module_week_schema(),
             vec![
-                Arc::new(StringArray::from_iter_values(keys.iter().map(|k| k.0))),
-                Arc::new(StringArray::from_iter_values(keys.iter().map(|k| k.1))),
-                Arc::new(Int32Array::from_iter_values(keys.iter().map(|k| k.2))),
-                Arc::new(Int32Array::from_iter_values(
-                    keys.iter().map(|k| k.3 as i32),
-                )),
+                int(keys.iter().map(|k| k.0 as i32).collect()),
+                int(keys.iter().map(|k| k.1 as i32).collect()),
+                int(keys.iter().map(|k| k.2).collect()),
+                int(keys.iter().map(|k| k.3 as i32).collect()),
             ],
         )
-        .in_file(user_module_week)?;
-        files::write_parquet(user_module_week, user_module_week_schema(), &[batch])?;
+        .in_file(&files.user_module_week)?;
+        files::write_parquet(&files.user_module_week, user_module_week_schema(), &[batch])?;
 
         // Keys are sorted by user then week, so merging modules is one pass.
-        let mut merged: Vec<(&str, i32, u8)> = Vec::new();
+        let mut merged: Vec<(u32, i32, u8)> = Vec::new();
         for &(user, _, week, mask) in &keys {
             match merged.last_mut() {
                 Some(last) if last.0 == user && last.1 == week => last.2 |= mask,
@@ -158,16 +179,32 @@ impl Rollup {
         let batch = RecordBatch::try_new(
             user_week_schema(),
             vec![
-                Arc::new(StringArray::from_iter_values(merged.iter().map(|k| k.0))),
-                Arc::new(Int32Array::from_iter_values(merged.iter().map(|k| k.1))),
-                Arc::new(Int32Array::from_iter_values(
-                    merged.iter().map(|k| k.2 as i32),
-                )),
+                int(merged.iter().map(|k| k.0 as i32).collect()),
+                int(merged.iter().map(|k| k.1).collect()),
+                int(merged.iter().map(|k| k.2 as i32).collect()),
             ],
         )
-        .in_file(user_week)?;
-        files::write_parquet(user_week, user_week_schema(), &[batch])?;
-        Ok((keys.len(), merged.len()))
+        .in_file(&files.user_week)?;
+        files::write_parquet(&files.user_week, user_week_schema(), &[batch])?;
+
+        for (path, interner, key, id) in [
+            (&files.users, &self.users, "user_key", "user_id"),
+            (&files.modules, &self.modules, "module_key", "module"),
+        ] {
+            let schema = keys_schema(key, id);
+            let batch = RecordBatch::try_new(
+                Arc::clone(&schema),
+                vec![
+                    int((0..interner.names.len() as i32).collect()),
+                    Arc::new(StringArray::from_iter_values(
+                        interner.names.iter().map(|n| &**n),
+                    )),
+                ],
+            )
+            .in_file(path)?;
+            files::write_parquet(path, schema, &[batch])?;
+        }
+        Ok(keys.len())
     }
 }
 

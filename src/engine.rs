@@ -19,7 +19,7 @@ use datafusion::datasource::listing::{
 };
 use datafusion::execution::context::SQLOptions;
 use datafusion::logical_expr::LogicalPlan;
-use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionConfig, SessionContext};
 use datafusion::scalar::ScalarValue;
 
 use crate::model::{Licensee, Module, Wave};
@@ -50,28 +50,79 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-const PRELUDE: &str = include_str!("../queries/prelude.sql");
+const LICENSEE_PRELUDE: &str = include_str!("../queries/licensee_prelude.sql");
+const SEGMENT_PRELUDE: &str = include_str!("../queries/segment_prelude.sql");
 
-/// The query catalog: name and SQL of every query in `queries/`. KPI queries
-/// continue the common table expressions of `queries/prelude.sql`.
-pub fn catalog() -> Vec<(&'static str, String)> {
+/// A query of `queries/`.
+#[derive(Debug, Clone)]
+pub struct QuerySpec {
+    pub name: &'static str,
+    pub sql: String,
+    /// Results of this query are kept as the in-memory table of this name,
+    /// which later queries read.
+    pub materialized_as: Option<&'static str>,
+}
+
+/// The query catalog, in planning order. The cube queries continue
+/// `queries/licensee_prelude.sql` and are materialized; the KPI queries
+/// continue `queries/segment_prelude.sql` and read the cube.
+pub fn catalog() -> Vec<QuerySpec> {
+    let spec = |name, sql: String, materialized_as| QuerySpec {
+        name,
+        sql,
+        materialized_as,
+    };
     vec![
-        (
+        spec(
+            "segment_cube",
+            format!(
+                "{LICENSEE_PRELUDE}{}",
+                include_str!("../queries/segment_cube.sql")
+            ),
+            Some("segment_cube"),
+        ),
+        spec(
+            "module_cube",
+            format!(
+                "{LICENSEE_PRELUDE}{}",
+                include_str!("../queries/module_cube.sql")
+            ),
+            Some("module_cube"),
+        ),
+        spec(
             "kpi",
-            format!("{PRELUDE}{}", include_str!("../queries/kpi.sql")),
+            format!("{SEGMENT_PRELUDE}{}", include_str!("../queries/kpi.sql")),
+            None,
         ),
-        (
+        spec(
             "modules",
-            format!("{PRELUDE}{}", include_str!("../queries/modules.sql")),
+            format!(
+                "{SEGMENT_PRELUDE}{}",
+                include_str!("../queries/modules.sql")
+            ),
+            None,
         ),
-        ("stats", include_str!("../queries/stats.sql").to_string()),
+        spec(
+            "stats",
+            include_str!("../queries/stats.sql").to_string(),
+            None,
+        ),
     ]
+}
+
+/// The weeks and parameters the cube tables were computed for.
+#[derive(Debug, Clone, PartialEq)]
+struct CubeState {
+    from: i64,
+    to: i64,
+    params: Vec<(&'static str, ScalarValue)>,
 }
 
 /// A DataFusion session over one data directory, with its planned queries.
 pub struct Engine {
     ctx: SessionContext,
-    plans: HashMap<&'static str, LogicalPlan>,
+    queries: HashMap<&'static str, QuerySpec>,
+    cube: tokio::sync::Mutex<Option<CubeState>>,
 }
 
 impl Engine {
@@ -81,10 +132,7 @@ impl Engine {
     }
 
     /// Registers the stored tables and plans the given queries.
-    pub async fn with_queries(
-        store: &Store,
-        queries: Vec<(&'static str, String)>,
-    ) -> Result<Engine> {
+    pub async fn with_queries(store: &Store, queries: Vec<QuerySpec>) -> Result<Engine> {
         let config = SessionConfig::new().with_information_schema(false);
         let ctx = SessionContext::new_with_config(config);
         register_file(&ctx, "waves", &store.table_path("waves"), Wave::schema()).await?;
@@ -133,44 +181,77 @@ impl Engine {
         }
         register_events(&ctx, store)?;
 
-        let options = SQLOptions::new()
-            .with_allow_ddl(false)
-            .with_allow_dml(false)
-            .with_allow_statements(false);
-        let mut plans = HashMap::new();
-        for (name, sql) in queries {
-            let plan = ctx
-                .state()
-                .create_logical_plan(&sql)
-                .await
-                .and_then(|plan| options.verify_plan(&plan).map(|_| plan))
-                .map_err(|source| Error::Plan { name, source })?;
-            plans.insert(name, plan);
+        let mut planned = HashMap::new();
+        for spec in queries {
+            let plan = plan(&ctx, &spec.sql).await.map_err(|source| Error::Plan {
+                name: spec.name,
+                source,
+            })?;
+            if let Some(table) = spec.materialized_as {
+                // Until it is computed, the table is empty; later queries
+                // plan against its schema.
+                let schema: SchemaRef = Arc::new(plan.schema().as_arrow().clone());
+                register_batches(&ctx, table, schema, Vec::new())?;
+            }
+            planned.insert(spec.name, spec);
         }
-        Ok(Engine { ctx, plans })
+        Ok(Engine {
+            ctx,
+            queries: planned,
+            cube: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    /// Makes the cube tables cover weeks `from..=to` for the per-licensee
+    /// parameters `params` (window, minimum active weeks), computing them
+    /// when needed. A week's figures never depend on the range computed, so
+    /// a cube that covers the weeks is reused, and a new one covers the
+    /// union of the old and the new range.
+    pub async fn ensure_cube(
+        &self,
+        from: i64,
+        to: i64,
+        params: Vec<(&'static str, ScalarValue)>,
+    ) -> Result<()> {
+        let mut cube = self.cube.lock().await;
+        let (from, to) = match &*cube {
+            Some(c) if c.params == params && c.from <= from && to <= c.to => return Ok(()),
+            Some(c) if c.params == params => (c.from.min(from), c.to.max(to)),
+            _ => (from, to),
+        };
+        let mut bound = params.clone();
+        bound.push(("from_week", ScalarValue::Int64(Some(from))));
+        bound.push(("to_week", ScalarValue::Int64(Some(to))));
+        for spec in self.queries.values() {
+            let Some(table) = spec.materialized_as else {
+                continue;
+            };
+            let df = self.dataframe(spec.name, bound.clone()).await?;
+            let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+            let batches = df.collect().await.map_err(|source| Error::Run {
+                name: spec.name.to_string(),
+                source,
+            })?;
+            self.ctx
+                .deregister_table(table)
+                .map_err(|source| Error::Register { table, source })?;
+            register_batches(&self.ctx, table, schema, batches)?;
+        }
+        *cube = Some(CubeState { from, to, params });
+        Ok(())
     }
 
     /// Runs a named query with bound parameters.
     pub async fn run(
         &self,
         name: &str,
-        params: Vec<(&str, ScalarValue)>,
+        params: Vec<(&'static str, ScalarValue)>,
     ) -> Result<Vec<RecordBatch>> {
-        let plan = self
-            .plans
-            .get(name)
-            .ok_or_else(|| Error::Unknown(name.to_string()))?
-            .clone();
+        let df = self.dataframe(name, params).await?;
         let run = |source| Error::Run {
             name: name.to_string(),
             source,
         };
-        let plan = if params.is_empty() {
-            plan
-        } else {
-            plan.with_param_values(params).map_err(run)?
-        };
-        let df = self.ctx.execute_logical_plan(plan).await.map_err(run)?;
         if std::env::var_os("UPTAKE_EXPLAIN_ANALYZE").is_some() {
             // Diagnostics for slow queries: the plan with per-operator times.
             let explained = df.clone().explain(false, true).map_err(run)?;
@@ -182,8 +263,46 @@ impl Engine {
         }
         df.collect().await.map_err(run)
     }
+
+    /// Plans a named query against the current tables and binds parameters.
+    /// Planning again (a few milliseconds) lets a query see the cube tables
+    /// as they are now.
+    async fn dataframe(
+        &self,
+        name: &str,
+        params: Vec<(&'static str, ScalarValue)>,
+    ) -> Result<DataFrame> {
+        let spec = self
+            .queries
+            .get(name)
+            .ok_or_else(|| Error::Unknown(name.to_string()))?;
+        let run = |source| Error::Run {
+            name: name.to_string(),
+            source,
+        };
+        let mut plan = plan(&self.ctx, &spec.sql).await.map_err(run)?;
+        if !params.is_empty() {
+            plan = plan.with_param_values(params).map_err(run)?;
+        }
+        self.ctx.execute_logical_plan(plan).await.map_err(run)
+    }
 }
 
+/// Plans SQL that may only read: DDL, DML and statements are refused.
+async fn plan(ctx: &SessionContext, sql: &str) -> datafusion::error::Result<LogicalPlan> {
+    let options = SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false);
+    let plan = ctx.state().create_logical_plan(sql).await?;
+    options.verify_plan(&plan)?;
+    Ok(plan)
+}
+
+/// Registers a stored Parquet file as an in-memory table: the tables and
+/// the rollup are small (tens of MB for 100M events), and holding them in
+/// memory spares every query their decoding. Batches are spread over the
+/// session's partitions so operators run in parallel.
 async fn register_file(
     ctx: &SessionContext,
     table: &'static str,
@@ -193,13 +312,39 @@ async fn register_file(
     if !path.exists() {
         return register_empty(ctx, table, schema);
     }
-    ctx.register_parquet(
-        table,
-        path.to_string_lossy().as_ref(),
-        ParquetReadOptions::default(),
-    )
-    .await
-    .map_err(|source| Error::Register { table, source })
+    let err = |source| Error::Register { table, source };
+    let batches = ctx
+        .read_parquet(
+            path.to_string_lossy().as_ref(),
+            ParquetReadOptions::default(),
+        )
+        .await
+        .map_err(err)?
+        .collect()
+        .await
+        .map_err(err)?;
+    let schema = batches.first().map_or(schema, |b| b.schema());
+    register_batches(ctx, table, schema, batches)
+}
+
+/// Registers batches as an in-memory table, spread over the session's
+/// partitions so operators run in parallel.
+fn register_batches(
+    ctx: &SessionContext,
+    table: &'static str,
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+) -> Result<()> {
+    let err = |source| Error::Register { table, source };
+    let partitions = ctx.state().config().target_partitions().max(1);
+    let mut parts: Vec<Vec<RecordBatch>> = vec![Vec::new(); partitions];
+    for (i, batch) in batches.into_iter().enumerate() {
+        parts[i % partitions].push(batch);
+    }
+    let mem = MemTable::try_new(schema, parts).map_err(err)?;
+    ctx.register_table(table, Arc::new(mem))
+        .map(|_| ())
+        .map_err(err)
 }
 
 fn register_empty(ctx: &SessionContext, table: &'static str, schema: SchemaRef) -> Result<()> {
@@ -265,7 +410,12 @@ mod tests {
                 "DROP TABLE directory",
                 "INSERT INTO waves VALUES ('a', 'b', DATE '2026-01-01')",
             ] {
-                let err = Engine::with_queries(&store, vec![("broken", sql.to_string())])
+                let spec = QuerySpec {
+                    name: "broken",
+                    sql: sql.to_string(),
+                    materialized_as: None,
+                };
+                let err = Engine::with_queries(&store, vec![spec])
                     .await
                     .err()
                     .expect("refused");

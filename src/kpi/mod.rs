@@ -108,7 +108,7 @@ fn fraction(d: Decimal) -> (ScalarValue, ScalarValue) {
     )
 }
 
-/// The bound parameters of the KPI queries.
+/// The bound parameters of the KPI queries over the cube.
 pub fn parameters(settings: &Settings, request: &Request) -> Vec<(&'static str, ScalarValue)> {
     let int = |v: i64| ScalarValue::Int64(Some(v));
     let by = |d: Dimension| ScalarValue::Boolean(Some(request.dims.contains(&d)));
@@ -118,8 +118,6 @@ pub fn parameters(settings: &Settings, request: &Request) -> Vec<(&'static str, 
     vec![
         ("from_week", int(request.from.number() as i64)),
         ("to_week", int(request.to.number() as i64)),
-        ("window", int(settings.regular.window_weeks as i64)),
-        ("min_active", int(settings.regular.min_active_weeks as i64)),
         ("by_region", by(Dimension::Region)),
         ("by_department", by(Dimension::Department)),
         ("by_team", by(Dimension::Team)),
@@ -131,6 +129,33 @@ pub fn parameters(settings: &Settings, request: &Request) -> Vec<(&'static str, 
         ("mu_num", mu_num),
         ("mu_den", mu_den),
     ]
+}
+
+/// The per-licensee parameters of the cube queries.
+pub fn cube_parameters(settings: &Settings) -> Vec<(&'static str, ScalarValue)> {
+    let int = |v: i64| ScalarValue::Int64(Some(v));
+    vec![
+        ("window", int(settings.regular.window_weeks as i64)),
+        ("min_active", int(settings.regular.min_active_weeks as i64)),
+    ]
+}
+
+/// Runs a KPI query over the cube, computing the cube for its weeks first.
+async fn run_over_cube(
+    engine: &Engine,
+    name: &str,
+    settings: &Settings,
+    request: &Request,
+) -> Result<Vec<RecordBatch>> {
+    check_range(request)?;
+    engine
+        .ensure_cube(
+            request.from.number() as i64,
+            request.to.number() as i64,
+            cube_parameters(settings),
+        )
+        .await?;
+    Ok(engine.run(name, parameters(settings, request)).await?)
 }
 
 /// Column access on query results by name.
@@ -232,8 +257,7 @@ pub async fn kpi_rows(
     settings: &Settings,
     request: &Request,
 ) -> Result<Vec<KpiRow>> {
-    check_range(request)?;
-    let batches = engine.run("kpi", parameters(settings, request)).await?;
+    let batches = run_over_cube(engine, "kpi", settings, request).await?;
     let k = settings.privacy.min_group_size as i64;
     let mut rows = Vec::new();
     for batch in &batches {
@@ -374,8 +398,7 @@ pub async fn modules_table(
     settings: &Settings,
     request: &Request,
 ) -> Result<Table> {
-    check_range(request)?;
-    let batches = engine.run("modules", parameters(settings, request)).await?;
+    let batches = run_over_cube(engine, "modules", settings, request).await?;
     let k = settings.privacy.min_group_size as i64;
     let mut rows: Vec<(Week, Vec<String>, String, Vec<Cell>)> = Vec::new();
     for batch in &batches {

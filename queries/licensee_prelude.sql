@@ -1,4 +1,5 @@
--- Shared definitions of SPEC.md section 2, prepended to every KPI query.
+-- Per-licensee definitions of SPEC.md section 2, shared by the cube
+-- queries (segment_cube.sql, module_cube.sql).
 --
 -- Dates are day numbers (days since 1970-01-01) and weeks are week numbers
 -- (ISO weeks since the week of 1970-01-01): week t runs from day 7t-3
@@ -6,22 +7,13 @@
 -- division and remainder need no care for negative numbers.
 --
 -- Parameters:
---   $from_week, $to_week        requested weeks (week numbers, inclusive)
+--   $from_week, $to_week        weeks to compute (week numbers, inclusive)
 --   $window                     W, regular.window_weeks
 --   $min_active                 K, regular.min_active_weeks
---   $by_region, $by_department, $by_team, $by_wave
---                               which dimensions make a segment; a dimension
---                               not asked for is the constant ''
---   $theta_num / $theta_den     module.min_user_share as an exact fraction
---   $alr_num / $alr_den         targets.active_licensee_rate
---   $mu_num / $mu_den           targets.module_utilization
 WITH
 licensee_dates AS (
     SELECT k.user_key,
-           CASE WHEN $by_region THEN d.region ELSE '' END AS region,
-           CASE WHEN $by_department THEN d.department ELSE '' END AS department,
-           CASE WHEN $by_team THEN d.team ELSE '' END AS team,
-           CASE WHEN $by_wave THEN d.wave ELSE '' END AS wave,
+           d.region, d.department, d.team, d.wave,
            -- e_u: eligible from, the later of license start and go-live
            greatest(CAST(d.license_start AS INT), CAST(w.go_live AS INT)) AS e_day,
            CAST(d.license_end AS INT) AS end_day
@@ -78,7 +70,7 @@ licensee_week AS (
     FROM eligible e
     LEFT JOIN window_activity wa ON e.user_key = wa.user_key AND e.week = wa.week
 ),
--- N, R and inactive licensees per segment and week.
+-- N, R and inactive licensees per finest segment and week.
 segment_figures AS (
     SELECT region, department, team, wave, week,
            count(*) AS eligible,
@@ -118,12 +110,4 @@ module_users AS (
     JOIN module_window mw ON e.user_key = mw.user_key AND e.week = mw.week
     JOIN licensed lm ON lm.week = mw.week AND lm.module_key = mw.module_key
     GROUP BY e.region, e.department, e.team, e.wave, e.week, lm.module_id
-),
-segment AS (
-    SELECT DISTINCT region, department, team, wave FROM licensee
-),
-segment_week AS (
-    SELECT s.region, s.department, s.team, s.wave, t.week
-    FROM segment s
-    CROSS JOIN week_range t
 )

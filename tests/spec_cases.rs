@@ -44,6 +44,18 @@ impl Case {
     }
 
     fn kpi(&self, dims: &str, from: &str, to: &str) -> Vec<String> {
+        let lines = self.table(dims, from, to, false);
+        if dims.is_empty() {
+            assert_eq!(lines[0], HEADER_LINE);
+        }
+        lines[1..].to_vec()
+    }
+
+    fn modules_table(&self, dims: &str, week: &str) -> Vec<String> {
+        self.table(dims, week, week, true)[1..].to_vec()
+    }
+
+    fn table(&self, dims: &str, from: &str, to: &str, modules: bool) -> Vec<String> {
         let tmp = tempfile::tempdir().expect("tmp");
         let dir = tmp.path();
         std::fs::write(dir.join("waves.csv"), &self.waves).expect("w");
@@ -74,13 +86,12 @@ impl Case {
         .expect("w");
         let mut store = Store::open(&dir.join("data")).expect("store");
         support::import_dir(&mut store, dir, &self.settings);
-        let csv = support::kpi_csv(&store, &self.settings, dims, from, to);
-        let mut lines: Vec<String> = csv.lines().map(str::to_string).collect();
-        if dims.is_empty() {
-            assert_eq!(lines[0], HEADER_LINE);
-        }
-        lines.remove(0);
-        lines
+        let csv = if modules {
+            support::modules_csv(&store, &self.settings, dims, from, to)
+        } else {
+            support::kpi_csv(&store, &self.settings, dims, from, to)
+        };
+        csv.lines().map(str::to_string).collect()
     }
 }
 
@@ -268,6 +279,29 @@ fn module_use_counts_in_the_window_and_only_while_licensed() {
             "2026-W09,1,1,1.000000,1,0,0.000000,0,false,false",
             "2026-W10,1,1,1.000000,2,1,0.500000,0,false,false",
             "2026-W11,1,0,0.000000,2,0,0.000000,1,false,false",
+        ]
+    );
+}
+
+#[test]
+fn idle_license_cost_counts_licensed_modules_of_inactive_licensees() {
+    // Three licensees; only u1 is active in the window. Licensed on Sunday
+    // of 2026-W10: crm (10.00) and quotes (empty cost, counts as 0); "old"
+    // ended before that Sunday and is not in L(t).
+    let mut c = Case::new("2026-01-05");
+    c.settings.regular.window_weeks = 2;
+    c.settings.regular.min_active_weeks = 1;
+    c.modules.push("quotes,Quotes,2026-03-08,,".into());
+    c.modules.push("old,Old,2020-01-01,2026-03-07,99.99".into());
+    c.users("u", 3, "2026-01-01", "");
+    c.event("2026-02-24T09:00:00Z", "u1", "old", "view"); // week 9: in the window
+    c.event("2026-03-03T09:00:00Z", "u1", "crm", "view");
+    let csv = c.modules_table("", "2026-W10");
+    assert_eq!(
+        csv,
+        vec![
+            "2026-W10,crm,CRM,10.00,3,1,0.333333,true,2,20.00,false",
+            "2026-W10,quotes,Quotes,,3,0,0.000000,false,2,20.00,false",
         ]
     );
 }

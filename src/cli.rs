@@ -188,9 +188,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             to,
             format,
         } => {
-            let settings = settings()?;
-            let (store, engine) = open(&cli.global.data, &settings).await?;
-            let request = request(&store, &segments, from, to)?;
+            let (settings, engine, request) = report(&cli.global, &segments, from, to).await?;
             let rows = kpi::kpi_rows(&engine, &settings, &request).await?;
             print!("{}", kpi::kpi_table(&request.dims, &rows).render(format));
         }
@@ -199,9 +197,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             week,
             format,
         } => {
-            let settings = settings()?;
-            let (store, engine) = open(&cli.global.data, &settings).await?;
-            let request = request(&store, &segments, week, week)?;
+            let (settings, engine, request) = report(&cli.global, &segments, week, week).await?;
             let table = kpi::modules_table(&engine, &settings, &request).await?;
             print!("{}", table.render(format));
         }
@@ -210,14 +206,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             week,
             format,
         } => {
-            let settings = settings()?;
-            let (store, engine) = open(&cli.global.data, &settings).await?;
-            let request = request(&store, &segments, week, week)?;
+            let (settings, engine, request) = report(&cli.global, &segments, week, week).await?;
             let rows = kpi::kpi_rows(&engine, &settings, &request).await?;
-            print!(
-                "{}",
-                kpi::lagging_table(&request.dims, &rows, &settings).render(format)
-            );
+            let table = kpi::lagging_table(&request.dims, &rows, &settings);
+            print!("{}", table.render(format));
         }
         Command::Stats { format } => {
             let settings = settings()?;
@@ -254,6 +246,19 @@ pub async fn open(data: &std::path::Path, settings: &Settings) -> Result<(Store,
     store.check_derived(settings)?;
     let engine = Engine::open(&store).await?;
     Ok((store, engine))
+}
+
+/// Settings, engine and request of a reporting command.
+async fn report(
+    global: &Global,
+    segments: &SegmentArgs,
+    from: Option<Week>,
+    to: Option<Week>,
+) -> Result<(Settings, Engine, Request)> {
+    let settings = Settings::load(global.config.as_deref())?;
+    let (store, engine) = open(&global.data, &settings).await?;
+    let request = request(&store, segments, from, to)?;
+    Ok((settings, engine, request))
 }
 
 /// Weeks of the first and last stored events.

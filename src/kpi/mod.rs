@@ -31,7 +31,7 @@ pub enum Error {
     #[error("the week range is empty: {from} is after {to}")]
     EmptyRange { from: Week, to: Week },
     #[error("query result lacks column {0}")]
-    MissingColumn(&'static str),
+    MissingColumn(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -164,11 +164,11 @@ struct Columns<'a> {
 }
 
 impl Columns<'_> {
-    fn array(&self, name: &'static str, to: &DataType) -> Result<std::sync::Arc<dyn Array>> {
+    fn array(&self, name: &str, to: &DataType) -> Result<std::sync::Arc<dyn Array>> {
         let col = self
             .batch
             .column_by_name(name)
-            .ok_or(Error::MissingColumn(name))?;
+            .ok_or_else(|| Error::MissingColumn(name.to_string()))?;
         cast(col, to).map_err(|e| {
             Error::Engine(engine::Error::Run {
                 name: name.into(),
@@ -177,7 +177,7 @@ impl Columns<'_> {
         })
     }
 
-    fn text(&self, name: &'static str) -> Result<Vec<String>> {
+    fn text(&self, name: &str) -> Result<Vec<String>> {
         let a = self.array(name, &DataType::Utf8)?;
         let a = a.as_string::<i32>();
         Ok((0..a.len())
@@ -196,6 +196,17 @@ impl Columns<'_> {
         let a = a.as_primitive::<Int64Type>();
         Ok((0..a.len())
             .map(|i| a.is_valid(i).then(|| a.value(i)))
+            .collect())
+    }
+
+    /// Each row's values of the requested dimensions, in the order asked.
+    fn segments(&self, dims: &[Dimension]) -> Result<Vec<Vec<String>>> {
+        let columns = dims
+            .iter()
+            .map(|d| self.text(d.name()))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((0..self.batch.num_rows())
+            .map(|i| columns.iter().map(|c| c[i].clone()).collect())
             .collect())
     }
 
@@ -223,24 +234,6 @@ pub struct KpiRow {
     pub suppressed: bool,
 }
 
-fn segment_values(
-    dims: &[Dimension],
-    region: &[String],
-    department: &[String],
-    team: &[String],
-    wave: &[String],
-    i: usize,
-) -> Vec<String> {
-    dims.iter()
-        .map(|d| match d {
-            Dimension::Region => region[i].clone(),
-            Dimension::Department => department[i].clone(),
-            Dimension::Team => team[i].clone(),
-            Dimension::Wave => wave[i].clone(),
-        })
-        .collect()
-}
-
 fn check_range(request: &Request) -> Result<()> {
     if request.from > request.to {
         return Err(Error::EmptyRange {
@@ -263,12 +256,7 @@ pub async fn kpi_rows(
     for batch in &batches {
         let c = Columns { batch };
         let week = c.int("week")?;
-        let (region, department, team, wave) = (
-            c.text("region")?,
-            c.text("department")?,
-            c.text("team")?,
-            c.text("wave")?,
-        );
+        let mut segments = c.segments(&request.dims)?.into_iter();
         let eligible = c.int("eligible")?;
         let regular = c.int("regular")?;
         let alr = c.int("active_licensee_rate_micros")?;
@@ -281,7 +269,7 @@ pub async fn kpi_rows(
             let n = eligible[i].unwrap_or(0);
             rows.push(KpiRow {
                 week: Week::from_number(week[i].unwrap_or(0) as i32),
-                segment: segment_values(&request.dims, &region, &department, &team, &wave, i),
+                segment: segments.next().unwrap_or_default(),
                 eligible: n,
                 regular: regular[i].unwrap_or(0),
                 active_licensee_rate: alr[i],
@@ -404,12 +392,7 @@ pub async fn modules_table(
     for batch in &batches {
         let c = Columns { batch };
         let week = c.int("week")?;
-        let (region, department, team, wave) = (
-            c.text("region")?,
-            c.text("department")?,
-            c.text("team")?,
-            c.text("wave")?,
-        );
+        let mut segments = c.segments(&request.dims)?.into_iter();
         let (module, name, cost) = (
             c.text("module")?,
             c.text("module_name")?,
@@ -423,7 +406,7 @@ pub async fn modules_table(
         let idle = c.int("idle_license_cost_micros")?;
         for i in 0..batch.num_rows() {
             let week = Week::from_number(week[i].unwrap_or(0) as i32);
-            let segment = segment_values(&request.dims, &region, &department, &team, &wave, i);
+            let segment = segments.next().unwrap_or_default();
             let n = eligible[i].unwrap_or(0);
             let suppressed = n < k;
             let mut cells = vec![Cell::Text(week.to_string())];

@@ -49,6 +49,13 @@ pub struct Problems {
 }
 
 impl Problems {
+    /// Appends the problems of another file.
+    pub fn extend(&mut self, other: Problems) {
+        self.total += other.total;
+        let room = KEPT_PROBLEMS.saturating_sub(self.kept.len());
+        self.kept.extend(other.kept.into_iter().take(room));
+    }
+
     fn push(&mut self, p: InputProblem) {
         self.total += 1;
         if self.kept.len() < KEPT_PROBLEMS {

@@ -24,9 +24,11 @@ pub mod manifest;
 pub mod rollup;
 pub mod tables;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use datafusion::arrow::array::{RecordBatch, UInt32Array};
@@ -44,6 +46,51 @@ use crate::config::Settings;
 use crate::model::tables::{RowProblem, check_known_waves};
 use crate::model::week::date_of_day;
 use crate::model::{Licensee, LocalDays, Module, Wave};
+
+/// What importing one events file produced.
+#[derive(Default)]
+struct FileOutcome {
+    files: Vec<EventFile>,
+    events: u64,
+    rollup: Rollup,
+    problems: input::Problems,
+}
+
+/// Applies `f` to every item on one worker thread per core, keeping order.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
+    if workers <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else {
+                            return done;
+                        };
+                        done.push((i, f(item)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
 
 /// An open data directory.
 pub struct Store {
@@ -240,86 +287,66 @@ impl Store {
         ImportSummary,
     )> {
         let tz = settings.tz()?;
-        let bar = progress_bar(progress, files.len() as u64);
         let mut summary = ImportSummary::default();
+        // Files whose content was imported before, or comes twice in this
+        // call, are skipped.
+        let hashes = parallel_map(files, |path| file_sha256(path));
+        let mut todo: Vec<(usize, &PathBuf, String)> = Vec::new();
+        let mut seen: HashMap<String, String> = HashMap::new();
+        for (index, (path, hash)) in files.iter().zip(hashes).enumerate() {
+            let (hash, name) = (hash?, path.display().to_string());
+            if let Some(previous) = self.manifest.imports.get(&hash) {
+                let why = format!(
+                    "same content as {} imported {}",
+                    previous.source, previous.imported_at
+                );
+                summary.files_skipped.push((name, why));
+            } else if let Some(source) = seen.get(&hash) {
+                let why = format!("same content as {source} in this import");
+                summary.files_skipped.push((name, why));
+            } else {
+                seen.insert(hash.clone(), name);
+                todo.push((index, path, hash));
+            }
+        }
+
+        // Each file is read, partitioned and rolled up on its own, one
+        // worker per core; the results are merged in file order.
+        let bar = progress_bar(progress, todo.len() as u64);
+        let shared_written = Mutex::new(Vec::new());
+        let outcomes = parallel_map(&todo, |(index, path, _)| {
+            bar.set_message(path.display().to_string());
+            let outcome = self.import_file(path, *index, import_id, tz, settings, &shared_written);
+            bar.inc(1);
+            outcome
+        });
+        bar.finish_and_clear();
+        written.extend(
+            shared_written
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+
         let mut problems = input::Problems::default();
         let mut new_files = Vec::new();
         let mut records = BTreeMap::new();
-        for (index, path) in files.iter().enumerate() {
-            let name = path.display().to_string();
-            bar.set_message(name.clone());
-            let hash = file_sha256(path)?;
-            if let Some(previous) = self.manifest.imports.get(&hash) {
-                summary.files_skipped.push((
-                    name,
-                    format!(
-                        "same content as {} imported {}",
-                        previous.source, previous.imported_at
-                    ),
-                ));
-                bar.inc(1);
-                continue;
-            }
-            if let Some(ImportRecord { source, .. }) = records.get(&hash) {
-                summary
-                    .files_skipped
-                    .push((name, format!("same content as {source} in this import")));
-                bar.inc(1);
-                continue;
-            }
-            let mut partitions: BTreeMap<i32, (PathBuf, ParquetFile)> = BTreeMap::new();
-            let mut local = LocalDays::new(tz);
-            let mut events = 0u64;
-            let mut sink = |batch: RecordBatch| -> Result<()> {
-                let days = rollup::local_days(&batch, &mut local);
-                rollup.add_events(&batch, &days, &settings.activity.exclude_actions);
-                events += batch.num_rows() as u64;
-                for (day, part) in split_by_day(&batch, &days)? {
-                    let entry = match partitions.entry(day) {
-                        std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                        std::collections::btree_map::Entry::Vacant(v) => {
-                            let rel = format!(
-                                "events/date={}/{import_id}-{index:05}.parquet",
-                                date_of_day(day)
-                            );
-                            let full = self.root.join(&rel);
-                            written.push(full.clone());
-                            let file = ParquetFile::create(&full, input::event_schema())?;
-                            v.insert((full, file))
-                        }
-                    };
-                    entry.1.write(&part, &entry.0)?;
-                }
-                Ok(())
-            };
-            input::read_events(path, &mut problems, &mut sink)?;
-            for (day, (full, file)) in partitions {
-                let rows = file.finish(&full)?;
-                let rel = full
-                    .strip_prefix(&self.root)
-                    .unwrap_or(&full)
-                    .to_string_lossy()
-                    .into_owned();
-                new_files.push(EventFile {
-                    path: rel,
-                    date: date_of_day(day).to_string(),
-                    events: rows,
-                });
-            }
+        for ((_, path, hash), outcome) in todo.into_iter().zip(outcomes) {
+            let outcome = outcome?;
+            problems.extend(outcome.problems);
+            rollup.merge(outcome.rollup);
+            new_files.extend(outcome.files);
             records.insert(
                 hash,
                 ImportRecord {
-                    source: name,
-                    events,
+                    source: path.display().to_string(),
+                    events: outcome.events,
                     imported_at: chrono::Utc::now()
                         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 },
             );
-            summary.events += events;
+            summary.events += outcome.events;
             summary.files_imported += 1;
-            bar.inc(1);
         }
-        bar.finish_and_clear();
         if problems.total > 0 {
             if !partial {
                 return Err(Error::Input(problems.kept));
@@ -328,6 +355,63 @@ impl Store {
             summary.rejected = problems.kept;
         }
         Ok((new_files, records, summary))
+    }
+
+    /// Reads one events file into new partition files (not yet committed)
+    /// and a rollup of its events.
+    fn import_file(
+        &self,
+        path: &Path,
+        index: usize,
+        import_id: &str,
+        tz: chrono_tz::Tz,
+        settings: &Settings,
+        written: &Mutex<Vec<PathBuf>>,
+    ) -> Result<FileOutcome> {
+        let mut outcome = FileOutcome::default();
+        let mut partitions: BTreeMap<i32, (PathBuf, ParquetFile)> = BTreeMap::new();
+        let mut local = LocalDays::new(tz);
+        let rollup = &mut outcome.rollup;
+        let events = &mut outcome.events;
+        let mut sink = |batch: RecordBatch| -> Result<()> {
+            let days = rollup::local_days(&batch, &mut local);
+            rollup.add_events(&batch, &days, &settings.activity.exclude_actions);
+            *events += batch.num_rows() as u64;
+            for (day, part) in split_by_day(&batch, &days)? {
+                let entry = match partitions.entry(day) {
+                    std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::btree_map::Entry::Vacant(v) => {
+                        let full = self.root.join(format!(
+                            "events/date={}/{import_id}-{index:05}.parquet",
+                            date_of_day(day)
+                        ));
+                        written
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(full.clone());
+                        let file = ParquetFile::create(&full, input::event_schema())?;
+                        v.insert((full, file))
+                    }
+                };
+                entry.1.write(&part, &entry.0)?;
+            }
+            Ok(())
+        };
+        input::read_events(path, &mut outcome.problems, &mut sink)?;
+        for (day, (full, file)) in partitions {
+            let rows = file.finish(&full)?;
+            let rel = full
+                .strip_prefix(&self.root)
+                .unwrap_or(&full)
+                .to_string_lossy()
+                .into_owned();
+            outcome.files.push(EventFile {
+                path: rel,
+                date: date_of_day(day).to_string(),
+                events: rows,
+            });
+        }
+        Ok(outcome)
     }
 
     /// Writes `rollup` as new files and commits a manifest changed by

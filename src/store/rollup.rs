@@ -116,6 +116,29 @@ impl Rollup {
         }
     }
 
+    /// Adds another rollup's days into this one.
+    pub fn merge(&mut self, other: Rollup) {
+        let users: Vec<u32> = other
+            .users
+            .names
+            .iter()
+            .map(|n| self.users.intern(n))
+            .collect();
+        let modules: Vec<u32> = other
+            .modules
+            .names
+            .iter()
+            .map(|n| self.modules.intern(n))
+            .collect();
+        self.masks.reserve(other.masks.len());
+        for ((u, m, w), mask) in other.masks {
+            *self
+                .masks
+                .entry((users[u as usize], modules[m as usize], w))
+                .or_default() |= mask;
+        }
+    }
+
     /// Loads a stored rollup; keys stay as they were.
     pub fn load(files: &RollupFiles) -> Result<Rollup> {
         let mut rollup = Rollup::default();

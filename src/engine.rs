@@ -207,16 +207,22 @@ impl Engine {
     /// when needed. A week's figures never depend on the range computed, so
     /// a cube that covers the weeks is reused, and a new one covers the
     /// union of the old and the new range.
+    ///
+    /// The union is bounded by `max_weeks`; beyond it the cube covers just
+    /// the new range.
     pub async fn ensure_cube(
         &self,
         from: i64,
         to: i64,
+        max_weeks: i64,
         params: Vec<(&'static str, ScalarValue)>,
     ) -> Result<()> {
         let mut cube = self.cube.lock().await;
         let (from, to) = match &*cube {
             Some(c) if c.params == params && c.from <= from && to <= c.to => return Ok(()),
-            Some(c) if c.params == params => (c.from.min(from), c.to.max(to)),
+            Some(c) if c.params == params && c.to.max(to) - c.from.min(from) < max_weeks => {
+                (c.from.min(from), c.to.max(to))
+            }
             _ => (from, to),
         };
         let mut bound = params.clone();

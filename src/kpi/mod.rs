@@ -30,6 +30,8 @@ pub enum Error {
     DuplicateDimension(String),
     #[error("the week range is empty: {from} is after {to}")]
     EmptyRange { from: Week, to: Week },
+    #[error("the week range spans {weeks} weeks; ask for at most {MAX_WEEKS} at a time")]
+    LongRange { weeks: i32 },
     #[error("query result lacks column {0}")]
     MissingColumn(String),
 }
@@ -152,6 +154,7 @@ async fn run_over_cube(
         .ensure_cube(
             request.from.number() as i64,
             request.to.number() as i64,
+            MAX_WEEKS as i64,
             cube_parameters(settings),
         )
         .await?;
@@ -234,12 +237,19 @@ pub struct KpiRow {
     pub suppressed: bool,
 }
 
+/// Most weeks one request may span (ten years).
+pub const MAX_WEEKS: i32 = 522;
+
 fn check_range(request: &Request) -> Result<()> {
     if request.from > request.to {
         return Err(Error::EmptyRange {
             from: request.from,
             to: request.to,
         });
+    }
+    let weeks = request.to.number() - request.from.number() + 1;
+    if weeks > MAX_WEEKS {
+        return Err(Error::LongRange { weeks });
     }
     Ok(())
 }

@@ -11,19 +11,30 @@
 --   $window                     W, regular.window_weeks
 --   $min_active                 K, regular.min_active_weeks
 WITH
+-- The finest segments: every combination of region, department, team and
+-- wave in the directory, numbered so that the per-licensee work below
+-- carries one integer instead of four strings.
+finest_segment AS (
+    SELECT region, department, team, wave,
+           CAST(row_number() OVER (ORDER BY region, department, team, wave) AS INT)
+               AS segment_key
+    FROM (SELECT DISTINCT region, department, team, wave FROM directory)
+),
 licensee_dates AS (
-    SELECT k.user_key,
-           d.region, d.department, d.team, d.wave,
+    SELECT k.user_key, s.segment_key,
            -- e_u: eligible from, the later of license start and go-live
            greatest(CAST(d.license_start AS INT), CAST(w.go_live AS INT)) AS e_day,
            CAST(d.license_end AS INT) AS end_day
     FROM directory d
     JOIN waves w ON d.wave = w.wave_id
+    JOIN finest_segment s
+      ON d.region = s.region AND d.department = s.department AND d.team = s.team
+     AND d.wave = s.wave
     -- the rollup's key of the user; none when the user has no events
     LEFT JOIN rollup_users k ON d.user_id = k.user_id
 ),
 licensee AS (
-    SELECT user_key, region, department, team, wave, e_day, end_day,
+    SELECT user_key, segment_key, e_day, end_day,
            (e_day + 3) / 7 AS e_week,
            -- day of week of e_u, 0 = Monday: bits below it in a week's day
            -- mask are days before e_u
@@ -39,7 +50,7 @@ window_shift AS (
 -- Eligible licensees per week, with E_u(t): their eligible weeks in the
 -- window (the window weeks whose Sunday is on or after e_u).
 eligible AS (
-    SELECT l.user_key, l.region, l.department, l.team, l.wave, t.week,
+    SELECT l.user_key, l.segment_key, t.week,
            least($window, t.week - l.e_week + 1) AS eligible_weeks
     FROM licensee l
     CROSS JOIN week_range t
@@ -64,7 +75,7 @@ window_activity AS (
     GROUP BY a.user_key, a.week + s.shift
 ),
 licensee_week AS (
-    SELECT e.region, e.department, e.team, e.wave, e.week,
+    SELECT e.segment_key, e.week,
            coalesce(wa.active_weeks, 0) AS active_weeks,
            coalesce(wa.active_weeks, 0) >= least($min_active, e.eligible_weeks) AS is_regular
     FROM eligible e
@@ -72,16 +83,16 @@ licensee_week AS (
 ),
 -- N, R and inactive licensees per finest segment and week.
 segment_figures AS (
-    SELECT region, department, team, wave, week,
+    SELECT segment_key, week,
            count(*) AS eligible,
            sum(CASE WHEN is_regular THEN 1 ELSE 0 END) AS regular,
            sum(CASE WHEN active_weeks = 0 THEN 1 ELSE 0 END) AS inactive
     FROM licensee_week
-    GROUP BY region, department, team, wave, week
+    GROUP BY segment_key, week
 ),
 -- L(t): catalog modules licensed on sunday(t).
 licensed AS (
-    SELECT t.week, m.module_id, k.module_key, m.name, m.monthly_cost_per_user, m.cost_micros
+    SELECT t.week, m.module_id, k.module_key
     FROM modules m
     LEFT JOIN rollup_modules k ON m.module_id = k.module
     CROSS JOIN week_range t
@@ -104,10 +115,8 @@ module_window AS (
 ),
 -- U_m(s,t) for the modules of L(t).
 module_users AS (
-    SELECT e.region, e.department, e.team, e.wave, e.week, lm.module_id AS module,
-           count(*) AS users
+    SELECT e.segment_key, e.week, mw.module_key, count(*) AS users
     FROM eligible e
     JOIN module_window mw ON e.user_key = mw.user_key AND e.week = mw.week
-    JOIN licensed lm ON lm.week = mw.week AND lm.module_key = mw.module_key
-    GROUP BY e.region, e.department, e.team, e.wave, e.week, lm.module_id
+    GROUP BY e.segment_key, e.week, mw.module_key
 )

@@ -234,10 +234,7 @@ impl Engine {
             };
             let df = self.dataframe(spec.name, bound.clone()).await?;
             let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-            let batches = df.collect().await.map_err(|source| Error::Run {
-                name: spec.name.to_string(),
-                source,
-            })?;
+            let batches = collect(spec.name, df).await?;
             self.ctx
                 .deregister_table(table)
                 .map_err(|source| Error::Register { table, source })?;
@@ -253,21 +250,7 @@ impl Engine {
         name: &str,
         params: Vec<(&'static str, ScalarValue)>,
     ) -> Result<Vec<RecordBatch>> {
-        let df = self.dataframe(name, params).await?;
-        let run = |source| Error::Run {
-            name: name.to_string(),
-            source,
-        };
-        if std::env::var_os("UPTAKE_EXPLAIN_ANALYZE").is_some() {
-            // Diagnostics for slow queries: the plan with per-operator times.
-            let explained = df.clone().explain(false, true).map_err(run)?;
-            let batches = explained.collect().await.map_err(run)?;
-            let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
-                .map(|t| t.to_string())
-                .unwrap_or_default();
-            eprintln!("{text}");
-        }
-        df.collect().await.map_err(run)
+        collect(name, self.dataframe(name, params).await?).await
     }
 
     /// Plans a named query against the current tables and binds parameters.
@@ -292,6 +275,25 @@ impl Engine {
         }
         self.ctx.execute_logical_plan(plan).await.map_err(run)
     }
+}
+
+/// Runs a query to its end. With `UPTAKE_EXPLAIN_ANALYZE` set, the plan
+/// with per-operator times goes to stderr first (diagnostics for slow
+/// queries; the query then runs twice).
+async fn collect(name: &str, df: DataFrame) -> Result<Vec<RecordBatch>> {
+    let run = |source| Error::Run {
+        name: name.to_string(),
+        source,
+    };
+    if std::env::var_os("UPTAKE_EXPLAIN_ANALYZE").is_some() {
+        let explained = df.clone().explain(false, true).map_err(run)?;
+        let batches = explained.collect().await.map_err(run)?;
+        let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+            .map(|t| t.to_string())
+            .unwrap_or_default();
+        eprintln!("query {name}:\n{text}");
+    }
+    df.collect().await.map_err(run)
 }
 
 /// Plans SQL that may only read: DDL, DML and statements are refused.

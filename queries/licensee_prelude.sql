@@ -99,24 +99,24 @@ licensed AS (
     WHERE CAST(m.licensed_from AS INT) <= t.week * 7 + 3
       AND (m.licensed_until IS NULL OR CAST(m.licensed_until AS INT) >= t.week * 7 + 3)
 ),
--- (user, module, week) with a counted event in the module.
-module_week AS (
-    SELECT u.user_key, u.module_key, u.week
+-- The weeks with a counted event in a module, as the bits of one integer
+-- per licensee and module: bit i stands for week $from_week - $window + 1 + i.
+-- The caller keeps $to_week - $from_week + $window within 63 bits.
+module_weeks AS (
+    SELECT u.user_key, u.module_key,
+           bit_or(CAST(1 AS BIGINT) << (u.week - ($from_week - $window + 1))) AS weeks
     FROM user_module_week u
     JOIN licensee l ON u.user_key = l.user_key
     WHERE u.week BETWEEN $from_week - $window + 1 AND $to_week
       AND (u.week > l.e_week OR (u.week = l.e_week AND (u.day_mask >> l.e_dow) > 0))
+    GROUP BY u.user_key, u.module_key
 ),
-module_window AS (
-    SELECT DISTINCT m.user_key, m.module_key, m.week + s.shift AS week
-    FROM module_week m
-    CROSS JOIN window_shift s
-    WHERE m.week + s.shift BETWEEN $from_week AND $to_week
-),
--- U_m(s,t) for the modules of L(t).
+-- U_m(s,t): eligible licensees with a counted event in the module in one of
+-- the W weeks ending with t (bits t - $from_week to t - $from_week + W - 1).
 module_users AS (
     SELECT e.segment_key, e.week, mw.module_key, count(*) AS users
     FROM eligible e
-    JOIN module_window mw ON e.user_key = mw.user_key AND e.week = mw.week
+    JOIN module_weeks mw ON e.user_key = mw.user_key
+    WHERE (mw.weeks >> (e.week - $from_week)) & ((CAST(1 AS BIGINT) << $window) - 1) <> 0
     GROUP BY e.segment_key, e.week, mw.module_key
 )

@@ -48,7 +48,7 @@ pub struct Settings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Regular {
-    /// W: number of weeks in the window ending with a week.
+    /// W: number of weeks in the window ending with a week (1 to 52).
     pub window_weeks: u32,
     /// K: active weeks in the window that make a regular user.
     pub min_active_weeks: u32,
@@ -219,10 +219,10 @@ impl Settings {
     /// between 0 and 1, a known time zone.
     pub fn validate(&self) -> Result<()> {
         self.tz()?;
-        if self.regular.window_weeks == 0 || self.regular.window_weeks > 520 {
+        if self.regular.window_weeks == 0 || self.regular.window_weeks > 52 {
             return Err(Error::Invalid {
                 key: "regular.window_weeks",
-                message: "must be between 1 and 520".into(),
+                message: "must be between 1 and 52".into(),
             });
         }
         let one: Decimal = dec("1");

@@ -209,12 +209,14 @@ impl Engine {
     /// union of the old and the new range.
     ///
     /// The union is bounded by `max_weeks`; beyond it the cube covers just
-    /// the new range.
+    /// the new range. The cube queries run on chunks of at most
+    /// `chunk_weeks` weeks (their week masks are 64-bit integers).
     pub async fn ensure_cube(
         &self,
         from: i64,
         to: i64,
         max_weeks: i64,
+        chunk_weeks: i64,
         params: Vec<(&'static str, ScalarValue)>,
     ) -> Result<()> {
         let mut cube = self.cube.lock().await;
@@ -225,16 +227,27 @@ impl Engine {
             }
             _ => (from, to),
         };
-        let mut bound = params.clone();
-        bound.push(("from_week", ScalarValue::Int64(Some(from))));
-        bound.push(("to_week", ScalarValue::Int64(Some(to))));
+        let chunk_weeks = chunk_weeks.max(1);
         for spec in self.queries.values() {
             let Some(table) = spec.materialized_as else {
                 continue;
             };
-            let df = self.dataframe(spec.name, bound.clone()).await?;
-            let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-            let batches = collect(spec.name, df).await?;
+            let mut schema: Option<SchemaRef> = None;
+            let mut batches = Vec::new();
+            let mut start = from;
+            while start <= to {
+                let end = (start + chunk_weeks - 1).min(to);
+                let mut bound = params.clone();
+                bound.push(("from_week", ScalarValue::Int64(Some(start))));
+                bound.push(("to_week", ScalarValue::Int64(Some(end))));
+                let df = self.dataframe(spec.name, bound).await?;
+                schema.get_or_insert_with(|| Arc::new(df.schema().as_arrow().clone()));
+                batches.extend(collect(spec.name, df).await?);
+                start = end + 1;
+            }
+            let Some(schema) = schema else {
+                continue;
+            };
             self.ctx
                 .deregister_table(table)
                 .map_err(|source| Error::Register { table, source })?;

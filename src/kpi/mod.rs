@@ -155,6 +155,8 @@ async fn run_over_cube(
             request.from.number() as i64,
             request.to.number() as i64,
             MAX_WEEKS as i64,
+            // week masks: the weeks of a chunk plus the window before it
+            64 - settings.regular.window_weeks as i64,
             cube_parameters(settings),
         )
         .await?;

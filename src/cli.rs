@@ -55,25 +55,9 @@ pub enum Command {
         format: Format,
     },
     /// Module adoption per segment and module, with idle license cost.
-    Modules {
-        #[command(flatten)]
-        segments: SegmentArgs,
-        /// The week (default: last week with events).
-        #[arg(long)]
-        week: Option<Week>,
-        #[arg(long, value_enum, default_value = "table")]
-        format: Format,
-    },
+    Modules(WeekArgs),
     /// Segments below a target, most users to target first.
-    Lagging {
-        #[command(flatten)]
-        segments: SegmentArgs,
-        /// The week (default: last week with events).
-        #[arg(long)]
-        week: Option<Week>,
-        #[arg(long, value_enum, default_value = "table")]
-        format: Format,
-    },
+    Lagging(WeekArgs),
     /// What is stored, and data-quality figures.
     Stats {
         #[arg(long, value_enum, default_value = "table")]
@@ -113,6 +97,18 @@ pub enum ImportCommand {
         #[arg(long)]
         partial: bool,
     },
+}
+
+/// Arguments of the one-week reports.
+#[derive(Debug, Args)]
+pub struct WeekArgs {
+    #[command(flatten)]
+    pub segments: SegmentArgs,
+    /// The week (default: last week with events).
+    #[arg(long)]
+    pub week: Option<Week>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -192,24 +188,18 @@ pub async fn run(cli: Cli) -> Result<()> {
             let rows = kpi::kpi_rows(&engine, &settings, &request).await?;
             print!("{}", kpi::kpi_table(&request.dims, &rows).render(format));
         }
-        Command::Modules {
-            segments,
-            week,
-            format,
-        } => {
-            let (settings, engine, request) = report(&cli.global, &segments, week, week).await?;
+        Command::Modules(args) => {
+            let (settings, engine, request) =
+                report(&cli.global, &args.segments, args.week, args.week).await?;
             let table = kpi::modules_table(&engine, &settings, &request).await?;
-            print!("{}", table.render(format));
+            print!("{}", table.render(args.format));
         }
-        Command::Lagging {
-            segments,
-            week,
-            format,
-        } => {
-            let (settings, engine, request) = report(&cli.global, &segments, week, week).await?;
+        Command::Lagging(args) => {
+            let (settings, engine, request) =
+                report(&cli.global, &args.segments, args.week, args.week).await?;
             let rows = kpi::kpi_rows(&engine, &settings, &request).await?;
             let table = kpi::lagging_table(&request.dims, &rows, &settings);
-            print!("{}", table.render(format));
+            print!("{}", table.render(args.format));
         }
         Command::Stats { format } => {
             let settings = settings()?;

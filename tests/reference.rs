@@ -92,29 +92,38 @@ fn segment_of(u: &User, dims: &[&str]) -> Vec<String> {
         .collect()
 }
 
-/// The KPI table as CSV, as SPEC.md section 5 prints it.
-pub fn kpi_csv(data: &Data, p: &Params, dims: &[&str], from: (i32, u32), to: (i32, u32)) -> String {
-    let go_live: BTreeMap<&str, NaiveDate> = data
-        .waves
-        .iter()
-        .map(|w| (w.id.as_str(), w.go_live))
-        .collect();
-    let eligible_from = |u: &User| u.start.max(go_live[u.wave.as_str()]);
-    // counted events per user: (local date, module)
-    let mut counted: BTreeMap<&str, Vec<(NaiveDate, &str)>> = BTreeMap::new();
+/// Counted events per user (SPEC.md section 2): qualifying, of a directory
+/// user, on a local date on or after `e_u`; as (local date, module).
+fn counted_events<'a>(data: &'a Data, p: &Params) -> BTreeMap<&'a str, Vec<(NaiveDate, &'a str)>> {
     let users: BTreeMap<&str, &User> = data.users.iter().map(|u| (u.id.as_str(), u)).collect();
+    let mut counted: BTreeMap<&str, Vec<(NaiveDate, &str)>> = BTreeMap::new();
     for e in &data.events {
-        if p.exclude.contains(&e.action) {
-            continue;
-        }
         let Some(u) = users.get(e.user.as_str()) else {
             continue;
         };
         let local = e.time.with_timezone(&p.tz).date_naive();
-        if local >= eligible_from(u) {
+        if !p.exclude.contains(&e.action) && local >= eligible_from(data, u) {
             counted.entry(&u.id).or_default().push((local, &e.module));
         }
     }
+    counted
+}
+
+/// `e_u`: the later of license start and the wave's go-live.
+fn eligible_from(data: &Data, u: &User) -> NaiveDate {
+    let go_live = data
+        .waves
+        .iter()
+        .find(|w| w.id == u.wave)
+        .map(|w| w.go_live)
+        .expect("wave");
+    u.start.max(go_live)
+}
+
+/// The KPI table as CSV, as SPEC.md section 5 prints it.
+pub fn kpi_csv(data: &Data, p: &Params, dims: &[&str], from: (i32, u32), to: (i32, u32)) -> String {
+    let eligible_from = |u: &User| eligible_from(data, u);
+    let counted = counted_events(data, p);
     let segments: BTreeSet<Vec<String>> = data.users.iter().map(|u| segment_of(u, dims)).collect();
 
     let mut out = String::from("week");
@@ -229,23 +238,8 @@ pub fn modules_csv(
     from: (i32, u32),
     to: (i32, u32),
 ) -> String {
-    let go_live: BTreeMap<&str, NaiveDate> = data
-        .waves
-        .iter()
-        .map(|w| (w.id.as_str(), w.go_live))
-        .collect();
-    let eligible_from = |u: &User| u.start.max(go_live[u.wave.as_str()]);
-    let users: BTreeMap<&str, &User> = data.users.iter().map(|u| (u.id.as_str(), u)).collect();
-    let mut counted: BTreeMap<&str, Vec<(NaiveDate, &str)>> = BTreeMap::new();
-    for e in &data.events {
-        let Some(u) = users.get(e.user.as_str()) else {
-            continue;
-        };
-        let local = e.time.with_timezone(&p.tz).date_naive();
-        if !p.exclude.contains(&e.action) && local >= eligible_from(u) {
-            counted.entry(&u.id).or_default().push((local, &e.module));
-        }
-    }
+    let eligible_from = |u: &User| eligible_from(data, u);
+    let counted = counted_events(data, p);
     let segments: BTreeSet<Vec<String>> = data.users.iter().map(|u| segment_of(u, dims)).collect();
     let mut out = String::from("week");
     for d in dims {

@@ -29,10 +29,15 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Makes a rename or a new file in `path`'s directory durable.
 pub fn sync_dir(path: &Path) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        File::open(dir).and_then(|d| d.sync_all()).at(dir)?;
+    match path.parent() {
+        Some(dir) => sync_directory(dir),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// Makes the entries of a directory durable.
+pub fn sync_directory(dir: &Path) -> Result<()> {
+    File::open(dir).and_then(|d| d.sync_all()).at(dir)
 }
 
 pub fn writer_properties() -> WriterProperties {

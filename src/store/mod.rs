@@ -437,7 +437,7 @@ impl Store {
             .filter_map(|p| p.parent())
             .collect::<HashSet<_>>()
         {
-            files::sync_dir(&dir.join("x"))?;
+            files::sync_directory(dir)?;
         }
         let old = self.rollup_files();
         let mut manifest = self.manifest.clone();

@@ -120,6 +120,28 @@ fn eligible_from(data: &Data, u: &User) -> NaiveDate {
     u.start.max(go_live)
 }
 
+/// `L(t)`: catalog modules licensed on `sunday`.
+fn licensed_on(data: &Data, sunday: NaiveDate) -> Vec<&Module> {
+    data.modules
+        .iter()
+        .filter(|m| m.from <= sunday && m.until.is_none_or(|u| u >= sunday))
+        .collect()
+}
+
+/// Eligible licensees of a segment in the week ending `sunday`.
+fn eligible_members<'a>(
+    data: &'a Data,
+    dims: &[&str],
+    segment: &[String],
+    sunday: NaiveDate,
+) -> Vec<&'a User> {
+    data.users
+        .iter()
+        .filter(|u| segment_of(u, dims) == segment)
+        .filter(|u| eligible_from(data, u) <= sunday && u.end.is_none_or(|e| e >= sunday))
+        .collect()
+}
+
 /// The KPI table as CSV, as SPEC.md section 5 prints it.
 pub fn kpi_csv(data: &Data, p: &Params, dims: &[&str], from: (i32, u32), to: (i32, u32)) -> String {
     let eligible_from = |u: &User| eligible_from(data, u);
@@ -137,19 +159,10 @@ pub fn kpi_csv(data: &Data, p: &Params, dims: &[&str], from: (i32, u32), to: (i3
     let last = monday(to.0, to.1);
     while t <= last {
         let sunday = t + Duration::days(6);
-        let licensed: Vec<&Module> = data
-            .modules
-            .iter()
-            .filter(|m| m.from <= sunday && m.until.is_none_or(|u| u >= sunday))
-            .collect();
+        let licensed: Vec<&Module> = licensed_on(data, sunday);
         let window_start = t - Duration::weeks(p.window - 1);
         for seg in &segments {
-            let members: Vec<&User> = data
-                .users
-                .iter()
-                .filter(|u| &segment_of(u, dims) == seg)
-                .filter(|u| eligible_from(u) <= sunday && u.end.is_none_or(|e| e >= sunday))
-                .collect();
+            let members: Vec<&User> = eligible_members(data, dims, seg, sunday);
             let n = members.len() as i64;
             let mut regular = 0i64;
             let mut module_users: BTreeMap<&str, i64> = BTreeMap::new();
@@ -238,7 +251,6 @@ pub fn modules_csv(
     from: (i32, u32),
     to: (i32, u32),
 ) -> String {
-    let eligible_from = |u: &User| eligible_from(data, u);
     let counted = counted_events(data, p);
     let segments: BTreeSet<Vec<String>> = data.users.iter().map(|u| segment_of(u, dims)).collect();
     let mut out = String::from("week");
@@ -251,20 +263,11 @@ pub fn modules_csv(
     while t <= monday(to.0, to.1) {
         let sunday = t + Duration::days(6);
         let window_start = t - Duration::weeks(p.window - 1);
-        let mut licensed: Vec<&Module> = data
-            .modules
-            .iter()
-            .filter(|m| m.from <= sunday && m.until.is_none_or(|u| u >= sunday))
-            .collect();
+        let mut licensed: Vec<&Module> = licensed_on(data, sunday);
         licensed.sort_by(|a, b| a.id.cmp(&b.id));
         let seat_cost: i64 = licensed.iter().map(|m| m.cost_cents.unwrap_or(0)).sum();
         for seg in &segments {
-            let members: Vec<&User> = data
-                .users
-                .iter()
-                .filter(|u| &segment_of(u, dims) == seg)
-                .filter(|u| eligible_from(u) <= sunday && u.end.is_none_or(|e| e >= sunday))
-                .collect();
+            let members: Vec<&User> = eligible_members(data, dims, seg, sunday);
             let n = members.len() as i64;
             let in_window = |u: &User, module: Option<&str>| {
                 counted.get(u.id.as_str()).is_some_and(|ev| {

@@ -118,7 +118,8 @@ struct CubeState {
     params: Vec<(&'static str, ScalarValue)>,
 }
 
-/// A DataFusion session over one data directory, with its planned queries.
+/// A DataFusion session over one data directory, with its query catalog
+/// (checked by planning every query when the engine opens).
 pub struct Engine {
     ctx: SessionContext,
     queries: HashMap<&'static str, QuerySpec>,
@@ -191,7 +192,7 @@ impl Engine {
                 // Until it is computed, the table is empty; later queries
                 // plan against its schema.
                 let schema: SchemaRef = Arc::new(plan.schema().as_arrow().clone());
-                register_batches(&ctx, table, schema, Vec::new())?;
+                register_empty(&ctx, table, schema)?;
             }
             planned.insert(spec.name, spec);
         }
@@ -369,11 +370,7 @@ fn register_batches(
 }
 
 fn register_empty(ctx: &SessionContext, table: &'static str, schema: SchemaRef) -> Result<()> {
-    let mem = MemTable::try_new(schema, vec![vec![]])
-        .map_err(|source| Error::Register { table, source })?;
-    ctx.register_table(table, Arc::new(mem))
-        .map(|_| ())
-        .map_err(|source| Error::Register { table, source })
+    register_batches(ctx, table, schema, Vec::new())
 }
 
 /// Registers the raw events named by the manifest as table `events`.

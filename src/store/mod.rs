@@ -460,19 +460,26 @@ impl Store {
     /// Rebuilds the rollup from the stored raw events with `settings`.
     pub fn rebuild(&mut self, settings: &Settings, progress: bool) -> Result<u64> {
         let tz = settings.tz()?;
-        let mut rollup = Rollup::default();
         let paths = self.event_file_paths();
         let bar = progress_bar(progress, paths.len() as u64);
-        let mut events = 0u64;
-        for path in &paths {
+        // One rollup per stored file, one worker per core, merged in order.
+        let outcomes = parallel_map(&paths, |path| -> Result<(Rollup, u64)> {
             let (_, batches) = files::read_parquet(path)?;
+            let mut rollup = Rollup::default();
             let mut local = LocalDays::new(tz);
-            for batch in &batches {
-                let days = rollup::local_days(batch, &mut local);
-                rollup.add_events(batch, &days, &settings.activity.exclude_actions);
-                events += batch.num_rows() as u64;
-            }
+            let events = batches
+                .iter()
+                .map(|b| rollup.add_stored(b, &mut local, &settings.activity.exclude_actions))
+                .sum();
             bar.inc(1);
+            Ok((rollup, events))
+        });
+        let mut rollup = Rollup::default();
+        let mut events = 0u64;
+        for outcome in outcomes {
+            let (part, n) = outcome?;
+            rollup.merge(part);
+            events += n;
         }
         bar.finish_and_clear();
         let mut written = Vec::new();

@@ -116,6 +116,19 @@ impl Rollup {
         }
     }
 
+    /// Adds a batch of stored events, mapping their times to local days;
+    /// returns the number of events read.
+    pub fn add_stored(
+        &mut self,
+        batch: &RecordBatch,
+        local: &mut LocalDays,
+        exclude_actions: &[String],
+    ) -> u64 {
+        let days = local_days(batch, local);
+        self.add_events(batch, &days, exclude_actions);
+        batch.num_rows() as u64
+    }
+
     /// Adds another rollup's days into this one.
     pub fn merge(&mut self, other: Rollup) {
         let users: Vec<u32> = other

@@ -13,14 +13,22 @@ WITH
 week_range AS (
     SELECT unnest(range($from_week, $to_week + 1)) AS week
 ),
+-- Each finest segment of the directory (region, department, team, wave)
+-- with the segment it belongs to as asked: a dimension not asked for is the
+-- constant ''.
+segment_of AS (
+    SELECT DISTINCT region, department, team, wave,
+           CASE WHEN $by_region THEN region ELSE '' END AS s_region,
+           CASE WHEN $by_department THEN department ELSE '' END AS s_department,
+           CASE WHEN $by_team THEN team ELSE '' END AS s_team,
+           CASE WHEN $by_wave THEN wave ELSE '' END AS s_wave
+    FROM directory
+),
 -- Every combination of dimension values present in the directory.
 segment AS (
-    SELECT DISTINCT
-           CASE WHEN $by_region THEN region ELSE '' END AS region,
-           CASE WHEN $by_department THEN department ELSE '' END AS department,
-           CASE WHEN $by_team THEN team ELSE '' END AS team,
-           CASE WHEN $by_wave THEN wave ELSE '' END AS wave
-    FROM directory
+    SELECT DISTINCT s_region AS region, s_department AS department, s_team AS team,
+           s_wave AS wave
+    FROM segment_of
 ),
 segment_week AS (
     SELECT s.region, s.department, s.team, s.wave, t.week
@@ -28,29 +36,28 @@ segment_week AS (
     CROSS JOIN week_range t
 ),
 segment_figures AS (
-    SELECT CASE WHEN $by_region THEN region ELSE '' END AS region,
-           CASE WHEN $by_department THEN department ELSE '' END AS department,
-           CASE WHEN $by_team THEN team ELSE '' END AS team,
-           CASE WHEN $by_wave THEN wave ELSE '' END AS wave,
-           week,
-           sum(eligible) AS eligible,
-           sum(regular) AS regular,
-           sum(inactive) AS inactive
-    FROM segment_cube
-    WHERE week BETWEEN $from_week AND $to_week
-    GROUP BY 1, 2, 3, 4, 5
+    SELECT g.s_region AS region, g.s_department AS department, g.s_team AS team,
+           g.s_wave AS wave, c.week,
+           sum(c.eligible) AS eligible,
+           sum(c.regular) AS regular,
+           sum(c.inactive) AS inactive
+    FROM segment_cube c
+    JOIN segment_of g
+      ON c.region = g.region AND c.department = g.department AND c.team = g.team
+     AND c.wave = g.wave
+    WHERE c.week BETWEEN $from_week AND $to_week
+    GROUP BY g.s_region, g.s_department, g.s_team, g.s_wave, c.week
 ),
 module_users AS (
-    SELECT CASE WHEN $by_region THEN region ELSE '' END AS region,
-           CASE WHEN $by_department THEN department ELSE '' END AS department,
-           CASE WHEN $by_team THEN team ELSE '' END AS team,
-           CASE WHEN $by_wave THEN wave ELSE '' END AS wave,
-           week,
-           module,
-           sum(users) AS users
-    FROM module_cube
-    WHERE week BETWEEN $from_week AND $to_week
-    GROUP BY 1, 2, 3, 4, 5, 6
+    SELECT g.s_region AS region, g.s_department AS department, g.s_team AS team,
+           g.s_wave AS wave, c.week, c.module,
+           sum(c.users) AS users
+    FROM module_cube c
+    JOIN segment_of g
+      ON c.region = g.region AND c.department = g.department AND c.team = g.team
+     AND c.wave = g.wave
+    WHERE c.week BETWEEN $from_week AND $to_week
+    GROUP BY g.s_region, g.s_department, g.s_team, g.s_wave, c.week, c.module
 ),
 -- L(t): catalog modules licensed on sunday(t).
 licensed AS (

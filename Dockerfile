@@ -9,9 +9,13 @@ RUN useradd --system --home /var/lib/uptake uptake \
     && mkdir -p /var/lib/uptake/data && chown -R uptake /var/lib/uptake
 COPY --from=build /src/target/release/uptake /usr/local/bin/uptake
 COPY sample_data /usr/share/uptake/sample_data
+COPY dashboards /usr/share/uptake/dashboards
 USER uptake
 WORKDIR /var/lib/uptake
-ENV UPTAKE_DATA=/var/lib/uptake/data
+ENV UPTAKE_DATA=/var/lib/uptake/data \
+    UPTAKE_DASHBOARDS=/usr/share/uptake/dashboards \
+    UPTAKE_LISTEN=0.0.0.0:8080
 VOLUME ["/var/lib/uptake/data"]
+EXPOSE 8080
 ENTRYPOINT ["uptake"]
-CMD ["stats"]
+CMD ["serve"]

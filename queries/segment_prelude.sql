@@ -6,6 +6,9 @@
 --   $by_region, $by_department, $by_team, $by_wave
 --                               which dimensions make a segment; a dimension
 --                               not asked for is the constant ''
+--   $only_region, $only_department, $only_wave
+--                               filters: only licensees with this value
+--                               ('' keeps all; these values are never empty)
 --   $theta_num / $theta_den     module.min_user_share as an exact fraction
 --   $alr_num / $alr_den         targets.active_licensee_rate
 --   $mu_num / $mu_den           targets.module_utilization
@@ -23,6 +26,9 @@ segment_of AS (
            CASE WHEN $by_team THEN team ELSE '' END AS s_team,
            CASE WHEN $by_wave THEN wave ELSE '' END AS s_wave
     FROM directory
+    WHERE ($only_region = '' OR region = $only_region)
+      AND ($only_department = '' OR department = $only_department)
+      AND ($only_wave = '' OR wave = $only_wave)
 ),
 -- Every combination of dimension values present in the directory.
 segment AS (

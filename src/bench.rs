@@ -136,6 +136,7 @@ pub async fn run(args: &BenchArgs) -> Result<()> {
         dims: vec![Dimension::Region, Dimension::Department],
         from: first,
         to: last,
+        filter: Default::default(),
     };
     let mut times = Vec::new();
     for _ in 0..=args.repeat {

@@ -72,10 +72,30 @@ pub enum Command {
         #[arg(long, default_value = "sample_data")]
         sample: PathBuf,
     },
+    /// Serve the dashboards and the JSON API (/api/v1) over HTTP.
+    Serve(ServeArgs),
     /// Generate realistic rollout data in the import formats.
     Sample(crate::sample::SampleArgs),
     /// Measure import and KPI speed on generated data.
     Bench(crate::bench::BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "UPTAKE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Serve the bundled sample data (imported afresh into <data>/demo)
+    /// instead of the data directory.
+    #[arg(long)]
+    pub demo: bool,
+    /// Sample data of --demo.
+    #[arg(long, default_value = "sample_data")]
+    pub sample: PathBuf,
+    /// Directory of dashboards (*.toml). Default: ./dashboards when it
+    /// exists, else the dashboards built into uptake.
+    #[arg(long, env = "UPTAKE_DASHBOARDS")]
+    pub dashboards: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -117,6 +137,25 @@ pub struct SegmentArgs {
     /// wave. Empty: the whole organisation.
     #[arg(long, default_value = "")]
     pub by: String,
+    /// Only licensees of this region.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Only licensees of this department.
+    #[arg(long)]
+    pub department: Option<String>,
+    /// Only licensees of this wave (its id).
+    #[arg(long)]
+    pub wave: Option<String>,
+}
+
+impl SegmentArgs {
+    fn filter(&self) -> kpi::Filter {
+        kpi::Filter {
+            region: self.region.clone().filter(|v| !v.is_empty()),
+            department: self.department.clone().filter(|v| !v.is_empty()),
+            wave: self.wave.clone().filter(|v| !v.is_empty()),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +172,15 @@ pub enum Error {
     Usage(String),
     #[error(transparent)]
     Sample(#[from] crate::sample::Error),
+    #[error(transparent)]
+    Dashboard(#[from] crate::dashboard::Error),
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot prepare the figures: {0}")]
+    WarmUp(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -189,14 +237,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             print!("{}", kpi::kpi_table(&request.dims, &rows).render(format));
         }
         Command::Modules(args) => {
-            let (settings, engine, request) =
-                report(&cli.global, &args.segments, args.week, args.week).await?;
+            let (settings, engine, request) = week_report(&cli.global, &args).await?;
             let table = kpi::modules_table(&engine, &settings, &request).await?;
             print!("{}", table.render(args.format));
         }
         Command::Lagging(args) => {
-            let (settings, engine, request) =
-                report(&cli.global, &args.segments, args.week, args.week).await?;
+            let (settings, engine, request) = week_report(&cli.global, &args).await?;
             let rows = kpi::kpi_rows(&engine, &settings, &request).await?;
             let table = kpi::lagging_table(&request.dims, &rows, &settings);
             print!("{}", table.render(args.format));
@@ -218,6 +264,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Demo { sample } => {
             let settings = settings()?;
             demo(&cli.global.data, &sample, &settings).await?;
+        }
+        Command::Serve(args) => {
+            let settings = settings()?;
+            serve(&cli.global, &args, settings).await?;
         }
         Command::Sample(args) => {
             let summary = crate::sample::generate(&args)?;
@@ -251,8 +301,21 @@ async fn report(
     Ok((settings, engine, request))
 }
 
+/// Settings, engine and request of a one-week report: `--week`, by default
+/// the last week with events.
+async fn week_report(global: &Global, args: &WeekArgs) -> Result<(Settings, Engine, Request)> {
+    let settings = Settings::load(global.config.as_deref())?;
+    let (store, engine) = open(&global.data, &settings).await?;
+    let week = match args.week {
+        Some(w) => Some(w),
+        None => stored_weeks(&store).map(|w| w.1),
+    };
+    let request = request(&store, &args.segments, week, week)?;
+    Ok((settings, engine, request))
+}
+
 /// Weeks of the first and last stored events.
-fn stored_weeks(store: &Store) -> Option<(Week, Week)> {
+pub fn stored_weeks(store: &Store) -> Option<(Week, Week)> {
     let (first, last) = store::stored_date_range(store.manifest())?;
     let week = |d: String| {
         d.parse::<chrono::NaiveDate>()
@@ -283,7 +346,12 @@ fn request(
         Some(w) => w,
         None => stored.ok_or_else(missing)?.1,
     };
-    Ok(Request { dims, from, to })
+    Ok(Request {
+        dims,
+        from,
+        to,
+        filter: segments.filter(),
+    })
 }
 
 async fn stats(store: &Store, engine: &Engine, format: Format) -> Result<String> {
@@ -335,8 +403,63 @@ async fn stats(store: &Store, engine: &Engine, format: Format) -> Result<String>
     })
 }
 
-/// Imports sample data into `<data>/demo` (replacing it) and prints KPIs.
-async fn demo(data: &std::path::Path, sample: &std::path::Path, settings: &Settings) -> Result<()> {
+/// Opens the data (or the demo data), checks the dashboards, computes the
+/// figures of the stored weeks, then serves until Ctrl-C or SIGTERM.
+async fn serve(global: &Global, args: &ServeArgs, settings: Settings) -> Result<()> {
+    let store = if args.demo {
+        let (store, events) = import_demo(&global.data, &args.sample, &settings)?;
+        tracing::info!(events, sample = %args.sample.display(), "imported the sample data");
+        store
+    } else {
+        let store = Store::open(&global.data)?;
+        store.check_derived(&settings)?;
+        store
+    };
+    let engine = Engine::open(&store).await?;
+    let dashboards_dir = match &args.dashboards {
+        Some(dir) => Some(dir.clone()),
+        None => {
+            let dir = PathBuf::from("dashboards");
+            dir.is_dir().then_some(dir)
+        }
+    };
+    let dashboards = crate::dashboard::load(dashboards_dir.as_deref(), &engine.query_names())?;
+    let state = crate::server::AppState::new(settings, &store, engine, dashboards)?;
+    let started = std::time::Instant::now();
+    state
+        .warm_up()
+        .await
+        .map_err(|e| Error::WarmUp(format!("{e:?}")))?;
+    tracing::info!(
+        millis = started.elapsed().as_millis() as u64,
+        "computed the figures of the stored weeks"
+    );
+    let server = crate::server::Server::bind(args.listen, std::sync::Arc::new(state))
+        .await
+        .map_err(|source| Error::Listen {
+            address: args.listen,
+            source,
+        })?;
+    let address = server.address().map_err(|source| Error::Listen {
+        address: args.listen,
+        source,
+    })?;
+    tracing::info!(%address, "listening");
+    eprintln!("uptake serves http://{address}/ (Ctrl-C stops)");
+    server
+        .run(crate::server::shutdown_signal())
+        .await
+        .map_err(|source| Error::Listen { address, source })?;
+    Ok(())
+}
+
+/// Imports the sample data into `<data>/demo`, replacing it; returns the
+/// store and the number of events.
+pub fn import_demo(
+    data: &std::path::Path,
+    sample: &std::path::Path,
+    settings: &Settings,
+) -> Result<(Store, u64)> {
     let dir = data.join("demo");
     if dir.exists() {
         std::fs::remove_dir_all(&dir).map_err(|source| store::Error::Io {
@@ -350,12 +473,19 @@ async fn demo(data: &std::path::Path, sample: &std::path::Path, settings: &Setti
     store.import_modules(&sample.join("modules.csv"))?;
     let pattern = format!("{}/events/*", sample.display());
     let imported = store.import_events(&[pattern], settings, false, false)?;
+    Ok((store, imported.events))
+}
+
+/// Imports sample data into `<data>/demo` (replacing it) and prints KPIs.
+async fn demo(data: &std::path::Path, sample: &std::path::Path, settings: &Settings) -> Result<()> {
+    let dir = data.join("demo");
+    let (store, events) = import_demo(data, sample, settings)?;
     let engine = Engine::open(&store).await?;
     let (first, last) =
         stored_weeks(&store).ok_or_else(|| Error::Usage("no sample events".into()))?;
     println!(
         "Imported {} events from {}, weeks {first} to {last} ({}).\n",
-        imported.events,
+        events,
         sample.display(),
         settings.timezone
     );
@@ -363,6 +493,7 @@ async fn demo(data: &std::path::Path, sample: &std::path::Path, settings: &Setti
         dims: Vec::new(),
         from: last.offset(-7).max(first),
         to: last,
+        filter: Default::default(),
     };
     let rows = kpi::kpi_rows(&engine, settings, &organisation).await?;
     println!(
@@ -373,6 +504,7 @@ async fn demo(data: &std::path::Path, sample: &std::path::Path, settings: &Setti
         dims: vec![kpi::Dimension::Region],
         from: last,
         to: last,
+        filter: Default::default(),
     };
     let rows = kpi::kpi_rows(&engine, settings, &by_region).await?;
     println!(
@@ -387,6 +519,7 @@ async fn demo(data: &std::path::Path, sample: &std::path::Path, settings: &Setti
         ],
         from: last,
         to: last,
+        filter: Default::default(),
     };
     let rows = kpi::kpi_rows(&engine, settings, &teams).await?;
     println!(

@@ -103,6 +103,14 @@ pub fn catalog() -> Vec<QuerySpec> {
             None,
         ),
         spec(
+            "adoption_curve",
+            format!(
+                "{SEGMENT_PRELUDE}{}",
+                include_str!("../queries/adoption_curve.sql")
+            ),
+            None,
+        ),
+        spec(
             "stats",
             include_str!("../queries/stats.sql").to_string(),
             None,
@@ -123,7 +131,28 @@ struct CubeState {
 pub struct Engine {
     ctx: SessionContext,
     queries: HashMap<&'static str, QuerySpec>,
-    cube: tokio::sync::Mutex<Option<CubeState>>,
+    /// Held for reading while a query reads the cube tables, so that no
+    /// other request replaces them underneath it.
+    cube: tokio::sync::RwLock<Option<CubeState>>,
+}
+
+/// The weeks a query over the cube needs, and how the cube is computed.
+#[derive(Debug, Clone)]
+pub struct CubeRequest {
+    pub from: i64,
+    pub to: i64,
+    /// Most weeks the cube may cover; beyond it, it covers just the request.
+    pub max_weeks: i64,
+    /// Weeks per run of the cube queries (their week masks are 64-bit).
+    pub chunk_weeks: i64,
+    /// Per-licensee parameters (window, minimum active weeks).
+    pub params: Vec<(&'static str, ScalarValue)>,
+}
+
+impl CubeState {
+    fn covers(&self, r: &CubeRequest) -> bool {
+        self.params == r.params && self.from <= r.from && r.to <= self.to
+    }
 }
 
 impl Engine {
@@ -199,36 +228,51 @@ impl Engine {
         Ok(Engine {
             ctx,
             queries: planned,
-            cube: tokio::sync::Mutex::new(None),
+            cube: tokio::sync::RwLock::new(None),
         })
     }
 
-    /// Makes the cube tables cover weeks `from..=to` for the per-licensee
-    /// parameters `params` (window, minimum active weeks), computing them
-    /// when needed. A week's figures never depend on the range computed, so
-    /// a cube that covers the weeks is reused, and a new one covers the
-    /// union of the old and the new range.
-    ///
-    /// The union is bounded by `max_weeks`; beyond it the cube covers just
-    /// the new range. The cube queries run on chunks of at most
-    /// `chunk_weeks` weeks (their week masks are 64-bit integers).
-    pub async fn ensure_cube(
+    /// The names of the planned queries.
+    pub fn query_names(&self) -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = self.queries.keys().copied().collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// Runs a named query that reads the cube tables, after making them
+    /// cover the requested weeks. A week's figures never depend on the range
+    /// computed, so a cube that covers the weeks is reused, and a new one
+    /// covers the union of the old and the new range (up to `max_weeks`).
+    pub async fn run_over_cube(
         &self,
-        from: i64,
-        to: i64,
-        max_weeks: i64,
-        chunk_weeks: i64,
+        name: &str,
         params: Vec<(&'static str, ScalarValue)>,
-    ) -> Result<()> {
-        let mut cube = self.cube.lock().await;
-        let (from, to) = match &*cube {
-            Some(c) if c.params == params && c.from <= from && to <= c.to => return Ok(()),
-            Some(c) if c.params == params && c.to.max(to) - c.from.min(from) < max_weeks => {
-                (c.from.min(from), c.to.max(to))
+        cube: &CubeRequest,
+    ) -> Result<Vec<RecordBatch>> {
+        {
+            let state = self.cube.read().await;
+            if state.as_ref().is_some_and(|c| c.covers(cube)) {
+                return self.run(name, params).await;
             }
-            _ => (from, to),
+        }
+        let mut state = self.cube.write().await;
+        if !state.as_ref().is_some_and(|c| c.covers(cube)) {
+            *state = Some(self.compute_cube(state.as_ref(), cube).await?);
+        }
+        let _reading = state.downgrade();
+        self.run(name, params).await
+    }
+
+    async fn compute_cube(&self, old: Option<&CubeState>, r: &CubeRequest) -> Result<CubeState> {
+        let (from, to) = match old {
+            Some(c)
+                if c.params == r.params && c.to.max(r.to) - c.from.min(r.from) < r.max_weeks =>
+            {
+                (c.from.min(r.from), c.to.max(r.to))
+            }
+            _ => (r.from, r.to),
         };
-        let chunk_weeks = chunk_weeks.max(1);
+        let chunk_weeks = r.chunk_weeks.max(1);
         for spec in self.queries.values() {
             let Some(table) = spec.materialized_as else {
                 continue;
@@ -238,7 +282,7 @@ impl Engine {
             let mut start = from;
             while start <= to {
                 let end = (start + chunk_weeks - 1).min(to);
-                let mut bound = params.clone();
+                let mut bound = r.params.clone();
                 bound.push(("from_week", ScalarValue::Int64(Some(start))));
                 bound.push(("to_week", ScalarValue::Int64(Some(end))));
                 let df = self.dataframe(spec.name, bound).await?;
@@ -254,8 +298,11 @@ impl Engine {
                 .map_err(|source| Error::Register { table, source })?;
             register_batches(&self.ctx, table, schema, batches)?;
         }
-        *cube = Some(CubeState { from, to, params });
-        Ok(())
+        Ok(CubeState {
+            from,
+            to,
+            params: r.params.clone(),
+        })
     }
 
     /// Runs a named query with bound parameters.

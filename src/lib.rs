@@ -2,13 +2,16 @@
 //! region, department, team and rollout wave, as defined by SPEC.md.
 //!
 //! Data flows one way: files -> [`store`] -> Parquet -> [`engine`] (SQL in
-//! `queries/`) -> [`kpi`] -> output.
+//! `queries/`) -> [`kpi`] -> [`chart`] / [`server`] / output.
 
 pub mod bench;
+pub mod chart;
 pub mod cli;
 pub mod config;
+pub mod dashboard;
 pub mod engine;
 pub mod kpi;
 pub mod model;
 pub mod sample;
+pub mod server;
 pub mod store;

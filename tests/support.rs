@@ -78,6 +78,7 @@ fn table_csv(
             dims: kpi::parse_dimensions(dims).expect("dims"),
             from: from.parse().expect("from"),
             to: to.parse().expect("to"),
+            filter: Default::default(),
         };
         if modules {
             let table = kpi::modules_table(&engine, settings, &request).await;
@@ -86,4 +87,38 @@ fn table_csv(
         let rows = kpi::kpi_rows(&engine, settings, &request).await;
         kpi::kpi_table(&request.dims, &rows.expect("kpi")).to_csv()
     })
+}
+
+/// The server's state over `sample_data/`, imported once per test run into
+/// a temporary directory that lives as long as the tests.
+pub fn sample_state() -> std::sync::Arc<uptake::server::AppState> {
+    use std::sync::{Arc, OnceLock};
+    static STATE: OnceLock<(tempfile::TempDir, Arc<uptake::server::AppState>)> = OnceLock::new();
+    let (_, state) = STATE.get_or_init(|| {
+        // Built on a thread of its own: tests call this from inside their
+        // own runtimes.
+        std::thread::spawn(|| {
+            let tmp = tempfile::tempdir().expect("tmp");
+            let settings = Settings::default();
+            let mut store = Store::open(&tmp.path().join("data")).expect("store");
+            import_dir(&mut store, &repo().join("sample_data"), &settings);
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let state = runtime.block_on(async {
+                let engine = Engine::open(&store).await.expect("engine");
+                let dashboards = uptake::dashboard::load(
+                    Some(&repo().join("dashboards")),
+                    &engine.query_names(),
+                )
+                .expect("dashboards");
+                uptake::server::AppState::new(settings, &store, engine, dashboards).expect("state")
+            });
+            (tmp, Arc::new(state))
+        })
+        .join()
+        .expect("sample state")
+    });
+    state.clone()
 }

@@ -1,5 +1,8 @@
 //! One integration test binary; each module covers one capability.
 
+mod api;
+mod browser;
+mod charts;
 mod cli;
 mod differential;
 mod reference;

@@ -16,7 +16,7 @@ use datafusion::arrow::datatypes::{DataType, Int64Type};
 use datafusion::scalar::ScalarValue;
 
 use crate::config::Settings;
-use crate::engine::{self, Engine};
+use crate::engine::{self, CubeRequest, Engine};
 use crate::model::{Decimal, Week};
 pub use table::{Cell, Format, Table};
 
@@ -32,6 +32,8 @@ pub enum Error {
     EmptyRange { from: Week, to: Week },
     #[error("the week range spans {weeks} weeks; ask for at most {MAX_WEEKS} at a time")]
     LongRange { weeks: i32 },
+    #[error("an adoption curve needs wave among the dimensions (by=wave)")]
+    CurveWithoutWave,
     #[error("query result lacks column {0}")]
     MissingColumn(String),
 }
@@ -39,7 +41,7 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A dimension of a segment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Dimension {
     Region,
     Department,
@@ -96,11 +98,28 @@ pub fn parse_dimensions(s: &str) -> Result<Vec<Dimension>> {
 }
 
 /// What a KPI table is asked for.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Request {
     pub dims: Vec<Dimension>,
     pub from: Week,
     pub to: Week,
+    /// Only licensees matching these values count.
+    pub filter: Filter,
+}
+
+/// Restricts a report to the licensees of one region, department and/or
+/// wave. The directory requires these values, so none of them is empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Filter {
+    pub region: Option<String>,
+    pub department: Option<String>,
+    pub wave: Option<String>,
+}
+
+impl Filter {
+    pub fn is_empty(&self) -> bool {
+        self.region.is_none() && self.department.is_none() && self.wave.is_none()
+    }
 }
 
 fn fraction(d: Decimal) -> (ScalarValue, ScalarValue) {
@@ -114,6 +133,7 @@ fn fraction(d: Decimal) -> (ScalarValue, ScalarValue) {
 pub fn parameters(settings: &Settings, request: &Request) -> Vec<(&'static str, ScalarValue)> {
     let int = |v: i64| ScalarValue::Int64(Some(v));
     let by = |d: Dimension| ScalarValue::Boolean(Some(request.dims.contains(&d)));
+    let only = |v: &Option<String>| ScalarValue::Utf8(Some(v.clone().unwrap_or_default()));
     let (theta_num, theta_den) = fraction(settings.module.min_user_share);
     let (alr_num, alr_den) = fraction(settings.targets.active_licensee_rate);
     let (mu_num, mu_den) = fraction(settings.targets.module_utilization);
@@ -124,6 +144,9 @@ pub fn parameters(settings: &Settings, request: &Request) -> Vec<(&'static str, 
         ("by_department", by(Dimension::Department)),
         ("by_team", by(Dimension::Team)),
         ("by_wave", by(Dimension::Wave)),
+        ("only_region", only(&request.filter.region)),
+        ("only_department", only(&request.filter.department)),
+        ("only_wave", only(&request.filter.wave)),
         ("theta_num", theta_num),
         ("theta_den", theta_den),
         ("alr_num", alr_num),
@@ -150,17 +173,17 @@ async fn run_over_cube(
     request: &Request,
 ) -> Result<Vec<RecordBatch>> {
     check_range(request)?;
-    engine
-        .ensure_cube(
-            request.from.number() as i64,
-            request.to.number() as i64,
-            MAX_WEEKS as i64,
-            // week masks: the weeks of a chunk plus the window before it
-            64 - settings.regular.window_weeks as i64,
-            cube_parameters(settings),
-        )
-        .await?;
-    Ok(engine.run(name, parameters(settings, request)).await?)
+    let cube = CubeRequest {
+        from: request.from.number() as i64,
+        to: request.to.number() as i64,
+        max_weeks: MAX_WEEKS as i64,
+        // week masks: the weeks of a chunk plus the window before it
+        chunk_weeks: 64 - settings.regular.window_weeks as i64,
+        params: cube_parameters(settings),
+    };
+    Ok(engine
+        .run_over_cube(name, parameters(settings, request), &cube)
+        .await?)
 }
 
 /// Column access on query results by name.
@@ -466,6 +489,96 @@ pub async fn modules_table(
         ),
         rows: rows.into_iter().map(|r| r.3).collect(),
     })
+}
+
+/// One point of an adoption curve, before suppression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurvePoint {
+    pub week: Week,
+    /// Values of the requested dimensions, in the order asked.
+    pub segment: Vec<String>,
+    pub weeks_since_go_live: i64,
+    pub eligible: i64,
+    pub regular: i64,
+    pub active_licensee_rate: Option<i64>,
+    pub suppressed: bool,
+}
+
+/// The active licensee rate of each segment by weeks since its wave's
+/// go-live (week 0 contains go-live), for the requested weeks. Sorted by
+/// segment, then weeks since go-live.
+pub async fn adoption_curve(
+    engine: &Engine,
+    settings: &Settings,
+    request: &Request,
+) -> Result<Vec<CurvePoint>> {
+    if !request.dims.contains(&Dimension::Wave) {
+        return Err(Error::CurveWithoutWave);
+    }
+    let batches = run_over_cube(engine, "adoption_curve", settings, request).await?;
+    let k = settings.privacy.min_group_size as i64;
+    let mut points = Vec::new();
+    for batch in &batches {
+        let c = Columns { batch };
+        let week = c.int("week")?;
+        let mut segments = c.segments(&request.dims)?.into_iter();
+        let since = c.int("weeks_since_go_live")?;
+        let eligible = c.int("eligible")?;
+        let regular = c.int("regular")?;
+        let alr = c.int("active_licensee_rate_micros")?;
+        for i in 0..batch.num_rows() {
+            let n = eligible[i].unwrap_or(0);
+            points.push(CurvePoint {
+                week: Week::from_number(week[i].unwrap_or(0) as i32),
+                segment: segments.next().unwrap_or_default(),
+                weeks_since_go_live: since[i].unwrap_or(0),
+                eligible: n,
+                regular: regular[i].unwrap_or(0),
+                active_licensee_rate: alr[i],
+                suppressed: n < k,
+            });
+        }
+    }
+    points.sort_by(|a, b| {
+        (&a.segment, a.weeks_since_go_live).cmp(&(&b.segment, b.weeks_since_go_live))
+    });
+    Ok(points)
+}
+
+/// The adoption curve as a table: suppressed points have empty figures.
+pub fn curve_table(dims: &[Dimension], points: &[CurvePoint]) -> Table {
+    Table {
+        columns: header(
+            &["week"],
+            dims,
+            &[
+                "weeks_since_go_live",
+                "eligible",
+                "regular",
+                "active_licensee_rate",
+                "suppressed",
+            ],
+        ),
+        rows: points
+            .iter()
+            .map(|p| {
+                let mut cells = vec![Cell::Text(p.week.to_string())];
+                cells.extend(p.segment.iter().cloned().map(Cell::Text));
+                cells.push(Cell::Int(p.weeks_since_go_live));
+                if p.suppressed {
+                    cells.extend(std::iter::repeat_n(Cell::Empty, 3));
+                } else {
+                    cells.extend([
+                        Cell::Int(p.eligible),
+                        Cell::Int(p.regular),
+                        p.active_licensee_rate.map_or(Cell::Empty, Cell::Rate),
+                    ]);
+                }
+                cells.push(Cell::Bool(p.suppressed));
+                cells
+            })
+            .collect(),
+    }
 }
 
 /// Data-quality figures over the raw events (SPEC.md section 3).

@@ -105,6 +105,52 @@ impl Table {
         s
     }
 
+    /// An Excel workbook with one sheet: the CSV's header and rows, figures
+    /// as numbers (rates formatted as percentages), empty figures empty.
+    pub fn to_xlsx(&self, sheet: &str) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+        use rust_xlsxwriter::{Format as CellFormat, Workbook};
+        let mut book = Workbook::new();
+        let ws = book.add_worksheet();
+        ws.set_name(sheet)?;
+        let bold = CellFormat::new().set_bold();
+        let percent = CellFormat::new().set_num_format("0.0%");
+        let money = CellFormat::new().set_num_format("#,##0.00");
+        for (c, name) in self.columns.iter().enumerate() {
+            ws.write_string_with_format(0, c as u16, name, &bold)?;
+        }
+        for (r, row) in self.rows.iter().enumerate() {
+            let r = r as u32 + 1;
+            for (c, cell) in row.iter().enumerate() {
+                let c = c as u16;
+                match cell {
+                    Cell::Text(s) => {
+                        ws.write_string(r, c, s)?;
+                    }
+                    Cell::Int(i) => {
+                        ws.write_number(r, c, *i as f64)?;
+                    }
+                    Cell::Rate(m) => {
+                        ws.write_number_with_format(r, c, *m as f64 / 1e6, &percent)?;
+                    }
+                    Cell::Money(m) => {
+                        ws.write_number_with_format(r, c, *m as f64 / 1e6, &money)?;
+                    }
+                    Cell::Bool(b) => {
+                        ws.write_boolean(r, c, *b)?;
+                    }
+                    Cell::Empty => {}
+                }
+            }
+        }
+        ws.autofit();
+        book.save_to_buffer()
+    }
+
+    /// A cell's text as in the CSV.
+    pub fn cell_text(cell: &Cell) -> String {
+        cell.text()
+    }
+
     /// Aligned columns for a terminal; numbers right-aligned.
     pub fn to_text(&self) -> String {
         let cells: Vec<Vec<String>> = self

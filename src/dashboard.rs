@@ -1,0 +1,399 @@
+//! Dashboards as data: `dashboards/*.toml` name the views (queries) each
+//! panel shows, its chart type, its figures and the filters of the page.
+//! They are loaded and checked against the query catalog at start-up, so a
+//! dashboard naming an unknown query, figure or dimension stops the server
+//! with the file and panel at fault.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::kpi::{self, Dimension};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read dashboards from {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("dashboard {file}: {message}")]
+    Invalid { file: String, message: String },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A text in each language of the pages.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Text {
+    pub en: String,
+    pub de: String,
+}
+
+/// The views a panel can show: each reads one query of `queries/`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum View {
+    /// The KPI table over the week range (`queries/kpi.sql`).
+    Kpi,
+    /// Segments below a target in the last week of the range.
+    Lagging,
+    /// Module adoption in the last week of the range (`queries/modules.sql`).
+    Modules,
+    /// Active licensee rate by weeks since go-live.
+    AdoptionCurve,
+}
+
+impl View {
+    /// The query of `queries/` the view reads.
+    pub fn query(self) -> &'static str {
+        match self {
+            View::Kpi | View::Lagging => "kpi",
+            View::Modules => "modules",
+            View::AdoptionCurve => "adoption_curve",
+        }
+    }
+
+    /// The figures (non-segment columns) of the view's table.
+    pub fn figures(self) -> &'static [&'static str] {
+        match self {
+            View::Kpi => &[
+                "eligible",
+                "regular",
+                "active_licensee_rate",
+                "modules_licensed",
+                "modules_in_use",
+                "module_utilization",
+                "users_to_target",
+                "success",
+            ],
+            View::Lagging => &[
+                "eligible",
+                "regular",
+                "active_licensee_rate",
+                "modules_licensed",
+                "modules_in_use",
+                "module_utilization",
+                "users_to_target",
+                "success",
+                "below_target",
+            ],
+            View::Modules => &[
+                "module",
+                "module_name",
+                "monthly_cost_per_user",
+                "eligible",
+                "module_users",
+                "module_adoption",
+                "in_use",
+                "inactive_licensees",
+                "idle_license_cost",
+            ],
+            View::AdoptionCurve => &[
+                "weeks_since_go_live",
+                "eligible",
+                "regular",
+                "active_licensee_rate",
+            ],
+        }
+    }
+
+    /// Whether the view covers the week range or only its last week.
+    pub fn is_weekly_range(self) -> bool {
+        matches!(self, View::Kpi | View::AdoptionCurve)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Chart {
+    /// One tile per figure: its value in the last week against its target,
+    /// with a trend line.
+    Tiles,
+    /// One line per segment and figure over `x`.
+    Line,
+    /// Segments (rows) by the last dimension or module (columns), coloured
+    /// by one rate.
+    HeatMap,
+    /// A table, optionally with a trend sparkline per row.
+    Table,
+    /// One bar per segment.
+    Bar,
+}
+
+/// A page filter, kept in the URL.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FilterName {
+    Region,
+    Department,
+    Wave,
+    /// The week range (`from`, `to`).
+    Weeks,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Panel {
+    pub title: Text,
+    pub chart: Chart,
+    pub query: View,
+    /// Dimensions of the panel's segments, e.g. `region,department`.
+    #[serde(default)]
+    pub by: String,
+    /// Figures drawn (line, heat map, bar, tiles) or shown (table; empty:
+    /// all).
+    #[serde(default)]
+    pub figures: Vec<String>,
+    /// Line charts: the x axis, `week` or `weeks_since_go_live`.
+    pub x: Option<String>,
+    /// Tables: a figure of the KPI table drawn as a trend per row.
+    pub sparkline: Option<String>,
+    /// Line charts of counts: draw the module utilization target as a
+    /// share of this figure.
+    pub target_share_of: Option<String>,
+    /// Rows shown at most (tables, bars); the CSV has all.
+    pub limit: Option<usize>,
+    #[serde(skip)]
+    pub dims: Vec<Dimension>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dashboard {
+    #[serde(skip)]
+    pub id: String,
+    /// Position in the navigation.
+    pub order: i32,
+    pub title: Text,
+    pub description: Text,
+    pub filters: Vec<FilterName>,
+    /// Weeks shown when the URL gives no range: the last this many stored.
+    pub default_weeks: i32,
+    #[serde(rename = "panel")]
+    pub panels: Vec<Panel>,
+}
+
+/// The dashboards shipped with uptake, used when no directory is given and
+/// `./dashboards` does not exist.
+pub const BUNDLED: [(&str, &str); 3] = [
+    ("overview", include_str!("../dashboards/overview.toml")),
+    ("lagging", include_str!("../dashboards/lagging.toml")),
+    ("modules", include_str!("../dashboards/modules.toml")),
+];
+
+/// Loads every `*.toml` of `dir`, or the bundled dashboards when `dir` is
+/// `None`, checked against the query names of `queries` (the engine's
+/// catalog). Sorted by `order`, then id.
+pub fn load(dir: Option<&Path>, queries: &[&str]) -> Result<Vec<Dashboard>> {
+    let mut sources: Vec<(String, String)> = Vec::new();
+    match dir {
+        None => {
+            for (id, text) in BUNDLED {
+                sources.push((id.to_string(), text.to_string()));
+            }
+        }
+        Some(dir) => {
+            let io = |source| Error::Io {
+                path: dir.to_path_buf(),
+                source,
+            };
+            let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map_err(io)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                .collect();
+            paths.sort();
+            for path in paths {
+                let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                let id = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                sources.push((id, text));
+            }
+        }
+    }
+    let mut dashboards = Vec::new();
+    for (id, text) in sources {
+        dashboards.push(parse(&id, &text, queries)?);
+    }
+    if dashboards.is_empty() {
+        return Err(Error::Invalid {
+            file: dir.map(|d| d.display().to_string()).unwrap_or_default(),
+            message: "no dashboards (*.toml) found".into(),
+        });
+    }
+    dashboards.sort_by(|a, b| (a.order, &a.id).cmp(&(b.order, &b.id)));
+    Ok(dashboards)
+}
+
+/// Parses and checks one dashboard.
+pub fn parse(id: &str, text: &str, queries: &[&str]) -> Result<Dashboard> {
+    let file = format!("{id}.toml");
+    let invalid = |message: String| Error::Invalid {
+        file: file.clone(),
+        message,
+    };
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(invalid(
+            "the file name must be letters, digits, '-' or '_' (it is the page's address)".into(),
+        ));
+    }
+    let mut d: Dashboard = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    d.id = id.to_string();
+    if !(1..=kpi::MAX_WEEKS).contains(&d.default_weeks) {
+        return Err(invalid(format!(
+            "default_weeks must be 1 to {}",
+            kpi::MAX_WEEKS
+        )));
+    }
+    if d.panels.is_empty() {
+        return Err(invalid("has no [[panel]]".into()));
+    }
+    for (i, panel) in d.panels.iter_mut().enumerate() {
+        let name = panel.title.en.clone();
+        check_panel(panel, queries)
+            .map_err(|m| invalid(format!("panel {} ('{name}'): {m}", i + 1)))?;
+    }
+    Ok(d)
+}
+
+fn check_panel(panel: &mut Panel, queries: &[&str]) -> std::result::Result<(), String> {
+    let view = panel.query;
+    if !queries.contains(&view.query()) {
+        return Err(format!(
+            "query {} is not in the query catalog (queries/{}.sql)",
+            view.query(),
+            view.query()
+        ));
+    }
+    panel.dims = kpi::parse_dimensions(&panel.by).map_err(|e| format!("by: {e}"))?;
+    let known = view.figures();
+    for f in panel
+        .figures
+        .iter()
+        .chain(&panel.target_share_of)
+        .chain(&panel.sparkline)
+    {
+        let allowed = if Some(f) == panel.sparkline.as_ref() {
+            View::Kpi.figures()
+        } else {
+            known
+        };
+        if !allowed.contains(&f.as_str()) {
+            return Err(format!(
+                "figure '{f}' is not a column of {}; known: {}",
+                view.query(),
+                allowed.join(", ")
+            ));
+        }
+    }
+    let n = panel.dims.len();
+    let ok = match panel.chart {
+        Chart::Tiles => view == View::Kpi && n == 0 && !panel.figures.is_empty(),
+        Chart::Line => {
+            let x = panel.x.as_deref().unwrap_or("week");
+            let x_ok = match view {
+                View::Kpi => x == "week",
+                View::AdoptionCurve => x == "week" || x == "weeks_since_go_live",
+                _ => false,
+            };
+            x_ok && !panel.figures.is_empty()
+        }
+        Chart::HeatMap => {
+            panel.figures.len() == 1
+                && match view {
+                    View::Kpi => n == 2,
+                    View::Modules => n >= 1,
+                    _ => false,
+                }
+        }
+        Chart::Table => view == View::Lagging || view == View::Modules,
+        Chart::Bar => panel.figures.len() == 1 && n >= 1 && !view.is_weekly_range(),
+    };
+    if !ok {
+        return Err(format!(
+            "chart {:?} cannot show query {} with {} dimension(s) and figures {:?}{}",
+            panel.chart,
+            view.query(),
+            n,
+            panel.figures,
+            match panel.chart {
+                Chart::Tiles => ": tiles need the kpi query, no dimensions and figures",
+                Chart::Line =>
+                    ": lines need x = week (kpi) or weeks_since_go_live (adoption_curve) and figures",
+                Chart::HeatMap =>
+                    ": heat maps need one figure and two dimensions (kpi) or at least one (modules)",
+                Chart::Table => ": tables show lagging or modules",
+                Chart::Bar => ": bars need one figure, a dimension, and lagging or modules",
+            }
+        ));
+    }
+    if panel.chart == Chart::Line
+        && view == View::AdoptionCurve
+        && !panel.dims.contains(&Dimension::Wave)
+    {
+        return Err("an adoption curve needs wave among the dimensions".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const QUERIES: [&str; 3] = ["kpi", "modules", "adoption_curve"];
+
+    #[test]
+    fn bundled_dashboards_pass_their_checks() {
+        let d = load(None, &QUERIES).expect("bundled dashboards");
+        let ids: Vec<&str> = d.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["overview", "lagging", "modules"]);
+    }
+
+    #[test]
+    fn unknown_query_figure_or_dimension_is_named() {
+        let base = "order = 1\ntitle = { en = 'A', de = 'A' }\ndescription = { en = '', de = '' }\nfilters = []\ndefault_weeks = 8\n";
+        let with =
+            |panel: &str| format!("{base}[[panel]]\ntitle = {{ en = 'P', de = 'P' }}\n{panel}");
+        let err = |panel: &str| {
+            parse("x", &with(panel), &QUERIES)
+                .expect_err("refused")
+                .to_string()
+        };
+        assert!(
+            err("chart = 'heat_map'\nquery = 'kpi'\nby = 'region,department'\nfigures = ['adoption']")
+                .contains("figure 'adoption'")
+        );
+        assert!(
+            err("chart = 'tiles'\nquery = 'kpi'\nby = 'country'\nfigures = ['regular']")
+                .contains("by: unknown dimension")
+        );
+        assert!(err("chart = 'pie'\nquery = 'kpi'").contains("pie"));
+        let missing = parse(
+            "x",
+            &with("chart = 'line'\nquery = 'adoption_curve'\nby = 'wave'\nx = 'weeks_since_go_live'\nfigures = ['active_licensee_rate']"),
+            &["kpi"],
+        )
+        .expect_err("refused")
+        .to_string();
+        assert!(missing.contains("queries/adoption_curve.sql"), "{missing}");
+        assert!(
+            parse(
+                "x",
+                &with("chart = 'line'\nquery = 'kpi'\nfigures = ['regular']"),
+                &QUERIES
+            )
+            .is_ok()
+        );
+    }
+}

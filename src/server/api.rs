@@ -1,0 +1,159 @@
+//! The JSON API under `/api/v1`: the figures of the CLI with the same
+//! field names (SPEC.md section 5). Handlers parse and check parameters,
+//! then read computed rows from the state.
+
+use std::sync::Arc;
+
+use axum::extract::{RawQuery, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::kpi::{self, Dimension, Request};
+
+use super::error::ApiError;
+use super::params::Params;
+use super::state::AppState;
+
+const FILTERS: [&str; 3] = ["region", "department", "wave"];
+
+fn allowed(extra: &[&'static str]) -> Vec<&'static str> {
+    extra.iter().copied().chain(FILTERS).collect()
+}
+
+pub fn json(body: String) -> Response {
+    ([(CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// A request over a week range: `by`, `from`, `to` and the filters.
+pub fn range_request(
+    state: &AppState,
+    params: &Params,
+    default_by: &str,
+    default_weeks: Option<i32>,
+) -> Result<Request, ApiError> {
+    let dims = params.dims(default_by)?;
+    let (from, to) = params.range(state, default_weeks)?;
+    Ok(Request {
+        dims,
+        from,
+        to,
+        filter: params.filter(state)?,
+    })
+}
+
+/// A request for one week: `by`, `week` and the filters.
+pub fn week_request(
+    state: &AppState,
+    params: &Params,
+    default_by: &str,
+) -> Result<Request, ApiError> {
+    let dims = params.dims(default_by)?;
+    let week = params.one_week(state)?;
+    Ok(Request {
+        dims,
+        from: week,
+        to: week,
+        filter: params.filter(state)?,
+    })
+}
+
+pub async fn kpi(
+    State(state): State<Arc<AppState>>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(raw.as_deref(), &allowed(&["by", "from", "to"]))?;
+    let request = range_request(&state, &params, "", None)?;
+    let rows = state.kpi_rows(&request).await?;
+    Ok(json(kpi::kpi_table(&request.dims, &rows).to_json()))
+}
+
+pub async fn modules(
+    State(state): State<Arc<AppState>>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(raw.as_deref(), &allowed(&["by", "week"]))?;
+    let request = week_request(&state, &params, "")?;
+    Ok(json(state.modules_table(&request).await?.to_json()))
+}
+
+pub async fn lagging(
+    State(state): State<Arc<AppState>>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(raw.as_deref(), &allowed(&["by", "week"]))?;
+    let request = week_request(&state, &params, "")?;
+    let rows = state.kpi_rows(&request).await?;
+    Ok(json(
+        kpi::lagging_table(&request.dims, &rows, &state.settings).to_json(),
+    ))
+}
+
+pub async fn adoption_curve(
+    State(state): State<Arc<AppState>>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(raw.as_deref(), &allowed(&["by", "from", "to"]))?;
+    let request = range_request(&state, &params, "wave", None)?;
+    if !request.dims.contains(&Dimension::Wave) {
+        return Err(ApiError::parameter(
+            "by",
+            "an adoption curve is drawn per wave: include wave, e.g. by=wave",
+        ));
+    }
+    let points = state.adoption_curve(&request).await?;
+    Ok(json(kpi::curve_table(&request.dims, &points).to_json()))
+}
+
+pub async fn segments(
+    State(state): State<Arc<AppState>>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    Params::parse(raw.as_deref(), &[])?;
+    let mut body = serde_json::Map::new();
+    for d in Dimension::ALL {
+        body.insert(d.name().into(), json!(state.segments.values(d)));
+    }
+    body.insert(
+        "waves".into(),
+        json!(
+            state
+                .waves
+                .iter()
+                .map(|w| json!({"wave_id": w.wave_id, "name": w.name, "go_live": w.go_live.to_string()}))
+                .collect::<Vec<_>>()
+        ),
+    );
+    body.insert(
+        "weeks".into(),
+        match state.stored_weeks {
+            Some((first, last)) => json!({"first": first.to_string(), "last": last.to_string()}),
+            None => json!(null),
+        },
+    );
+    Ok(json(pretty(&serde_json::Value::Object(body))))
+}
+
+pub async fn health(State(state): State<Arc<AppState>>) -> Response {
+    json(pretty(&json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "timezone": state.settings.timezone.to_string(),
+        "first_week": state.stored_weeks.map(|w| w.0.to_string()),
+        "last_week": state.stored_weeks.map(|w| w.1.to_string()),
+    })))
+}
+
+pub async fn openapi() -> Response {
+    json(include_str!("openapi.json").to_string())
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound("no such address; the API is described at /api/v1/openapi.json".into())
+}
+
+fn pretty(v: &serde_json::Value) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.push('\n');
+    s
+}

@@ -1,0 +1,163 @@
+//! The pages' languages: English and German, chosen by `?lang=`, else by
+//! the browser's `Accept-Language`, else English.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    De,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::De];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::De => "de",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Lang> {
+        Lang::ALL.into_iter().find(|l| l.code() == s)
+    }
+
+    /// The best of our languages for an `Accept-Language` header: the
+    /// highest `q` among those we have, ties to the earlier one.
+    pub fn negotiate(accept: Option<&str>) -> Lang {
+        let mut best: Option<(f32, Lang)> = None;
+        for part in accept.unwrap_or("").split(',') {
+            let mut pieces = part.trim().split(';');
+            let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = pieces
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                })
+                .unwrap_or(1.0);
+            let primary = tag.split('-').next().unwrap_or("");
+            if let Some(lang) = Lang::parse(primary)
+                && q > 0.0
+                && best.is_none_or(|(bq, _)| q > bq)
+            {
+                best = Some((q, lang));
+            }
+        }
+        best.map_or(Lang::En, |(_, l)| l)
+    }
+
+    /// A fixed text of the pages.
+    pub fn t(self, key: &str) -> &'static str {
+        let (en, de) = match key {
+            "apply" => ("Apply", "Anwenden"),
+            "all" => ("all", "alle"),
+            "region" => ("Region", "Region"),
+            "department" => ("Department", "Abteilung"),
+            "team" => ("Team", "Team"),
+            "wave" => ("Wave", "Welle"),
+            "from" => ("From week", "Von Woche"),
+            "to" => ("To week", "Bis Woche"),
+            "reset" => ("Reset filters", "Filter zurücksetzen"),
+            "week" => ("Week", "Woche"),
+            "weeks_since_go_live" => ("Weeks since go-live", "Wochen seit Go-Live"),
+            "suppressed" => ("suppressed", "unterdrückt"),
+            "suppressed_note" => (
+                "Suppressed: fewer licensees than the minimum group size, so no figures are shown.",
+                "Unterdrückt: weniger Lizenznehmer als die Mindestgruppengröße, daher werden keine Zahlen gezeigt.",
+            ),
+            "no_data" => (
+                "No data for this selection",
+                "Keine Daten für diese Auswahl",
+            ),
+            "target" => ("Target", "Ziel"),
+            "passed" => ("target passed", "Ziel erreicht"),
+            "missed" => ("below target", "unter dem Ziel"),
+            "vs_previous" => ("vs. previous week", "ggü. Vorwoche"),
+            "trend" => ("Trend", "Verlauf"),
+            "weeks" => ("Weeks", "Wochen"),
+            "in_week" => ("Week", "Woche"),
+            "rows_shown" => ("rows shown of", "Zeilen angezeigt von"),
+            "language" => ("Language", "Sprache"),
+            "filters" => ("Filters", "Filter"),
+            "error" => (
+                "The request cannot be shown",
+                "Die Anfrage kann nicht angezeigt werden",
+            ),
+            "no_events" => (
+                "No events are stored yet. Import data with `uptake import`.",
+                "Noch keine Ereignisse gespeichert. Daten mit `uptake import` importieren.",
+            ),
+            "target_line" => ("target", "Ziel"),
+            "mu_target_share" => ("target share of licensed", "Zielanteil der lizenzierten"),
+            "none" => ("none", "keine"),
+            // figures
+            "eligible" => ("Eligible licensees", "Berechtigte Lizenznehmer"),
+            "regular" => ("Regular users", "Regelmäßige Nutzer"),
+            "active_licensee_rate" => ("Active licensee rate", "Quote aktiver Lizenznehmer"),
+            "modules_licensed" => ("Modules licensed", "Lizenzierte Module"),
+            "modules_in_use" => ("Modules in use", "Genutzte Module"),
+            "module_utilization" => ("Module utilization", "Modulauslastung"),
+            "users_to_target" => ("Users to target", "Nutzer bis zum Ziel"),
+            "success" => ("Success", "Erfolg"),
+            "below_target" => ("Below target", "Unter dem Ziel"),
+            "module" => ("Module", "Modul"),
+            "module_name" => ("Module name", "Modulname"),
+            "monthly_cost_per_user" => ("Monthly cost per user", "Monatliche Kosten je Nutzer"),
+            "module_users" => ("Module users", "Modulnutzer"),
+            "module_adoption" => ("Module adoption", "Modulnutzung"),
+            "in_use" => ("In use", "Genutzt"),
+            "inactive_licensees" => ("Inactive licensees", "Inaktive Lizenznehmer"),
+            "idle_license_cost" => (
+                "Idle license cost per month",
+                "Kosten ungenutzter Lizenzen pro Monat",
+            ),
+            "true" => ("yes", "ja"),
+            "false" => ("no", "nein"),
+            _ => ("", ""),
+        };
+        match self {
+            Lang::En => en,
+            Lang::De => de,
+        }
+    }
+
+    /// A label for a column name: its translation, else the name itself.
+    pub fn label(self, key: &str) -> &str {
+        match self.t(key) {
+            "" => key,
+            t => t,
+        }
+    }
+
+    /// A decimal number with the language's decimal separator.
+    pub fn decimal(self, s: &str) -> String {
+        match self {
+            Lang::En => s.to_string(),
+            Lang::De => s.replace('.', ","),
+        }
+    }
+
+    /// A rate (0..1) as a percentage with one decimal.
+    pub fn percent(self, v: f64) -> String {
+        let s = format!("{:.1}", v * 100.0);
+        match self {
+            Lang::En => format!("{s}%"),
+            Lang::De => format!("{} %", s.replace('.', ",")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_picks_the_best_language_we_have() {
+        assert_eq!(Lang::negotiate(None), Lang::En);
+        assert_eq!(Lang::negotiate(Some("de-DE,de;q=0.9,en;q=0.8")), Lang::De);
+        assert_eq!(Lang::negotiate(Some("fr-FR,en;q=0.5,de;q=0.7")), Lang::De);
+        assert_eq!(Lang::negotiate(Some("en-GB, de;q=0")), Lang::En);
+        assert_eq!(Lang::negotiate(Some("fr")), Lang::En);
+        assert_eq!(Lang::percent(Lang::De, 0.7512), "75,1 %");
+    }
+}

@@ -1,0 +1,170 @@
+//! What every request reads: settings, the engine over the data directory,
+//! the directory's segment values, the dashboards, and a cache of computed
+//! figures.
+//!
+//! Stored data does not change while the server runs, and a week's figures
+//! never depend on the range asked for, so computed rows are cached per
+//! request; concurrent requests for the same figures wait for one
+//! computation.
+
+use std::collections::{BTreeSet, HashMap};
+use std::hash::Hash;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::OnceCell;
+
+use crate::config::Settings;
+use crate::dashboard::Dashboard;
+use crate::engine::Engine;
+use crate::kpi::{self, CurvePoint, Dimension, KpiRow, Request, Table};
+use crate::model::{Licensee, Wave, Week};
+use crate::store::Store;
+
+use super::error::ApiError;
+
+/// The values of each dimension present in the directory, in byte order.
+#[derive(Debug, Clone, Default)]
+pub struct Segments {
+    region: Vec<String>,
+    department: Vec<String>,
+    team: Vec<String>,
+    wave: Vec<String>,
+}
+
+impl Segments {
+    pub fn from_directory(licensees: &[Licensee]) -> Segments {
+        let sorted = |f: fn(&Licensee) -> &String| -> Vec<String> {
+            let set: BTreeSet<&String> = licensees.iter().map(f).collect();
+            set.into_iter().cloned().collect()
+        };
+        Segments {
+            region: sorted(|l| &l.region),
+            department: sorted(|l| &l.department),
+            team: sorted(|l| &l.team),
+            wave: sorted(|l| &l.wave),
+        }
+    }
+
+    pub fn values(&self, d: Dimension) -> &[String] {
+        match d {
+            Dimension::Region => &self.region,
+            Dimension::Department => &self.department,
+            Dimension::Team => &self.team,
+            Dimension::Wave => &self.wave,
+        }
+    }
+}
+
+/// Results computed once per key. Bounded: when full, it starts afresh.
+struct Cache<K, V> {
+    map: Mutex<HashMap<K, Arc<OnceCell<V>>>>,
+}
+
+const CACHE_ENTRIES: usize = 1024;
+
+impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
+    fn new() -> Self {
+        Cache {
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+
+    async fn get_or_try_init<E, F, Fut>(&self, key: K, compute: F) -> Result<V, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<V, E>>,
+    {
+        let cell = {
+            let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+            if map.len() >= CACHE_ENTRIES && !map.contains_key(&key) {
+                map.clear();
+            }
+            map.entry(key).or_default().clone()
+        };
+        cell.get_or_try_init(compute).await.cloned()
+    }
+}
+
+/// Shared by all requests.
+pub struct AppState {
+    pub settings: Settings,
+    pub engine: Engine,
+    pub segments: Segments,
+    pub waves: Vec<Wave>,
+    /// Weeks of the first and last stored events.
+    pub stored_weeks: Option<(Week, Week)>,
+    pub dashboards: Vec<Dashboard>,
+    kpi: Cache<Request, Arc<Vec<KpiRow>>>,
+    curve: Cache<Request, Arc<Vec<CurvePoint>>>,
+    modules: Cache<Request, Arc<Table>>,
+}
+
+impl AppState {
+    pub fn new(
+        settings: Settings,
+        store: &Store,
+        engine: Engine,
+        dashboards: Vec<Dashboard>,
+    ) -> Result<AppState, crate::store::Error> {
+        let licensees = store.table::<Licensee>()?;
+        Ok(AppState {
+            settings,
+            engine,
+            segments: Segments::from_directory(&licensees),
+            waves: store.table::<Wave>()?,
+            stored_weeks: crate::cli::stored_weeks(store),
+            dashboards,
+            kpi: Cache::new(),
+            curve: Cache::new(),
+            modules: Cache::new(),
+        })
+    }
+
+    pub async fn kpi_rows(&self, request: &Request) -> Result<Arc<Vec<KpiRow>>, ApiError> {
+        self.kpi
+            .get_or_try_init(request.clone(), || async {
+                Ok::<_, ApiError>(Arc::new(
+                    kpi::kpi_rows(&self.engine, &self.settings, request).await?,
+                ))
+            })
+            .await
+    }
+
+    pub async fn adoption_curve(
+        &self,
+        request: &Request,
+    ) -> Result<Arc<Vec<CurvePoint>>, ApiError> {
+        self.curve
+            .get_or_try_init(request.clone(), || async {
+                Ok::<_, ApiError>(Arc::new(
+                    kpi::adoption_curve(&self.engine, &self.settings, request).await?,
+                ))
+            })
+            .await
+    }
+
+    pub async fn modules_table(&self, request: &Request) -> Result<Arc<Table>, ApiError> {
+        self.modules
+            .get_or_try_init(request.clone(), || async {
+                Ok::<_, ApiError>(Arc::new(
+                    kpi::modules_table(&self.engine, &self.settings, request).await?,
+                ))
+            })
+            .await
+    }
+
+    /// Computes the cube for the stored weeks, so that the first request
+    /// does not wait for it.
+    pub async fn warm_up(&self) -> Result<(), ApiError> {
+        if let Some((from, to)) = self.stored_weeks {
+            let request = Request {
+                dims: Vec::new(),
+                from: from.max(to.offset(-(kpi::MAX_WEEKS - 1))),
+                to,
+                filter: Default::default(),
+            };
+            self.kpi_rows(&request).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,257 @@
+//! The JSON API and the pages on `sample_data/`, through the router
+//! (`tower::ServiceExt::oneshot`): snapshots, parity with the CLI, filters,
+//! and a JSON error naming the parameter for every kind of bad request.
+
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode, header};
+use serde_json::Value;
+use tower::ServiceExt;
+
+use crate::support::{repo, sample_state, stderr, stdout, uptake};
+
+/// GET `uri`; status, content type and body.
+pub async fn get(uri: &str, headers: &[(&str, &str)]) -> (StatusCode, String, Vec<u8>) {
+    let router = uptake::server::router(sample_state());
+    let mut request = Request::builder().uri(uri);
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let response = router
+        .oneshot(request.body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = to_bytes(response.into_body(), 64 << 20)
+        .await
+        .expect("body")
+        .to_vec();
+    (status, content_type, body)
+}
+
+async fn json(uri: &str) -> Value {
+    let (status, content_type, body) = get(uri, &[]).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{uri}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    assert_eq!(content_type, "application/json", "{uri}");
+    serde_json::from_slice(&body).expect("JSON")
+}
+
+#[tokio::test]
+async fn api_snapshots_on_sample_data() {
+    for (name, uri) in [
+        (
+            "kpi_by_region",
+            "/api/v1/kpi?by=region&from=2026-W50&to=2027-W02",
+        ),
+        (
+            "kpi_by_wave_w53",
+            "/api/v1/kpi?by=wave&from=2026-W52&to=2027-W01",
+        ),
+        (
+            "kpi_filtered",
+            "/api/v1/kpi?by=department&region=DACH&from=2026-W53&to=2026-W53",
+        ),
+        (
+            "modules_by_region",
+            "/api/v1/modules?by=region&week=2026-W53",
+        ),
+        (
+            "lagging_teams",
+            "/api/v1/lagging?by=region,department,team&week=2027-W02",
+        ),
+        (
+            "adoption_curve",
+            "/api/v1/adoption-curve?by=wave&from=2026-W36&to=2026-W45",
+        ),
+        ("segments", "/api/v1/segments"),
+        ("health", "/health"),
+    ] {
+        insta::assert_json_snapshot!(format!("api_{name}"), json(uri).await);
+    }
+}
+
+#[tokio::test]
+async fn api_answers_what_the_cli_prints() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let sample = repo().join("sample_data");
+    let out = uptake(&data, &["demo", "--sample", &sample.display().to_string()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let demo = data.join("demo");
+    for (cli, uri) in [
+        (
+            vec!["kpi", "--by", "region,wave"],
+            "/api/v1/kpi?by=region,wave",
+        ),
+        (
+            vec!["modules", "--by", "department", "--week", "2026-W50"],
+            "/api/v1/modules?by=department&week=2026-W50",
+        ),
+        (
+            vec!["lagging", "--by", "team", "--region", "Nordics"],
+            "/api/v1/lagging?by=team&region=Nordics",
+        ),
+    ] {
+        let mut args = cli.clone();
+        args.extend(["--format", "json"]);
+        let out = uptake(&demo, &args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let printed: Value = serde_json::from_str(&stdout(&out)).expect("CLI JSON");
+        assert_eq!(json(uri).await, printed, "{uri}");
+    }
+}
+
+/// A filter keeps exactly the licensees of its value: the organisation
+/// filtered to one region equals that region's row of `by=region`.
+#[tokio::test]
+async fn filters_equal_the_segment_they_select() {
+    let by_region = json("/api/v1/kpi?by=region").await;
+    let state = sample_state();
+    for region in state.segments.values(uptake::kpi::Dimension::Region) {
+        let filtered = json(&format!("/api/v1/kpi?region={region}")).await;
+        let expected: Vec<Value> = by_region
+            .as_array()
+            .expect("rows")
+            .iter()
+            .filter(|r| r["region"] == region.as_str())
+            .map(|r| {
+                let mut r = r.clone();
+                r.as_object_mut().expect("row").shift_remove("region");
+                r
+            })
+            .collect();
+        assert!(!expected.is_empty());
+        assert_eq!(filtered, Value::Array(expected), "region {region}");
+    }
+}
+
+#[tokio::test]
+async fn bad_requests_name_the_parameter() {
+    let cases = [
+        ("/api/v1/kpi?by=country", "by"),
+        ("/api/v1/kpi?by=team,team", "by"),
+        ("/api/v1/kpi?from=2026-W54", "from"),
+        ("/api/v1/kpi?to=yesterday", "to"),
+        ("/api/v1/kpi?from=2027-W02&to=2026-W50", "from"),
+        ("/api/v1/kpi?from=2000-W01&to=2026-W50", "from"),
+        ("/api/v1/kpi?by=region&by=wave", "by"),
+        ("/api/v1/kpi?week=2026-W50", "week"),
+        ("/api/v1/kpi?region=Atlantis", "region"),
+        ("/api/v1/modules?week=2026-W7", "week"),
+        ("/api/v1/lagging?wave=W9", "wave"),
+        ("/api/v1/adoption-curve?by=region", "by"),
+        ("/api/v1/segments?by=region", "by"),
+    ];
+    let mut bodies = Vec::new();
+    for (uri, parameter) in cases {
+        let (status, content_type, body) = get(uri, &[]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        assert_eq!(content_type, "application/json", "{uri}");
+        let body: Value = serde_json::from_slice(&body).expect("JSON error");
+        assert_eq!(body["error"], "invalid_parameter", "{uri}");
+        assert_eq!(body["parameter"], parameter, "{uri}: {body}");
+        bodies.push(serde_json::json!({"uri": uri, "body": body}));
+    }
+    insta::assert_json_snapshot!("api_bad_requests", bodies);
+    let (status, _, body) = get("/api/v1/nothing-here", &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let body: Value = serde_json::from_slice(&body).expect("JSON error");
+    assert_eq!(body["error"], "not_found");
+}
+
+#[tokio::test]
+async fn openapi_describes_every_route() {
+    let doc = json("/api/v1/openapi.json").await;
+    let paths = doc["paths"].as_object().expect("paths");
+    for path in [
+        "/api/v1/kpi",
+        "/api/v1/modules",
+        "/api/v1/lagging",
+        "/api/v1/adoption-curve",
+        "/api/v1/segments",
+        "/api/v1/openapi.json",
+        "/health",
+    ] {
+        assert!(paths.contains_key(path), "{path}");
+        let (status, _, _) = get(path, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+    }
+}
+
+fn text(body: &[u8]) -> String {
+    String::from_utf8_lossy(body).into_owned()
+}
+
+#[tokio::test]
+async fn dashboards_render_in_english_and_german() {
+    for (id, en, de) in [
+        ("overview", "Go-live overview", "Go-Live-Übersicht"),
+        ("lagging", "Lagging teams", "Teams mit Rückstand"),
+        ("modules", "Modules", "Module"),
+    ] {
+        let uri = format!("/dashboards/{id}");
+        let (status, content_type, body) = get(&uri, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {}", text(&body));
+        assert!(content_type.starts_with("text/html"), "{content_type}");
+        let page = text(&body);
+        assert!(page.contains(&format!("<h1>{en}</h1>")), "{uri}");
+        assert!(page.contains("<svg class=\"chart\""), "{uri} draws charts");
+        assert!(!page.contains("<script"), "{uri} needs no JavaScript");
+        let (_, _, body) = get(&uri, &[("accept-language", "de-DE,de;q=0.9,en;q=0.5")]).await;
+        let page = text(&body);
+        assert!(page.contains(&format!("<h1>{de}</h1>")), "{uri} in German");
+        assert!(page.contains("<html lang=\"de\">"));
+        let (_, _, body) = get(&format!("{uri}?lang=en"), &[("accept-language", "de")]).await;
+        assert!(
+            text(&body).contains(&format!("<h1>{en}</h1>")),
+            "the switch wins"
+        );
+    }
+    let (status, _, body) = get("/dashboards/overview?region=Atlantis", &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(text(&body).contains("Atlantis"));
+    let (status, _, _) = get("/dashboards/nothing", &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = get("/", &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn every_panel_offers_csv_and_tables_xlsx() {
+    let state = sample_state();
+    for d in &state.dashboards {
+        for (i, panel) in d.panels.iter().enumerate() {
+            let n = i + 1;
+            let query = "?region=DACH&from=2026-W48&to=2026-W53";
+            let (status, content_type, body) =
+                get(&format!("/dashboards/{}/panels/{n}.csv{query}", d.id), &[]).await;
+            assert_eq!(status, StatusCode::OK, "{} {n}", d.id);
+            assert!(content_type.starts_with("text/csv"));
+            let csv = text(&body);
+            let header = csv.lines().next().unwrap_or("");
+            assert!(
+                header.ends_with("suppressed") || header.contains("suppressed"),
+                "{header}"
+            );
+            let (status, content_type, body) =
+                get(&format!("/dashboards/{}/panels/{n}.xlsx{query}", d.id), &[]).await;
+            if panel.chart == uptake::dashboard::Chart::Table {
+                assert_eq!(status, StatusCode::OK, "{} {n} xlsx", d.id);
+                assert!(content_type.contains("spreadsheetml"));
+                assert_eq!(&body[..2], b"PK", "an XLSX is a zip file");
+            } else {
+                assert_eq!(status, StatusCode::NOT_FOUND, "{} {n} is a chart", d.id);
+            }
+        }
+    }
+}

@@ -1,0 +1,339 @@
+//! The dashboards in a real headless Chromium (Debian's `chromium` and
+//! `chromium-driver`, installed by `.ci/install`): each page opens without
+//! console errors, a filter applied in the form lands in the URL and the
+//! figures on the page equal the API's, back and forward work, and the
+//! language switch works.
+
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::Client as HttpClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+
+use crate::support::sample_state;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+fn start_chromedriver() -> (Driver, u16) {
+    for program in [CHROMIUM, CHROMEDRIVER] {
+        assert!(
+            std::path::Path::new(program).exists(),
+            "{program} is missing: the browser test needs Debian's chromium and \
+             chromium-driver (`.ci/install` installs them)"
+        );
+    }
+    let port = free_port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .arg("--allowed-ips=127.0.0.1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let driver = Driver(child);
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "chromedriver did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (driver, port)
+}
+
+async fn http_get(client: &HttpClient<HttpConnector, axum::body::Body>, url: &str) -> Value {
+    let response = client.get(url.parse().expect("url")).await.expect("GET");
+    assert!(
+        response.status().is_success(),
+        "{url}: {}",
+        response.status()
+    );
+    let body = axum::body::to_bytes(axum::body::Body::new(response.into_body()), 64 << 20)
+        .await
+        .expect("body");
+    serde_json::from_slice(&body).expect("JSON")
+}
+
+/// Console messages of level SEVERE since the last call.
+async fn console_errors(browser: &Client, driver_port: u16) -> Vec<Value> {
+    let session = browser.session_id().await.expect("session").expect("id");
+    let client: HttpClient<HttpConnector, axum::body::Body> =
+        HttpClient::builder(TokioExecutor::new()).build(HttpConnector::new());
+    let request = axum::http::Request::post(format!(
+        "http://127.0.0.1:{driver_port}/session/{session}/se/log"
+    ))
+    .header("content-type", "application/json")
+    .body(axum::body::Body::from(
+        json!({"type": "browser"}).to_string(),
+    ))
+    .expect("request");
+    let response = client.request(request).await.expect("log request");
+    let body = axum::body::to_bytes(axum::body::Body::new(response.into_body()), 16 << 20)
+        .await
+        .expect("log body");
+    let log: Value = serde_json::from_slice(&body).expect("log JSON");
+    let entries = log["value"].as_array().cloned().expect("log entries");
+    entries
+        .into_iter()
+        .filter(|e| e["level"] == "SEVERE")
+        .collect()
+}
+
+async fn text_of(browser: &Client, css: &str) -> String {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .expect("text")
+}
+
+async fn attr_of(browser: &Client, css: &str, attr: &str) -> String {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .attr(attr)
+        .await
+        .expect("attr")
+        .unwrap_or_default()
+}
+
+/// Waits until the address contains `part` (after a click navigates).
+async fn wait_for_url(browser: &Client, part: &str) {
+    let started = Instant::now();
+    loop {
+        let url = browser.current_url().await.expect("url");
+        if url.as_str().contains(part) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{url} lacks {part}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn rate(v: &Value) -> Option<f64> {
+    v.as_f64()
+}
+
+#[test]
+fn dashboards_in_headless_chromium() {
+    let (_driver, driver_port) = start_chromedriver();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let server =
+            uptake::server::Server::bind(SocketAddr::from(([127, 0, 0, 1], 0)), sample_state())
+                .await
+                .expect("bind");
+        let base = format!("http://{}", server.address().expect("address"));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(server.run(async {
+            let _ = stopped.await;
+        }));
+
+        let profile = tempfile::tempdir().expect("profile");
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            }),
+        );
+        caps.insert("goog:loggingPrefs".into(), json!({"browser": "ALL"}));
+        let browser = ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{driver_port}"))
+            .await
+            .expect("connect to chromedriver");
+        let api: HttpClient<HttpConnector, axum::body::Body> =
+            HttpClient::builder(TokioExecutor::new()).build(HttpConnector::new());
+
+        // Each dashboard opens, in English, without console errors.
+        let state = sample_state();
+        for d in &state.dashboards {
+            browser
+                .goto(&format!("{base}/dashboards/{}?lang=en", d.id))
+                .await
+                .expect("goto");
+            assert_eq!(text_of(&browser, "h1").await, d.title.en);
+            let panels = browser
+                .find_all(Locator::Css("section.panel"))
+                .await
+                .expect("panels");
+            assert_eq!(panels.len(), d.panels.len(), "{}", d.id);
+            let errors = console_errors(&browser, driver_port).await;
+            assert!(errors.is_empty(), "{}: console errors {errors:?}", d.id);
+        }
+
+        // Overview: apply a region filter through the form.
+        browser
+            .goto(&format!("{base}/dashboards/overview?lang=en"))
+            .await
+            .expect("goto");
+        let unfiltered = attr_of(
+            &browser,
+            ".tile[data-figure=active_licensee_rate]",
+            "data-value",
+        )
+        .await;
+        browser
+            .find(Locator::Css("select[name=region]"))
+            .await
+            .expect("region select")
+            .select_by_value("DACH")
+            .await
+            .expect("select DACH");
+        browser
+            .find(Locator::Css("form.filters button[type=submit]"))
+            .await
+            .expect("apply")
+            .click()
+            .await
+            .expect("click");
+        wait_for_url(&browser, "region=DACH").await;
+        let from = text_of(&browser, "#range-from").await;
+        let to = text_of(&browser, "#range-to").await;
+        let rows = http_get(
+            &api,
+            &format!("{base}/api/v1/kpi?region=DACH&from={from}&to={to}"),
+        )
+        .await;
+        let last = rows.as_array().and_then(|r| r.last()).expect("a row");
+        for figure in ["active_licensee_rate", "module_utilization"] {
+            let shown = attr_of(
+                &browser,
+                &format!(".tile[data-figure={figure}]"),
+                "data-value",
+            )
+            .await;
+            let shown: Option<f64> = shown.parse().ok();
+            assert_eq!(
+                shown,
+                rate(&last[figure]),
+                "{figure} on the page and in the API"
+            );
+        }
+        assert_ne!(
+            attr_of(
+                &browser,
+                ".tile[data-figure=active_licensee_rate]",
+                "data-value"
+            )
+            .await,
+            unfiltered,
+            "the filter changed the figure"
+        );
+        assert!(console_errors(&browser, driver_port).await.is_empty());
+
+        // Back returns to the unfiltered page, forward to the filtered one.
+        browser.back().await.expect("back");
+        let url = browser.current_url().await.expect("url");
+        assert!(!url.as_str().contains("region=DACH"), "{url}");
+        assert_eq!(
+            attr_of(
+                &browser,
+                ".tile[data-figure=active_licensee_rate]",
+                "data-value"
+            )
+            .await,
+            unfiltered
+        );
+        browser.forward().await.expect("forward");
+        assert!(
+            browser
+                .current_url()
+                .await
+                .expect("url")
+                .as_str()
+                .contains("region=DACH")
+        );
+
+        // Lagging teams: the first row is the API's first lagging team.
+        browser
+            .goto(&format!("{base}/dashboards/lagging?lang=en&region=Nordics"))
+            .await
+            .expect("goto");
+        let to = text_of(&browser, "#range-to").await;
+        let lagging = http_get(
+            &api,
+            &format!("{base}/api/v1/lagging?by=region,department,team&region=Nordics&week={to}"),
+        )
+        .await;
+        let first = &lagging.as_array().expect("rows")[0];
+        let shown = attr_of(
+            &browser,
+            "section#panel-1 tbody tr:first-child td[data-column=users_to_target]",
+            "data-value",
+        )
+        .await;
+        assert_eq!(shown, first["users_to_target"].to_string());
+        let team = attr_of(
+            &browser,
+            "section#panel-1 tbody tr:first-child td[data-column=team]",
+            "data-value",
+        )
+        .await;
+        assert_eq!(Value::String(team), first["team"]);
+
+        // The language switch.
+        browser
+            .find(Locator::Css("a[hreflang=de]"))
+            .await
+            .expect("switch")
+            .click()
+            .await
+            .expect("click");
+        wait_for_url(&browser, "lang=de").await;
+        assert_eq!(text_of(&browser, "h1").await, "Teams mit Rückstand");
+        assert!(
+            browser
+                .current_url()
+                .await
+                .expect("url")
+                .as_str()
+                .contains("region=Nordics")
+        );
+        assert!(console_errors(&browser, driver_port).await.is_empty());
+
+        browser.close().await.expect("close");
+        let _ = stop.send(());
+        serving.await.expect("join").expect("served");
+    });
+}

@@ -101,9 +101,10 @@ pub async fn dashboard(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let lang = Params::parse(raw.as_deref(), &["lang"])
-        .ok()
-        .and_then(|p| lang_of(&p, &headers).ok())
+    // The language of an error page, whatever else the query holds.
+    let lang = form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "lang")
+        .and_then(|(_, v)| Lang::parse(&v))
         .unwrap_or_else(|| {
             Lang::negotiate(headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
         });

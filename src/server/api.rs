@@ -25,6 +25,10 @@ pub fn json(body: String) -> Response {
     ([(CONTENT_TYPE, "application/json")], body).into_response()
 }
 
+fn cached_json(body: Arc<String>) -> Response {
+    json(String::clone(&body))
+}
+
 /// A request over a week range: `by`, `from`, `to` and the filters.
 pub fn range_request(
     state: &AppState,
@@ -64,8 +68,13 @@ pub async fn kpi(
 ) -> Result<Response, ApiError> {
     let params = Params::parse(raw.as_deref(), &allowed(&["by", "from", "to"]))?;
     let request = range_request(&state, &params, "", None)?;
-    let rows = state.kpi_rows(&request).await?;
-    Ok(json(kpi::kpi_table(&request.dims, &rows).to_json()))
+    let body = state
+        .body("kpi", &request, || async {
+            let rows = state.kpi_rows(&request).await?;
+            Ok(kpi::kpi_table(&request.dims, &rows).to_json())
+        })
+        .await?;
+    Ok(cached_json(body))
 }
 
 pub async fn modules(
@@ -74,7 +83,12 @@ pub async fn modules(
 ) -> Result<Response, ApiError> {
     let params = Params::parse(raw.as_deref(), &allowed(&["by", "week"]))?;
     let request = week_request(&state, &params, "")?;
-    Ok(json(state.modules_table(&request).await?.to_json()))
+    let body = state
+        .body("modules", &request, || async {
+            Ok(state.modules_table(&request).await?.to_json())
+        })
+        .await?;
+    Ok(cached_json(body))
 }
 
 pub async fn lagging(
@@ -83,10 +97,13 @@ pub async fn lagging(
 ) -> Result<Response, ApiError> {
     let params = Params::parse(raw.as_deref(), &allowed(&["by", "week"]))?;
     let request = week_request(&state, &params, "")?;
-    let rows = state.kpi_rows(&request).await?;
-    Ok(json(
-        kpi::lagging_table(&request.dims, &rows, &state.settings).to_json(),
-    ))
+    let body = state
+        .body("lagging", &request, || async {
+            let rows = state.kpi_rows(&request).await?;
+            Ok(kpi::lagging_table(&request.dims, &rows, &state.settings).to_json())
+        })
+        .await?;
+    Ok(cached_json(body))
 }
 
 pub async fn adoption_curve(
@@ -101,8 +118,13 @@ pub async fn adoption_curve(
             "an adoption curve is drawn per wave: include wave, e.g. by=wave",
         ));
     }
-    let points = state.adoption_curve(&request).await?;
-    Ok(json(kpi::curve_table(&request.dims, &points).to_json()))
+    let body = state
+        .body("adoption_curve", &request, || async {
+            let points = state.adoption_curve(&request).await?;
+            Ok(kpi::curve_table(&request.dims, &points).to_json())
+        })
+        .await?;
+    Ok(cached_json(body))
 }
 
 pub async fn segments(

@@ -97,6 +97,8 @@ pub struct AppState {
     kpi: Cache<Request, Arc<Vec<KpiRow>>>,
     curve: Cache<Request, Arc<Vec<CurvePoint>>>,
     modules: Cache<Request, Arc<Table>>,
+    /// Serialized API answers by endpoint and request.
+    bodies: Cache<(&'static str, Request), Arc<String>>,
 }
 
 impl AppState {
@@ -117,6 +119,7 @@ impl AppState {
             kpi: Cache::new(),
             curve: Cache::new(),
             modules: Cache::new(),
+            bodies: Cache::new(),
         })
     }
 
@@ -149,6 +152,24 @@ impl AppState {
                 Ok::<_, ApiError>(Arc::new(
                     kpi::modules_table(&self.engine, &self.settings, request).await?,
                 ))
+            })
+            .await
+    }
+
+    /// An API answer, serialized once per endpoint and request.
+    pub async fn body<F, Fut>(
+        &self,
+        endpoint: &'static str,
+        request: &Request,
+        compute: F,
+    ) -> Result<Arc<String>, ApiError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<String, ApiError>>,
+    {
+        self.bodies
+            .get_or_try_init((endpoint, request.clone()), || async {
+                Ok(Arc::new(compute().await?))
             })
             .await
     }

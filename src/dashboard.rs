@@ -55,48 +55,20 @@ impl View {
         }
     }
 
-    /// The figures (non-segment columns) of the view's table.
-    pub fn figures(self) -> &'static [&'static str] {
-        match self {
-            View::Kpi => &[
-                "eligible",
-                "regular",
-                "active_licensee_rate",
-                "modules_licensed",
-                "modules_in_use",
-                "module_utilization",
-                "users_to_target",
-                "success",
-            ],
-            View::Lagging => &[
-                "eligible",
-                "regular",
-                "active_licensee_rate",
-                "modules_licensed",
-                "modules_in_use",
-                "module_utilization",
-                "users_to_target",
-                "success",
-                "below_target",
-            ],
-            View::Modules => &[
-                "module",
-                "module_name",
-                "monthly_cost_per_user",
-                "eligible",
-                "module_users",
-                "module_adoption",
-                "in_use",
-                "inactive_licensees",
-                "idle_license_cost",
-            ],
-            View::AdoptionCurve => &[
-                "weeks_since_go_live",
-                "eligible",
-                "regular",
-                "active_licensee_rate",
-            ],
-        }
+    /// The figures (non-segment columns) of the view's table; the
+    /// `suppressed` flag is not a figure.
+    pub fn figures(self) -> Vec<&'static str> {
+        let columns: &'static [&'static str] = match self {
+            View::Kpi => &kpi::KPI_FIGURES,
+            View::Lagging => &kpi::LAGGING_FIGURES,
+            View::Modules => &kpi::MODULE_FIGURES,
+            View::AdoptionCurve => &kpi::CURVE_FIGURES,
+        };
+        columns
+            .iter()
+            .copied()
+            .filter(|c| *c != "suppressed")
+            .collect()
     }
 
     /// Whether the view covers the week range or only its last week.
@@ -287,7 +259,7 @@ fn check_panel(panel: &mut Panel, queries: &[&str]) -> std::result::Result<(), S
         let allowed = if Some(f) == panel.sparkline.as_ref() {
             View::Kpi.figures()
         } else {
-            known
+            known.clone()
         };
         if !allowed.contains(&f.as_str()) {
             return Err(format!(

@@ -330,7 +330,8 @@ fn header(first: &[&str], dims: &[Dimension], rest: &[&str]) -> Vec<String> {
         .collect()
 }
 
-const KPI_FIGURES: [&str; 9] = [
+/// The columns of the KPI table after the segment's (SPEC.md section 5).
+pub const KPI_FIGURES: [&str; 9] = [
     "eligible",
     "regular",
     "active_licensee_rate",
@@ -339,6 +340,43 @@ const KPI_FIGURES: [&str; 9] = [
     "module_utilization",
     "users_to_target",
     "success",
+    "suppressed",
+];
+
+/// The columns of the lagging table after the segment's.
+pub const LAGGING_FIGURES: [&str; 10] = [
+    KPI_FIGURES[0],
+    KPI_FIGURES[1],
+    KPI_FIGURES[2],
+    KPI_FIGURES[3],
+    KPI_FIGURES[4],
+    KPI_FIGURES[5],
+    KPI_FIGURES[6],
+    KPI_FIGURES[7],
+    KPI_FIGURES[8],
+    "below_target",
+];
+
+/// The columns of the modules table after the segment's.
+pub const MODULE_FIGURES: [&str; 10] = [
+    "module",
+    "module_name",
+    "monthly_cost_per_user",
+    "eligible",
+    "module_users",
+    "module_adoption",
+    "in_use",
+    "inactive_licensees",
+    "idle_license_cost",
+    "suppressed",
+];
+
+/// The columns of the adoption curve table after the segment's.
+pub const CURVE_FIGURES: [&str; 5] = [
+    "weeks_since_go_live",
+    "eligible",
+    "regular",
+    "active_licensee_rate",
     "suppressed",
 ];
 
@@ -399,10 +437,8 @@ pub fn lagging_table(dims: &[Dimension], rows: &[KpiRow], settings: &Settings) -
             .cmp(&a.0.users_to_target)
             .then_with(|| a.0.segment.cmp(&b.0.segment))
     });
-    let mut columns = header(&["week"], dims, &KPI_FIGURES);
-    columns.push("below_target".into());
     Table {
-        columns,
+        columns: header(&["week"], dims, &LAGGING_FIGURES),
         rows: lagging
             .into_iter()
             .map(|(r, missed)| {
@@ -471,22 +507,7 @@ pub async fn modules_table(
     }
     rows.sort_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
     Ok(Table {
-        columns: header(
-            &["week"],
-            &request.dims,
-            &[
-                "module",
-                "module_name",
-                "monthly_cost_per_user",
-                "eligible",
-                "module_users",
-                "module_adoption",
-                "in_use",
-                "inactive_licensees",
-                "idle_license_cost",
-                "suppressed",
-            ],
-        ),
+        columns: header(&["week"], &request.dims, &MODULE_FIGURES),
         rows: rows.into_iter().map(|r| r.3).collect(),
     })
 }
@@ -548,17 +569,7 @@ pub async fn adoption_curve(
 /// The adoption curve as a table: suppressed points have empty figures.
 pub fn curve_table(dims: &[Dimension], points: &[CurvePoint]) -> Table {
     Table {
-        columns: header(
-            &["week"],
-            dims,
-            &[
-                "weeks_since_go_live",
-                "eligible",
-                "regular",
-                "active_licensee_rate",
-                "suppressed",
-            ],
-        ),
+        columns: header(&["week"], dims, &CURVE_FIGURES),
         rows: points
             .iter()
             .map(|p| {

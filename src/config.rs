@@ -43,6 +43,98 @@ pub struct Settings {
     pub privacy: Privacy,
     pub activity: Activity,
     pub targets: Targets,
+    /// The mail server that scheduled reports are sent through.
+    pub smtp: Smtp,
+    /// Retries of scheduled report deliveries.
+    pub delivery: Delivery,
+}
+
+/// How to reach the mail server. The password is best given as
+/// `UPTAKE_SMTP_PASSWORD` rather than in the file.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Smtp {
+    /// Host name; empty: e-mail delivery is not configured.
+    pub host: String,
+    pub port: u16,
+    /// `none` (plain, for a relay on the same host), `starttls` or `tls`.
+    pub security: SmtpSecurity,
+    pub username: String,
+    pub password: String,
+    /// Sender address, e.g. `uptake <uptake@example.com>`.
+    pub from: String,
+}
+
+impl std::fmt::Debug for Smtp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Smtp")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("username", &self.username)
+            .field(
+                "password",
+                &if self.password.is_empty() { "" } else { "***" },
+            )
+            .field("from", &self.from)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpSecurity {
+    None,
+    #[default]
+    Starttls,
+    Tls,
+}
+
+impl std::str::FromStr for SmtpSecurity {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "none" => Ok(SmtpSecurity::None),
+            "starttls" => Ok(SmtpSecurity::Starttls),
+            "tls" => Ok(SmtpSecurity::Tls),
+            _ => Err(format!("'{s}': use none, starttls or tls")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Delivery {
+    /// Attempts per target before a delivery counts as failed.
+    pub max_attempts: u32,
+    /// Wait before the first retry; each further retry waits four times
+    /// longer, at most six hours.
+    pub retry_seconds: u64,
+    /// Time limit of one SMTP or webhook attempt.
+    pub timeout_seconds: u64,
+}
+
+impl Default for Smtp {
+    fn default() -> Self {
+        Smtp {
+            host: String::new(),
+            port: 587,
+            security: SmtpSecurity::Starttls,
+            username: String::new(),
+            password: String::new(),
+            from: String::new(),
+        }
+    }
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Delivery {
+            max_attempts: 5,
+            retry_seconds: 60,
+            timeout_seconds: 30,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +191,8 @@ impl Default for Settings {
             privacy: Privacy::default(),
             activity: Activity::default(),
             targets: Targets::default(),
+            smtp: Smtp::default(),
+            delivery: Delivery::default(),
         }
     }
 }
@@ -212,6 +306,31 @@ impl Settings {
         if let Some(v) = get("UPTAKE_TARGETS_MODULE_UTILIZATION") {
             self.targets.module_utilization = parse("UPTAKE_TARGETS_MODULE_UTILIZATION", &v)?;
         }
+        for (var, field) in [
+            ("UPTAKE_SMTP_HOST", &mut self.smtp.host),
+            ("UPTAKE_SMTP_USERNAME", &mut self.smtp.username),
+            ("UPTAKE_SMTP_PASSWORD", &mut self.smtp.password),
+            ("UPTAKE_SMTP_FROM", &mut self.smtp.from),
+        ] {
+            if let Some(v) = get(var) {
+                *field = v;
+            }
+        }
+        if let Some(v) = get("UPTAKE_SMTP_PORT") {
+            self.smtp.port = parse("UPTAKE_SMTP_PORT", &v)?;
+        }
+        if let Some(v) = get("UPTAKE_SMTP_SECURITY") {
+            self.smtp.security = parse("UPTAKE_SMTP_SECURITY", &v)?;
+        }
+        if let Some(v) = get("UPTAKE_DELIVERY_MAX_ATTEMPTS") {
+            self.delivery.max_attempts = parse("UPTAKE_DELIVERY_MAX_ATTEMPTS", &v)?;
+        }
+        if let Some(v) = get("UPTAKE_DELIVERY_RETRY_SECONDS") {
+            self.delivery.retry_seconds = parse("UPTAKE_DELIVERY_RETRY_SECONDS", &v)?;
+        }
+        if let Some(v) = get("UPTAKE_DELIVERY_TIMEOUT_SECONDS") {
+            self.delivery.timeout_seconds = parse("UPTAKE_DELIVERY_TIMEOUT_SECONDS", &v)?;
+        }
         Ok(())
     }
 
@@ -223,6 +342,19 @@ impl Settings {
             return Err(Error::Invalid {
                 key: "regular.window_weeks",
                 message: "must be between 1 and 52".into(),
+            });
+        }
+        if self.delivery.max_attempts == 0 {
+            return Err(Error::Invalid {
+                key: "delivery.max_attempts",
+                message: "must be at least 1".into(),
+            });
+        }
+        if !self.smtp.from.is_empty() && self.smtp.from.parse::<lettre::message::Mailbox>().is_err()
+        {
+            return Err(Error::Invalid {
+                key: "smtp.from",
+                message: format!("'{}' is not an e-mail address", self.smtp.from),
             });
         }
         let one: Decimal = dec("1");

@@ -2,7 +2,7 @@
 //! region, department, team and rollout wave, as defined by SPEC.md.
 //!
 //! Data flows one way: files -> [`store`] -> Parquet -> [`engine`] (SQL in
-//! `queries/`) -> [`kpi`] -> [`chart`] / [`server`] / output.
+//! `queries/`) -> [`kpi`] -> [`chart`] / [`server`] / [`report`] / output.
 
 pub mod bench;
 pub mod chart;
@@ -10,8 +10,11 @@ pub mod cli;
 pub mod config;
 pub mod dashboard;
 pub mod engine;
+pub mod i18n;
 pub mod kpi;
 pub mod model;
+pub mod report;
 pub mod sample;
+pub mod schedule;
 pub mod server;
 pub mod store;

@@ -2,29 +2,7 @@
 
 use std::path::Path;
 
-use crate::support::{repo, stderr, stdout, uptake};
-
-/// A data directory with `sample_data/` imported through the CLI.
-fn sample_store() -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let data = tmp.path().join("data");
-    let sample = repo().join("sample_data");
-    for (table, file) in [
-        ("waves", "waves.csv"),
-        ("directory", "directory.csv"),
-        ("modules", "modules.csv"),
-    ] {
-        let out = uptake(
-            &data,
-            &["import", table, &sample.join(file).display().to_string()],
-        );
-        assert!(out.status.success(), "import {table}: {}", stderr(&out));
-    }
-    let pattern = format!("{}/events/*.parquet", sample.display());
-    let out = uptake(&data, &["import", "events", &pattern]);
-    assert!(out.status.success(), "import events: {}", stderr(&out));
-    tmp
-}
+use crate::support::{repo, sample_store, stderr, stdout, uptake};
 
 fn ok(data: &Path, args: &[&str]) -> String {
     let out = uptake(data, args);

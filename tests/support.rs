@@ -113,7 +113,11 @@ pub fn sample_state() -> std::sync::Arc<uptake::server::AppState> {
                     &engine.query_names(),
                 )
                 .expect("dashboards");
-                uptake::server::AppState::new(settings, &store, engine, dashboards).expect("state")
+                let mut state = uptake::server::AppState::new(settings, &store, engine, dashboards)
+                    .expect("state");
+                state.reports =
+                    uptake::report::load(Some(&repo().join("reports"))).expect("reports");
+                state
             });
             (tmp, Arc::new(state))
         })
@@ -121,4 +125,26 @@ pub fn sample_state() -> std::sync::Arc<uptake::server::AppState> {
         .expect("sample state")
     });
     state.clone()
+}
+
+/// A data directory with `sample_data/` imported through the CLI.
+pub fn sample_store() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let sample = repo().join("sample_data");
+    for (table, file) in [
+        ("waves", "waves.csv"),
+        ("directory", "directory.csv"),
+        ("modules", "modules.csv"),
+    ] {
+        let out = uptake(
+            &data,
+            &["import", table, &sample.join(file).display().to_string()],
+        );
+        assert!(out.status.success(), "import {table}: {}", stderr(&out));
+    }
+    let pattern = format!("{}/events/*.parquet", sample.display());
+    let out = uptake(&data, &["import", "events", &pattern]);
+    assert!(out.status.success(), "import events: {}", stderr(&out));
+    tmp
 }

@@ -6,5 +6,6 @@ mod charts;
 mod cli;
 mod differential;
 mod reference;
+mod reports;
 mod spec_cases;
 mod support;

@@ -8,6 +8,7 @@
 //! maps, both safe for colour-blind readers.
 
 pub mod data;
+pub mod panel;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;

@@ -5,9 +5,9 @@
 
 pub mod api;
 pub mod error;
-pub mod i18n;
 pub mod pages;
 pub mod params;
+pub mod reports;
 pub mod state;
 
 use std::net::SocketAddr;
@@ -31,6 +31,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/adoption-curve", get(api::adoption_curve))
         .route("/segments", get(api::segments))
         .route("/openapi.json", get(api::openapi))
+        .route("/reports", get(reports::list))
+        .route("/report-runs", get(reports::runs))
         .fallback(api::not_found);
     Router::new()
         .route("/", get(pages::index))
@@ -39,6 +41,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/favicon.ico", get(pages::favicon))
         .route("/dashboards/{id}", get(pages::dashboard))
         .route("/dashboards/{id}/panels/{file}", get(pages::download))
+        .route("/reports", get(reports::page))
+        .route("/reports/{file}", get(reports::pdf))
         .nest("/api/v1", api)
         .fallback(api::not_found)
         .layer(middleware::from_fn(log_request))

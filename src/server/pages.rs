@@ -11,18 +11,19 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use crate::chart::{self, ChartText, Scale, TargetLine};
+use crate::chart::{
+    self,
+    panel::{panel_svg, target_of, to_f64},
+};
 use crate::dashboard::{Chart, Dashboard, FilterName, Panel, View};
 use crate::kpi::{self, Cell, Dimension, Request, Table};
-use crate::model::{Decimal, Week};
+use crate::model::Week;
 
 use super::error::ApiError;
-use super::i18n::Lang;
 use super::params::Params;
 use super::state::AppState;
+use crate::i18n::Lang;
 
-const LINE_SIZE: (u32, u32) = (960, 420);
-const WIDTH: u32 = 960;
 const SPARK_SIZE: (u32, u32) = (160, 36);
 
 /// `/`: the first dashboard, keeping the query.
@@ -53,7 +54,7 @@ fn allowed(d: &Dashboard) -> Vec<&'static str> {
     names
 }
 
-fn lang_of(params: &Params, headers: &HeaderMap) -> Result<Lang, ApiError> {
+pub fn lang_of(params: &Params, headers: &HeaderMap) -> Result<Lang, ApiError> {
     match params.get("lang") {
         Some(l) => Lang::parse(l).ok_or_else(|| ApiError::parameter("lang", "use en or de")),
         None => Ok(Lang::negotiate(
@@ -186,8 +187,29 @@ async fn render_dashboard(
                 }
             }
             p.note { (lang.t("suppressed_note")) " (k = " (state.settings.privacy.min_group_size) ")" }
+            @if !state.reports.is_empty() {
+                p.reports #pdf-reports {
+                    (lang.t("pdf_reports")) ": "
+                    @for (i, r) in state.reports.iter().enumerate() {
+                        @if i > 0 { " · " }
+                        a href=(format!("/reports/{}.pdf{}", r.name, report_query(&params, to))) download { (r.title) }
+                    }
+                }
+            }
         },
     ))
+}
+
+/// The query of a dashboard's report links: its last week and filters.
+fn report_query(params: &Params, to: Week) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::from("?"));
+    s.append_pair("week", &to.to_string());
+    for name in ["region", "department", "wave"] {
+        if let Some(v) = params.get(name).filter(|v| !v.is_empty()) {
+            s.append_pair(name, v);
+        }
+    }
+    s.finish().replacen("?&", "?", 1)
 }
 
 fn text(t: &crate::dashboard::Text, lang: Lang) -> &str {
@@ -258,6 +280,11 @@ pub async fn favicon() -> Response {
     ([(CONTENT_TYPE, "image/svg+xml")], FAVICON).into_response()
 }
 
+/// A page of its own (not a dashboard) in the common layout.
+pub fn page(state: &AppState, lang: Lang, raw: Option<&str>, title: &str, body: Markup) -> Markup {
+    layout(state, lang, None, raw, title, body)
+}
+
 fn layout(
     state: &AppState,
     lang: Lang,
@@ -286,6 +313,8 @@ fn layout(
                             a href=(format!("/dashboards/{}{query}", d.id))
                               aria-current=[current_page.then_some("page")] { (title(d, lang)) }
                         }
+                        a href=(format!("/reports?lang={}", lang.code()))
+                          aria-current=[(current.is_none() && page_title == lang.t("reports")).then_some("page")] { (lang.t("reports")) }
                     }
                     span.lang {
                         (lang.t("language")) ": "
@@ -350,25 +379,6 @@ fn filter_form(
     }
 }
 
-fn is_rate(figure: &str) -> bool {
-    matches!(
-        figure,
-        "active_licensee_rate" | "module_utilization" | "module_adoption"
-    )
-}
-
-fn to_f64(d: Decimal) -> f64 {
-    d.numerator() as f64 / d.denominator() as f64
-}
-
-fn target_of(state: &AppState, figure: &str) -> Option<Decimal> {
-    match figure {
-        "active_licensee_rate" => Some(state.settings.targets.active_licensee_rate),
-        "module_utilization" => Some(state.settings.targets.module_utilization),
-        _ => None,
-    }
-}
-
 fn svg(result: Result<String, chart::Error>, label: &str) -> Result<Markup, ApiError> {
     let svg = result.map_err(|e| ApiError::Internal(e.to_string()))?;
     let svg = svg.replacen(
@@ -382,32 +392,6 @@ fn svg(result: Result<String, chart::Error>, label: &str) -> Result<Markup, ApiE
     Ok(PreEscaped(svg))
 }
 
-fn chart_text(lang: Lang, x: &str, y: &str) -> ChartText {
-    ChartText {
-        x_label: lang.label(x).to_string(),
-        y_label: lang.label(y).to_string(),
-        suppressed: lang.t("suppressed").to_string(),
-        no_data: lang.t("no_data").to_string(),
-    }
-}
-
-/// A cell as shown on a page.
-fn shown(cell: &Cell, lang: Lang) -> String {
-    match cell {
-        Cell::Rate(m) => lang.percent(*m as f64 / 1e6),
-        Cell::Money(_) => lang.decimal(&Table::cell_text(cell)),
-        Cell::Bool(b) => lang.t(if *b { "true" } else { "false" }).to_string(),
-        Cell::Text(s) if s.is_empty() => format!("({})", lang.t("none")),
-        Cell::Text(s) if s.contains(';') || s.contains('_') => s
-            .split(';')
-            .map(|p| lang.label(p))
-            .collect::<Vec<_>>()
-            .join(", "),
-        Cell::Empty => "–".to_string(),
-        c => Table::cell_text(c),
-    }
-}
-
 async fn render_panel(
     state: &AppState,
     d: &Dashboard,
@@ -417,119 +401,18 @@ async fn render_panel(
     lang: Lang,
     to: Week,
 ) -> Result<Markup, ApiError> {
-    let dim_names: Vec<String> = panel.dims.iter().map(|d| d.name().to_string()).collect();
     let label = text(&panel.title, lang);
     match panel.chart {
         Chart::Tiles => tiles(state, panel, table, lang),
-        Chart::Line => {
-            let x = panel.x.as_deref().unwrap_or("week");
-            let figures: Vec<(String, String)> = panel
-                .figures
-                .iter()
-                .map(|f| (f.clone(), lang.label(f).to_string()))
-                .collect();
-            let series = chart::data::series(table, x, &dim_names, &figures);
-            let xs: Vec<f64> = series
-                .iter()
-                .flat_map(|s| s.points.iter().map(|p| p.0))
-                .collect();
-            let (x0, x1) = xs
-                .iter()
-                .fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
-            let mut targets = Vec::new();
-            for f in &panel.figures {
-                if let Some(t) = target_of(state, f)
-                    && x0 <= x1
-                {
-                    let v = to_f64(t);
-                    targets.push(TargetLine {
-                        label: format!("{} {}", lang.t("target_line"), lang.percent(v)),
-                        values: vec![(x0, v), (x1, v)],
-                    });
-                }
-            }
-            if let Some(of) = &panel.target_share_of {
-                let share = to_f64(state.settings.targets.module_utilization);
-                let base = chart::data::series(table, x, &dim_names, &[(of.clone(), of.clone())]);
-                if let Some(s) = base.first() {
-                    targets.push(TargetLine {
-                        label: format!("{} ({})", lang.t("mu_target_share"), lang.percent(share)),
-                        values: s
-                            .points
-                            .iter()
-                            .filter_map(|(x, y)| y.map(|y| (*x, y * share)))
-                            .collect(),
-                    });
-                }
-            }
-            let scale = if panel.figures.iter().all(|f| is_rate(f)) {
-                Scale::Percent
+        Chart::Line | Chart::HeatMap | Chart::Bar => {
+            let drawn =
+                panel_svg(panel, table, &state.settings, lang).unwrap_or_else(|| Ok(String::new()));
+            let body = svg(drawn, label)?;
+            Ok(if panel.chart == Chart::Line {
+                body
             } else {
-                Scale::Count
-            };
-            let y_label = if panel.figures.len() == 1 {
-                panel.figures[0].as_str()
-            } else {
-                ""
-            };
-            let week_axis = x == "week";
-            let x_labels = move |v: f64| {
-                if v.fract() != 0.0 {
-                    String::new()
-                } else if week_axis {
-                    Week::from_number(v as i32).to_string()
-                } else {
-                    format!("{v:.0}")
-                }
-            };
-            svg(
-                chart::line_chart(
-                    &series,
-                    &targets,
-                    scale,
-                    &x_labels,
-                    &chart_text(lang, x, y_label),
-                    LINE_SIZE,
-                ),
-                label,
-            )
-        }
-        Chart::HeatMap => {
-            let figure = panel.figures.first().map(String::as_str).unwrap_or("");
-            let (rows, column) = if panel.query == View::Modules {
-                (dim_names.clone(), "module_name".to_string())
-            } else {
-                (
-                    dim_names[..dim_names.len() - 1].to_vec(),
-                    dim_names.last().cloned().unwrap_or_default(),
-                )
-            };
-            let map = chart::data::heat_map(table, &rows, &column, figure);
-            let body = svg(
-                chart::heat_map(&map, &chart_text(lang, &column, figure), WIDTH),
-                label,
-            )?;
-            Ok(html! { (body) p.note { (lang.t("in_week")) " " (to) } })
-        }
-        Chart::Bar => {
-            let figure = panel.figures.first().map(String::as_str).unwrap_or("");
-            let mut bars = chart::data::bars(table, &dim_names, figure);
-            if let Some(limit) = panel.limit {
-                bars.truncate(limit);
-            }
-            let money = figure == "idle_license_cost";
-            let format = move |v: f64| {
-                if money {
-                    lang.decimal(&format!("{v:.2}"))
-                } else {
-                    format!("{v:.0}")
-                }
-            };
-            let body = svg(
-                chart::bar_chart(&bars, &format, &chart_text(lang, figure, figure), WIDTH),
-                label,
-            )?;
-            Ok(html! { (body) p.note { (lang.t("in_week")) " " (to) } })
+                html! { (body) p.note { (lang.t("in_week")) " " (to) } }
+            })
         }
         Chart::Table => table_panel(state, d, panel, params, table, lang).await,
     }
@@ -544,7 +427,7 @@ fn tiles(state: &AppState, panel: &Panel, table: &Table, lang: Lang) -> Result<M
         let Some(i) = col(figure) else { continue };
         let value = last.map(|r| &r[i]).cloned().unwrap_or(Cell::Empty);
         let v = chart::data::number(&value);
-        let target = target_of(state, figure);
+        let target = target_of(&state.settings, figure);
         // Passing compares the exact fraction, as success does.
         let passed = last.and_then(|r| {
             let get = |n: &str| {
@@ -646,7 +529,10 @@ async fn table_panel(
     let n_dims = panel.dims.len();
     let limit = panel.limit.unwrap_or(usize::MAX);
     let suppressed_col = table.columns.iter().position(|c| c == "suppressed");
-    let target = panel.sparkline.as_deref().and_then(|f| target_of(state, f));
+    let target = panel
+        .sparkline
+        .as_deref()
+        .and_then(|f| target_of(&state.settings, f));
     let mut body = Vec::new();
     for row in table.rows.iter().take(limit) {
         let suppressed = suppressed_col.is_some_and(|i| row[i] == Cell::Bool(true));
@@ -672,7 +558,7 @@ async fn table_panel(
                     @let numeric = matches!(cell, Cell::Int(_) | Cell::Rate(_) | Cell::Money(_));
                     td class=(if suppressed && matches!(cell, Cell::Empty) { "suppressed" } else if numeric { "num" } else { "" })
                        data-column=(table.columns[i]) data-value=(Table::cell_text(cell)) {
-                        @if suppressed && matches!(cell, Cell::Empty) { (lang.t("suppressed")) } @else { (shown(cell, lang)) }
+                        @if suppressed && matches!(cell, Cell::Empty) { (lang.t("suppressed")) } @else { (lang.cell(cell)) }
                     }
                 }
                 @if let Some(s) = spark { td.trend { (s) } }

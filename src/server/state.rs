@@ -94,6 +94,12 @@ pub struct AppState {
     /// Weeks of the first and last stored events.
     pub stored_weeks: Option<(Week, Week)>,
     pub dashboards: Vec<Dashboard>,
+    /// Report definitions (none unless set after `new`).
+    pub reports: Vec<crate::report::Report>,
+    /// The data directory: the run log of scheduled reports lives here.
+    pub data_dir: std::path::PathBuf,
+    /// Dates of the first and last stored events.
+    pub stored_dates: Option<(String, String)>,
     kpi: Cache<Request, Arc<Vec<KpiRow>>>,
     curve: Cache<Request, Arc<Vec<CurvePoint>>>,
     modules: Cache<Request, Arc<Table>>,
@@ -116,6 +122,9 @@ impl AppState {
             waves: store.table::<Wave>()?,
             stored_weeks: crate::cli::stored_weeks(store),
             dashboards,
+            reports: Vec::new(),
+            data_dir: store.root().to_path_buf(),
+            stored_dates: crate::store::stored_date_range(store.manifest()),
             kpi: Cache::new(),
             curve: Cache::new(),
             modules: Cache::new(),

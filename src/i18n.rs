@@ -1,5 +1,7 @@
-//! The pages' languages: English and German, chosen by `?lang=`, else by
-//! the browser's `Accept-Language`, else English.
+//! The languages of pages and reports: English and German, chosen by `?lang=`, else by
+//! the browser's `Accept-Language`, else English. Reports name theirs.
+
+use crate::kpi::{Cell, Table};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -112,6 +114,51 @@ impl Lang {
                 "Kosten ungenutzter Lizenzen pro Monat",
             ),
             "true" => ("yes", "ja"),
+            // reports
+            "reports" => ("Reports", "Berichte"),
+            "pdf_reports" => (
+                "PDF reports for these weeks",
+                "PDF-Berichte für diese Wochen",
+            ),
+            "organisation" => ("The organisation", "Die Organisation"),
+            "whole_organisation" => ("whole organisation", "gesamte Organisation"),
+            "filter" => ("Filter", "Filter"),
+            "breakdown" => ("Breakdown", "Aufschlüsselung"),
+            "report_week" => ("Week", "Woche"),
+            "compared_with" => ("Compared with", "Verglichen mit"),
+            "time_zone" => ("Time zone", "Zeitzone"),
+            "generated" => ("Generated", "Erstellt"),
+            "stored_events" => ("Events stored", "Gespeicherte Ereignisse"),
+            "data_ends" => (
+                "Stored events end before this week is over, so its figures may be incomplete: last event on",
+                "Die gespeicherten Ereignisse enden vor dem Ende dieser Woche, die Zahlen können unvollständig sein: letztes Ereignis am",
+            ),
+            "summary" => ("Targets", "Ziele"),
+            "by_breakdown" => ("By segment, week", "Nach Segment, Woche"),
+            "highlights_since" => ("Targets passed since", "Ziele erreicht seit"),
+            "no_highlights" => (
+                "No segment passed a target since the previous report.",
+                "Seit dem letzten Bericht hat kein Segment ein Ziel neu erreicht.",
+            ),
+            "trend_title" => (
+                "Active licensee rate and module utilization",
+                "Quote aktiver Lizenznehmer und Modulauslastung",
+            ),
+            "curve_title" => ("Adoption curve per wave", "Adoptionskurve je Welle"),
+            "lagging_title" => ("Lagging segments, week", "Segmente unter dem Ziel, Woche"),
+            "segments_suppressed" => (
+                "segments are too small to be shown",
+                "Segmente sind zu klein, um gezeigt zu werden",
+            ),
+            "modules_title" => ("Module adoption, week", "Modulnutzung, Woche"),
+            "module_map_title" => (
+                "Module adoption by segment, week",
+                "Modulnutzung nach Segment, Woche",
+            ),
+            "page" => ("Page", "Seite"),
+            "of" => ("of", "von"),
+            "active_licensee_rate_genitive" => ("", "der Quote aktiver Lizenznehmer"),
+            "module_utilization_genitive" => ("", "der Modulauslastung"),
             "false" => ("no", "nein"),
             _ => ("", ""),
         };
@@ -134,6 +181,35 @@ impl Lang {
         match self {
             Lang::En => s.to_string(),
             Lang::De => s.replace('.', ","),
+        }
+    }
+
+    /// A table cell as shown to readers: rates as percentages, decimals
+    /// and yes/no in the language, lists of figure names translated.
+    pub fn cell(self, cell: &Cell) -> String {
+        match cell {
+            Cell::Rate(m) => self.percent(*m as f64 / 1e6),
+            Cell::Money(_) => self.decimal(&Table::cell_text(cell)),
+            Cell::Bool(b) => self.t(if *b { "true" } else { "false" }).to_string(),
+            Cell::Text(s) if s.is_empty() => format!("({})", self.t("none")),
+            Cell::Text(s) if s.contains(';') || s.contains('_') => s
+                .split(';')
+                .map(|p| self.label(p))
+                .collect::<Vec<_>>()
+                .join(", "),
+            Cell::Empty => "–".to_string(),
+            c => Table::cell_text(c),
+        }
+    }
+
+    /// An amount of euros given in millionths, with cents.
+    pub fn money(self, micros: i64) -> String {
+        let cents = (micros as i128 + if micros >= 0 { 5_000 } else { -5_000 }) / 10_000;
+        let sign = if cents < 0 { "-" } else { "" };
+        let s = format!("{sign}{}.{:02}", cents.abs() / 100, cents.abs() % 100);
+        match self {
+            Lang::En => format!("€{s}"),
+            Lang::De => format!("{} €", s.replace('.', ",")),
         }
     }
 

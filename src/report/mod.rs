@@ -1,0 +1,402 @@
+//! PDF reports as data: `reports/*.toml` name a report's title, audience,
+//! language, segment filter and breakdown, sections, and optionally a
+//! schedule and where it is delivered. [`content`] computes a report's
+//! figures, [`pdf`] typesets them with typst into a PDF.
+
+pub mod content;
+pub mod pdf;
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::i18n::Lang;
+use crate::kpi::{self, Dimension, Filter};
+
+pub use content::{Content, Inputs, build};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read reports from {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("report {file}: {message}")]
+    Invalid { file: String, message: String },
+    #[error("no report named '{0}' (see `uptake report list`)")]
+    Unknown(String),
+    #[error(transparent)]
+    Kpi(#[from] kpi::Error),
+    #[error(transparent)]
+    Chart(#[from] crate::chart::Error),
+    #[error("cannot typeset the report: {0}")]
+    Typeset(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What a report can show, in the order given by its `sections`.
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Section {
+    /// Both KPIs of the scope against their targets, and the breakdown
+    /// table for the week.
+    Summary,
+    /// Segments that passed a target since the previous report.
+    Highlights,
+    /// Both KPIs of the scope over the report's weeks.
+    Trend,
+    /// Active licensee rate per wave by weeks since go-live.
+    AdoptionCurve,
+    /// Segments below a target, most users to target first.
+    Lagging,
+    /// Module adoption of the scope, and by the breakdown.
+    Modules,
+}
+
+impl Section {
+    pub const ALL: [Section; 6] = [
+        Section::Summary,
+        Section::Highlights,
+        Section::Trend,
+        Section::AdoptionCurve,
+        Section::Lagging,
+        Section::Modules,
+    ];
+}
+
+/// When a report is sent.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleDef {
+    /// A cron expression in the organisation's time zone: five fields
+    /// (minute hour day-of-month month day-of-week), or six with seconds
+    /// first. Days of the week are written as names (MON-FRI).
+    pub cron: String,
+    /// After downtime, send the latest missed run once (true), or skip
+    /// missed runs (false).
+    #[serde(default = "yes")]
+    pub catch_up: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One place a report goes: exactly one of the fields.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// A folder the PDF is written to (relative to the working directory).
+    pub folder: Option<PathBuf>,
+    /// E-mail recipients; the PDF is attached.
+    pub email: Option<Vec<String>>,
+    /// A URL the report is POSTed to as JSON, the PDF base64-encoded.
+    pub webhook: Option<String>,
+}
+
+impl Target {
+    /// A stable name of the target, as shown in the run log.
+    pub fn name(&self) -> String {
+        match (&self.folder, &self.email, &self.webhook) {
+            (Some(f), _, _) => format!("folder:{}", f.display()),
+            (_, Some(to), _) => format!("email:{}", to.join(",")),
+            (_, _, Some(url)) => format!("webhook:{url}"),
+            _ => String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    title: String,
+    #[serde(default)]
+    audience: String,
+    language: String,
+    #[serde(default)]
+    by: String,
+    #[serde(default)]
+    filter: FilterDef,
+    #[serde(default = "default_weeks")]
+    weeks: u32,
+    sections: Vec<Section>,
+    #[serde(default = "default_lagging_by")]
+    lagging_by: String,
+    #[serde(default = "default_lagging_limit")]
+    lagging_limit: usize,
+    schedule: Option<ScheduleDef>,
+    #[serde(default)]
+    deliver: Vec<Target>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilterDef {
+    region: Option<String>,
+    department: Option<String>,
+    wave: Option<String>,
+}
+
+fn default_weeks() -> u32 {
+    12
+}
+fn default_lagging_by() -> String {
+    "region,department,team".into()
+}
+fn default_lagging_limit() -> usize {
+    20
+}
+
+/// A checked report definition.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The file name without `.toml`.
+    pub name: String,
+    pub title: String,
+    pub audience: String,
+    pub lang: Lang,
+    /// Breakdown of the summary table, the highlights and the module heat
+    /// map.
+    pub by: Vec<Dimension>,
+    pub filter: Filter,
+    /// Weeks of the trend and the adoption curve, ending with the week.
+    pub weeks: u32,
+    pub sections: Vec<Section>,
+    pub lagging_by: Vec<Dimension>,
+    pub lagging_limit: usize,
+    pub schedule: Option<ScheduleDef>,
+    pub deliver: Vec<Target>,
+}
+
+/// Reports bundled with uptake, used when `./reports` does not exist.
+const BUNDLED: [(&str, &str); 2] = [
+    (
+        "steering-weekly",
+        include_str!("../../reports/steering-weekly.toml"),
+    ),
+    (
+        "wave-campaign-de",
+        include_str!("../../reports/wave-campaign-de.toml"),
+    ),
+];
+
+/// Parses and checks one report definition.
+pub fn parse(name: &str, text: &str) -> Result<Report> {
+    let file = format!("{name}.toml");
+    let invalid = |message: String| Error::Invalid {
+        file: file.clone(),
+        message,
+    };
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(invalid(
+            "a report's file name may hold only letters, digits, '-' and '_'".into(),
+        ));
+    }
+    let f: File = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    let lang = Lang::parse(&f.language)
+        .ok_or_else(|| invalid(format!("language '{}': use de or en", f.language)))?;
+    let by = kpi::parse_dimensions(&f.by).map_err(|e| invalid(format!("by: {e}")))?;
+    let lagging_by =
+        kpi::parse_dimensions(&f.lagging_by).map_err(|e| invalid(format!("lagging_by: {e}")))?;
+    if f.sections.is_empty() {
+        return Err(invalid("sections: name at least one section".into()));
+    }
+    if f.weeks == 0 || f.weeks > 104 {
+        return Err(invalid(format!("weeks = {}: give 1 to 104 weeks", f.weeks)));
+    }
+    if f.title.trim().is_empty() {
+        return Err(invalid("title is empty".into()));
+    }
+    for (i, t) in f.deliver.iter().enumerate() {
+        let set = [t.folder.is_some(), t.email.is_some(), t.webhook.is_some()]
+            .iter()
+            .filter(|b| **b)
+            .count();
+        if set != 1 {
+            return Err(invalid(format!(
+                "deliver #{}: give exactly one of folder, email, webhook",
+                i + 1
+            )));
+        }
+        if let Some(to) = &t.email {
+            if to.is_empty() {
+                return Err(invalid(format!("deliver #{}: no recipients", i + 1)));
+            }
+            for a in to {
+                a.parse::<lettre::Address>().map_err(|e| {
+                    invalid(format!("deliver #{}: e-mail address '{a}': {e}", i + 1))
+                })?;
+            }
+        }
+        if let Some(url) = &t.webhook
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(invalid(format!(
+                "deliver #{}: webhook '{url}' is not an http:// or https:// URL",
+                i + 1
+            )));
+        }
+    }
+    if let Some(s) = &f.schedule {
+        crate::schedule::parse_cron(&s.cron).map_err(|e| invalid(format!("schedule: {e}")))?;
+        if f.deliver.is_empty() {
+            return Err(invalid(
+                "schedule: a scheduled report needs at least one [[deliver]] target".into(),
+            ));
+        }
+    }
+    let clean = |v: Option<String>| v.filter(|v| !v.is_empty());
+    Ok(Report {
+        name: name.to_string(),
+        title: f.title,
+        audience: f.audience,
+        lang,
+        by,
+        filter: Filter {
+            region: clean(f.filter.region),
+            department: clean(f.filter.department),
+            wave: clean(f.filter.wave),
+        },
+        weeks: f.weeks,
+        sections: f.sections,
+        lagging_by,
+        lagging_limit: f.lagging_limit,
+        schedule: f.schedule,
+        deliver: f.deliver,
+    })
+}
+
+/// Loads `dir/*.toml` (or the bundled reports without a directory), sorted
+/// by name.
+pub fn load(dir: Option<&Path>) -> Result<Vec<Report>> {
+    let mut reports = Vec::new();
+    match dir {
+        None => {
+            for (name, text) in BUNDLED {
+                reports.push(parse(name, text)?);
+            }
+        }
+        Some(dir) => {
+            let io = |source| Error::Io {
+                path: dir.to_path_buf(),
+                source,
+            };
+            for entry in std::fs::read_dir(dir).map_err(io)? {
+                let path = entry.map_err(io)?.path();
+                if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+                    continue;
+                }
+                let name = path
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or_default()
+                    .to_string();
+                let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                reports.push(parse(&name, &text)?);
+            }
+        }
+    }
+    reports.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(reports)
+}
+
+/// The reports directory: the option, else `./reports` when it exists,
+/// else none (the bundled reports).
+pub fn directory(option: Option<&Path>) -> Option<PathBuf> {
+    match option {
+        Some(dir) => Some(dir.to_path_buf()),
+        None => {
+            let dir = PathBuf::from("reports");
+            dir.is_dir().then_some(dir)
+        }
+    }
+}
+
+/// Computes and typesets a report: the PDF and the content it shows.
+pub async fn render(report: &Report, inputs: &Inputs<'_>) -> Result<(Vec<u8>, Content)> {
+    let content = build(report, inputs).await?;
+    let generated = inputs.generated;
+    let shared = content.clone();
+    let pdf = tokio::task::spawn_blocking(move || pdf::render(&shared, generated))
+        .await
+        .map_err(|e| Error::Typeset(e.to_string()))??;
+    Ok((pdf, content))
+}
+
+/// The last complete ISO week before `now` in the time zone.
+pub fn last_complete_week(
+    now: chrono::DateTime<chrono::Utc>,
+    tz: chrono_tz::Tz,
+) -> crate::model::Week {
+    crate::model::Week::containing(now.with_timezone(&tz).date_naive()).offset(-1)
+}
+
+pub fn find<'a>(reports: &'a [Report], name: &str) -> Result<&'a Report> {
+    reports
+        .iter()
+        .find(|r| r.name == name)
+        .ok_or_else(|| Error::Unknown(name.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_reports_parse() {
+        let reports = load(None).expect("bundled");
+        assert_eq!(reports.len(), BUNDLED.len());
+        assert!(reports.iter().all(|r| !r.sections.is_empty()));
+    }
+
+    #[test]
+    fn bad_definitions_are_named() {
+        let base = "title = \"T\"\nlanguage = \"en\"\nsections = [\"summary\"]\n";
+        parse("ok", base).expect("minimal");
+        let cases = [
+            (
+                "title = \"T\"\nlanguage = \"fr\"\nsections = [\"summary\"]\n",
+                "language",
+            ),
+            (
+                "title = \"T\"\nlanguage = \"en\"\nsections = [\"pie\"]\n",
+                "pie",
+            ),
+            (&format!("{base}by = \"country\"\n"), "by"),
+            (
+                &format!("{base}[schedule]\ncron = \"0 7 * * Mon\"\n"),
+                "deliver",
+            ),
+            (
+                &format!("{base}[schedule]\ncron = \"0 7 * * 1\"\n[[deliver]]\nfolder = \"x\"\n"),
+                "day",
+            ),
+            (
+                &format!("{base}[[deliver]]\nemail = [\"not an address\"]\n"),
+                "e-mail",
+            ),
+            (
+                &format!("{base}[[deliver]]\nfolder = \"x\"\nwebhook = \"http://h\"\n"),
+                "exactly one",
+            ),
+            (
+                &format!("{base}[[deliver]]\nwebhook = \"ftp://h\"\n"),
+                "webhook",
+            ),
+        ];
+        for (text, needle) in cases {
+            let e = parse("r", text).expect_err(text).to_string();
+            assert!(e.contains(needle) && e.contains("r.toml"), "{e}");
+        }
+        assert!(parse("../etc", base).is_err());
+    }
+}

@@ -1,0 +1,212 @@
+//! Delivery of a report's PDF: to a folder, by e-mail over SMTP, or to a
+//! webhook. Each returns the reason of a failure as text for the run log.
+
+use std::path::Path;
+use std::time::Duration;
+
+use base64::Engine as _;
+use http_body_util::{BodyExt, Full};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart, header::ContentType};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::config::SmtpSecurity;
+use crate::report::{Content, Report, Target};
+
+use super::{Context, RunState};
+
+/// Writes a file so that readers see the old or the new bytes, never a
+/// part: a temporary file in the same folder, flushed, then renamed.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("report")
+    ));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("{}: {e}", path.display())
+    })
+}
+
+/// The file name a report of a week is delivered as.
+pub fn file_name(report: &Report, week: &str) -> String {
+    format!("{}-{week}.pdf", report.name)
+}
+
+pub async fn send(
+    ctx: &Context<'_>,
+    report: &Report,
+    run: &RunState,
+    target: &Target,
+    pdf: &[u8],
+    content: &Content,
+) -> Result<(), String> {
+    let name = file_name(report, &run.week);
+    if let Some(folder) = &target.folder {
+        return write_atomically(&folder.join(&name), pdf);
+    }
+    let timeout = Duration::from_secs(ctx.settings.delivery.timeout_seconds.max(1));
+    if let Some(to) = &target.email {
+        return email(ctx, report, run, to, &name, pdf, content, timeout).await;
+    }
+    if let Some(url) = &target.webhook {
+        return webhook(report, run, url, &name, pdf, content, timeout).await;
+    }
+    Err("the target names no folder, e-mail or webhook".into())
+}
+
+fn subject(report: &Report, run: &RunState) -> String {
+    format!("{} ({})", report.title, run.week)
+}
+
+fn mail_text(report: &Report, run: &RunState, content: &Content) -> String {
+    let mut text = format!("{}\n{}\n\n", report.title, run.week);
+    for t in &content.data.figures {
+        text.push_str(&format!(
+            "{}: {} ({}; {})\n",
+            t.label, t.value, t.status_text, t.target
+        ));
+    }
+    if !content.data.highlights.is_empty() {
+        text.push('\n');
+        for h in &content.data.highlights {
+            text.push_str(&format!("- {h}\n"));
+        }
+    }
+    text.push_str("\n-- \nuptake\n");
+    text
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn email(
+    ctx: &Context<'_>,
+    report: &Report,
+    run: &RunState,
+    to: &[String],
+    name: &str,
+    pdf: &[u8],
+    content: &Content,
+    timeout: Duration,
+) -> Result<(), String> {
+    let smtp = &ctx.settings.smtp;
+    if smtp.host.is_empty() || smtp.from.is_empty() {
+        return Err("e-mail delivery needs smtp.host and smtp.from in the settings".into());
+    }
+    let from: Mailbox = smtp
+        .from
+        .parse()
+        .map_err(|e| format!("smtp.from '{}': {e}", smtp.from))?;
+    let mut builder = Message::builder()
+        .from(from)
+        .subject(subject(report, run))
+        // The same run keeps its Message-ID, so a repeat is recognisable.
+        .message_id(Some(format!(
+            "<{}@uptake>",
+            run.run
+                .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', ".")
+        )));
+    for address in to {
+        builder = builder.to(address
+            .parse()
+            .map_err(|e| format!("recipient '{address}': {e}"))?);
+    }
+    let pdf_type =
+        ContentType::parse("application/pdf").map_err(|e| format!("content type: {e}"))?;
+    let message = builder
+        .multipart(
+            MultiPart::mixed()
+                .singlepart(SinglePart::plain(mail_text(report, run, content)))
+                .singlepart(Attachment::new(name.to_string()).body(pdf.to_vec(), pdf_type)),
+        )
+        .map_err(|e| format!("cannot build the e-mail: {e}"))?;
+    let transport = match smtp.security {
+        SmtpSecurity::None => {
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.host.as_str())
+        }
+        SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
+            .map_err(|e| format!("smtp {}: {e}", smtp.host))?,
+        SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)
+            .map_err(|e| format!("smtp {}: {e}", smtp.host))?,
+    };
+    let mut transport = transport.port(smtp.port).timeout(Some(timeout));
+    if !smtp.username.is_empty() {
+        transport = transport.credentials(Credentials::new(
+            smtp.username.clone(),
+            smtp.password.clone(),
+        ));
+    }
+    transport
+        .build()
+        .send(message)
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("smtp {}:{}: {e}", smtp.host, smtp.port))
+}
+
+async fn webhook(
+    report: &Report,
+    run: &RunState,
+    url: &str,
+    name: &str,
+    pdf: &[u8],
+    content: &Content,
+    timeout: Duration,
+) -> Result<(), String> {
+    let body = serde_json::json!({
+        "report": report.name,
+        "title": report.title,
+        "run": run.run,
+        "week": run.week,
+        "catch_up": run.catch_up,
+        "figures": content.data.figures,
+        "highlights": content.data.highlights,
+        "file_name": name,
+        "content_type": "application/pdf",
+        "pdf_base64": base64::engine::general_purpose::STANDARD.encode(pdf),
+    });
+    let uri: axum::http::Uri = url.parse().map_err(|e| format!("webhook '{url}': {e}"))?;
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_webpki_roots()
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build::<_, Full<bytes::Bytes>>(connector);
+    let request = axum::http::Request::post(uri)
+        .header("content-type", "application/json")
+        .header("idempotency-key", run.run.as_str())
+        .header("user-agent", "uptake")
+        .body(Full::new(bytes::Bytes::from(body.to_string())))
+        .map_err(|e| format!("webhook '{url}': {e}"))?;
+    let response = tokio::time::timeout(timeout, client.request(request))
+        .await
+        .map_err(|_| format!("webhook {url}: no answer within {}s", timeout.as_secs()))?
+        .map_err(|e| format!("webhook {url}: {e}"))?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let text = tokio::time::timeout(timeout, response.into_body().collect())
+        .await
+        .ok()
+        .and_then(|b| b.ok())
+        .map(|b| {
+            String::from_utf8_lossy(&b.to_bytes())
+                .chars()
+                .take(200)
+                .collect::<String>()
+        })
+        .unwrap_or_default();
+    Err(format!("webhook {url}: HTTP {status} {text}"))
+}

@@ -1,0 +1,287 @@
+//! Reports over HTTP: their definitions and run log as JSON, the run log
+//! as a page, PDF downloads, and the scheduler that `uptake serve` runs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use maud::{Markup, html};
+use serde_json::json;
+
+use crate::i18n::Lang;
+use crate::report::{self, Inputs};
+use crate::schedule::{self, Context, Lock, Log};
+
+use super::api::json;
+use super::error::ApiError;
+use super::params::Params;
+use super::state::AppState;
+
+fn log(state: &AppState) -> Result<Log, ApiError> {
+    Log::read(&state.data_dir, &state.settings).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+fn next_run(state: &AppState, r: &report::Report) -> Option<String> {
+    let tz = state.settings.tz().ok()?;
+    let cron = schedule::parse_cron(&r.schedule.as_ref()?.cron).ok()?;
+    let next = cron.after(&Utc::now().with_timezone(&tz)).next()?;
+    Some(next.to_rfc3339())
+}
+
+/// `/api/v1/reports`: every report, its schedule and targets.
+pub async fn list(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -> Response {
+    if let Err(e) = Params::parse(raw.as_deref(), &[]) {
+        return e.into_response();
+    }
+    let log = match log(&state) {
+        Ok(l) => l,
+        Err(e) => return e.into_response(),
+    };
+    let reports: Vec<serde_json::Value> = state
+        .reports
+        .iter()
+        .map(|r| {
+            let last = log
+                .newest_first(Some(&r.name))
+                .first()
+                .map(|run| json!({"run": run.run, "week": run.week, "status": run.status}));
+            json!({
+                "name": r.name,
+                "title": r.title,
+                "audience": r.audience,
+                "language": r.lang.code(),
+                "by": r.by.iter().map(|d| d.name()).collect::<Vec<_>>(),
+                "filter": {
+                    "region": r.filter.region,
+                    "department": r.filter.department,
+                    "wave": r.filter.wave,
+                },
+                "sections": r.sections,
+                "schedule": r.schedule.as_ref().map(|s| json!({
+                    "cron": s.cron,
+                    "catch_up": s.catch_up,
+                    "timezone": state.settings.timezone,
+                    "next_run": next_run(&state, r),
+                })),
+                "deliver": r.deliver.iter().map(|t| t.name()).collect::<Vec<_>>(),
+                "last_run": last,
+                "pdf": format!("/reports/{}.pdf", r.name),
+            })
+        })
+        .collect();
+    json(json!({ "reports": reports }).to_string())
+}
+
+/// `/api/v1/report-runs?report=NAME`: runs newest first, with each
+/// target's delivery status and last error, and missed slots.
+pub async fn runs(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -> Response {
+    let result = (|| {
+        let params = Params::parse(raw.as_deref(), &["report"])?;
+        let name = params.get("report");
+        if let Some(n) = name {
+            report::find(&state.reports, n)
+                .map_err(|e| ApiError::parameter("report", e.to_string()))?;
+        }
+        let log = log(&state)?;
+        let runs = log.newest_first(name);
+        let skipped: Vec<_> = log
+            .skipped
+            .iter()
+            .filter(|s| name.is_none_or(|n| s.report == n))
+            .collect();
+        Ok::<_, ApiError>(json!({ "runs": runs, "skipped": skipped }).to_string())
+    })();
+    match result {
+        Ok(body) => json(body),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `/reports/{name}.pdf?week=&since=&region=&department=&wave=`: a report
+/// rendered now; the filters replace the report's own.
+pub async fn pdf(
+    State(state): State<Arc<AppState>>,
+    Path(file): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let name = file
+        .strip_suffix(".pdf")
+        .ok_or_else(|| ApiError::NotFound(format!("no report file '{file}'")))?;
+    let mut report = report::find(&state.reports, name)
+        .map_err(|e| ApiError::NotFound(e.to_string()))?
+        .clone();
+    let params = Params::parse(
+        raw.as_deref(),
+        &["week", "since", "region", "department", "wave"],
+    )?;
+    let filter = params.filter(&state)?;
+    if !filter.is_empty() {
+        report.filter = filter;
+    }
+    let now = Utc::now();
+    let tz = state
+        .settings
+        .tz()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let week = params
+        .week("week")?
+        .unwrap_or_else(|| report::last_complete_week(now, tz));
+    let since = params.week("since")?.unwrap_or(week.offset(-1));
+    let inputs = Inputs {
+        engine: &state.engine,
+        settings: &state.settings,
+        waves: &state.waves,
+        week,
+        since,
+        generated: now,
+        stored: state.stored_dates.clone(),
+    };
+    let (pdf, _) = report::render(&report, &inputs)
+        .await
+        .map_err(|e| match e {
+            report::Error::Kpi(k) => ApiError::from(k),
+            e => ApiError::Internal(e.to_string()),
+        })?;
+    Ok((
+        [
+            (CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"{}\"",
+                    schedule::deliver::file_name(&report, &week.to_string())
+                ),
+            ),
+        ],
+        pdf,
+    )
+        .into_response())
+}
+
+/// `/reports`: the reports with download links, and the run log with
+/// every failed delivery and missed run.
+pub async fn page(
+    State(state): State<Arc<AppState>>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Markup, ApiError> {
+    let params = Params::parse(raw.as_deref(), &["lang"])?;
+    let lang = super::pages::lang_of(&params, &headers)?;
+    let log = log(&state)?;
+    let t = |en: &'static str, de: &'static str| if lang == Lang::De { de } else { en };
+    let body = html! {
+        h1 { (t("Reports", "Berichte")) }
+        table #reports {
+            thead { tr {
+                th { (t("Report", "Bericht")) }
+                th { (t("Language", "Sprache")) }
+                th { (t("Schedule", "Zeitplan")) }
+                th { (t("Next run", "Nächster Lauf")) }
+                th { (t("Delivered to", "Zustellung an")) }
+                th { "PDF" }
+            } }
+            tbody {
+                @for r in &state.reports {
+                    tr data-report=(r.name) {
+                        td { strong { (r.title) } br; span.note { (r.name) } }
+                        td { (r.lang.code()) }
+                        td { @if let Some(s) = &r.schedule { code { (s.cron) } " (" (state.settings.timezone) ")" } @else { "–" } }
+                        td { (next_run(&state, r).unwrap_or_else(|| "–".into())) }
+                        td { @for d in &r.deliver { (d.name()) br; } }
+                        td { a href=(format!("/reports/{}.pdf", r.name)) download { (t("Download", "Herunterladen")) } }
+                    }
+                }
+            }
+        }
+        h2 { (t("Runs", "Läufe")) }
+        @if log.runs.is_empty() {
+            p.note { (t("No scheduled run yet.", "Noch kein geplanter Lauf.")) }
+        } @else {
+            table #runs {
+                thead { tr {
+                    th { (t("Run", "Lauf")) }
+                    th { (t("Week", "Woche")) }
+                    th { (t("Target", "Ziel")) }
+                    th { "Status" }
+                    th { (t("Attempts", "Versuche")) }
+                    th { (t("Last error", "Letzter Fehler")) }
+                    th { (t("Next attempt", "Nächster Versuch")) }
+                } }
+                tbody {
+                    @for r in log.newest_first(None).into_iter().take(200) {
+                        @for target in &r.targets {
+                            tr class=(format!("status-{}", target.status)) {
+                                td { (r.run) @if r.catch_up { " " span.note { (t("(caught up)", "(nachgeholt)")) } } }
+                                td { (r.week) }
+                                td { (target.target) }
+                                td.status { (target.status) }
+                                td.num { (target.attempts) }
+                                td { (target.last_error.clone().unwrap_or_default()) }
+                                td { (target.next_attempt.map(|n| n.to_rfc3339()).unwrap_or_default()) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if !log.skipped.is_empty() {
+            h2 { (t("Missed runs", "Verpasste Läufe")) }
+            ul {
+                @for s in &log.skipped {
+                    li { (s.report) ": " (s.slots) " × " (s.first.to_rfc3339()) " – " (s.last.to_rfc3339()) }
+                }
+            }
+        }
+    };
+    Ok(super::pages::page(
+        &state,
+        lang,
+        raw.as_deref(),
+        t("Reports", "Berichte"),
+        body,
+    ))
+}
+
+/// Runs due reports until the server stops: sleeps until the next slot or
+/// retry (at most a minute), then runs what is due.
+pub async fn scheduler(state: Arc<AppState>) {
+    if !state.reports.iter().any(|r| r.schedule.is_some()) {
+        return;
+    }
+    tracing::info!("report scheduler started");
+    loop {
+        let wait = match tick(&state).await {
+            Ok(Some(next)) => (next - Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .clamp(Duration::from_millis(200), Duration::from_secs(60)),
+            Ok(None) => Duration::from_secs(60),
+            Err(e) => {
+                tracing::error!(error = %e, "scheduled reports could not run");
+                Duration::from_secs(60)
+            }
+        };
+        tokio::time::sleep(wait).await;
+    }
+}
+
+async fn tick(state: &AppState) -> Result<Option<chrono::DateTime<Utc>>, schedule::Error> {
+    let Some(lock) = Lock::take(&state.data_dir, false)? else {
+        // Another process (`uptake schedule run-due`) works on the log.
+        return Ok(Some(Utc::now() + chrono::Duration::seconds(5)));
+    };
+    let ctx = Context {
+        data: &state.data_dir,
+        settings: &state.settings,
+        engine: &state.engine,
+        waves: &state.waves,
+        stored: state.stored_dates.clone(),
+        reports: &state.reports,
+    };
+    let summary = schedule::run_due(&ctx, Utc::now(), &lock).await?;
+    Ok(summary.next_due)
+}

@@ -32,6 +32,80 @@ pub struct BenchArgs {
     pub repeat: usize,
 }
 
+/// A report with every section, as a steering committee would get it.
+const REPORT: &str = r#"
+title = "Benchmark: weekly steering report"
+audience = "Steering committee"
+language = "en"
+by = "region"
+weeks = 12
+sections = ["summary", "highlights", "trend", "adoption_curve", "lagging", "modules"]
+lagging_by = "region,department,team"
+lagging_limit = 100
+"#;
+
+/// Times rendering the report for the last week: in this process, where
+/// the cube is computed already (as in `uptake serve`), and as a fresh
+/// `uptake report render` process.
+async fn report(
+    args: &BenchArgs,
+    engine: &Engine,
+    settings: &Settings,
+    store: &Store,
+    week: crate::model::Week,
+) -> Result<()> {
+    let definition = crate::report::parse("bench", REPORT)?;
+    let waves = store.table::<crate::model::Wave>()?;
+    let inputs = crate::report::Inputs {
+        engine,
+        settings,
+        waves: &waves,
+        week,
+        since: week.offset(-1),
+        generated: chrono::Utc::now(),
+        stored: crate::store::stored_date_range(store.manifest()),
+    };
+    let mut times = Vec::new();
+    let mut pages = 0;
+    for _ in 0..=args.repeat {
+        let started = Instant::now();
+        let (pdf, _) = crate::report::render(&definition, &inputs).await?;
+        times.push(started.elapsed().as_secs_f64());
+        pages = pdf.pages;
+    }
+    let first_run = times.remove(0);
+    times.sort_by(f64::total_cmp);
+    println!(
+        "report ({pages} pages, every section) in one process: first {:.3} s, repeated median {:.3} s",
+        first_run,
+        times[times.len() / 2]
+    );
+
+    let dir = args.dir.join("reports");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::Usage(e.to_string()))?;
+    std::fs::write(dir.join("bench.toml"), REPORT).map_err(|e| Error::Usage(e.to_string()))?;
+    let exe = std::env::current_exe().map_err(|e| Error::Usage(e.to_string()))?;
+    let started = Instant::now();
+    let output = Command::new(exe)
+        .args(["--data", &args.dir.join("data").display().to_string()])
+        .args(["report", "render", "bench", "--week", &week.to_string()])
+        .args(["--reports", &dir.display().to_string()])
+        .args(["--out", &args.dir.join("bench.pdf").display().to_string()])
+        .output()
+        .map_err(|e| Error::Usage(format!("cannot start uptake: {e}")))?;
+    if !output.status.success() {
+        return Err(Error::Usage(format!(
+            "report render failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )));
+    }
+    println!(
+        "report render, fresh process: {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 /// Peak resident memory of this process in KiB (Linux), 0 when unknown.
 pub fn peak_memory_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -152,6 +226,7 @@ pub async fn run(args: &BenchArgs) -> Result<()> {
         times[times.len() / 2],
         times[0]
     );
+    report(args, &engine, &settings, &store, last).await?;
     println!(
         "bench process peak memory: {:.0} MiB",
         peak_memory_kib() as f64 / 1024.0

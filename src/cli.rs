@@ -410,11 +410,13 @@ async fn report_command(global: &Global, cmd: ReportCommand, settings: &Settings
             let started = std::time::Instant::now();
             let (pdf, _) = crate::report::render(report, &inputs).await?;
             let out = out.unwrap_or_else(|| PathBuf::from(format!("{name}-{week}.pdf")));
-            crate::schedule::deliver::write_atomically(&out, &pdf).map_err(Error::Delivery)?;
+            crate::schedule::deliver::write_atomically(&out, &pdf.bytes)
+                .map_err(Error::Delivery)?;
             eprintln!(
-                "wrote {} ({} bytes, {} ms)",
+                "wrote {} ({} pages, {} bytes, {} ms)",
                 out.display(),
-                pdf.len(),
+                pdf.pages,
+                pdf.bytes.len(),
                 started.elapsed().as_millis()
             );
         }

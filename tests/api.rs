@@ -179,6 +179,8 @@ async fn openapi_describes_every_route() {
         "/api/v1/lagging",
         "/api/v1/adoption-curve",
         "/api/v1/segments",
+        "/api/v1/reports",
+        "/api/v1/report-runs",
         "/api/v1/openapi.json",
         "/health",
     ] {

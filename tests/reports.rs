@@ -723,23 +723,26 @@ fn serve_mails_scheduled_reports_and_restarts_without_doubles() {
     let tmp = sample_store();
     let data = tmp.path().join("data");
     let mail = MailServer::start(tmp.path());
-    // Every three seconds, so that a restart misses some slots.
+    // Every five seconds, so that a restart misses some slots. The server
+    // is killed right after a run is recorded as delivered, seconds before
+    // the next slot, so no run is in flight.
     let reports = reports_dir(
         tmp.path(),
         &[(
             "often",
-            scheduled("*/3 * * * * *", true, "email = [\"steering@example.com\"]"),
+            scheduled("*/5 * * * * *", true, "email = [\"steering@example.com\"]"),
         )],
     );
 
     let mut server = serve(&data, &reports, mail.port);
-    wait_for("a first mail", Duration::from_secs(120), || {
-        !mail.messages().is_empty()
+    wait_for("a first delivered run", Duration::from_secs(120), || {
+        let runs = status(&data);
+        !runs.is_empty() && runs.iter().all(|r| r["status"] == "delivered")
     });
     server.kill().expect("kill");
     server.wait().expect("wait");
     let before = status(&data);
-    std::thread::sleep(Duration::from_secs(8));
+    std::thread::sleep(Duration::from_secs(12));
 
     let mut server = serve(&data, &reports, mail.port);
     wait_for("a run after the restart", Duration::from_secs(120), || {
@@ -786,4 +789,54 @@ fn serve_mails_scheduled_reports_and_restarts_without_doubles() {
         std::fs::write(&file, &pdf).expect("write");
         assert!(pdf_text(&file).contains("Weekly"));
     }
+}
+
+#[test]
+fn a_run_claimed_before_a_crash_is_delivered_once_after_it() {
+    let tmp = sample_store();
+    let data = tmp.path().join("data");
+    let out = tmp.path().join("out");
+    let target = format!("folder = \"{}\"", out.display());
+    let reports = reports_dir(
+        tmp.path(),
+        &[("weekly", scheduled("0 7 * * MON", true, &target))],
+    );
+    let (ok, e) = run_due(&data, &reports, "2026-11-16T06:00:00Z", &[]);
+    assert!(ok, "{e}");
+    // What a crash right after claiming the 07:00 slot leaves behind: the
+    // claim, and half of a line that was being written.
+    let log = data.join("reports/runs.jsonl");
+    let mut text = std::fs::read_to_string(&log).expect("log");
+    text.push_str(&format!(
+        "{}\n{{\"entry\":\"attempt\",\"run\":\"weekly@2026-11-16T07:0",
+        serde_json::json!({
+            "entry": "run",
+            "run": "weekly@2026-11-16T07:00:00Z",
+            "report": "weekly",
+            "slot": "2026-11-16T07:00:00+00:00",
+            "week": "2026-W46",
+            "since_week": "2026-W45",
+            "started": "2026-11-16T07:00:01+00:00",
+            "catch_up": false,
+            "targets": [format!("folder:{}", out.display())],
+        })
+    ));
+    std::fs::write(&log, text).expect("write log");
+
+    let (ok, e) = run_due(&data, &reports, "2026-11-16T07:03:00Z", &[]);
+    assert!(ok, "{e}");
+    assert_eq!(files(&out), ["weekly-2026-W46.pdf"]);
+    let runs = status(&data);
+    assert_eq!(runs.len(), 1, "the slot is not run a second time: {runs:?}");
+    assert_eq!(runs[0]["status"], "delivered");
+    assert_eq!(runs[0]["attempts"], 1);
+
+    // A damaged line in the middle is an error naming the line, not a
+    // silent loss of the log.
+    let mut text = std::fs::read_to_string(&log).expect("log");
+    text.insert_str(0, "{not json\n");
+    std::fs::write(&log, text).expect("write log");
+    let (ok, e) = run_due(&data, &reports, "2026-11-16T07:04:00Z", &[]);
+    assert!(!ok);
+    assert!(e.contains("runs.jsonl line 1"), "{e}");
 }

@@ -322,7 +322,7 @@ pub fn directory(option: Option<&Path>) -> Option<PathBuf> {
 }
 
 /// Computes and typesets a report: the PDF and the content it shows.
-pub async fn render(report: &Report, inputs: &Inputs<'_>) -> Result<(Vec<u8>, Content)> {
+pub async fn render(report: &Report, inputs: &Inputs<'_>) -> Result<(pdf::Pdf, Content)> {
     let content = build(report, inputs).await?;
     let generated = inputs.generated;
     let shared = content.clone();

@@ -110,8 +110,15 @@ impl World for ReportWorld {
     }
 }
 
-/// Typesets a report's content into PDF bytes.
-pub fn render(content: &Content, generated: DateTime<Utc>) -> Result<Vec<u8>> {
+/// A typeset report.
+#[derive(Debug, Clone)]
+pub struct Pdf {
+    pub bytes: Vec<u8>,
+    pub pages: usize,
+}
+
+/// Typesets a report's content into a PDF.
+pub fn render(content: &Content, generated: DateTime<Utc>) -> Result<Pdf> {
     let main = file_id("/main.typ");
     let data = serde_json::to_vec(&content.data).map_err(|e| Error::Typeset(e.to_string()))?;
     let world = ReportWorld {
@@ -152,8 +159,11 @@ pub fn render(content: &Content, generated: DateTime<Utc>) -> Result<Vec<u8>> {
         timestamp,
         ..Default::default()
     };
-    let pdf = typst_pdf::pdf(&document, &options).map_err(|e| Error::Typeset(messages(&e)))?;
+    let bytes = typst_pdf::pdf(&document, &options).map_err(|e| Error::Typeset(messages(&e)))?;
     // Results of this report are not needed again; keep memory bounded.
     typst::comemo::evict(2);
-    Ok(pdf)
+    Ok(Pdf {
+        bytes,
+        pages: document.pages().len(),
+    })
 }

@@ -415,11 +415,35 @@ fn append(data: &Path, entries: &[Entry]) -> Result<()> {
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .read(true)
         .open(&path)
         .map_err(io)?;
+    cut_incomplete_line(&mut f).map_err(io)?;
     f.write_all(text.as_bytes()).map_err(io)?;
     f.sync_data().map_err(io)?;
     Ok(())
+}
+
+/// Drops a last line without its line end: one that a crash cut short, and
+/// that [`Log::read`] ignored. Appending after it would damage the next.
+fn cut_incomplete_line(f: &mut std::fs::File) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = f.metadata()?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    let mut last = [0u8];
+    f.seek(SeekFrom::Start(len - 1))?;
+    f.read_exact(&mut last)?;
+    if last[0] == b'\n' {
+        return Ok(());
+    }
+    let mut text = Vec::new();
+    f.seek(SeekFrom::Start(0))?;
+    f.read_to_end(&mut text)?;
+    let keep = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    f.set_len(keep as u64)?;
+    f.sync_data()
 }
 
 /// What a call of [`run_due`] did.
@@ -596,26 +620,36 @@ pub async fn run_due(ctx: &Context<'_>, now: DateTime<Utc>, _lock: &Lock) -> Res
         })
         .collect();
     for (run, targets) in work {
-        let Some(report) = ctx.reports.iter().find(|r| r.name == run.report) else {
-            continue;
+        // A report or target removed from the definitions since the run was
+        // claimed cannot be delivered: recorded as failed, not retried.
+        let report = ctx.reports.iter().find(|r| r.name == run.report);
+        let outcome = match report {
+            Some(report) => render_run(ctx, report, &run, now).await,
+            None => Err(format!(
+                "no report named '{}' is defined any more",
+                run.report
+            )),
         };
-        let outcome = render_run(ctx, report, &run, now).await;
         for t in targets {
             let attempt = t.attempts + 1;
-            let result = match &outcome {
-                Ok((pdf, content)) => {
-                    let Some(target) = report.deliver.iter().find(|d| d.name() == t.target) else {
-                        continue;
-                    };
-                    deliver::send(ctx, report, &run, target, pdf, content).await
-                }
-                Err(e) => Err(format!("rendering failed: {e}")),
+            let target = report.and_then(|r| r.deliver.iter().find(|d| d.name() == t.target));
+            let (result, retry) = match (&outcome, report, target) {
+                (Ok((pdf, content)), Some(report), Some(target)) => (
+                    deliver::send(ctx, report, &run, target, pdf, content).await,
+                    true,
+                ),
+                (Ok(_), _, _) => (
+                    Err("the report no longer names this target".to_string()),
+                    false,
+                ),
+                (Err(e), Some(_), _) => (Err(format!("rendering failed: {e}")), true),
+                (Err(e), None, _) => (Err(e.clone()), false),
             };
             let (ok, error) = match result {
                 Ok(()) => (true, None),
                 Err(e) => (false, Some(e)),
             };
-            let next_attempt = (!ok && attempt < ctx.settings.delivery.max_attempts)
+            let next_attempt = (!ok && retry && attempt < ctx.settings.delivery.max_attempts)
                 .then(|| now + backoff(ctx.settings, attempt));
             if ok {
                 summary.delivered += 1;
@@ -699,8 +733,8 @@ async fn render_run(
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
-    deliver::write_atomically(&path, &pdf)?;
-    Ok((pdf, content))
+    deliver::write_atomically(&path, &pdf.bytes)?;
+    Ok((pdf.bytes, content))
 }
 
 #[cfg(test)]

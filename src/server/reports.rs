@@ -157,7 +157,7 @@ pub async fn pdf(
                 ),
             ),
         ],
-        pdf,
+        pdf.bytes,
     )
         .into_response())
 }

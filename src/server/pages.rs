@@ -272,6 +272,8 @@ td.suppressed { color: var(--muted); font-style: italic; }
 .note, .description, .range { color: var(--muted); }
 .downloads a { color: var(--accent); }
 .error { border-left: 4px solid var(--warn); padding-left: 1rem; }
+tr.status-failed td.status, tr.status-retrying td.status { color: var(--warn); font-weight: 700; }
+tr.status-delivered td.status { color: var(--ok); }
 "#;
 
 const FAVICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#0072B2"/><path d="M3 12 L7 7 L10 9 L13 4" stroke="#fff" stroke-width="2" fill="none"/></svg>"##;
@@ -280,15 +282,35 @@ pub async fn favicon() -> Response {
     ([(CONTENT_TYPE, "image/svg+xml")], FAVICON).into_response()
 }
 
-/// A page of its own (not a dashboard) in the common layout.
-pub fn page(state: &AppState, lang: Lang, raw: Option<&str>, title: &str, body: Markup) -> Markup {
-    layout(state, lang, None, raw, title, body)
+/// A page of its own at `path` (not a dashboard) in the common layout.
+pub fn page(
+    state: &AppState,
+    lang: Lang,
+    path: &str,
+    raw: Option<&str>,
+    title: &str,
+    body: Markup,
+) -> Markup {
+    page_at(state, lang, None, path, raw, title, body)
 }
 
 fn layout(
     state: &AppState,
     lang: Lang,
     current: Option<&Dashboard>,
+    raw: Option<&str>,
+    page_title: &str,
+    body: Markup,
+) -> Markup {
+    let path = current.map_or("/".to_string(), |d| format!("/dashboards/{}", d.id));
+    page_at(state, lang, current, &path, raw, page_title, body)
+}
+
+fn page_at(
+    state: &AppState,
+    lang: Lang,
+    current: Option<&Dashboard>,
+    path: &str,
     raw: Option<&str>,
     page_title: &str,
     body: Markup,
@@ -314,7 +336,7 @@ fn layout(
                               aria-current=[current_page.then_some("page")] { (title(d, lang)) }
                         }
                         a href=(format!("/reports?lang={}", lang.code()))
-                          aria-current=[(current.is_none() && page_title == lang.t("reports")).then_some("page")] { (lang.t("reports")) }
+                          aria-current=[(path == "/reports").then_some("page")] { (lang.t("reports")) }
                     }
                     span.lang {
                         (lang.t("language")) ": "
@@ -322,7 +344,7 @@ fn layout(
                             @if l == lang {
                                 strong { (l.code().to_uppercase()) }
                             } @else {
-                                a href=(format!("{}{}", current.map_or("/".to_string(), |d| format!("/dashboards/{}", d.id)), keep_query(raw, Some(l))))
+                                a href=(format!("{path}{}", keep_query(raw, Some(l))))
                                   hreflang=(l.code()) lang=(l.code()) { (l.code().to_uppercase()) }
                             }
                             " "

@@ -25,11 +25,21 @@ fn log(state: &AppState) -> Result<Log, ApiError> {
     Log::read(&state.data_dir, &state.settings).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-fn next_run(state: &AppState, r: &report::Report) -> Option<String> {
+fn next_run(state: &AppState, r: &report::Report) -> Option<chrono::DateTime<chrono_tz::Tz>> {
     let tz = state.settings.tz().ok()?;
     let cron = schedule::parse_cron(&r.schedule.as_ref()?.cron).ok()?;
-    let next = cron.after(&Utc::now().with_timezone(&tz)).next()?;
-    Some(next.to_rfc3339())
+    cron.after(&Utc::now().with_timezone(&tz)).next()
+}
+
+/// A time for readers: in the organisation's time zone, to the second.
+fn local(state: &AppState, t: chrono::DateTime<Utc>) -> String {
+    match state.settings.tz() {
+        Ok(tz) => t
+            .with_timezone(&tz)
+            .format("%Y-%m-%d %H:%M:%S %Z")
+            .to_string(),
+        Err(_) => t.to_rfc3339(),
+    }
 }
 
 /// `/api/v1/reports`: every report, its schedule and targets.
@@ -65,7 +75,7 @@ pub async fn list(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -
                     "cron": s.cron,
                     "catch_up": s.catch_up,
                     "timezone": state.settings.timezone,
-                    "next_run": next_run(&state, r),
+                    "next_run": next_run(&state, r).map(|t| t.to_rfc3339()),
                 })),
                 "deliver": r.deliver.iter().map(|t| t.name()).collect::<Vec<_>>(),
                 "last_run": last,
@@ -190,7 +200,7 @@ pub async fn page(
                         td { strong { (r.title) } br; span.note { (r.name) } }
                         td { (r.lang.code()) }
                         td { @if let Some(s) = &r.schedule { code { (s.cron) } " (" (state.settings.timezone) ")" } @else { "–" } }
-                        td { (next_run(&state, r).unwrap_or_else(|| "–".into())) }
+                        td { (next_run(&state, r).map_or_else(|| "–".into(), |t| local(&state, t.with_timezone(&Utc)))) }
                         td { @for d in &r.deliver { (d.name()) br; } }
                         td { a href=(format!("/reports/{}.pdf", r.name)) download { (t("Download", "Herunterladen")) } }
                     }
@@ -221,7 +231,7 @@ pub async fn page(
                                 td.status { (target.status) }
                                 td.num { (target.attempts) }
                                 td { (target.last_error.clone().unwrap_or_default()) }
-                                td { (target.next_attempt.map(|n| n.to_rfc3339()).unwrap_or_default()) }
+                                td { (target.next_attempt.map(|n| local(&state, n)).unwrap_or_default()) }
                             }
                         }
                     }
@@ -232,7 +242,7 @@ pub async fn page(
             h2 { (t("Missed runs", "Verpasste Läufe")) }
             ul {
                 @for s in &log.skipped {
-                    li { (s.report) ": " (s.slots) " × " (s.first.to_rfc3339()) " – " (s.last.to_rfc3339()) }
+                    li { (s.report) ": " (s.slots) " × " (local(&state, s.first)) " – " (local(&state, s.last)) }
                 }
             }
         }
@@ -240,6 +250,7 @@ pub async fn page(
     Ok(super::pages::page(
         &state,
         lang,
+        "/reports",
         raw.as_deref(),
         t("Reports", "Berichte"),
         body,

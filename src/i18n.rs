@@ -126,6 +126,7 @@ impl Lang {
             "breakdown" => ("Breakdown", "Aufschlüsselung"),
             "report_week" => ("Week", "Woche"),
             "compared_with" => ("Compared with", "Verglichen mit"),
+            "vs" => ("vs.", "ggü."),
             "time_zone" => ("Time zone", "Zeitzone"),
             "generated" => ("Generated", "Erstellt"),
             "stored_events" => ("Events stored", "Gespeicherte Ereignisse"),

@@ -199,10 +199,13 @@ fn value_of(figure: &str, r: &KpiRow) -> Option<i64> {
 
 const TARGET_FIGURES: [&str; 2] = ["active_licensee_rate", "module_utilization"];
 
+/// The scope's two KPIs against their targets, with the change since the
+/// week compared with.
 fn tiles(
     settings: &Settings,
     now: Option<&KpiRow>,
     before: Option<&KpiRow>,
+    since: Week,
     lang: Lang,
 ) -> Vec<Tile> {
     TARGET_FIGURES
@@ -228,7 +231,7 @@ fn tiles(
                         if pts >= 0.0 { "+" } else { "−" },
                         lang.decimal(&format!("{:.1}", pts.abs())),
                         if lang == Lang::De { "Pp." } else { "pts" },
-                        lang.t("vs_previous")
+                        format!("{} {since}", lang.t("vs"))
                     )
                 }
                 _ => String::new(),
@@ -380,7 +383,7 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
     )
     .await?;
     let before = before_rows.first();
-    let figures = tiles(settings, now, before, lang);
+    let figures = tiles(settings, now, before, inputs.since, lang);
 
     let mut sections = Vec::new();
     let mut charts = Vec::new();

@@ -275,6 +275,13 @@ fn table_block(
                 .map(|&i| match &row[i] {
                     Cell::Empty if s => lang.t("suppressed").to_string(),
                     Cell::Money(m) => lang.money(*m),
+                    // The catalog's price, a decimal as imported.
+                    Cell::Text(price) if table.columns[i] == "monthly_cost_per_user" => {
+                        match lang {
+                            Lang::En => format!("€{price}"),
+                            Lang::De => format!("{} €", lang.decimal(price)),
+                        }
+                    }
                     c => lang.cell(c),
                 })
                 .collect(),

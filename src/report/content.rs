@@ -310,6 +310,7 @@ fn table_block(
                     .iter()
                     .any(|r| matches!(r[i], Cell::Int(_) | Cell::Rate(_) | Cell::Money(_)))
                     || is_rate(&table.columns[i])
+                    || table.columns[i] == "monthly_cost_per_user"
             })
             .collect(),
         rows,

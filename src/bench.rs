@@ -32,16 +32,17 @@ pub struct BenchArgs {
     pub repeat: usize,
 }
 
-/// A report with every section, as a steering committee would get it.
+/// A report with every section and the finest breakdown, in German, as a
+/// steering committee would get it: six pages on the generated data.
 const REPORT: &str = r#"
-title = "Benchmark: weekly steering report"
-audience = "Steering committee"
-language = "en"
-by = "region"
-weeks = 12
+title = "Benchmark: Wochenbericht Lenkungskreis"
+audience = "Lenkungskreis"
+language = "de"
+by = "region,department,team,wave"
+weeks = 52
 sections = ["summary", "highlights", "trend", "adoption_curve", "lagging", "modules"]
-lagging_by = "region,department,team"
-lagging_limit = 100
+lagging_by = "region,department,team,wave"
+lagging_limit = 200
 "#;
 
 /// Times rendering the report for the last week: in this process, where

@@ -541,35 +541,47 @@ pub async fn run_due(ctx: &Context<'_>, now: DateTime<Utc>, _lock: &Lock) -> Res
         }
         let last = log.last_slot(&report.name).unwrap_or(now);
         let after = last.with_timezone(&tz);
-        let due: Vec<DateTime<Utc>> = cron
-            .after(&after)
-            .take_while(|t| t.with_timezone(&Utc) <= now)
-            .map(|t| t.with_timezone(&Utc))
-            .take(100_000)
-            .collect();
-        if let Some(next) = cron.after(&now.with_timezone(&tz)).next() {
-            next_due.push(next.with_timezone(&Utc));
+        // The slots due since the last one: counted, not collected, so a
+        // long downtime of a frequent schedule costs no memory.
+        let (mut due, mut first, mut before_latest, mut latest) = (0usize, None, None, None);
+        for t in cron.after(&after) {
+            let t = t.with_timezone(&Utc);
+            if t > now {
+                next_due.push(t);
+                break;
+            }
+            due += 1;
+            first = first.or(Some(t));
+            before_latest = latest;
+            latest = Some(t);
         }
-        let Some(&latest) = due.last() else {
+        let (Some(first), Some(latest)) = (first, latest) else {
             continue;
         };
-        let missed = due.len() > 1 || now - latest > ON_TIME;
+        let missed = due > 1 || now - latest > ON_TIME;
         let run_latest = !missed || schedule.catch_up;
-        let skipped = if run_latest { due.len() - 1 } else { due.len() };
+        let skipped = if run_latest { due - 1 } else { due };
+        let last_skipped = if run_latest {
+            before_latest
+        } else {
+            Some(latest)
+        };
         let mut entries = Vec::new();
-        if skipped > 0 {
+        if skipped > 0
+            && let Some(last) = last_skipped
+        {
             entries.push(Entry::Skipped {
                 report: report.name.clone(),
                 slots: skipped,
-                first: due[0],
-                last: due[skipped - 1],
+                first,
+                last,
                 at: now,
             });
             summary.skipped += skipped;
             tracing::warn!(
                 report = %report.name,
                 slots = skipped,
-                first = %due[0],
+                %first,
                 "scheduled runs were missed while uptake was not running"
             );
         }

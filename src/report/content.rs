@@ -227,11 +227,11 @@ fn tiles(
                 (Some(a), Some(b)) => {
                     let pts = (a - b) as f64 / 1e4;
                     format!(
-                        "{}{} {} {}",
+                        "{}{} {} {} {since}",
                         if pts >= 0.0 { "+" } else { "−" },
                         lang.decimal(&format!("{:.1}", pts.abs())),
                         if lang == Lang::De { "Pp." } else { "pts" },
-                        format!("{} {since}", lang.t("vs"))
+                        lang.t("vs")
                     )
                 }
                 _ => String::new(),

@@ -34,7 +34,8 @@ pub async fn get(uri: &str, headers: &[(&str, &str)]) -> (StatusCode, String, Ve
     (status, content_type, body)
 }
 
-async fn json(uri: &str) -> Value {
+/// GET `uri`, which must answer 200 with JSON; the parsed body.
+pub async fn json(uri: &str) -> Value {
     let (status, content_type, body) = get(uri, &[]).await;
     assert_eq!(
         status,

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::api::get;
+use crate::api::{get, json as api};
 use crate::support::{repo, sample_store, stderr, stdout, uptake};
 
 fn poppler(tool: &str, args: &[&str]) -> String {
@@ -41,17 +41,6 @@ fn percent_en(v: &Value) -> String {
 
 fn percent_de(v: &Value) -> String {
     format!("{:.1} %", v.as_f64().expect("rate") * 100.0).replace('.', ",")
-}
-
-async fn api(uri: &str) -> Value {
-    let (status, _, body) = get(uri, &[]).await;
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "{uri}: {}",
-        String::from_utf8_lossy(&body)
-    );
-    serde_json::from_slice(&body).expect("json")
 }
 
 async fn download(uri: &str, dir: &Path) -> PathBuf {

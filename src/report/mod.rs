@@ -324,12 +324,19 @@ pub fn directory(option: Option<&Path>) -> Option<PathBuf> {
 /// Computes and typesets a report: the PDF and the content it shows.
 pub async fn render(report: &Report, inputs: &Inputs<'_>) -> Result<(pdf::Pdf, Content)> {
     let content = build(report, inputs).await?;
-    let generated = inputs.generated;
-    let shared = content.clone();
-    let pdf = tokio::task::spawn_blocking(move || pdf::render(&shared, generated))
-        .await
-        .map_err(|e| Error::Typeset(e.to_string()))??;
+    let pdf = typeset(&content, inputs.generated).await?;
     Ok((pdf, content))
+}
+
+/// Typesets content on a blocking thread: typst is CPU-bound.
+pub async fn typeset(
+    content: &Content,
+    generated: chrono::DateTime<chrono::Utc>,
+) -> Result<pdf::Pdf> {
+    let shared = content.clone();
+    tokio::task::spawn_blocking(move || pdf::render(&shared, generated))
+        .await
+        .map_err(|e| Error::Typeset(e.to_string()))?
 }
 
 /// The last complete ISO week before `now` in the time zone.

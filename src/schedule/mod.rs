@@ -739,11 +739,8 @@ async fn render_run(
     if let Ok(pdf) = std::fs::read(&path) {
         return Ok((pdf, content));
     }
-    let shared = content.clone();
-    let generated = inputs.generated;
-    let pdf = tokio::task::spawn_blocking(move || report::pdf::render(&shared, generated))
+    let pdf = report::typeset(&content, inputs.generated)
         .await
-        .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
     deliver::write_atomically(&path, &pdf.bytes)?;
     Ok((pdf.bytes, content))

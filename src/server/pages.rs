@@ -63,6 +63,22 @@ pub fn lang_of(params: &Params, headers: &HeaderMap) -> Result<Lang, ApiError> {
     }
 }
 
+/// A panel's segments over the page's filters and weeks.
+fn panel_request(
+    state: &AppState,
+    dashboard: &Dashboard,
+    panel: &Panel,
+    params: &Params,
+) -> Result<Request, ApiError> {
+    let (from, to) = params.range(state, Some(dashboard.default_weeks))?;
+    Ok(Request {
+        dims: panel.dims.clone(),
+        from,
+        to,
+        filter: params.filter(state)?,
+    })
+}
+
 /// The table a panel shows, for the page's filters and weeks.
 async fn panel_table(
     state: &AppState,
@@ -70,15 +86,9 @@ async fn panel_table(
     panel: &Panel,
     params: &Params,
 ) -> Result<Table, ApiError> {
-    let (from, to) = params.range(state, Some(dashboard.default_weeks))?;
-    let request = Request {
-        dims: panel.dims.clone(),
-        from,
-        to,
-        filter: params.filter(state)?,
-    };
+    let request = panel_request(state, dashboard, panel, params)?;
     let last_week = Request {
-        from: to,
+        from: request.to,
         ..request.clone()
     };
     Ok(match panel.query {
@@ -534,13 +544,7 @@ async fn table_panel(
     // Trend per row: the figure over the page's weeks, by the same segment.
     let trends: Option<(Vec<Vec<Cell>>, usize)> = match &panel.sparkline {
         Some(figure) => {
-            let (from, to) = params.range(state, Some(d.default_weeks))?;
-            let request = Request {
-                dims: panel.dims.clone(),
-                from,
-                to,
-                filter: params.filter(state)?,
-            };
+            let request = panel_request(state, d, panel, params)?;
             let rows = state.kpi_rows(&request).await?;
             let t = kpi::kpi_table(&request.dims, &rows);
             let fi = t.columns.iter().position(|c| c == figure);

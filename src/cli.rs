@@ -65,6 +65,13 @@ pub enum Command {
     },
     /// Rebuild derived data (the rollup) from the stored raw events.
     Rebuild,
+    /// Check the data directory: quarantine damaged files, rebuild a
+    /// damaged rollup, store events left in the ingestion log, and list
+    /// what is in quarantine. Exits with 1 when anything is.
+    Check,
+    /// API tokens: `token create --role ingest` prints a new one.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Import the bundled sample data into a fresh data directory and print
     /// its KPIs: the organisation, by region, and the lagging teams.
     Demo {
@@ -164,6 +171,22 @@ fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
         .map_err(|e| {
             format!("'{s}' is not an RFC 3339 time such as 2026-11-23T07:00:00+01:00: {e}")
         })
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it on stdout (only its hash is stored).
+    Create {
+        #[arg(long, value_enum)]
+        role: crate::tokens::Role,
+        /// A name to recognise it by (default: ROLE-N).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// The tokens: name, role, creation time.
+    List,
+    /// Revoke a token by name.
+    Revoke { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -335,6 +358,11 @@ pub async fn run(cli: Cli) -> Result<()> {
                 store::rollup_settings(&settings)
             );
         }
+        Command::Check => {
+            let settings = settings()?;
+            check(&cli.global.data, &settings)?;
+        }
+        Command::Token(cmd) => token_command(&cli.global.data, cmd)?,
         Command::Demo { sample } => {
             let settings = settings()?;
             demo(&cli.global.data, &sample, &settings).await?;
@@ -360,6 +388,65 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn token_command(data: &std::path::Path, cmd: TokenCommand) -> Result<()> {
+    use crate::tokens;
+    match cmd {
+        TokenCommand::Create { role, name } => {
+            let token = tokens::create(data, role, name.as_deref())?;
+            println!("{token}");
+            eprintln!(
+                "created a {} token; it is shown only now",
+                tokens::role_name(role)
+            );
+        }
+        TokenCommand::List => {
+            for t in tokens::list(data)? {
+                println!("{}\t{}\t{}", t.name, tokens::role_name(t.role), t.created);
+            }
+        }
+        TokenCommand::Revoke { name } => {
+            if !tokens::revoke(data, &name)? {
+                return Err(Error::Usage(format!("no token named '{name}'")));
+            }
+            eprintln!("revoked {name}");
+        }
+    }
+    Ok(())
+}
+
+/// `uptake check`: see [`Command::Check`].
+fn check(data: &std::path::Path, settings: &Settings) -> Result<()> {
+    let mut store = Store::open(data)?;
+    if store.is_writer() {
+        if store.repair(settings)? {
+            eprintln!("rebuilt the damaged rollup from the stored events");
+        }
+        let ingest = crate::ingest::Ingest::open(store, settings)?;
+        let status = ingest.status();
+        if ingest.flush()?.is_some() {
+            eprintln!(
+                "stored {} events left in the ingestion log",
+                status.recovered_events
+            );
+        }
+    } else {
+        eprintln!("another process (uptake serve?) writes the data directory; only listing");
+    }
+    let entries = store::quarantine::entries(data);
+    if entries.is_empty() {
+        println!("no damaged files");
+        return Ok(());
+    }
+    for e in &entries {
+        println!("{}\t{}\t{}\t{}", e.at, e.original, e.kept_as, e.reason);
+    }
+    Err(Error::Usage(format!(
+        "{} damaged files are in {}; remove them from there once dealt with",
+        entries.len(),
+        data.join(store::quarantine::DIR).display()
+    )))
 }
 
 /// Opens the store and the engine, refusing stale derived data.
@@ -641,10 +728,21 @@ async fn serve(global: &Global, args: &ServeArgs, settings: Settings) -> Result<
         tracing::info!(events, sample = %args.sample.display(), "imported the sample data");
         store
     } else {
-        let store = Store::open(&global.data)?;
+        let mut store = Store::open(&global.data)?;
+        if !store.is_writer() {
+            return Err(Error::Usage(format!(
+                "another uptake process writes {}; one server per data directory",
+                global.data.display()
+            )));
+        }
+        store.repair(&settings)?;
         store.check_derived(&settings)?;
         store
     };
+    // Events acknowledged before a stop are replayed from the log and
+    // stored before the figures are computed.
+    let ingest = crate::ingest::Ingest::open(store.clone(), &settings)?;
+    let store = ingest.flush()?.unwrap_or(store);
     let engine = Engine::open(&store).await?;
     let dashboards_dir = match &args.dashboards {
         Some(dir) => Some(dir.clone()),
@@ -656,6 +754,7 @@ async fn serve(global: &Global, args: &ServeArgs, settings: Settings) -> Result<
     let dashboards = crate::dashboard::load(dashboards_dir.as_deref(), &engine.query_names())?;
     let mut state = crate::server::AppState::new(settings, &store, engine, dashboards)?;
     state.reports = load_reports(&args.reports)?;
+    state.ingest = Some(std::sync::Arc::new(ingest));
     let started = std::time::Instant::now();
     state
         .warm_up()
@@ -667,7 +766,8 @@ async fn serve(global: &Global, args: &ServeArgs, settings: Settings) -> Result<
     );
     let state = std::sync::Arc::new(state);
     tokio::spawn(crate::server::reports::scheduler(state.clone()));
-    let server = crate::server::Server::bind(args.listen, state)
+    tokio::spawn(crate::server::ingest::flusher(state.clone()));
+    let server = crate::server::Server::bind(args.listen, state.clone())
         .await
         .map_err(|source| Error::Listen {
             address: args.listen,
@@ -683,6 +783,9 @@ async fn serve(global: &Global, args: &ServeArgs, settings: Settings) -> Result<
         .run(crate::server::shutdown_signal())
         .await
         .map_err(|source| Error::Listen { address, source })?;
+    // What was acknowledged is in the log either way; storing it now
+    // leaves nothing to replay.
+    crate::server::ingest::flush_now(&state).await;
     Ok(())
 }
 

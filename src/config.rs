@@ -47,6 +47,8 @@ pub struct Settings {
     pub smtp: Smtp,
     /// Retries of scheduled report deliveries.
     pub delivery: Delivery,
+    /// Live ingestion over HTTP (`POST /api/v1/events`).
+    pub ingest: Ingest,
 }
 
 /// How to reach the mail server. The password is best given as
@@ -112,6 +114,39 @@ pub struct Delivery {
     pub retry_seconds: u64,
     /// Time limit of one SMTP or webhook attempt.
     pub timeout_seconds: u64,
+}
+
+/// Limits of live ingestion. Beyond them requests are refused with 413,
+/// 429 or 503 rather than held in memory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Ingest {
+    /// Largest request body, before and after gzip decompression.
+    pub max_body_bytes: u64,
+    /// How often acknowledged events are written into the Parquet store.
+    pub flush_milliseconds: u64,
+    /// Acknowledged events not yet in the Parquet store beyond which new
+    /// batches get 429.
+    pub max_pending_events: u64,
+    /// Free disk space below which new batches get 503.
+    pub min_free_disk_mb: u64,
+    /// How long an `Idempotency-Key` is remembered.
+    pub idempotency_days: u32,
+    /// Event files of one date beyond which they are merged into one.
+    pub compact_files: u32,
+}
+
+impl Default for Ingest {
+    fn default() -> Self {
+        Ingest {
+            max_body_bytes: 16 * 1024 * 1024,
+            flush_milliseconds: 1000,
+            max_pending_events: 1_000_000,
+            min_free_disk_mb: 512,
+            idempotency_days: 7,
+            compact_files: 8,
+        }
+    }
 }
 
 impl Default for Smtp {
@@ -193,6 +228,7 @@ impl Default for Settings {
             targets: Targets::default(),
             smtp: Smtp::default(),
             delivery: Delivery::default(),
+            ingest: Ingest::default(),
         }
     }
 }
@@ -331,6 +367,22 @@ impl Settings {
         if let Some(v) = get("UPTAKE_DELIVERY_TIMEOUT_SECONDS") {
             self.delivery.timeout_seconds = parse("UPTAKE_DELIVERY_TIMEOUT_SECONDS", &v)?;
         }
+        for (var, field) in [
+            ("UPTAKE_INGEST_MAX_BODY_BYTES", &mut self.ingest.max_body_bytes),
+            ("UPTAKE_INGEST_FLUSH_MILLISECONDS", &mut self.ingest.flush_milliseconds),
+            ("UPTAKE_INGEST_MAX_PENDING_EVENTS", &mut self.ingest.max_pending_events),
+            ("UPTAKE_INGEST_MIN_FREE_DISK_MB", &mut self.ingest.min_free_disk_mb),
+        ] {
+            if let Some(v) = get(var) {
+                *field = parse(var, &v)?;
+            }
+        }
+        if let Some(v) = get("UPTAKE_INGEST_IDEMPOTENCY_DAYS") {
+            self.ingest.idempotency_days = parse("UPTAKE_INGEST_IDEMPOTENCY_DAYS", &v)?;
+        }
+        if let Some(v) = get("UPTAKE_INGEST_COMPACT_FILES") {
+            self.ingest.compact_files = parse("UPTAKE_INGEST_COMPACT_FILES", &v)?;
+        }
         Ok(())
     }
 
@@ -342,6 +394,25 @@ impl Settings {
             return Err(Error::Invalid {
                 key: "regular.window_weeks",
                 message: "must be between 1 and 52".into(),
+            });
+        }
+        for (key, value) in [
+            ("ingest.max_body_bytes", self.ingest.max_body_bytes),
+            ("ingest.flush_milliseconds", self.ingest.flush_milliseconds),
+            ("ingest.max_pending_events", self.ingest.max_pending_events),
+            ("ingest.idempotency_days", u64::from(self.ingest.idempotency_days)),
+        ] {
+            if value == 0 {
+                return Err(Error::Invalid {
+                    key,
+                    message: "must be at least 1".into(),
+                });
+            }
+        }
+        if self.ingest.compact_files < 2 {
+            return Err(Error::Invalid {
+                key: "ingest.compact_files",
+                message: "must be at least 2".into(),
             });
         }
         if self.delivery.max_attempts == 0 {

@@ -180,36 +180,7 @@ impl Engine {
             Module::schema(),
         )
         .await?;
-        let rollup = store.rollup_files();
-        let tables: [(&'static str, Option<&Path>, SchemaRef); 4] = [
-            (
-                "user_week",
-                rollup.as_ref().map(|f| f.user_week.as_path()),
-                user_week_schema(),
-            ),
-            (
-                "user_module_week",
-                rollup.as_ref().map(|f| f.user_module_week.as_path()),
-                user_module_week_schema(),
-            ),
-            (
-                "rollup_users",
-                rollup.as_ref().map(|f| f.users.as_path()),
-                keys_schema("user_key", "user_id"),
-            ),
-            (
-                "rollup_modules",
-                rollup.as_ref().map(|f| f.modules.as_path()),
-                keys_schema("module_key", "module"),
-            ),
-        ];
-        for (table, path, schema) in tables {
-            match path {
-                Some(path) => register_file(&ctx, table, path, schema).await?,
-                None => register_empty(&ctx, table, schema)?,
-            }
-        }
-        register_events(&ctx, store)?;
+        register_store_data(&ctx, store).await?;
 
         let mut planned = HashMap::new();
         for spec in queries {
@@ -230,6 +201,21 @@ impl Engine {
             queries: planned,
             cube: tokio::sync::RwLock::new(None),
         })
+    }
+
+    /// Sees the store as it is now (after live ingestion committed new
+    /// events): registers its rollup and events again and drops the cube,
+    /// which the next query computes afresh. Waits for queries reading the
+    /// cube to finish.
+    pub async fn reload(&self, store: &Store) -> Result<()> {
+        let mut cube = self.cube.write().await;
+        for table in ["user_week", "user_module_week", "rollup_users", "rollup_modules", "events"] {
+            self.ctx
+                .deregister_table(table)
+                .map_err(|source| Error::Register { table, source })?;
+        }
+        *cube = None;
+        register_store_data(&self.ctx, store).await
     }
 
     /// The names of the planned queries.
@@ -336,6 +322,42 @@ impl Engine {
         }
         self.ctx.execute_logical_plan(plan).await.map_err(run)
     }
+}
+
+/// Registers what event imports and live ingestion change: the rollup
+/// tables and the raw events.
+async fn register_store_data(ctx: &SessionContext, store: &Store) -> Result<()> {
+    let rollup = store.rollup_files();
+    let tables: [(&'static str, Option<&Path>, SchemaRef); 4] = [
+        (
+            "user_week",
+            rollup.as_ref().map(|f| f.user_week.as_path()),
+            user_week_schema(),
+        ),
+        (
+            "user_module_week",
+            rollup.as_ref().map(|f| f.user_module_week.as_path()),
+            user_module_week_schema(),
+        ),
+        (
+            "rollup_users",
+            rollup.as_ref().map(|f| f.users.as_path()),
+            keys_schema("user_key", "user_id"),
+        ),
+        (
+            "rollup_modules",
+            rollup.as_ref().map(|f| f.modules.as_path()),
+            keys_schema("module_key", "module"),
+        ),
+    ];
+    for (table, path, schema) in tables {
+        match path {
+            Some(path) => register_file(ctx, table, path, schema).await?,
+            None => register_empty(ctx, table, schema)?,
+        }
+    }
+    register_events(ctx, store)?;
+    Ok(())
 }
 
 /// Runs a query to its end. With `UPTAKE_EXPLAIN_ANALYZE` set, the plan

@@ -148,7 +148,7 @@ pub async fn segments(
     );
     body.insert(
         "weeks".into(),
-        match state.stored_weeks {
+        match state.stored_weeks() {
             Some((first, last)) => json!({"first": first.to_string(), "last": last.to_string()}),
             None => json!(null),
         },
@@ -156,13 +156,25 @@ pub async fn segments(
     Ok(json(pretty(&serde_json::Value::Object(body))))
 }
 
+/// Always 200 while the server runs; `status` is `degraded` when files were
+/// quarantined or the last flush into the store failed.
 pub async fn health(State(state): State<Arc<AppState>>) -> Response {
+    let quarantined = crate::store::quarantine::entries(&state.data_dir);
+    let ingest = state.ingest.as_ref().map(|i| i.status());
+    let failing = ingest.as_ref().is_some_and(|i| i.last_error.is_some());
+    let status = if quarantined.is_empty() && !failing {
+        "ok"
+    } else {
+        "degraded"
+    };
     json(pretty(&json!({
-        "status": "ok",
+        "status": status,
         "version": env!("CARGO_PKG_VERSION"),
         "timezone": state.settings.timezone.to_string(),
-        "first_week": state.stored_weeks.map(|w| w.0.to_string()),
-        "last_week": state.stored_weeks.map(|w| w.1.to_string()),
+        "first_week": state.stored_weeks().map(|w| w.0.to_string()),
+        "last_week": state.stored_weeks().map(|w| w.1.to_string()),
+        "ingest": ingest,
+        "quarantined": quarantined,
     })))
 }
 

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod error;
+pub mod ingest;
 pub mod pages;
 pub mod params;
 pub mod reports;
@@ -18,7 +19,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 pub use state::AppState;
 
@@ -33,6 +34,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/openapi.json", get(api::openapi))
         .route("/reports", get(reports::list))
         .route("/report-runs", get(reports::runs))
+        .route("/events", post(ingest::post_events))
         .fallback(api::not_found);
     Router::new()
         .route("/", get(pages::index))

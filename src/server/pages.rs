@@ -154,7 +154,7 @@ async fn render_dashboard(
     let d = find(state, id)?;
     let params = Params::parse(raw, &allowed(d))?;
     let lang = lang_of(&params, headers)?;
-    let Some(_) = state.stored_weeks.or(params.week("to")?.map(|w| (w, w))) else {
+    let Some(_) = state.stored_weeks().or(params.week("to")?.map(|w| (w, w))) else {
         return Ok(layout(
             state,
             lang,

@@ -89,7 +89,7 @@ impl Params {
     ) -> Result<(Week, Week), ApiError> {
         let from = self.week("from")?;
         let to = self.week("to")?;
-        let stored = state.stored_weeks;
+        let stored = state.stored_weeks();
         let to = match (to, stored) {
             (Some(w), _) => w,
             (None, Some((_, last))) => last,
@@ -124,7 +124,7 @@ impl Params {
 
     /// `week`, by default the last stored week.
     pub fn one_week(&self, state: &AppState) -> Result<Week, ApiError> {
-        match (self.week("week")?, state.stored_weeks) {
+        match (self.week("week")?, state.stored_weeks()) {
             (Some(w), _) => Ok(w),
             (None, Some((_, last))) => Ok(last),
             (None, None) => Err(no_default_week("week")),

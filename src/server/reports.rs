@@ -148,7 +148,7 @@ pub async fn pdf(
         week,
         since,
         generated: now,
-        stored: state.stored_dates.clone(),
+        stored: state.stored_dates(),
     };
     let (pdf, _) = report::render(&report, &inputs)
         .await
@@ -290,7 +290,7 @@ async fn tick(state: &AppState) -> Result<Option<chrono::DateTime<Utc>>, schedul
         settings: &state.settings,
         engine: &state.engine,
         waves: &state.waves,
-        stored: state.stored_dates.clone(),
+        stored: state.stored_dates(),
         reports: &state.reports,
     };
     let summary = schedule::run_due(&ctx, Utc::now(), &lock).await?;

@@ -2,10 +2,10 @@
 //! the directory's segment values, the dashboards, and a cache of computed
 //! figures.
 //!
-//! Stored data does not change while the server runs, and a week's figures
-//! never depend on the range asked for, so computed rows are cached per
-//! request; concurrent requests for the same figures wait for one
-//! computation.
+//! Stored data changes only when live ingestion commits new events, and a
+//! week's figures never depend on the range asked for, so computed rows are
+//! cached per request until the next commit ([`AppState::reload`]);
+//! concurrent requests for the same figures wait for one computation.
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::Hash;
@@ -83,6 +83,19 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
         };
         cell.get_or_try_init(compute).await.cloned()
     }
+
+    /// Forgets every result. A computation in flight finishes into a cell
+    /// no later request sees.
+    fn clear(&self) {
+        self.map.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
+/// What the stored events cover.
+#[derive(Debug, Clone, Default)]
+struct Stored {
+    weeks: Option<(Week, Week)>,
+    dates: Option<(String, String)>,
 }
 
 /// Shared by all requests.
@@ -91,15 +104,15 @@ pub struct AppState {
     pub engine: Engine,
     pub segments: Segments,
     pub waves: Vec<Wave>,
-    /// Weeks of the first and last stored events.
-    pub stored_weeks: Option<(Week, Week)>,
     pub dashboards: Vec<Dashboard>,
     /// Report definitions (none unless set after `new`).
     pub reports: Vec<crate::report::Report>,
     /// The data directory: the run log of scheduled reports lives here.
     pub data_dir: std::path::PathBuf,
-    /// Dates of the first and last stored events.
-    pub stored_dates: Option<(String, String)>,
+    /// Live ingestion (`POST /api/v1/events`), when the server runs it.
+    pub ingest: Option<Arc<crate::ingest::Ingest>>,
+    pub tokens: crate::tokens::Tokens,
+    stored: Mutex<Stored>,
     kpi: Cache<Request, Arc<Vec<KpiRow>>>,
     curve: Cache<Request, Arc<Vec<CurvePoint>>>,
     modules: Cache<Request, Arc<Table>>,
@@ -120,16 +133,52 @@ impl AppState {
             engine,
             segments: Segments::from_directory(&licensees),
             waves: store.table::<Wave>()?,
-            stored_weeks: crate::cli::stored_weeks(store),
             dashboards,
             reports: Vec::new(),
             data_dir: store.root().to_path_buf(),
-            stored_dates: crate::store::stored_date_range(store.manifest()),
+            ingest: None,
+            tokens: crate::tokens::Tokens::new(store.root()),
+            stored: Mutex::new(Stored {
+                weeks: crate::cli::stored_weeks(store),
+                dates: crate::store::stored_date_range(store.manifest()),
+            }),
             kpi: Cache::new(),
             curve: Cache::new(),
             modules: Cache::new(),
             bodies: Cache::new(),
         })
+    }
+
+    /// Weeks of the first and last stored events.
+    pub fn stored_weeks(&self) -> Option<(Week, Week)> {
+        self.stored.lock().unwrap_or_else(|p| p.into_inner()).weeks
+    }
+
+    /// Dates of the first and last stored events.
+    pub fn stored_dates(&self) -> Option<(String, String)> {
+        self.stored
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .dates
+            .clone()
+    }
+
+    /// Shows the store as committed now: new events count from the next
+    /// request on.
+    pub async fn reload(&self, store: &Store) -> Result<(), ApiError> {
+        self.engine
+            .reload(store)
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        *self.stored.lock().unwrap_or_else(|p| p.into_inner()) = Stored {
+            weeks: crate::cli::stored_weeks(store),
+            dates: crate::store::stored_date_range(store.manifest()),
+        };
+        self.kpi.clear();
+        self.curve.clear();
+        self.modules.clear();
+        self.bodies.clear();
+        Ok(())
     }
 
     pub async fn kpi_rows(&self, request: &Request) -> Result<Arc<Vec<KpiRow>>, ApiError> {
@@ -186,7 +235,7 @@ impl AppState {
     /// Computes the cube for the stored weeks, so that the first request
     /// does not wait for it.
     pub async fn warm_up(&self) -> Result<(), ApiError> {
-        if let Some((from, to)) = self.stored_weeks {
+        if let Some((from, to)) = self.stored_weeks() {
             let request = Request {
                 dims: Vec::new(),
                 from: from.max(to.offset(-(kpi::MAX_WEEKS - 1))),

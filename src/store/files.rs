@@ -87,6 +87,14 @@ pub fn write_parquet(path: &Path, schema: SchemaRef, batches: &[RecordBatch]) ->
     sync_dir(path)
 }
 
+/// The rows of a Parquet file by its footer; fails when the file is
+/// missing, cut off or not Parquet.
+pub fn parquet_rows(path: &Path) -> Result<u64> {
+    let file = File::open(path).at(path)?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).in_file(path)?;
+    Ok(builder.metadata().file_metadata().num_rows().max(0) as u64)
+}
+
 /// Reads a whole Parquet file.
 pub fn read_parquet(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     let file = File::open(path).at(path)?;

@@ -24,6 +24,10 @@ pub struct Manifest {
     pub imports: BTreeMap<String, ImportRecord>,
     /// The rollup files and the settings they were built with.
     pub rollup: Option<RollupInfo>,
+    /// Segments of the ingestion write-ahead log up to this number are in
+    /// the store; replaying them again would count their events twice.
+    #[serde(default)]
+    pub wal_flushed: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

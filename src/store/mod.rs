@@ -21,6 +21,7 @@ pub mod error;
 pub mod files;
 pub mod input;
 pub mod manifest;
+pub mod quarantine;
 pub mod rollup;
 pub mod tables;
 
@@ -92,10 +93,14 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Ve
     results.into_iter().map(|(_, r)| r).collect()
 }
 
-/// An open data directory.
+/// An open data directory. One process at a time may write it: the first
+/// to open it holds `writer.lock`; others open it for reading only (they
+/// neither clean up nor change anything, and writes are refused).
+#[derive(Clone)]
 pub struct Store {
     root: PathBuf,
     manifest: Manifest,
+    writer: Option<std::sync::Arc<std::fs::File>>,
 }
 
 /// What an event import did.
@@ -118,12 +123,113 @@ impl Store {
             std::fs::create_dir_all(root.join(dir)).at(root.join(dir))?;
         }
         let manifest = Manifest::load(root)?;
-        let store = Store {
+        let lock_path = root.join("writer.lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .at(&lock_path)?;
+        let writer = match lock.try_lock() {
+            Ok(()) => Some(std::sync::Arc::new(lock)),
+            Err(std::fs::TryLockError::WouldBlock) => None,
+            Err(std::fs::TryLockError::Error(e)) => return Err(e).at(&lock_path),
+        };
+        let mut store = Store {
             root: root.to_path_buf(),
             manifest,
+            writer,
         };
-        store.remove_unreferenced()?;
+        if store.writer.is_some() {
+            store.quarantine_damaged()?;
+            store.remove_unreferenced()?;
+        }
         Ok(store)
+    }
+
+    /// Whether this process may write the store (it holds `writer.lock`).
+    pub fn is_writer(&self) -> bool {
+        self.writer.is_some()
+    }
+
+    /// Fails unless this process may write the store.
+    fn check_writer(&self) -> Result<()> {
+        match self.writer {
+            Some(_) => Ok(()),
+            None => Err(Error::File {
+                path: self.root.clone(),
+                message: "another uptake process (uptake serve?) is writing this data directory; stop it first, or post events to its /api/v1/events".into(),
+            }),
+        }
+    }
+
+    /// Moves stored files that are missing, cut off or unreadable into
+    /// quarantine and drops them from the manifest, so that the rest of
+    /// the data stays usable. A damaged rollup is dropped whole; see
+    /// [`Store::repair`]. Only the Parquet footers are read.
+    fn quarantine_damaged(&mut self) -> Result<()> {
+        let mut manifest = self.manifest.clone();
+        let root = self.root.clone();
+        let damaged = |path: &Path, reason: String| -> Result<()> {
+            if path.exists() {
+                quarantine::quarantine(&root, path, &reason, false)?;
+            } else {
+                tracing::error!(file = %path.display(), reason, "stored file is missing");
+            }
+            Ok(())
+        };
+        let mut kept = Vec::with_capacity(manifest.event_files.len());
+        for file in std::mem::take(&mut manifest.event_files) {
+            let path = self.root.join(&file.path);
+            match files::parquet_rows(&path) {
+                Ok(rows) if rows == file.events => kept.push(file),
+                Ok(rows) => damaged(
+                    &path,
+                    format!("holds {rows} events, the manifest says {}", file.events),
+                )?,
+                Err(e) => damaged(&path, e.to_string())?,
+            }
+        }
+        manifest.event_files = kept;
+        if let Some(rollup) = self.rollup_files() {
+            let all = [
+                rollup.user_week,
+                rollup.user_module_week,
+                rollup.users,
+                rollup.modules,
+            ];
+            if let Some(e) = all.iter().find_map(|p| files::parquet_rows(p).err()) {
+                for path in &all {
+                    damaged(path, format!("rollup dropped for rebuilding: {e}"))?;
+                }
+                manifest.rollup = None;
+            }
+        }
+        for name in ["waves", "directory", "modules"] {
+            let path = self.table_path(name);
+            if path.exists()
+                && let Err(e) = files::parquet_rows(&path)
+            {
+                damaged(&path, format!("{e}; import the {name} again"))?;
+            }
+        }
+        if manifest.event_files.len() != self.manifest.event_files.len()
+            || manifest.rollup.is_none() != self.manifest.rollup.is_none()
+        {
+            manifest.save(&self.root)?;
+            self.manifest = manifest;
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the rollup when it was dropped as damaged; true when it did.
+    pub fn repair(&mut self, settings: &Settings) -> Result<bool> {
+        if self.manifest.rollup.is_some() || self.manifest.event_files.is_empty() {
+            return Ok(false);
+        }
+        tracing::warn!("rebuilding the rollup from the stored events");
+        self.rebuild(settings, false)?;
+        Ok(true)
     }
 
     pub fn root(&self) -> &Path {
@@ -155,8 +261,15 @@ impl Store {
             .map(|r| rollup_files(&self.root, &r.generation))
     }
 
-    /// Fails when the rollup was built with other settings than `settings`.
+    /// Fails when the rollup was built with other settings than `settings`,
+    /// or is missing although events are stored.
     pub fn check_derived(&self, settings: &Settings) -> Result<()> {
+        if self.manifest.rollup.is_none() && !self.manifest.event_files.is_empty() {
+            return Err(Error::File {
+                path: self.root.join(manifest::FILE_NAME),
+                message: "the rollup is missing (see `uptake check`); run `uptake rebuild`".into(),
+            });
+        }
         if let Some(info) = &self.manifest.rollup {
             let now = rollup_settings(settings);
             if info.settings != now {
@@ -183,6 +296,7 @@ impl Store {
     /// Replaces the rollout waves. Refused when the stored directory uses a
     /// wave the new file lacks.
     pub fn import_waves(&mut self, path: &Path) -> Result<usize> {
+        self.check_writer()?;
         let (waves, _) = read_csv_table::<Wave>(path)?;
         let directory: Vec<Licensee> = read_table(&self.table_path("directory"))?;
         if let Err(RowProblem { row, .. }) = check_known_waves(&directory, &waves) {
@@ -202,6 +316,7 @@ impl Store {
 
     /// Replaces the licensee directory.
     pub fn import_directory(&mut self, path: &Path) -> Result<usize> {
+        self.check_writer()?;
         let (licensees, lines) = read_csv_table::<Licensee>(path)?;
         let waves: Vec<Wave> = read_table(&self.table_path("waves"))?;
         if let Err(RowProblem { row, error }) = check_known_waves(&licensees, &waves) {
@@ -215,6 +330,7 @@ impl Store {
 
     /// Replaces the module catalog.
     pub fn import_modules(&mut self, path: &Path) -> Result<usize> {
+        self.check_writer()?;
         let (modules, _) = read_csv_table::<Module>(path)?;
         write_table(&self.table_path("modules"), &modules)?;
         Ok(modules.len())
@@ -234,6 +350,7 @@ impl Store {
         partial: bool,
         progress: bool,
     ) -> Result<ImportSummary> {
+        self.check_writer()?;
         let started = Instant::now();
         let files = expand_patterns(patterns)?;
         self.check_derived(settings)?;
@@ -457,8 +574,137 @@ impl Store {
         Ok(())
     }
 
+    /// Stores events acknowledged by live ingestion: new partition files,
+    /// `rollup` (the store's rollup, kept in memory by the caller) updated
+    /// with them, and a manifest that records the write-ahead log as
+    /// flushed up to segment `wal_upto`. `before_commit` runs when every
+    /// file is durable, just before the commit point.
+    pub fn append_live(
+        &mut self,
+        batches: &[RecordBatch],
+        rollup: &mut Rollup,
+        settings: &Settings,
+        wal_upto: u64,
+        before_commit: impl FnOnce() -> Result<()>,
+    ) -> Result<u64> {
+        self.check_writer()?;
+        let tz = settings.tz()?;
+        let id = format!("live-{}", new_import_id());
+        let mut written: Vec<PathBuf> = Vec::new();
+        let result = (|| -> Result<(Vec<EventFile>, u64)> {
+            let mut local = LocalDays::new(tz);
+            let mut parts: BTreeMap<i32, Vec<RecordBatch>> = BTreeMap::new();
+            let mut events = 0u64;
+            for batch in batches {
+                let days = rollup::local_days(batch, &mut local);
+                rollup.add_events(batch, &days, &settings.activity.exclude_actions);
+                events += batch.num_rows() as u64;
+                for (day, part) in split_by_day(batch, &days)? {
+                    parts.entry(day).or_default().push(part);
+                }
+            }
+            let mut new_files = Vec::new();
+            for (day, parts) in parts {
+                let date = date_of_day(day).to_string();
+                let rel = format!("events/date={date}/{id}.parquet");
+                let full = self.root.join(&rel);
+                written.push(full.clone());
+                let mut file = ParquetFile::create(&full, input::event_schema())?;
+                for part in &parts {
+                    file.write(part, &full)?;
+                }
+                let rows = file.finish(&full)?;
+                new_files.push(EventFile {
+                    path: rel,
+                    date,
+                    events: rows,
+                });
+            }
+            before_commit()?;
+            Ok((new_files, events))
+        })();
+        let outcome = result.and_then(|(new_files, events)| {
+            self.commit(&id, rollup, settings, &mut written, |m| {
+                m.event_files.extend(new_files);
+                m.wal_flushed = m.wal_flushed.max(wal_upto);
+            })?;
+            Ok(events)
+        });
+        if outcome.is_err() {
+            for path in &written {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        outcome
+    }
+
+    /// Merges the small event files of each date once a date has more than
+    /// `max_files` of them (live ingestion writes one per flush). Returns
+    /// the number of files merged. The rollup does not change.
+    pub fn compact(&mut self, max_files: usize) -> Result<usize> {
+        self.check_writer()?;
+        const SMALL: u64 = 1 << 20;
+        let mut by_date: BTreeMap<String, Vec<EventFile>> = BTreeMap::new();
+        for f in &self.manifest.event_files {
+            if f.events < SMALL {
+                by_date.entry(f.date.clone()).or_default().push(f.clone());
+            }
+        }
+        let mut merged = 0;
+        for (date, small) in by_date {
+            if small.len() <= max_files.max(1) {
+                continue;
+            }
+            let rel = format!("events/date={date}/compact-{}.parquet", new_import_id());
+            let full = self.root.join(&rel);
+            let mut batches = Vec::new();
+            let mut unreadable = Vec::new();
+            for f in &small {
+                match files::read_parquet(&self.root.join(&f.path)) {
+                    Ok((_, b)) => batches.extend(b),
+                    Err(e) => unreadable.push((f.clone(), e.to_string())),
+                }
+            }
+            let result = (|| -> Result<u64> {
+                let mut file = ParquetFile::create(&full, input::event_schema())?;
+                for b in &batches {
+                    file.write(b, &full)?;
+                }
+                let rows = file.finish(&full)?;
+                files::sync_dir(&full)?;
+                Ok(rows)
+            })();
+            let rows = match result {
+                Ok(rows) => rows,
+                Err(e) => {
+                    let _ = std::fs::remove_file(&full);
+                    return Err(e);
+                }
+            };
+            for (f, reason) in &unreadable {
+                quarantine::quarantine(&self.root, &self.root.join(&f.path), reason, false)?;
+            }
+            let gone: HashSet<&str> = small.iter().map(|f| f.path.as_str()).collect();
+            let mut manifest = self.manifest.clone();
+            manifest.event_files.retain(|f| !gone.contains(f.path.as_str()));
+            manifest.event_files.push(EventFile {
+                path: rel,
+                date,
+                events: rows,
+            });
+            manifest.save(&self.root)?;
+            self.manifest = manifest;
+            for f in &small {
+                let _ = std::fs::remove_file(self.root.join(&f.path));
+            }
+            merged += small.len();
+        }
+        Ok(merged)
+    }
+
     /// Rebuilds the rollup from the stored raw events with `settings`.
     pub fn rebuild(&mut self, settings: &Settings, progress: bool) -> Result<u64> {
+        self.check_writer()?;
         let tz = settings.tz()?;
         let paths = self.event_file_paths();
         let bar = progress_bar(progress, paths.len() as u64);

@@ -1,0 +1,362 @@
+//! `POST /api/v1/events`: live ingestion of usage events, and the task
+//! that flushes acknowledged events into the store.
+//!
+//! The body is NDJSON or a JSON array of SPEC.md events, optionally gzip
+//! (`Content-Encoding: gzip`). The format is told by the first character
+//! (`[` starts an array), not by `Content-Type`, which log shippers and
+//! `curl` often set to something else. The answer comes once the batch is durable.
+//! Refused rows are listed with their line (NDJSON) or element (array),
+//! field and reason; without `?partial=true` one refused row refuses the
+//! batch.
+
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use datafusion::arrow::compute::concat_batches;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::ingest::{ADMISSION_WAIT, Outcome, Refusal};
+use crate::store::input::{Problems, event_schema, read_ndjson};
+use crate::tokens::Role;
+
+use super::state::AppState;
+
+/// Refused rows listed in an answer; the count covers all.
+const LISTED_ERRORS: usize = 1000;
+/// Longest accepted `Idempotency-Key`.
+const MAX_KEY: usize = 200;
+
+fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    (
+        status,
+        axum::Json(json!({"error": code, "message": message.into()})),
+    )
+        .into_response()
+}
+
+fn refused(r: Refusal) -> Response {
+    let (status, code) = match r {
+        Refusal::KeyConflict => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
+        Refusal::Behind(_) => (StatusCode::TOO_MANY_REQUESTS, "store_behind"),
+        Refusal::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+        Refusal::DiskFull(_) => (StatusCode::SERVICE_UNAVAILABLE, "disk_full"),
+        Refusal::Failed(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_durable"),
+    };
+    if let Refusal::Failed(cause) = &r {
+        tracing::error!(%cause, "a batch could not be logged");
+    }
+    let mut response = error(status, code, r.to_string());
+    if let Some(seconds) = r.retry_after() {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+fn unauthorized(message: &str) -> Response {
+    let mut response = error(StatusCode::UNAUTHORIZED, "unauthorized", message);
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"uptake\""),
+    );
+    response
+}
+
+/// The `Idempotency-Key`, checked: 1 to 200 visible ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Response> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let bad = || {
+        error(
+            StatusCode::BAD_REQUEST,
+            "invalid_header",
+            format!("Idempotency-Key: use 1 to {MAX_KEY} visible ASCII characters"),
+        )
+    };
+    let key = value.to_str().map_err(|_| bad())?;
+    let key = key.trim_matches('"');
+    if key.is_empty() || key.len() > MAX_KEY || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(bad());
+    }
+    Ok(Some(key.to_string()))
+}
+
+fn partial(raw: Option<&str>) -> Result<bool, Response> {
+    let mut partial = false;
+    for (name, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        match (name.as_ref(), value.as_ref()) {
+            ("partial", "true" | "1") => partial = true,
+            ("partial", "false" | "0") => partial = false,
+            ("partial", other) => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_parameter",
+                    format!("partial: '{other}' is not true or false"),
+                ));
+            }
+            (other, _) => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_parameter",
+                    format!("{other}: unknown parameter; the only one is partial"),
+                ));
+            }
+        }
+    }
+    Ok(partial)
+}
+
+fn checked_encoding(headers: &HeaderMap) -> Result<bool, Response> {
+    match headers
+        .get(header::CONTENT_ENCODING)
+        .map(|e| e.to_str().unwrap_or("").trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("" | "identity") => Ok(false),
+        Some("gzip" | "x-gzip") => Ok(true),
+        Some(other) => Err(error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_encoding",
+            format!("Content-Encoding {other}: send gzip or no encoding"),
+        )),
+    }
+}
+
+fn too_large(max: u64) -> Response {
+    error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!("the body is larger than {max} bytes (ingest.max_body_bytes); send smaller batches"),
+    )
+}
+
+/// What parsing a body produced.
+struct Parsed {
+    batch: Option<datafusion::arrow::record_batch::RecordBatch>,
+    problems: Problems,
+    digest: [u8; 32],
+}
+
+fn parse(bytes: bytes::Bytes, gzip: bool, max: u64) -> Result<Parsed, Response> {
+    let body: Vec<u8> = if gzip {
+        let mut out = Vec::new();
+        let read = flate2::read::MultiGzDecoder::new(&bytes[..])
+            .take(max + 1)
+            .read_to_end(&mut out);
+        if let Err(e) = read {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                format!("the body is not valid gzip: {e}"),
+            ));
+        }
+        if out.len() as u64 > max {
+            return Err(too_large(max));
+        }
+        out
+    } else {
+        bytes.to_vec()
+    };
+    let digest: [u8; 32] = Sha256::digest(&body).into();
+    let mut problems = Problems::default();
+    let mut batches = Vec::new();
+    let read = read_ndjson(
+        Box::new(std::io::Cursor::new(body)),
+        "body",
+        &mut problems,
+        &mut |b| {
+            batches.push(b);
+            Ok(())
+        },
+    );
+    if let Err(e) = read {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            e.to_string(),
+        ));
+    }
+    let batch = match batches.len() {
+        0 => None,
+        1 => batches.pop(),
+        _ => Some(concat_batches(&event_schema(), &batches).map_err(|e| {
+            error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+        })?),
+    };
+    Ok(Parsed {
+        batch,
+        problems,
+        digest,
+    })
+}
+
+fn listed(problems: &Problems) -> Vec<serde_json::Value> {
+    problems
+        .kept
+        .iter()
+        .take(LISTED_ERRORS)
+        .map(|p| json!({"position": p.position, "field": p.column, "reason": p.reason}))
+        .collect()
+}
+
+/// `POST /api/v1/events`.
+pub async fn post_events(
+    State(state): State<Arc<AppState>>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let Some(ingest) = state.ingest.clone() else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "live ingestion is not running on this server",
+        );
+    };
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let Some(token) = token else {
+        return unauthorized("send an ingest token as Authorization: Bearer TOKEN");
+    };
+    match state.tokens.check(token) {
+        Some((_, Role::Ingest)) => {}
+        None => return unauthorized("unknown or revoked token"),
+    }
+    let partial = match partial(raw.as_deref()) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let key = match idempotency_key(&headers) {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    let gzip = match checked_encoding(&headers) {
+        Ok(g) => g,
+        Err(r) => return r,
+    };
+    let max = ingest.settings().ingest.max_body_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return too_large(max);
+    }
+    if let Err(r) = ingest.admit() {
+        return refused(r);
+    }
+    let Ok(Ok(_permit)) = tokio::time::timeout(ADMISSION_WAIT, ingest.parsing.acquire()).await
+    else {
+        return refused(Refusal::Busy);
+    };
+    let bytes = match axum::body::to_bytes(body, usize::try_from(max).unwrap_or(usize::MAX)).await
+    {
+        Ok(b) => b,
+        Err(e) => {
+            let limit = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            return if limit {
+                too_large(max)
+            } else {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_body",
+                    format!("the body could not be read: {e}"),
+                )
+            };
+        }
+    };
+    let parsed = match tokio::task::spawn_blocking(move || parse(bytes, gzip, max)).await {
+        Ok(Ok(p)) => p,
+        Ok(Err(r)) => return r,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+    };
+    let rejected = parsed.problems.total;
+    let refuse_all = rejected > 0 && (!partial || parsed.batch.is_none());
+    if refuse_all {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(json!({
+                "error": "invalid_events",
+                "message": format!(
+                    "{rejected} of the events are invalid; nothing was stored{}",
+                    if partial { "" } else { " (send ?partial=true to store the valid ones)" }
+                ),
+                "accepted": 0,
+                "rejected": rejected,
+                "errors": listed(&parsed.problems),
+            })),
+        )
+            .into_response();
+    }
+    let Some(batch) = parsed.batch else {
+        return error(StatusCode::BAD_REQUEST, "no_events", "the body holds no events");
+    };
+    match ingest.submit(key, parsed.digest, batch).await {
+        Ok(Outcome::Stored { events }) => (
+            StatusCode::OK,
+            axum::Json(json!({
+                "accepted": events,
+                "rejected": rejected,
+                "errors": listed(&parsed.problems),
+                "replayed": false,
+            })),
+        )
+            .into_response(),
+        Ok(Outcome::Replayed { events }) => (
+            StatusCode::OK,
+            [("idempotent-replayed", "true")],
+            axum::Json(json!({
+                "accepted": events,
+                "rejected": rejected,
+                "errors": listed(&parsed.problems),
+                "replayed": true,
+            })),
+        )
+            .into_response(),
+        Err(r) => refused(r),
+    }
+}
+
+/// Flushes acknowledged events into the store every
+/// `ingest.flush_milliseconds` and shows them: the engine reads the new
+/// store and cached figures are dropped.
+pub async fn flusher(state: Arc<AppState>) {
+    let Some(ingest) = state.ingest.clone() else {
+        return;
+    };
+    let every = Duration::from_millis(ingest.settings().ingest.flush_milliseconds);
+    loop {
+        tokio::time::sleep(every).await;
+        flush_now(&state).await;
+    }
+}
+
+/// One flush, and a reload when it wrote anything. Failures are logged;
+/// the batches stay in the log for the next try.
+pub async fn flush_now(state: &Arc<AppState>) {
+    let Some(ingest) = state.ingest.clone() else {
+        return;
+    };
+    match tokio::task::spawn_blocking(move || ingest.flush()).await {
+        Ok(Ok(Some(store))) => {
+            if let Err(e) = state.reload(&store).await {
+                tracing::error!(error = ?e, "the server cannot read the flushed store");
+            }
+        }
+        Ok(Ok(None)) => {}
+        Ok(Err(_)) => {} // logged by the flush
+        Err(e) => tracing::error!(error = %e, "the flush task failed"),
+    }
+}

@@ -2,6 +2,8 @@
 //! query as a fresh process (cold) and repeated in one process (warm).
 //! It prints figures; it asserts nothing.
 
+pub mod ingest;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;

@@ -67,7 +67,7 @@ pub enum Command {
     Rebuild,
     /// Check the data directory: quarantine damaged files, rebuild a
     /// damaged rollup, store events left in the ingestion log, and list
-    /// what is in quarantine. Exits with 1 when anything is.
+    /// what is in quarantine. Fails (exit status 2) while anything is.
     Check,
     /// API tokens: `token create --role ingest` prints a new one.
     #[command(subcommand)]
@@ -91,6 +91,9 @@ pub enum Command {
     Sample(crate::sample::SampleArgs),
     /// Measure import and KPI speed on generated data.
     Bench(crate::bench::BenchArgs),
+    /// Measure live ingestion: events per second over HTTP, durable, and
+    /// the server's memory.
+    BenchIngest(crate::bench::ingest::IngestBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -150,7 +153,7 @@ pub enum ReportCommand {
 pub enum ScheduleCommand {
     /// Run the scheduled reports that are due, and retries of failed
     /// deliveries; for an external scheduler such as cron or a systemd
-    /// timer. Exits with 1 when a delivery failed.
+    /// timer. Fails (exit status 2) when a delivery failed.
     RunDue {
         #[command(flatten)]
         reports: ReportsArg,
@@ -385,6 +388,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Bench(args) => {
             crate::bench::run(&args).await?;
+        }
+        Command::BenchIngest(args) => {
+            crate::bench::ingest::run(&args).await?;
         }
     }
     Ok(())

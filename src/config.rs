@@ -368,10 +368,22 @@ impl Settings {
             self.delivery.timeout_seconds = parse("UPTAKE_DELIVERY_TIMEOUT_SECONDS", &v)?;
         }
         for (var, field) in [
-            ("UPTAKE_INGEST_MAX_BODY_BYTES", &mut self.ingest.max_body_bytes),
-            ("UPTAKE_INGEST_FLUSH_MILLISECONDS", &mut self.ingest.flush_milliseconds),
-            ("UPTAKE_INGEST_MAX_PENDING_EVENTS", &mut self.ingest.max_pending_events),
-            ("UPTAKE_INGEST_MIN_FREE_DISK_MB", &mut self.ingest.min_free_disk_mb),
+            (
+                "UPTAKE_INGEST_MAX_BODY_BYTES",
+                &mut self.ingest.max_body_bytes,
+            ),
+            (
+                "UPTAKE_INGEST_FLUSH_MILLISECONDS",
+                &mut self.ingest.flush_milliseconds,
+            ),
+            (
+                "UPTAKE_INGEST_MAX_PENDING_EVENTS",
+                &mut self.ingest.max_pending_events,
+            ),
+            (
+                "UPTAKE_INGEST_MIN_FREE_DISK_MB",
+                &mut self.ingest.min_free_disk_mb,
+            ),
         ] {
             if let Some(v) = get(var) {
                 *field = parse(var, &v)?;
@@ -400,7 +412,10 @@ impl Settings {
             ("ingest.max_body_bytes", self.ingest.max_body_bytes),
             ("ingest.flush_milliseconds", self.ingest.flush_milliseconds),
             ("ingest.max_pending_events", self.ingest.max_pending_events),
-            ("ingest.idempotency_days", u64::from(self.ingest.idempotency_days)),
+            (
+                "ingest.idempotency_days",
+                u64::from(self.ingest.idempotency_days),
+            ),
         ] {
             if value == 0 {
                 return Err(Error::Invalid {

@@ -209,7 +209,13 @@ impl Engine {
     /// cube to finish.
     pub async fn reload(&self, store: &Store) -> Result<()> {
         let mut cube = self.cube.write().await;
-        for table in ["user_week", "user_module_week", "rollup_users", "rollup_modules", "events"] {
+        for table in [
+            "user_week",
+            "user_module_week",
+            "rollup_users",
+            "rollup_modules",
+            "events",
+        ] {
             self.ctx
                 .deregister_table(table)
                 .map_err(|source| Error::Register { table, source })?;

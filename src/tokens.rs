@@ -183,7 +183,10 @@ mod tests {
         let token = create(dir.path(), Role::Ingest, Some("crm")).expect("create");
         assert!(token.starts_with("upt_") && token.len() > 40);
         let text = std::fs::read_to_string(dir.path().join(FILE_NAME)).expect("read");
-        assert!(!text.contains(&token[4..]), "the token itself is not stored");
+        assert!(
+            !text.contains(&token[4..]),
+            "the token itself is not stored"
+        );
         let tokens = Tokens::new(dir.path());
         assert_eq!(tokens.check(&token), Some(("crm".into(), Role::Ingest)));
         assert_eq!(tokens.check("upt_wrong"), None);

@@ -5,6 +5,7 @@ mod browser;
 mod charts;
 mod cli;
 mod differential;
+mod ingest;
 mod reference;
 mod reports;
 mod spec_cases;

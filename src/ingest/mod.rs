@@ -57,9 +57,7 @@ pub enum Outcome {
 pub enum Refusal {
     #[error("this Idempotency-Key was used before for a different body")]
     KeyConflict,
-    #[error(
-        "{0} acknowledged events are waiting to be written to the store; retry in a moment"
-    )]
+    #[error("{0} acknowledged events are waiting to be written to the store; retry in a moment")]
     Behind(u64),
     #[error("too many batches are waiting to be logged; retry in a moment")]
     Busy,
@@ -191,6 +189,11 @@ impl Ingest {
                 continue;
             }
             let segment = wal::read(&path)?;
+            if segment.records.is_empty() && segment.damage.is_none() {
+                // Started after the last flush and never written to.
+                let _ = std::fs::remove_file(&path);
+                continue;
+            }
             if let Some(damage) = &segment.damage {
                 if segment.cut_tail && Some(seq) == last {
                     tracing::warn!(
@@ -382,9 +385,8 @@ impl Ingest {
                 if let Err(e) = store.compact(self.settings.ingest.compact_files as usize) {
                     tracing::error!(error = %e, "compacting event files failed");
                 }
-                status.last_flush = Some(
-                    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                );
+                status.last_flush =
+                    Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
                 status.last_flush_events = events;
                 status.last_flush_millis = started.elapsed().as_millis() as u64;
                 status.last_error = None;
@@ -401,7 +403,11 @@ impl Ingest {
     }
 
     pub fn status(&self) -> Status {
-        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut status = self
+            .status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         status.pending_events = self.pending.load(Ordering::Relaxed);
         status
     }

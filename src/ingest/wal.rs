@@ -80,7 +80,13 @@ fn arrow(e: datafusion::arrow::error::ArrowError) -> Error {
 
 fn decode(payload: &[u8]) -> std::result::Result<Record, String> {
     let short = || "record shorter than its fields".to_string();
-    let key_len = u16::from_le_bytes(payload.get(..2).ok_or_else(short)?.try_into().map_err(|_| short())?) as usize;
+    let key_len = u16::from_le_bytes(
+        payload
+            .get(..2)
+            .ok_or_else(short)?
+            .try_into()
+            .map_err(|_| short())?,
+    ) as usize;
     let key = payload.get(2..2 + key_len).ok_or_else(short)?;
     let key = std::str::from_utf8(key).map_err(|e| format!("key: {e}"))?;
     let digest: [u8; 32] = payload
@@ -255,7 +261,10 @@ impl Writer {
 
 /// Cuts a segment to its intact prefix (a record cut off by a crash).
 pub fn truncate(path: &Path, len: u64) -> Result<()> {
-    let file = OpenOptions::new().write(true).open(path).map_err(io(path))?;
+    let file = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(io(path))?;
     file.set_len(len).map_err(io(path))?;
     file.sync_all().map_err(io(path))
 }
@@ -272,7 +281,10 @@ mod tests {
         RecordBatch::try_new(
             event_schema(),
             vec![
-                Arc::new(TimestampMicrosecondArray::from(vec![1_700_000_000_000_000; n]).with_timezone("UTC")),
+                Arc::new(
+                    TimestampMicrosecondArray::from(vec![1_700_000_000_000_000; n])
+                        .with_timezone("UTC"),
+                ),
                 Arc::new(StringArray::from(users.to_vec())),
                 Arc::new(StringArray::from(vec!["crm"; n])),
                 Arc::new(StringArray::from(vec!["view"; n])),
@@ -315,6 +327,11 @@ mod tests {
         assert_eq!(damaged.records.len(), 2);
         assert!(!damaged.cut_tail);
         assert_eq!(damaged.damaged_bytes as usize, b.len());
-        assert!(damaged.damage.expect("damage").contains(&format!("byte {}", a.len())));
+        assert!(
+            damaged
+                .damage
+                .expect("damage")
+                .contains(&format!("byte {}", a.len()))
+        );
     }
 }

@@ -134,7 +134,9 @@ fn too_large(max: u64) -> Response {
     error(
         StatusCode::PAYLOAD_TOO_LARGE,
         "body_too_large",
-        format!("the body is larger than {max} bytes (ingest.max_body_bytes); send smaller batches"),
+        format!(
+            "the body is larger than {max} bytes (ingest.max_body_bytes); send smaller batches"
+        ),
     )
 }
 
@@ -187,9 +189,10 @@ fn parse(bytes: bytes::Bytes, gzip: bool, max: u64) -> Result<Parsed, Response> 
     let batch = match batches.len() {
         0 => None,
         1 => batches.pop(),
-        _ => Some(concat_batches(&event_schema(), &batches).map_err(|e| {
-            error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-        })?),
+        _ => Some(
+            concat_batches(&event_schema(), &batches)
+                .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?,
+        ),
     };
     Ok(Parsed {
         batch,
@@ -260,8 +263,7 @@ pub async fn post_events(
     else {
         return refused(Refusal::Busy);
     };
-    let bytes = match axum::body::to_bytes(body, usize::try_from(max).unwrap_or(usize::MAX)).await
-    {
+    let bytes = match axum::body::to_bytes(body, usize::try_from(max).unwrap_or(usize::MAX)).await {
         Ok(b) => b,
         Err(e) => {
             let limit = std::error::Error::source(&e)
@@ -301,7 +303,11 @@ pub async fn post_events(
             .into_response();
     }
     let Some(batch) = parsed.batch else {
-        return error(StatusCode::BAD_REQUEST, "no_events", "the body holds no events");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "no_events",
+            "the body holds no events",
+        );
     };
     match ingest.submit(key, parsed.digest, batch).await {
         Ok(Outcome::Stored { events }) => (

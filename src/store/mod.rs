@@ -686,7 +686,9 @@ impl Store {
             }
             let gone: HashSet<&str> = small.iter().map(|f| f.path.as_str()).collect();
             let mut manifest = self.manifest.clone();
-            manifest.event_files.retain(|f| !gone.contains(f.path.as_str()));
+            manifest
+                .event_files
+                .retain(|f| !gone.contains(f.path.as_str()));
             manifest.event_files.push(EventFile {
                 path: rel,
                 date,

@@ -1,0 +1,755 @@
+//! Live ingestion against `uptake serve` on loopback: authentication,
+//! per-row errors, limits, idempotent retries across restarts, figures
+//! updated within seconds, back-pressure, a crash harness that kills the
+//! server with SIGKILL while clients send batches, and damaged files.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use datafusion::arrow::array::{Array, AsArray};
+use rand::{Rng, SeedableRng};
+
+use crate::support::{repo, sample_store, stdout, uptake};
+
+/// A reply as the client saw it.
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One HTTP/1.1 request on a fresh connection, as a plain client would
+/// send it.
+fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Reply> {
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("no complete answer"))?;
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other("no status line"))?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Ok(Reply {
+        status,
+        headers,
+        body: body.to_string(),
+    })
+}
+
+fn get(port: u16, path: &str) -> Reply {
+    request(port, "GET", path, &[], b"").expect("GET")
+}
+
+/// `uptake serve` on a fixed loopback port; killed with SIGKILL when
+/// dropped.
+struct Server {
+    child: Child,
+}
+
+impl Server {
+    fn start(data: &Path, port: u16, env: &[(&str, &str)]) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_uptake"));
+        command
+            .arg("--data")
+            .arg(data)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env_remove("UPTAKE_CONFIG")
+            .env_remove("UPTAKE_TIMEZONE")
+            .current_dir(data.parent().unwrap_or(data))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("uptake serve");
+        let started = Instant::now();
+        loop {
+            if let Ok(r) = request(port, "GET", "/health", &[], b"")
+                && r.status == 200
+            {
+                break;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("uptake serve stopped: {status}");
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "serve did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Server { child }
+    }
+
+    /// SIGKILL: no flush, no clean-up.
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+fn token(data: &Path) -> String {
+    let out = uptake(data, &["token", "create", "--role", "ingest"]);
+    assert!(out.status.success(), "{out:?}");
+    stdout(&out).trim().to_string()
+}
+
+fn event(time: &str, user: &str, module: &str, client: &str) -> String {
+    serde_json::json!({
+        "event_time": time, "user_id": user, "module": module,
+        "action": "view", "client": client,
+    })
+    .to_string()
+}
+
+fn post(port: u16, token: &str, path: &str, extra: &[(&str, &str)], body: &[u8]) -> Reply {
+    let auth = format!("Bearer {token}");
+    let mut headers = vec![("Authorization", auth.as_str())];
+    headers.extend_from_slice(extra);
+    request(port, "POST", path, &headers, body).expect("POST")
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).expect("gzip");
+    encoder.finish().expect("gzip")
+}
+
+fn stored_events(data: &Path) -> u64 {
+    let out = uptake(data, &["stats", "--format", "json"]);
+    assert!(out.status.success(), "{out:?}");
+    let stats: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("stats");
+    stats["events"].as_u64().expect("events")
+}
+
+fn campaigns_in_week(port: u16, week: &str) -> serde_json::Value {
+    let reply = get(port, &format!("/api/v1/modules?week={week}"));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply
+        .json()
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["module"] == "campaigns")
+        .cloned()
+        .expect("campaigns row")
+}
+
+#[test]
+fn events_posted_over_http_are_checked_stored_once_and_counted() {
+    let tmp = sample_store();
+    let data = tmp.path().join("data");
+    let token = token(&data);
+    let before = stored_events(&data);
+    let port = free_port();
+    let limits = [("UPTAKE_INGEST_MAX_BODY_BYTES", "65536")];
+    let server = Server::start(&data, port, &limits);
+    let path = "/api/v1/events";
+    let one = event("2027-01-13T12:00:00Z", "u000001", "campaigns", "web");
+
+    // Authentication.
+    let r = request(port, "POST", path, &[], one.as_bytes()).expect("post");
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some("Bearer realm=\"uptake\"")
+    );
+    assert_eq!(r.json()["error"], "unauthorized");
+    let r = post(port, "upt_not-a-token", path, &[], one.as_bytes());
+    assert_eq!(r.status, 401);
+
+    // Bad requests name what is wrong.
+    let r = post(port, &token, "/api/v1/events?parcel=1", &[], one.as_bytes());
+    assert_eq!(
+        (r.status, r.json()["error"].clone()),
+        (400, "invalid_parameter".into())
+    );
+    let long = "k".repeat(201);
+    let r = post(
+        port,
+        &token,
+        path,
+        &[("Idempotency-Key", &long)],
+        one.as_bytes(),
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("Idempotency-Key"), "{}", r.body);
+    let r = post(
+        port,
+        &token,
+        path,
+        &[("Content-Encoding", "br")],
+        one.as_bytes(),
+    );
+    assert_eq!(r.status, 415);
+    let r = post(port, &token, path, &[], b"\n\n");
+    assert_eq!(
+        (r.status, r.json()["error"].clone()),
+        (400, "no_events".into())
+    );
+
+    // Invalid rows: the whole batch is refused, each row named.
+    let mixed = [
+        one.clone(),
+        r#"{"event_time":"2027-01-13T12:00:00Z","user_id":"u000002","action":"view"}"#.into(),
+        r#"{"event_time":"13.01.2027","user_id":"u000003","module":"campaigns","action":"view"}"#
+            .into(),
+        "not json".into(),
+    ]
+    .join("\n");
+    let r = post(port, &token, path, &[], mixed.as_bytes());
+    assert_eq!(r.status, 422, "{}", r.body);
+    let body = r.json();
+    assert_eq!(
+        (body["accepted"].clone(), body["rejected"].clone()),
+        (0.into(), 3.into())
+    );
+    let errors: Vec<(String, String)> = body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            (
+                e["position"].as_str().unwrap_or("").to_string(),
+                e["field"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            ("line 2".to_string(), "module".to_string()),
+            ("line 3".into(), "event_time".into()),
+            ("line 4".into(), "-".into())
+        ]
+    );
+    // ...and with ?partial=true the valid row is stored.
+    let r = post(
+        port,
+        &token,
+        "/api/v1/events?partial=true",
+        &[],
+        mixed.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        (r.json()["accepted"].clone(), r.json()["rejected"].clone()),
+        (1.into(), 3.into())
+    );
+
+    // A JSON array, gzip-compressed.
+    let array = format!(
+        "[{},{}]",
+        event("2027-01-13T12:00:00Z", "u000002", "campaigns", "mobile"),
+        event("2027-01-13T12:00:00Z", "u000003", "campaigns", "outlook")
+    );
+    let r = post(
+        port,
+        &token,
+        path,
+        &[("Content-Encoding", "gzip")],
+        &gzip(array.as_bytes()),
+    );
+    assert_eq!(
+        (r.status, r.json()["accepted"].clone()),
+        (200, 2.into()),
+        "{}",
+        r.body
+    );
+    let r = post(
+        port,
+        &token,
+        path,
+        &[("Content-Encoding", "gzip")],
+        b"not gzip",
+    );
+    assert_eq!(r.status, 400);
+
+    // Bodies beyond ingest.max_body_bytes, as sent or once unpacked.
+    let big: String = (0..1000).map(|_| format!("{one}\n")).collect();
+    assert!(big.len() > 65536);
+    let r = post(port, &token, path, &[], big.as_bytes());
+    assert_eq!(
+        (r.status, r.json()["error"].clone()),
+        (413, "body_too_large".into())
+    );
+    let bomb = gzip(&vec![b'\n'; 4 << 20]);
+    assert!(bomb.len() < 65536);
+    let r = post(port, &token, path, &[("Content-Encoding", "gzip")], &bomb);
+    assert_eq!(r.status, 413, "{}", r.body);
+
+    // Every directory user uses campaigns on the Sunday of 2027-W02 (after
+    // everyone's eligible-from date): once the batch is
+    // acknowledged the figures follow within seconds.
+    let directory = std::fs::read_to_string(repo().join("sample_data/directory.csv")).expect("dir");
+    let everyone: String = directory
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next())
+        .map(|u| format!("{}\n", event("2027-01-17T12:00:00Z", u, "campaigns", "web")))
+        .collect();
+    let shown = campaigns_in_week(port, "2027-W02");
+    assert!(
+        shown["module_users"].as_u64() < shown["eligible"].as_u64(),
+        "{shown}"
+    );
+    let key = [("Idempotency-Key", "campaign-push-1")];
+    let r = post(port, &token, path, &key, everyone.as_bytes());
+    assert_eq!(
+        (r.status, r.json()["replayed"].clone()),
+        (200, false.into()),
+        "{}",
+        r.body
+    );
+    let acknowledged = Instant::now();
+    let users = loop {
+        let row = campaigns_in_week(port, "2027-W02");
+        if row["module_users"] == row["eligible"] {
+            break row["module_users"].clone();
+        }
+        assert!(
+            acknowledged.elapsed() < Duration::from_secs(5),
+            "not visible within 5 s: {row}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(users, 192);
+    assert_eq!(campaigns_in_week(port, "2027-W02")["inactive_licensees"], 0);
+
+    // The same batch again counts once; another body under the key is refused.
+    let r = post(port, &token, path, &key, everyone.as_bytes());
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("idempotent-replayed"), Some("true"));
+    assert_eq!(r.json()["replayed"], true);
+    let r = post(port, &token, path, &key, one.as_bytes());
+    assert_eq!(
+        (r.status, r.json()["error"].clone()),
+        (422, "idempotency_key_reused".into())
+    );
+
+    // A batch acknowledged just before a SIGKILL is replayed from the log,
+    // and its key is still known after the restart.
+    let late = event("2027-01-14T12:00:00Z", "u000004", "campaigns", "late");
+    let r = post(
+        port,
+        &token,
+        path,
+        &[("Idempotency-Key", "late-1")],
+        late.as_bytes(),
+    );
+    assert_eq!(r.status, 200);
+    server.kill();
+    let server = Server::start(&data, port, &limits);
+    for k in ["late-1", "campaign-push-1"] {
+        let body = if k == "late-1" { &late } else { &everyone };
+        let r = post(
+            port,
+            &token,
+            path,
+            &[("Idempotency-Key", k)],
+            body.as_bytes(),
+        );
+        assert_eq!(
+            (r.status, r.json()["replayed"].clone()),
+            (200, true.into()),
+            "{k}"
+        );
+    }
+    let health = get(port, "/health").json();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["ingest"]["pending_events"], 0);
+    drop(server);
+    let directory_users = directory.lines().skip(1).count() as u64;
+    assert_eq!(stored_events(&data), before + 1 + 2 + directory_users + 1);
+}
+
+#[test]
+fn overload_and_a_full_disk_get_retry_after() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let token = token(&data);
+    let port = free_port();
+    let batch: String = (0..10)
+        .map(|i| {
+            format!(
+                "{}\n",
+                event("2026-03-04T10:00:00Z", &format!("u{i}"), "crm", "web")
+            )
+        })
+        .collect();
+    // The store never catches up: beyond 5 waiting events, 429.
+    let server = Server::start(
+        &data,
+        port,
+        &[
+            ("UPTAKE_INGEST_MAX_PENDING_EVENTS", "5"),
+            ("UPTAKE_INGEST_FLUSH_MILLISECONDS", "3600000"),
+        ],
+    );
+    let r = post(port, &token, "/api/v1/events", &[], batch.as_bytes());
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = post(port, &token, "/api/v1/events", &[], batch.as_bytes());
+    assert_eq!(
+        (r.status, r.json()["error"].clone()),
+        (429, "store_behind".into())
+    );
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert_eq!(get(port, "/health").json()["ingest"]["pending_events"], 10);
+    server.kill();
+
+    // Less free disk than required: 503. The 10 events acknowledged before
+    // the kill were replayed at start.
+    let server = Server::start(
+        &data,
+        port,
+        &[("UPTAKE_INGEST_MIN_FREE_DISK_MB", "999999999999")],
+    );
+    let r = post(port, &token, "/api/v1/events", &[], batch.as_bytes());
+    assert_eq!(
+        (r.status, r.json()["error"].clone()),
+        (503, "disk_full".into())
+    );
+    assert_eq!(r.header("retry-after"), Some("60"));
+    assert_eq!(
+        get(port, "/health").json()["ingest"]["recovered_events"],
+        10
+    );
+    drop(server);
+    assert_eq!(stored_events(&data), 10);
+}
+
+/// Every stored event's (user, module, client), which the crash harness
+/// makes unique per event.
+fn stored_identities(data: &Path) -> HashMap<(String, String, String), u32> {
+    let store = uptake::store::Store::open(data).expect("store");
+    let mut seen = HashMap::new();
+    for path in store.event_file_paths() {
+        let (_, batches) = uptake::store::files::read_parquet(&path).expect("read");
+        for b in batches {
+            let text = |i: usize| b.column(i).as_string::<i32>().clone();
+            let (users, modules, clients) = (text(1), text(2), text(4));
+            for row in 0..b.num_rows() {
+                let client = if clients.is_null(row) {
+                    String::new()
+                } else {
+                    clients.value(row).to_string()
+                };
+                *seen
+                    .entry((
+                        users.value(row).to_string(),
+                        modules.value(row).to_string(),
+                        client,
+                    ))
+                    .or_insert(0) += 1;
+            }
+        }
+    }
+    seen
+}
+
+/// The rollup as (user, module, week, day mask), by ids.
+fn rollup_rows(data: &Path) -> BTreeSet<(String, String, i32, i32)> {
+    let store = uptake::store::Store::open(data).expect("store");
+    let Some(files) = store.rollup_files() else {
+        return BTreeSet::new();
+    };
+    let names = |path: &PathBuf| -> HashMap<i32, String> {
+        let (_, batches) = uptake::store::files::read_parquet(path).expect("keys");
+        let mut out = HashMap::new();
+        for b in batches {
+            let keys = b
+                .column(0)
+                .as_primitive::<datafusion::arrow::datatypes::Int32Type>();
+            let ids = b.column(1).as_string::<i32>();
+            for i in 0..b.num_rows() {
+                out.insert(keys.value(i), ids.value(i).to_string());
+            }
+        }
+        out
+    };
+    let (users, modules) = (names(&files.users), names(&files.modules));
+    let (_, batches) = uptake::store::files::read_parquet(&files.user_module_week).expect("umw");
+    let mut rows = BTreeSet::new();
+    for b in batches {
+        let int = |c: usize| {
+            b.column(c)
+                .as_primitive::<datafusion::arrow::datatypes::Int32Type>()
+                .clone()
+        };
+        let (u, m, w, d) = (int(0), int(1), int(2), int(3));
+        for i in 0..b.num_rows() {
+            rows.insert((
+                users[&u.value(i)].clone(),
+                modules[&m.value(i)].clone(),
+                w.value(i),
+                d.value(i),
+            ));
+        }
+    }
+    rows
+}
+
+/// Clients send batches with keys and retry each until it is acknowledged,
+/// while the server is killed with SIGKILL at random moments and
+/// restarted. Afterwards every batch is stored exactly once, and the
+/// rollup equals one rebuilt from the stored events.
+///
+/// `UPTAKE_CRASH_ROUNDS` sets the number of kills (default 6); run it many
+/// times with e.g. `UPTAKE_CRASH_ROUNDS=100 cargo test crash_harness`.
+#[test]
+fn crash_harness_every_acknowledged_event_is_stored_exactly_once() {
+    const CLIENTS: usize = 3;
+    const EVENTS: usize = 40;
+    let rounds: usize = std::env::var("UPTAKE_CRASH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(6);
+    let seed: u64 = std::env::var("UPTAKE_CRASH_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| rand::rng().random());
+    eprintln!("crash harness: {rounds} rounds, UPTAKE_CRASH_SEED={seed}");
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let token = token(&data);
+    let port = free_port();
+    // Frequent flushes and compactions, so that kills land in them too.
+    let env = [
+        ("UPTAKE_INGEST_FLUSH_MILLISECONDS", "50"),
+        ("UPTAKE_INGEST_COMPACT_FILES", "3"),
+    ];
+    let stop = Arc::new(AtomicBool::new(false));
+    let acknowledged: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let (stop, acknowledged, token) = (stop.clone(), acknowledged.clone(), token.clone());
+            std::thread::spawn(move || {
+                let mut n = 0usize;
+                while !stop.load(Ordering::Relaxed) {
+                    let key = format!("c{c}-b{n}");
+                    let day = 2 + n % 9;
+                    let body: String = (0..EVENTS)
+                        .map(|i| {
+                            let time = format!("2026-03-{day:02}T{:02}:30:00Z", i % 24);
+                            format!(
+                                "{}\n",
+                                event(&time, &format!("c{c}"), &format!("b{n}"), &format!("e{i}"))
+                            )
+                        })
+                        .collect();
+                    // Retry with the same key until acknowledged.
+                    loop {
+                        match request(
+                            port,
+                            "POST",
+                            "/api/v1/events",
+                            &[
+                                ("Authorization", &format!("Bearer {token}")),
+                                ("Idempotency-Key", &key),
+                            ],
+                            body.as_bytes(),
+                        ) {
+                            Ok(r) if r.status == 200 => {
+                                let accepted = r.json()["accepted"].as_u64().expect("accepted");
+                                acknowledged.lock().expect("lock").insert(key, accepted);
+                                break;
+                            }
+                            Ok(r) if r.status == 429 || r.status == 503 => {}
+                            Ok(r) => panic!("unexpected answer {}: {}", r.status, r.body),
+                            Err(_) => {} // the server is down
+                        }
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    n += 1;
+                }
+            })
+        })
+        .collect();
+
+    for _ in 0..rounds {
+        let server = Server::start(&data, port, &env);
+        std::thread::sleep(Duration::from_millis(rng.random_range(100..1200)));
+        server.kill();
+        std::thread::sleep(Duration::from_millis(rng.random_range(0..200)));
+    }
+    // A last run lets the clients' retries in flight through.
+    let server = Server::start(&data, port, &env);
+    stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        c.join().expect("client");
+    }
+    server.kill();
+    // Start-up after the last kill stores what the log still holds.
+    let out = uptake(&data, &["check"]);
+    assert!(out.status.success(), "{out:?}");
+
+    let acknowledged = acknowledged.lock().expect("lock").clone();
+    assert!(
+        acknowledged.len() >= CLIENTS * rounds,
+        "too few batches: {}",
+        acknowledged.len()
+    );
+    let stored = stored_identities(&data);
+    let mut expected = 0usize;
+    for (key, accepted) in &acknowledged {
+        assert_eq!(*accepted, EVENTS as u64, "{key}");
+        let (c, n) = key.split_once('-').expect("key");
+        for i in 0..EVENTS {
+            let id = (c.to_string(), n.to_string(), format!("e{i}"));
+            assert_eq!(stored.get(&id), Some(&1), "{key} event {i} (seed {seed})");
+            expected += 1;
+        }
+    }
+    assert_eq!(
+        stored.len(),
+        expected,
+        "events of unacknowledged batches (seed {seed})"
+    );
+    assert!(
+        uptake::store::quarantine::entries(&data).is_empty(),
+        "seed {seed}"
+    );
+
+    // The rollup kept in step with the events.
+    let live = rollup_rows(&data);
+    let out = uptake(&data, &["rebuild"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(live, rollup_rows(&data), "seed {seed}");
+    eprintln!(
+        "crash harness: {} batches, {expected} events, each once",
+        acknowledged.len()
+    );
+}
+
+#[test]
+fn damaged_files_are_quarantined_reported_and_the_rest_kept() {
+    use uptake::ingest::wal;
+
+    let tmp = sample_store();
+    let data = tmp.path().join("data");
+    let total = stored_events(&data);
+    let store = uptake::store::Store::open(&data).expect("store");
+    let files = store.manifest().event_files.clone();
+    let rollup = store.rollup_files().expect("rollup");
+    drop(store);
+
+    // An event file cut in half, a rollup file overwritten.
+    let victim = data.join(&files[0].path);
+    let bytes = std::fs::read(&victim).expect("read");
+    std::fs::write(&victim, &bytes[..bytes.len() / 2]).expect("cut");
+    std::fs::write(&rollup.user_week, b"garbage").expect("overwrite");
+
+    // A log segment with a damaged record between two good ones.
+    let batch = |user: &str| {
+        let mut problems = uptake::store::input::Problems::default();
+        let mut out = Vec::new();
+        let line = event("2027-01-13T09:00:00Z", user, "campaigns", "wal");
+        uptake::store::input::read_ndjson(
+            Box::new(std::io::Cursor::new(line.into_bytes())),
+            "test",
+            &mut problems,
+            &mut |b| {
+                out.push(b);
+                Ok(())
+            },
+        )
+        .expect("parse");
+        out.remove(0)
+    };
+    let records: Vec<Vec<u8>> = ["u000001", "u000002", "u000003"]
+        .iter()
+        .map(|u| wal::encode(None, &[0; 32], &batch(u)).expect("encode"))
+        .collect();
+    let mut segment = records.concat();
+    segment[records[0].len() + 30] ^= 0xff;
+    std::fs::create_dir_all(data.join("wal")).expect("wal dir");
+    std::fs::write(wal::segment_path(&data.join("wal"), 1), &segment).expect("segment");
+
+    // `uptake check` repairs what it can and lists the rest.
+    let out = uptake(&data, &["check"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let listed = stdout(&out);
+    assert!(listed.contains(&files[0].path), "{listed}");
+    assert!(listed.contains("rollup/user_week-"), "{listed}");
+    assert!(listed.contains("wal/00000000000000000001.wal"), "{listed}");
+    assert!(listed.contains("fails its checksum"), "{listed}");
+    // Everything else is kept: the other files and the two good records.
+    assert_eq!(stored_events(&data), total - files[0].events + 2);
+
+    // The server starts, answers, and reports the damage.
+    let port = free_port();
+    let server = Server::start(&data, port, &[]);
+    let health = get(port, "/health").json();
+    assert_eq!(health["status"], "degraded");
+    let quarantined = health["quarantined"].as_array().expect("list");
+    assert_eq!(quarantined.len(), listed.lines().count());
+    assert!(
+        quarantined
+            .iter()
+            .any(|q| q["original"] == files[0].path.as_str())
+    );
+    assert_eq!(get(port, "/api/v1/kpi?by=region").status, 200);
+    drop(server);
+}

@@ -135,8 +135,11 @@ pub fn role_name(role: Role) -> &'static str {
 /// runs take effect at once.
 pub struct Tokens {
     data: PathBuf,
-    cached: Mutex<(Option<SystemTime>, HashMap<String, (String, Role)>)>,
+    cached: Mutex<Known>,
 }
+
+/// The tokens as read, by hash: name and role; and the file's time then.
+type Known = (Option<SystemTime>, HashMap<String, (String, Role)>);
 
 impl Tokens {
     pub fn new(data: &Path) -> Tokens {

@@ -189,6 +189,8 @@ async fn openapi_describes_every_route() {
         let (status, _, _) = get(path, &[]).await;
         assert_eq!(status, StatusCode::OK, "{path}");
     }
+    // Live ingestion is a POST (tested against `uptake serve` in ingest.rs).
+    assert!(paths["/api/v1/events"]["post"].is_object());
 }
 
 fn text(body: &[u8]) -> String {

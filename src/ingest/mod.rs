@@ -17,9 +17,11 @@
 //! `wal/keys.jsonl` before the commit, so a retried batch counts once also
 //! across restarts.
 //!
-//! Memory stays bounded: the queue is short (a full queue answers 503),
-//! batches parsed at once are limited, and acknowledged events waiting for
-//! the store are limited by `ingest.max_pending_events` (beyond it 429).
+//! Memory stays bounded: at most [`PARSING`] batches are parsed and logged
+//! at once (a request waits for its turn at most [`ADMISSION_WAIT`], then
+//! gets 503), and no batch is taken while `ingest.max_pending_events`
+//! acknowledged events wait for the store (429), so at most that many plus
+//! [`PARSING`] batches are held.
 
 pub mod keys;
 pub mod wal;
@@ -38,8 +40,9 @@ use crate::store::rollup::Rollup;
 use crate::store::{Store, quarantine};
 use keys::{KeyLog, Seen};
 
-/// Batches waiting for the log writer; beyond it a request gets 503.
-const QUEUE: usize = 64;
+/// Batches waiting for the log writer; beyond it a request gets 503 (only
+/// [`PARSING`] requests submit at once, so it is a safety net).
+const QUEUE: usize = 2 * PARSING;
 /// Batches parsed at the same time; a request waits for its turn at most
 /// [`ADMISSION_WAIT`].
 pub const PARSING: usize = 8;

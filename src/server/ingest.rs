@@ -32,15 +32,47 @@ const LISTED_ERRORS: usize = 1000;
 /// Longest accepted `Idempotency-Key`.
 const MAX_KEY: usize = 200;
 
-fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    (
-        status,
-        axum::Json(json!({"error": code, "message": message.into()})),
-    )
-        .into_response()
+/// A refused request: status, error code, message and, when retrying
+/// later helps, `Retry-After`.
+struct Rejection {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    retry_after: Option<u64>,
 }
 
-fn refused(r: Refusal) -> Response {
+fn error(status: StatusCode, code: &'static str, message: impl Into<String>) -> Rejection {
+    Rejection {
+        status,
+        code,
+        message: message.into(),
+        retry_after: None,
+    }
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            axum::Json(json!({"error": self.code, "message": self.message})),
+        )
+            .into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"uptake\""),
+            );
+        }
+        response
+    }
+}
+
+fn refused(r: Refusal) -> Rejection {
     let (status, code) = match r {
         Refusal::KeyConflict => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
         Refusal::Behind(_) => (StatusCode::TOO_MANY_REQUESTS, "store_behind"),
@@ -51,26 +83,25 @@ fn refused(r: Refusal) -> Response {
     if let Refusal::Failed(cause) = &r {
         tracing::error!(%cause, "a batch could not be logged");
     }
-    let mut response = error(status, code, r.to_string());
-    if let Some(seconds) = r.retry_after() {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    Rejection {
+        retry_after: r.retry_after(),
+        ..error(status, code, r.to_string())
     }
-    response
 }
 
-fn unauthorized(message: &str) -> Response {
-    let mut response = error(StatusCode::UNAUTHORIZED, "unauthorized", message);
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Bearer realm=\"uptake\""),
-    );
-    response
+/// A refusal sent after the body was read and dropped: a client that is
+/// still sending its body gets the answer instead of a reset connection.
+async fn refused_after(body: Body, limit: usize, r: Refusal) -> Rejection {
+    let _ = axum::body::to_bytes(body, limit).await;
+    refused(r)
+}
+
+fn unauthorized(message: &str) -> Rejection {
+    error(StatusCode::UNAUTHORIZED, "unauthorized", message)
 }
 
 /// The `Idempotency-Key`, checked: 1 to 200 visible ASCII characters.
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Response> {
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Rejection> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -89,7 +120,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Response> {
     Ok(Some(key.to_string()))
 }
 
-fn partial(raw: Option<&str>) -> Result<bool, Response> {
+fn partial(raw: Option<&str>) -> Result<bool, Rejection> {
     let mut partial = false;
     for (name, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         match (name.as_ref(), value.as_ref()) {
@@ -114,7 +145,7 @@ fn partial(raw: Option<&str>) -> Result<bool, Response> {
     Ok(partial)
 }
 
-fn checked_encoding(headers: &HeaderMap) -> Result<bool, Response> {
+fn checked_encoding(headers: &HeaderMap) -> Result<bool, Rejection> {
     match headers
         .get(header::CONTENT_ENCODING)
         .map(|e| e.to_str().unwrap_or("").trim().to_ascii_lowercase())
@@ -130,7 +161,7 @@ fn checked_encoding(headers: &HeaderMap) -> Result<bool, Response> {
     }
 }
 
-fn too_large(max: u64) -> Response {
+fn too_large(max: u64) -> Rejection {
     error(
         StatusCode::PAYLOAD_TOO_LARGE,
         "body_too_large",
@@ -147,7 +178,7 @@ struct Parsed {
     digest: [u8; 32],
 }
 
-fn parse(bytes: bytes::Bytes, gzip: bool, max: u64) -> Result<Parsed, Response> {
+fn parse(bytes: bytes::Bytes, gzip: bool, max: u64) -> Result<Parsed, Rejection> {
     let body: Vec<u8> = if gzip {
         let mut out = Vec::new();
         let read = flate2::read::MultiGzDecoder::new(&bytes[..])
@@ -217,77 +248,76 @@ pub async fn post_events(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    accept(&state, raw.as_deref(), &headers, body)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn accept(
+    state: &AppState,
+    raw: Option<&str>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, Rejection> {
     let Some(ingest) = state.ingest.clone() else {
-        return error(
+        return Err(error(
             StatusCode::NOT_FOUND,
             "not_found",
             "live ingestion is not running on this server",
-        );
+        ));
     };
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let Some(token) = token else {
-        return unauthorized("send an ingest token as Authorization: Bearer TOKEN");
-    };
+        .map(str::trim)
+        .ok_or_else(|| unauthorized("send an ingest token as Authorization: Bearer TOKEN"))?;
     match state.tokens.check(token) {
         Some((_, Role::Ingest)) => {}
-        None => return unauthorized("unknown or revoked token"),
+        None => return Err(unauthorized("unknown or revoked token")),
     }
-    let partial = match partial(raw.as_deref()) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let key = match idempotency_key(&headers) {
-        Ok(k) => k,
-        Err(r) => return r,
-    };
-    let gzip = match checked_encoding(&headers) {
-        Ok(g) => g,
-        Err(r) => return r,
-    };
+    let partial = partial(raw)?;
+    let key = idempotency_key(headers)?;
+    let gzip = checked_encoding(headers)?;
     let max = ingest.settings().ingest.max_body_bytes;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max) {
-        return too_large(max);
+        return Err(too_large(max));
     }
+    let limit = usize::try_from(max).unwrap_or(usize::MAX);
     if let Err(r) = ingest.admit() {
-        return refused(r);
+        return Err(refused_after(body, limit, r).await);
     }
     let Ok(Ok(_permit)) = tokio::time::timeout(ADMISSION_WAIT, ingest.parsing.acquire()).await
     else {
-        return refused(Refusal::Busy);
+        return Err(refused_after(body, limit, Refusal::Busy).await);
     };
-    let bytes = match axum::body::to_bytes(body, usize::try_from(max).unwrap_or(usize::MAX)).await {
-        Ok(b) => b,
-        Err(e) => {
-            let limit = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-            return if limit {
-                too_large(max)
-            } else {
-                error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_body",
-                    format!("the body could not be read: {e}"),
-                )
-            };
+    // Checked again: the store may have fallen behind while this waited.
+    if let Err(r) = ingest.admit() {
+        return Err(refused_after(body, limit, r).await);
+    }
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let too_long = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+        if too_long {
+            too_large(max)
+        } else {
+            error(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                format!("the body could not be read: {e}"),
+            )
         }
-    };
-    let parsed = match tokio::task::spawn_blocking(move || parse(bytes, gzip, max)).await {
-        Ok(Ok(p)) => p,
-        Ok(Err(r)) => return r,
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
-    };
+    })?;
+    let parsed = tokio::task::spawn_blocking(move || parse(bytes, gzip, max))
+        .await
+        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
     let rejected = parsed.problems.total;
-    let refuse_all = rejected > 0 && (!partial || parsed.batch.is_none());
-    if refuse_all {
-        return (
+    if rejected > 0 && (!partial || parsed.batch.is_none()) {
+        return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
             axum::Json(json!({
                 "error": "invalid_events",
@@ -300,39 +330,33 @@ pub async fn post_events(
                 "errors": listed(&parsed.problems),
             })),
         )
-            .into_response();
+            .into_response());
     }
-    let Some(batch) = parsed.batch else {
-        return error(
+    let batch = parsed.batch.ok_or_else(|| {
+        error(
             StatusCode::BAD_REQUEST,
             "no_events",
             "the body holds no events",
-        );
+        )
+    })?;
+    let (events, replayed) = match ingest.submit(key, parsed.digest, batch).await {
+        Ok(Outcome::Stored { events }) => (events, false),
+        Ok(Outcome::Replayed { events }) => (events, true),
+        Err(r) => return Err(refused(r)),
     };
-    match ingest.submit(key, parsed.digest, batch).await {
-        Ok(Outcome::Stored { events }) => (
-            StatusCode::OK,
-            axum::Json(json!({
-                "accepted": events,
-                "rejected": rejected,
-                "errors": listed(&parsed.problems),
-                "replayed": false,
-            })),
-        )
-            .into_response(),
-        Ok(Outcome::Replayed { events }) => (
-            StatusCode::OK,
-            [("idempotent-replayed", "true")],
-            axum::Json(json!({
-                "accepted": events,
-                "rejected": rejected,
-                "errors": listed(&parsed.problems),
-                "replayed": true,
-            })),
-        )
-            .into_response(),
-        Err(r) => refused(r),
+    let mut response = axum::Json(json!({
+        "accepted": events,
+        "rejected": rejected,
+        "errors": listed(&parsed.problems),
+        "replayed": replayed,
+    }))
+    .into_response();
+    if replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
+    Ok(response)
 }
 
 /// Flushes acknowledged events into the store every

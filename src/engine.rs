@@ -203,27 +203,6 @@ impl Engine {
         })
     }
 
-    /// Sees the store as it is now (after live ingestion committed new
-    /// events): registers its rollup and events again and drops the cube,
-    /// which the next query computes afresh. Waits for queries reading the
-    /// cube to finish.
-    pub async fn reload(&self, store: &Store) -> Result<()> {
-        let mut cube = self.cube.write().await;
-        for table in [
-            "user_week",
-            "user_module_week",
-            "rollup_users",
-            "rollup_modules",
-            "events",
-        ] {
-            self.ctx
-                .deregister_table(table)
-                .map_err(|source| Error::Register { table, source })?;
-        }
-        *cube = None;
-        register_store_data(&self.ctx, store).await
-    }
-
     /// The names of the planned queries.
     pub fn query_names(&self) -> Vec<&'static str> {
         let mut names: Vec<&'static str> = self.queries.keys().copied().collect();

@@ -22,6 +22,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::ingest::{ADMISSION_WAIT, Outcome, Refusal};
+use crate::store::Store;
 use crate::store::input::{Problems, event_schema, read_ndjson};
 use crate::tokens::Role;
 
@@ -360,33 +361,53 @@ async fn accept(
 }
 
 /// Flushes acknowledged events into the store every
-/// `ingest.flush_milliseconds` and shows them: the engine reads the new
-/// store and cached figures are dropped.
+/// `ingest.flush_milliseconds`, and shows what each flush committed: a
+/// second task opens the server's engine over the newest committed store
+/// (see [`AppState::reload`]), so flushing never waits for that.
 pub async fn flusher(state: Arc<AppState>) {
     let Some(ingest) = state.ingest.clone() else {
         return;
     };
+    let (committed, mut newest) = tokio::sync::watch::channel(None::<Store>);
+    let reloading = state.clone();
+    tokio::spawn(async move {
+        while newest.changed().await.is_ok() {
+            let store = newest.borrow_and_update().clone();
+            if let Some(store) = store {
+                show(&reloading, &store).await;
+            }
+        }
+    });
     let every = Duration::from_millis(ingest.settings().ingest.flush_milliseconds);
     loop {
         tokio::time::sleep(every).await;
-        flush_now(&state).await;
+        if let Some(store) = flush(&state).await {
+            committed.send_replace(Some(store));
+        }
     }
 }
 
-/// One flush, and a reload when it wrote anything. Failures are logged;
-/// the batches stay in the log for the next try.
-pub async fn flush_now(state: &Arc<AppState>) {
-    let Some(ingest) = state.ingest.clone() else {
-        return;
-    };
+/// One flush; the store as committed when it wrote anything. Failures are
+/// logged, and the batches stay in the log for the next try.
+async fn flush(state: &AppState) -> Option<Store> {
+    let ingest = state.ingest.clone()?;
     match tokio::task::spawn_blocking(move || ingest.flush()).await {
-        Ok(Ok(Some(store))) => {
-            if let Err(e) = state.reload(&store).await {
-                tracing::error!(error = ?e, "the server cannot read the flushed store");
-            }
+        Ok(Ok(store)) => store,
+        Ok(Err(_)) => None, // logged by the flush
+        Err(e) => {
+            tracing::error!(error = %e, "the flush task failed");
+            None
         }
-        Ok(Ok(None)) => {}
-        Ok(Err(_)) => {} // logged by the flush
-        Err(e) => tracing::error!(error = %e, "the flush task failed"),
     }
+}
+
+async fn show(state: &AppState, store: &Store) {
+    if let Err(e) = state.reload(store).await {
+        tracing::error!(error = ?e, "the server cannot read the flushed store");
+    }
+}
+
+/// Stores what the log holds, for a clean stop.
+pub async fn flush_now(state: &AppState) {
+    flush(state).await;
 }

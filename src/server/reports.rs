@@ -141,8 +141,9 @@ pub async fn pdf(
         .week("week")?
         .unwrap_or_else(|| report::last_complete_week(now, tz));
     let since = params.week("since")?.unwrap_or(week.offset(-1));
+    let engine = state.engine();
     let inputs = Inputs {
-        engine: &state.engine,
+        engine: &engine,
         settings: &state.settings,
         waves: &state.waves,
         week,
@@ -285,10 +286,11 @@ async fn tick(state: &AppState) -> Result<Option<chrono::DateTime<Utc>>, schedul
         // Another process (`uptake schedule run-due`) works on the log.
         return Ok(Some(Utc::now() + chrono::Duration::seconds(5)));
     };
+    let engine = state.engine();
     let ctx = Context {
         data: &state.data_dir,
         settings: &state.settings,
-        engine: &state.engine,
+        engine: &engine,
         waves: &state.waves,
         stored: state.stored_dates(),
         reports: &state.reports,

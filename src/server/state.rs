@@ -6,6 +6,8 @@
 //! week's figures never depend on the range asked for, so computed rows are
 //! cached per request until the next commit ([`AppState::reload`]);
 //! concurrent requests for the same figures wait for one computation.
+//! After a commit a new engine is opened and its cube computed beside the
+//! one serving; then it takes over, so no request waits for a cold cube.
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::Hash;
@@ -101,7 +103,7 @@ struct Stored {
 /// Shared by all requests.
 pub struct AppState {
     pub settings: Settings,
-    pub engine: Engine,
+    engine: std::sync::RwLock<Arc<Engine>>,
     pub segments: Segments,
     pub waves: Vec<Wave>,
     pub dashboards: Vec<Dashboard>,
@@ -130,7 +132,7 @@ impl AppState {
         let licensees = store.table::<Licensee>()?;
         Ok(AppState {
             settings,
-            engine,
+            engine: std::sync::RwLock::new(Arc::new(engine)),
             segments: Segments::from_directory(&licensees),
             waves: store.table::<Wave>()?,
             dashboards,
@@ -163,15 +165,25 @@ impl AppState {
             .clone()
     }
 
-    /// Shows the store as committed now: new events count from the next
-    /// request on.
-    pub async fn reload(&self, store: &Store) -> Result<(), ApiError> {
+    /// The engine over the store as last committed.
+    pub fn engine(&self) -> Arc<Engine> {
         self.engine
-            .reload(store)
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Shows the store as committed now: opens an engine over it, computes
+    /// its cube for the stored weeks, and puts it in place of the old one;
+    /// cached figures are dropped. Requests meanwhile use the old engine.
+    pub async fn reload(&self, store: &Store) -> Result<(), ApiError> {
+        let internal = |e: crate::engine::Error| ApiError::Internal(e.to_string());
+        let engine = Engine::open(store).await.map_err(internal)?;
+        let weeks = crate::cli::stored_weeks(store);
+        warm_up(&engine, &self.settings, weeks).await?;
+        *self.engine.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(engine);
         *self.stored.lock().unwrap_or_else(|p| p.into_inner()) = Stored {
-            weeks: crate::cli::stored_weeks(store),
+            weeks,
             dates: crate::store::stored_date_range(store.manifest()),
         };
         self.kpi.clear();
@@ -185,7 +197,7 @@ impl AppState {
         self.kpi
             .get_or_try_init(request.clone(), || async {
                 Ok::<_, ApiError>(Arc::new(
-                    kpi::kpi_rows(&self.engine, &self.settings, request).await?,
+                    kpi::kpi_rows(&self.engine(), &self.settings, request).await?,
                 ))
             })
             .await
@@ -198,7 +210,7 @@ impl AppState {
         self.curve
             .get_or_try_init(request.clone(), || async {
                 Ok::<_, ApiError>(Arc::new(
-                    kpi::adoption_curve(&self.engine, &self.settings, request).await?,
+                    kpi::adoption_curve(&self.engine(), &self.settings, request).await?,
                 ))
             })
             .await
@@ -208,7 +220,7 @@ impl AppState {
         self.modules
             .get_or_try_init(request.clone(), || async {
                 Ok::<_, ApiError>(Arc::new(
-                    kpi::modules_table(&self.engine, &self.settings, request).await?,
+                    kpi::modules_table(&self.engine(), &self.settings, request).await?,
                 ))
             })
             .await
@@ -235,15 +247,25 @@ impl AppState {
     /// Computes the cube for the stored weeks, so that the first request
     /// does not wait for it.
     pub async fn warm_up(&self) -> Result<(), ApiError> {
-        if let Some((from, to)) = self.stored_weeks() {
-            let request = Request {
-                dims: Vec::new(),
-                from: from.max(to.offset(-(kpi::MAX_WEEKS - 1))),
-                to,
-                filter: Default::default(),
-            };
-            self.kpi_rows(&request).await?;
-        }
-        Ok(())
+        warm_up(&self.engine(), &self.settings, self.stored_weeks()).await
     }
+}
+
+/// Computes an engine's cube for the stored weeks (at most the weeks one
+/// cube covers, the latest).
+async fn warm_up(
+    engine: &Engine,
+    settings: &Settings,
+    weeks: Option<(Week, Week)>,
+) -> Result<(), ApiError> {
+    if let Some((from, to)) = weeks {
+        let request = Request {
+            dims: Vec::new(),
+            from: from.max(to.offset(-(kpi::MAX_WEEKS - 1))),
+            to,
+            filter: Default::default(),
+        };
+        kpi::kpi_rows(engine, settings, &request).await?;
+    }
+    Ok(())
 }

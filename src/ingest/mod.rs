@@ -7,6 +7,7 @@
 //!                                          │ (batches wait in memory)
 //! flusher (every ingest.flush_milliseconds) ◀─ rotate: the sealed batches
 //!   └─▶ partition files + rollup + keys ─▶ manifest (commit) ─▶ delete log
+//!       then: the server shows the commit; small files are merged
 //! ```
 //!
 //! One thread appends to the log, so that concurrent batches share one
@@ -385,9 +386,6 @@ impl Ingest {
                         let _ = std::fs::remove_file(path);
                     }
                 }
-                if let Err(e) = store.compact(self.settings.ingest.compact_files as usize) {
-                    tracing::error!(error = %e, "compacting event files failed");
-                }
                 status.last_flush =
                     Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
                 status.last_flush_events = events;
@@ -403,6 +401,16 @@ impl Ingest {
                 Err(e)
             }
         }
+    }
+
+    /// Merges small event files (see [`Store::compact`]); returns the
+    /// store as committed when it merged any. Blocking, like a flush.
+    pub fn compact(&self) -> crate::store::Result<Option<Store>> {
+        let mut writing = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        let merged = writing
+            .store
+            .compact(self.settings.ingest.compact_files as usize)?;
+        Ok((merged > 0).then(|| writing.store.clone()))
     }
 
     pub fn status(&self) -> Status {

@@ -92,8 +92,18 @@ fn refused(r: Refusal) -> Rejection {
 
 /// A refusal sent after the body was read and dropped: a client that is
 /// still sending its body gets the answer instead of a reset connection.
+/// The body is read frame by frame and nothing is kept, so refused
+/// requests cost no memory.
 async fn refused_after(body: Body, limit: usize, r: Refusal) -> Rejection {
-    let _ = axum::body::to_bytes(body, limit).await;
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut read = 0usize;
+    while read <= limit {
+        match body.frame().await {
+            Some(Ok(frame)) => read += frame.data_ref().map_or(0, |d| d.len()),
+            _ => break,
+        }
+    }
     refused(r)
 }
 
@@ -381,8 +391,20 @@ pub async fn flusher(state: Arc<AppState>) {
     let every = Duration::from_millis(ingest.settings().ingest.flush_milliseconds);
     loop {
         tokio::time::sleep(every).await;
-        if let Some(store) = flush(&state).await {
-            committed.send_replace(Some(store));
+        let Some(store) = flush(&state).await else {
+            continue;
+        };
+        committed.send_replace(Some(store));
+        // After the flush is on its way to the figures: merging files
+        // changes no figure, only the file list.
+        let compacting = ingest.clone();
+        match tokio::task::spawn_blocking(move || compacting.compact()).await {
+            Ok(Ok(Some(store))) => {
+                committed.send_replace(Some(store));
+            }
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "compacting event files failed"),
+            Err(e) => tracing::error!(error = %e, "the compaction task failed"),
         }
     }
 }

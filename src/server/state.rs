@@ -177,10 +177,17 @@ impl AppState {
     /// its cube for the stored weeks, and puts it in place of the old one;
     /// cached figures are dropped. Requests meanwhile use the old engine.
     pub async fn reload(&self, store: &Store) -> Result<(), ApiError> {
+        let started = std::time::Instant::now();
         let internal = |e: crate::engine::Error| ApiError::Internal(e.to_string());
         let engine = Engine::open(store).await.map_err(internal)?;
+        let opened = started.elapsed();
         let weeks = crate::cli::stored_weeks(store);
         warm_up(&engine, &self.settings, weeks).await?;
+        tracing::debug!(
+            open_millis = opened.as_millis() as u64,
+            total_millis = started.elapsed().as_millis() as u64,
+            "showing newly committed events"
+        );
         *self.engine.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(engine);
         *self.stored.lock().unwrap_or_else(|p| p.into_inner()) = Stored {
             weeks,

@@ -171,12 +171,7 @@ impl Store {
         let mut manifest = self.manifest.clone();
         let root = self.root.clone();
         let damaged = |path: &Path, reason: String| -> Result<()> {
-            if path.exists() {
-                quarantine::quarantine(&root, path, &reason, false)?;
-            } else {
-                tracing::error!(file = %path.display(), reason, "stored file is missing");
-            }
-            Ok(())
+            quarantine::quarantine(&root, path, &reason, false).map(|_| ())
         };
         let mut kept = Vec::with_capacity(manifest.event_files.len());
         for file in std::mem::take(&mut manifest.event_files) {

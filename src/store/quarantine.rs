@@ -26,7 +26,7 @@ pub struct Entry {
 }
 
 /// Moves `path` into quarantine (or copies it, when `copy`), records why
-/// and logs it.
+/// and logs it. A file that is missing is recorded as such.
 pub fn quarantine(root: &Path, path: &Path, reason: &str, copy: bool) -> Result<Entry> {
     let dir = root.join(DIR);
     std::fs::create_dir_all(&dir).at(&dir)?;
@@ -42,15 +42,20 @@ pub fn quarantine(root: &Path, path: &Path, reason: &str, copy: bool) -> Result<
         original.replace(['/', '\\'], "_")
     );
     let target = dir.join(&name);
-    if copy {
-        std::fs::copy(path, &target).at(path)?;
+    let kept_as = if !path.exists() {
+        "(missing)".to_string()
     } else {
-        std::fs::rename(path, &target).at(path)?;
-    }
+        if copy {
+            std::fs::copy(path, &target).at(path)?;
+        } else {
+            std::fs::rename(path, &target).at(path)?;
+        }
+        format!("{DIR}/{name}")
+    };
     let entry = Entry {
         at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         original,
-        kept_as: format!("{DIR}/{name}"),
+        kept_as,
         reason: reason.to_string(),
     };
     let mut line = serde_json::to_string(&entry).unwrap_or_default();

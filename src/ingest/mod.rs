@@ -217,6 +217,13 @@ impl Ingest {
                         ),
                         true,
                     )?;
+                    // Keep only the intact records, so that a second start
+                    // does not report the same damage again.
+                    let mut intact = Vec::new();
+                    for r in &segment.records {
+                        intact.extend(wal::encode(r.key.as_deref(), &r.digest, &r.batch)?);
+                    }
+                    crate::store::files::write_atomically(&path, &intact)?;
                 }
             }
             let at = now_seconds();
@@ -556,5 +563,57 @@ impl LogWriter {
         let mut sealed = std::mem::take(&mut self.sealed);
         sealed.seq = old.seq;
         Ok(sealed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(user: &str) -> RecordBatch {
+        let mut problems = crate::store::input::Problems::default();
+        let mut out = Vec::new();
+        let line = format!(
+            r#"{{"event_time":"2026-03-04T10:00:00Z","user_id":"{user}","module":"crm","action":"view"}}"#
+        );
+        crate::store::input::read_ndjson(
+            Box::new(std::io::Cursor::new(line.into_bytes())),
+            "test",
+            &mut problems,
+            &mut |b| {
+                out.push(b);
+                Ok(())
+            },
+        )
+        .expect("parse");
+        out.remove(0)
+    }
+
+    #[test]
+    fn a_damaged_segment_is_reported_once_and_its_intact_batches_stored() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let root = dir.path().join("data");
+        let settings = Settings::default();
+        drop(Store::open(&root).expect("store"));
+        let records: Vec<Vec<u8>> = ["a", "b", "c"]
+            .iter()
+            .map(|u| wal::encode(Some(u), &[1; 32], &batch(u)).expect("encode"))
+            .collect();
+        let mut bytes = records.concat();
+        bytes[records[0].len() + 40] ^= 0xff;
+        std::fs::create_dir_all(root.join("wal")).expect("dir");
+        std::fs::write(wal::segment_path(&root.join("wal"), 1), &bytes).expect("write");
+
+        // Opened twice without a flush in between: one report.
+        for _ in 0..2 {
+            let ingest = Ingest::open(Store::open(&root).expect("store"), &settings).expect("open");
+            assert_eq!(ingest.status().recovered_batches, 2);
+        }
+        assert_eq!(quarantine::entries(&root).len(), 1);
+
+        let ingest = Ingest::open(Store::open(&root).expect("store"), &settings).expect("open");
+        let store = ingest.flush().expect("flush").expect("written");
+        assert_eq!(store.manifest().event_count(), 2);
+        assert_eq!(wal::segments(&root.join("wal")).expect("list").len(), 1);
     }
 }

@@ -489,20 +489,28 @@ impl LogWriter {
     fn commit(&mut self, group: Vec<Append>) {
         let at = now_seconds();
         let mut accepted = Vec::with_capacity(group.len());
+        // Repeats of a key first sent in this group: answered once the
+        // group's write succeeded or failed.
+        let mut repeats = Vec::new();
+        let mut fresh: std::collections::HashSet<String> = std::collections::HashSet::new();
         for a in group {
             let events = a.batch.num_rows() as u64;
             if let Some(key) = &a.key {
                 if let Some(seen) = self.known.get(key) {
-                    let answer = if seen.digest == a.digest {
+                    let answer = if seen.digest != a.digest {
+                        Err(Refusal::KeyConflict)
+                    } else if fresh.contains(key) {
+                        repeats.push((a.reply, seen.events));
+                        continue;
+                    } else {
                         Ok(Outcome::Replayed {
                             events: seen.events,
                         })
-                    } else {
-                        Err(Refusal::KeyConflict)
                     };
                     let _ = a.reply.send(answer);
                     continue;
                 }
+                fresh.insert(key.clone());
                 self.known.insert(
                     key.clone(),
                     Seen {
@@ -518,7 +526,14 @@ impl LogWriter {
             return;
         }
         let framed: Vec<&[u8]> = accepted.iter().map(|a| a.framed.as_slice()).collect();
-        match self.wal.append(&framed) {
+        let written = self.wal.append(&framed);
+        for (reply, events) in repeats {
+            let _ = reply.send(match &written {
+                Ok(()) => Ok(Outcome::Replayed { events }),
+                Err(e) => Err(Refusal::Failed(e.to_string())),
+            });
+        }
+        match written {
             Ok(()) => {
                 for a in accepted {
                     let events = a.batch.num_rows() as u64;
@@ -587,6 +602,70 @@ mod tests {
         )
         .expect("parse");
         out.remove(0)
+    }
+
+    #[test]
+    fn a_key_sent_twice_in_one_group_is_stored_once_and_answered_after_the_write() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut log = LogWriter {
+            dir: dir.path().to_path_buf(),
+            wal: wal::Writer::create(dir.path(), 1).expect("segment"),
+            known: HashMap::new(),
+            sealed: Sealed::default(),
+            pending: Arc::new(AtomicU64::new(0)),
+            keep_seconds: 3600,
+            pruned: Instant::now(),
+        };
+        let append = |key: &str, digest: u8| {
+            let batch = batch("u1");
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            let a = Append {
+                framed: wal::encode(Some(key), &[digest; 32], &batch).expect("encode"),
+                key: Some(key.to_string()),
+                digest: [digest; 32],
+                batch,
+                reply,
+            };
+            (a, answer)
+        };
+        let (first, mut first_answer) = append("k", 1);
+        let (again, mut again_answer) = append("k", 1);
+        let (other, mut other_answer) = append("k", 2);
+        log.commit(vec![first, again, other]);
+        assert_eq!(
+            first_answer.try_recv().expect("answered").expect("stored"),
+            Outcome::Stored { events: 1 }
+        );
+        assert_eq!(
+            again_answer
+                .try_recv()
+                .expect("answered")
+                .expect("replayed"),
+            Outcome::Replayed { events: 1 }
+        );
+        assert!(matches!(
+            other_answer.try_recv().expect("answered"),
+            Err(Refusal::KeyConflict)
+        ));
+        assert_eq!(log.sealed.batches.len(), 1);
+        assert_eq!(log.pending.load(Ordering::Relaxed), 1);
+        let segment = wal::read(&wal::segment_path(dir.path(), 1)).expect("read");
+        assert_eq!(segment.records.len(), 1);
+
+        // When the write fails, a repeat in the same group is not told
+        // that the batch was stored, and the key can be used again.
+        log.wal = wal::Writer::failing(dir.path(), 2).expect("segment");
+        let (first, mut first_answer) = append("j", 1);
+        let (again, mut again_answer) = append("j", 1);
+        log.commit(vec![first, again]);
+        for answer in [&mut first_answer, &mut again_answer] {
+            assert!(matches!(
+                answer.try_recv().expect("answered"),
+                Err(Refusal::Failed(_))
+            ));
+        }
+        assert!(!log.known.contains_key("j"));
+        assert_eq!(log.pending.load(Ordering::Relaxed), 1);
     }
 
     #[test]

@@ -252,6 +252,20 @@ impl Writer {
         Ok(())
     }
 
+    /// A writer whose appends fail (its file is open for reading only).
+    #[cfg(test)]
+    pub fn failing(dir: &Path, seq: u64) -> Result<Writer> {
+        drop(Writer::create(dir, seq)?);
+        let path = segment_path(dir, seq);
+        let file = File::open(&path).map_err(io(&path))?;
+        Ok(Writer {
+            seq,
+            path,
+            file,
+            len: 0,
+        })
+    }
+
     /// Cuts what a failed append may have left.
     pub fn roll_back(&mut self) -> Result<()> {
         self.file.set_len(self.len).map_err(io(&self.path))?;

@@ -403,7 +403,7 @@ fn token_command(data: &std::path::Path, cmd: TokenCommand) -> Result<()> {
             let token = tokens::create(data, role, name.as_deref())?;
             println!("{token}");
             eprintln!(
-                "created a {} token; it is shown only now",
+                "created a token with role {}; it is shown only now",
                 tokens::role_name(role)
             );
         }

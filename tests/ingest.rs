@@ -217,6 +217,16 @@ fn events_posted_over_http_are_checked_stored_once_and_counted() {
     assert_eq!(r.json()["error"], "unauthorized");
     let r = post(port, "upt_not-a-token", path, &[], one.as_bytes());
     assert_eq!(r.status, 401);
+    let basic = [("Authorization", "Basic dXB0YWtlOnVwdGFrZQ==")];
+    let r = request(port, "POST", path, &basic, one.as_bytes()).expect("post");
+    assert_eq!(r.status, 401);
+    // The scheme is case-insensitive (RFC 9110).
+    let lower = format!("bearer {token}");
+    let r = request(port, "POST", path, &[("Authorization", &lower)], b"\n").expect("post");
+    assert_eq!(
+        (r.status, r.json()["error"].clone()),
+        (400, "no_events".into())
+    );
 
     // Bad requests name what is wrong.
     let r = post(port, &token, "/api/v1/events?parcel=1", &[], one.as_bytes());

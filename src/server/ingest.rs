@@ -280,8 +280,9 @@ async fn accept(
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
         .ok_or_else(|| unauthorized("send an ingest token as Authorization: Bearer TOKEN"))?;
     match state.tokens.check(token) {
         Some((_, Role::Ingest)) => {}

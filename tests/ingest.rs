@@ -713,20 +713,10 @@ fn damaged_files_are_quarantined_reported_and_the_rest_kept() {
 
     // A log segment with a damaged record between two good ones.
     let batch = |user: &str| {
-        let mut problems = uptake::store::input::Problems::default();
-        let mut out = Vec::new();
         let line = event("2027-01-13T09:00:00Z", user, "campaigns", "wal");
-        uptake::store::input::read_ndjson(
-            Box::new(std::io::Cursor::new(line.into_bytes())),
-            "test",
-            &mut problems,
-            &mut |b| {
-                out.push(b);
-                Ok(())
-            },
-        )
-        .expect("parse");
-        out.remove(0)
+        let (batch, _) =
+            uptake::store::input::ndjson_batch(line.into_bytes(), "test").expect("parse");
+        batch.expect("one event")
     };
     let records: Vec<Vec<u8>> = ["u000001", "u000002", "u000003"]
         .iter()

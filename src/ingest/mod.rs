@@ -586,22 +586,12 @@ mod tests {
     use super::*;
 
     fn batch(user: &str) -> RecordBatch {
-        let mut problems = crate::store::input::Problems::default();
-        let mut out = Vec::new();
         let line = format!(
             r#"{{"event_time":"2026-03-04T10:00:00Z","user_id":"{user}","module":"crm","action":"view"}}"#
         );
-        crate::store::input::read_ndjson(
-            Box::new(std::io::Cursor::new(line.into_bytes())),
-            "test",
-            &mut problems,
-            &mut |b| {
-                out.push(b);
-                Ok(())
-            },
-        )
-        .expect("parse");
-        out.remove(0)
+        let (batch, _) =
+            crate::store::input::ndjson_batch(line.into_bytes(), "test").expect("parse");
+        batch.expect("one event")
     }
 
     #[test]

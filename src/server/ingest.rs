@@ -17,13 +17,12 @@ use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use datafusion::arrow::compute::concat_batches;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::ingest::{ADMISSION_WAIT, Outcome, Refusal};
 use crate::store::Store;
-use crate::store::input::{Problems, event_schema, read_ndjson};
+use crate::store::input::{Problems, ndjson_batch};
 use crate::tokens::Role;
 
 use super::state::AppState;
@@ -210,32 +209,8 @@ fn parse(bytes: bytes::Bytes, gzip: bool, max: u64) -> Result<Parsed, Rejection>
         bytes.to_vec()
     };
     let digest: [u8; 32] = Sha256::digest(&body).into();
-    let mut problems = Problems::default();
-    let mut batches = Vec::new();
-    let read = read_ndjson(
-        Box::new(std::io::Cursor::new(body)),
-        "body",
-        &mut problems,
-        &mut |b| {
-            batches.push(b);
-            Ok(())
-        },
-    );
-    if let Err(e) = read {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            e.to_string(),
-        ));
-    }
-    let batch = match batches.len() {
-        0 => None,
-        1 => batches.pop(),
-        _ => Some(
-            concat_batches(&event_schema(), &batches)
-                .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?,
-        ),
-    };
+    let (batch, problems) = ndjson_batch(body, "body")
+        .map_err(|e| error(StatusCode::BAD_REQUEST, "invalid_body", e.to_string()))?;
     Ok(Parsed {
         batch,
         problems,

@@ -9,7 +9,7 @@ use std::sync::{Arc, LazyLock};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringBuilder, TimestampMicrosecondArray,
 };
-use datafusion::arrow::compute::{cast, filter_record_batch};
+use datafusion::arrow::compute::{cast, concat_batches, filter_record_batch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
@@ -400,6 +400,29 @@ fn read_csv(
         sink(rows.finish()?)?;
     }
     Ok(())
+}
+
+/// Reads NDJSON or a JSON array held in memory (a request body) like
+/// [`read_ndjson`]: one batch of the valid rows, if any, and the refused
+/// rows.
+pub fn ndjson_batch(bytes: Vec<u8>, name: &str) -> Result<(Option<RecordBatch>, Problems)> {
+    let mut problems = Problems::default();
+    let mut batches = Vec::new();
+    read_ndjson(
+        Box::new(std::io::Cursor::new(bytes)),
+        name,
+        &mut problems,
+        &mut |b| {
+            batches.push(b);
+            Ok(())
+        },
+    )?;
+    let batch = match batches.len() {
+        0 => None,
+        1 => batches.pop(),
+        _ => Some(concat_batches(&event_schema(), &batches).in_file(name)?),
+    };
+    Ok((batch, problems))
 }
 
 /// Reads NDJSON (one JSON object per line) or, when the input starts with

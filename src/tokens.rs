@@ -48,10 +48,7 @@ fn path(data: &Path) -> PathBuf {
 }
 
 fn hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::store::files::hex(&Sha256::digest(token.as_bytes()))
 }
 
 fn load(data: &Path) -> Result<TokenFile> {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::store::files::hex;
 use crate::store::{Error, Result};
 
 pub const FILE_NAME: &str = "keys.jsonl";
@@ -30,10 +31,6 @@ struct Line {
     digest: String,
     events: u64,
     at: i64,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn unhex(s: &str) -> Option<[u8; 32]> {

@@ -14,6 +14,11 @@ use datafusion::parquet::file::properties::WriterProperties;
 
 use super::error::{FileContext, IoContext, Result};
 
+/// Bytes as lower-case hex (hashes in the manifest, token and key files).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Writes `bytes` to `path` so that readers see the old or the new file,
 /// never a part: temporary file, fsync, rename, fsync of the directory.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {

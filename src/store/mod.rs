@@ -838,11 +838,7 @@ fn file_sha256(path: &Path) -> Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(files::hex(&hasher.finalize()))
 }
 
 fn new_import_id() -> String {

@@ -9,6 +9,10 @@
 --   $only_region, $only_department, $only_wave
 --                               filters: only licensees with this value
 --                               ('' keeps all; these values are never empty)
+--   $scope_regions, $scope_departments
+--                               a viewer's scope: the allowed values, each
+--                               enclosed in the unit separator chr(31)
+--                               ('\x1fDACH\x1fNordics\x1f'); '' allows all
 --   $theta_num / $theta_den     module.min_user_share as an exact fraction
 --   $alr_num / $alr_den         targets.active_licensee_rate
 --   $mu_num / $mu_den           targets.module_utilization
@@ -29,6 +33,10 @@ segment_of AS (
     WHERE ($only_region = '' OR region = $only_region)
       AND ($only_department = '' OR department = $only_department)
       AND ($only_wave = '' OR wave = $only_wave)
+      AND ($scope_regions = ''
+           OR strpos($scope_regions, chr(31) || region || chr(31)) > 0)
+      AND ($scope_departments = ''
+           OR strpos($scope_departments, chr(31) || department || chr(31)) > 0)
 ),
 -- Every combination of dimension values present in the directory.
 segment AS (

@@ -67,6 +67,7 @@ async fn report(
         since: week.offset(-1),
         generated: chrono::Utc::now(),
         stored: crate::store::stored_date_range(store.manifest()),
+        scope: Default::default(),
     };
     let mut times = Vec::new();
     let mut pages = 0;
@@ -150,7 +151,7 @@ pub async fn run(args: &BenchArgs) -> Result<()> {
         );
         let mut store = Store::open(&data)?;
         store.import_waves(&input.join("waves.csv"))?;
-        store.import_directory(&input.join("directory.csv"))?;
+        store.import_directory(&input.join("directory.csv"), &settings)?;
         store.import_modules(&input.join("modules.csv"))?;
         let bytes: u64 = summary
             .files
@@ -214,6 +215,8 @@ pub async fn run(args: &BenchArgs) -> Result<()> {
         from: first,
         to: last,
         filter: Default::default(),
+        scope: Default::default(),
+        protected: false,
     };
     let mut times = Vec::new();
     for _ in 0..=args.repeat {

@@ -69,9 +69,13 @@ pub enum Command {
     /// damaged rollup, store events left in the ingestion log, and list
     /// what is in quarantine. Fails (exit status 2) while anything is.
     Check,
-    /// API tokens: `token create --role ingest` prints a new one.
+    /// API tokens: `token create --role viewer --region DACH` prints a new
+    /// one.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Users of the web pages (and recipients of scheduled reports).
+    #[command(subcommand)]
+    User(UserCommand),
     /// Import the bundled sample data into a fresh data directory and print
     /// its KPIs: the organisation, by region, and the lagging teams.
     Demo {
@@ -176,20 +180,77 @@ fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
         })
 }
 
+/// A role and, for viewers, a scope.
+#[derive(Debug, clap::Args)]
+pub struct Access {
+    #[arg(long, value_enum)]
+    role: crate::auth::Role,
+    /// A region a viewer may see; repeat for several.
+    #[arg(long = "region")]
+    regions: Vec<String>,
+    /// A department a viewer may see; repeat for several. With --region:
+    /// that department within those regions.
+    #[arg(long = "department")]
+    departments: Vec<String>,
+}
+
+impl Access {
+    fn scope(&self) -> kpi::Scope {
+        kpi::Scope {
+            regions: self.regions.clone(),
+            departments: self.departments.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Create a token and print it on stdout (only its hash is stored).
     Create {
-        #[arg(long, value_enum)]
-        role: crate::tokens::Role,
+        #[command(flatten)]
+        access: Access,
         /// A name to recognise it by (default: ROLE-N).
         #[arg(long)]
         name: Option<String>,
+        /// How long it is valid: 12h, 30d, 8w, or never.
+        #[arg(long, default_value = "90d")]
+        expires: String,
     },
-    /// The tokens: name, role, creation time.
+    /// The tokens: name, role, scope, creation and expiry.
     List,
     /// Revoke a token by name.
     Revoke { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user. Their password is read from stdin with
+    /// --password-stdin, or generated and printed once.
+    Add {
+        name: String,
+        #[command(flatten)]
+        access: Access,
+        /// Their e-mail address: reports sent to it cover their scope.
+        #[arg(long)]
+        email: Option<String>,
+        /// Read the password from the first line of stdin.
+        #[arg(long, conflicts_with = "no_password")]
+        password_stdin: bool,
+        /// They cannot sign in (e.g. a mailing list receiving reports).
+        #[arg(long)]
+        no_password: bool,
+    },
+    /// Set a user's password (from stdin with --password-stdin, or a
+    /// generated one printed once).
+    Passwd {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// The users: name, role, scope, e-mail address.
+    List,
+    /// Remove a user; their sessions end with their next request.
+    Remove { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -299,7 +360,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                     eprintln!("imported {n} waves");
                 }
                 ImportCommand::Directory { file } => {
-                    let n = store.import_directory(&file)?;
+                    let n = store.import_directory(&file, &settings)?;
                     eprintln!("imported {n} licensees");
                 }
                 ImportCommand::Modules { file } => {
@@ -366,6 +427,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             check(&cli.global.data, &settings)?;
         }
         Command::Token(cmd) => token_command(&cli.global.data, cmd)?,
+        Command::User(cmd) => user_command(&cli.global.data, cmd)?,
         Command::Demo { sample } => {
             let settings = settings()?;
             demo(&cli.global.data, &sample, &settings).await?;
@@ -396,20 +458,84 @@ pub async fn run(cli: Cli) -> Result<()> {
     Ok(())
 }
 
+/// Checks that a scope names regions and departments of the directory
+/// (when one is imported), so a typo does not make an empty scope.
+fn check_scope_values(data: &std::path::Path, scope: &kpi::Scope) -> Result<()> {
+    if scope.is_all() || !data.join("manifest.json").exists() {
+        return Ok(());
+    }
+    let store = Store::open(data)?;
+    let licensees = store.table::<crate::model::Licensee>()?;
+    if licensees.is_empty() {
+        return Ok(());
+    }
+    for (what, values, of) in [
+        (
+            "region",
+            &scope.regions,
+            (|l: &crate::model::Licensee| &l.region) as fn(&crate::model::Licensee) -> &String,
+        ),
+        ("department", &scope.departments, |l| &l.department),
+    ] {
+        for v in values {
+            if !licensees.iter().any(|l| of(l) == v) {
+                return Err(Error::Usage(format!(
+                    "no licensee of the directory has {what} '{v}'"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn audit(data: &std::path::Path, action: &str, detail: String) {
+    let mut entry = crate::auth::audit::Entry::new("cli", action);
+    entry.detail = detail;
+    crate::auth::audit::record(data, &entry);
+}
+
 fn token_command(data: &std::path::Path, cmd: TokenCommand) -> Result<()> {
-    use crate::tokens;
+    use crate::auth::tokens;
     match cmd {
-        TokenCommand::Create { role, name } => {
-            let token = tokens::create(data, role, name.as_deref())?;
+        TokenCommand::Create {
+            access,
+            name,
+            expires,
+        } => {
+            let lifetime = crate::auth::parse_lifetime(&expires).map_err(Error::Usage)?;
+            let scope = access.scope();
+            crate::auth::check_scope(access.role, &scope).map_err(Error::Usage)?;
+            check_scope_values(data, &scope)?;
+            let (token, record) = tokens::create(
+                data,
+                tokens::NewToken {
+                    role: access.role,
+                    scope,
+                    name: name.as_deref(),
+                    lifetime,
+                },
+            )?;
             println!("{token}");
-            eprintln!(
-                "created a token with role {}; it is shown only now",
-                tokens::role_name(role)
+            let detail = format!(
+                "{} (role {}, scope {}, expires {})",
+                record.name,
+                record.role.name(),
+                record.scope.describe(),
+                record.expires.as_deref().unwrap_or("never")
             );
+            eprintln!("created token {detail}; it is shown only now");
+            audit(data, "token_created", detail);
         }
         TokenCommand::List => {
             for t in tokens::list(data)? {
-                println!("{}\t{}\t{}", t.name, tokens::role_name(t.role), t.created);
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    t.name,
+                    t.role.name(),
+                    t.scope.describe(),
+                    t.created,
+                    t.expires.as_deref().unwrap_or("never")
+                );
             }
         }
         TokenCommand::Revoke { name } => {
@@ -417,6 +543,104 @@ fn token_command(data: &std::path::Path, cmd: TokenCommand) -> Result<()> {
                 return Err(Error::Usage(format!("no token named '{name}'")));
             }
             eprintln!("revoked {name}");
+            audit(data, "token_revoked", name);
+        }
+    }
+    Ok(())
+}
+
+/// A password from the first line of stdin, or a generated one that is
+/// printed.
+fn new_password(from_stdin: bool) -> Result<String> {
+    if !from_stdin {
+        let password = crate::auth::secret()[..20].to_string();
+        println!("{password}");
+        eprintln!("generated a password; it is shown only now");
+        return Ok(password);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| Error::Usage(format!("cannot read the password from stdin: {e}")))?;
+    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    if password.chars().count() < 10 {
+        return Err(Error::Usage(
+            "a password needs at least 10 characters".into(),
+        ));
+    }
+    Ok(password)
+}
+
+fn user_command(data: &std::path::Path, cmd: UserCommand) -> Result<()> {
+    use crate::auth::users;
+    match cmd {
+        UserCommand::Add {
+            name,
+            access,
+            email,
+            password_stdin,
+            no_password,
+        } => {
+            let scope = access.scope();
+            crate::auth::check_scope(access.role, &scope).map_err(Error::Usage)?;
+            check_scope_values(data, &scope)?;
+            let password = if no_password {
+                None
+            } else {
+                Some(new_password(password_stdin)?)
+            };
+            let user = users::add(
+                data,
+                &name,
+                email.as_deref(),
+                access.role,
+                scope,
+                password.as_deref(),
+            )?;
+            let detail = format!(
+                "{} (role {}, scope {}{})",
+                user.name,
+                user.role.name(),
+                user.scope.describe(),
+                user.email.map(|e| format!(", {e}")).unwrap_or_default()
+            );
+            eprintln!("added user {detail}");
+            audit(data, "user_added", detail);
+        }
+        UserCommand::Passwd {
+            name,
+            password_stdin,
+        } => {
+            if users::list(data)?.iter().all(|u| u.name != name) {
+                return Err(Error::Usage(format!("no user named '{name}'")));
+            }
+            let password = new_password(password_stdin)?;
+            users::set_password(data, &name, &password)?;
+            eprintln!("set the password of {name}");
+            audit(data, "password_set", name);
+        }
+        UserCommand::List => {
+            for u in users::list(data)? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    u.name,
+                    u.role.name(),
+                    u.scope.describe(),
+                    u.email.as_deref().unwrap_or(""),
+                    if u.password.is_some() {
+                        "can sign in"
+                    } else {
+                        "no sign-in"
+                    }
+                );
+            }
+        }
+        UserCommand::Remove { name } => {
+            if !users::remove(data, &name)? {
+                return Err(Error::Usage(format!("no user named '{name}'")));
+            }
+            eprintln!("removed {name}");
+            audit(data, "user_removed", name);
         }
     }
     Ok(())
@@ -499,6 +723,7 @@ async fn report_command(global: &Global, cmd: ReportCommand, settings: &Settings
                 since: since.unwrap_or(week.offset(-1)),
                 generated: now,
                 stored: store::stored_date_range(store.manifest()),
+                scope: Default::default(),
             };
             let started = std::time::Instant::now();
             let (pdf, _) = crate::report::render(report, &inputs).await?;
@@ -674,6 +899,8 @@ fn request(
         from,
         to,
         filter: segments.filter(),
+        scope: Default::default(),
+        protected: false,
     })
 }
 
@@ -729,9 +956,21 @@ async fn stats(store: &Store, engine: &Engine, format: Format) -> Result<String>
 /// Opens the data (or the demo data), checks the dashboards, computes the
 /// figures of the stored weeks, then serves until Ctrl-C or SIGTERM.
 async fn serve(global: &Global, args: &ServeArgs, settings: Settings) -> Result<()> {
+    let mut sign_in = None;
     let store = if args.demo {
         let (store, events) = import_demo(&global.data, &args.sample, &settings)?;
         tracing::info!(events, sample = %args.sample.display(), "imported the sample data");
+        // The demo's own admin; the demo directory is new each time.
+        let password = crate::auth::secret()[..20].to_string();
+        crate::auth::users::add(
+            store.root(),
+            "demo",
+            None,
+            crate::auth::Role::Admin,
+            kpi::Scope::default(),
+            Some(&password),
+        )?;
+        sign_in = Some(password);
         store
     } else {
         let mut store = Store::open(&global.data)?;
@@ -743,6 +982,14 @@ async fn serve(global: &Global, args: &ServeArgs, settings: Settings) -> Result<
         }
         store.repair(&settings)?;
         store.check_derived(&settings)?;
+        store.check_pseudonym(&settings)?;
+        if crate::auth::users::list(store.root())?.is_empty()
+            && crate::auth::tokens::list(store.root())?.is_empty()
+        {
+            eprintln!(
+                "nobody can sign in yet: add an admin with `uptake user add NAME --role admin`"
+            );
+        }
         store
     };
     // Events acknowledged before a stop are replayed from the log and
@@ -784,7 +1031,15 @@ async fn serve(global: &Global, args: &ServeArgs, settings: Settings) -> Result<
         source,
     })?;
     tracing::info!(%address, "listening");
-    eprintln!("uptake serves http://{address}/ (Ctrl-C stops)");
+    let scheme = if state.settings.server.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    eprintln!("uptake serves {scheme}://{address}/ (Ctrl-C stops)");
+    if let Some(password) = sign_in {
+        eprintln!("sign in as user demo with password {password}");
+    }
     server
         .run(crate::server::shutdown_signal())
         .await
@@ -811,7 +1066,7 @@ pub fn import_demo(
     }
     let mut store = Store::open(&dir)?;
     store.import_waves(&sample.join("waves.csv"))?;
-    store.import_directory(&sample.join("directory.csv"))?;
+    store.import_directory(&sample.join("directory.csv"), settings)?;
     store.import_modules(&sample.join("modules.csv"))?;
     let pattern = format!("{}/events/*", sample.display());
     let imported = store.import_events(&[pattern], settings, false, false)?;
@@ -836,6 +1091,8 @@ async fn demo(data: &std::path::Path, sample: &std::path::Path, settings: &Setti
         from: last.offset(-7).max(first),
         to: last,
         filter: Default::default(),
+        scope: Default::default(),
+        protected: false,
     };
     let rows = kpi::kpi_rows(&engine, settings, &organisation).await?;
     println!(
@@ -847,6 +1104,8 @@ async fn demo(data: &std::path::Path, sample: &std::path::Path, settings: &Setti
         from: last,
         to: last,
         filter: Default::default(),
+        scope: Default::default(),
+        protected: false,
     };
     let rows = kpi::kpi_rows(&engine, settings, &by_region).await?;
     println!(
@@ -862,6 +1121,8 @@ async fn demo(data: &std::path::Path, sample: &std::path::Path, settings: &Setti
         from: last,
         to: last,
         filter: Default::default(),
+        scope: Default::default(),
+        protected: false,
     };
     let rows = kpi::kpi_rows(&engine, settings, &teams).await?;
     println!(

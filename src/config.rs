@@ -49,6 +49,34 @@ pub struct Settings {
     pub delivery: Delivery,
     /// Live ingestion over HTTP (`POST /api/v1/events`).
     pub ingest: Ingest,
+    /// Sign-in and TLS of `uptake serve`.
+    pub server: Server,
+}
+
+/// Sign-in sessions and TLS of the web server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Server {
+    /// PEM certificate chain; with `tls_key`, the server speaks HTTPS only.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of the certificate.
+    pub tls_key: Option<PathBuf>,
+    /// A web sign-in lasts this long.
+    pub session_hours: u32,
+    /// Mark the session cookie `Secure` even without `tls_cert` (behind a
+    /// proxy that speaks HTTPS). With TLS it is always `Secure`.
+    pub secure_cookies: bool,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            tls_cert: None,
+            tls_key: None,
+            session_hours: 8,
+            secure_cookies: false,
+        }
+    }
 }
 
 /// How to reach the mail server. The password is best given as
@@ -189,11 +217,40 @@ pub struct ModuleSettings {
     pub min_user_share: Decimal,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Privacy {
     /// k: segments with fewer eligible licensees are suppressed.
     pub min_group_size: u32,
+    /// Suppress further segments so that no suppressed one can be computed
+    /// from shown ones and a shown total (`kpi::protect`), in everything
+    /// the server shows and reports send.
+    pub complementary_suppression: bool,
+    /// Pages and exports that list licensees by id, for admins only.
+    pub user_level_views: bool,
+    /// Key of the keyed hash (HMAC-SHA-256) that replaces user ids when the
+    /// directory and events are imported, so raw ids never reach the data
+    /// directory. Empty: ids are stored as given. Best given as
+    /// `UPTAKE_PRIVACY_PSEUDONYM_KEY`.
+    pub pseudonym_key: String,
+}
+
+impl std::fmt::Debug for Privacy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Privacy")
+            .field("min_group_size", &self.min_group_size)
+            .field("complementary_suppression", &self.complementary_suppression)
+            .field("user_level_views", &self.user_level_views)
+            .field(
+                "pseudonym_key",
+                &if self.pseudonym_key.is_empty() {
+                    ""
+                } else {
+                    "(set)"
+                },
+            )
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -229,6 +286,7 @@ impl Default for Settings {
             smtp: Smtp::default(),
             delivery: Delivery::default(),
             ingest: Ingest::default(),
+            server: Server::default(),
         }
     }
 }
@@ -252,7 +310,12 @@ impl Default for ModuleSettings {
 
 impl Default for Privacy {
     fn default() -> Self {
-        Privacy { min_group_size: 5 }
+        Privacy {
+            min_group_size: 5,
+            complementary_suppression: true,
+            user_level_views: false,
+            pseudonym_key: String::new(),
+        }
     }
 }
 
@@ -329,6 +392,36 @@ impl Settings {
         if let Some(v) = get("UPTAKE_PRIVACY_MIN_GROUP_SIZE") {
             self.privacy.min_group_size = parse("UPTAKE_PRIVACY_MIN_GROUP_SIZE", &v)?;
         }
+        for (var, field) in [
+            (
+                "UPTAKE_PRIVACY_COMPLEMENTARY_SUPPRESSION",
+                &mut self.privacy.complementary_suppression,
+            ),
+            (
+                "UPTAKE_PRIVACY_USER_LEVEL_VIEWS",
+                &mut self.privacy.user_level_views,
+            ),
+            (
+                "UPTAKE_SERVER_SECURE_COOKIES",
+                &mut self.server.secure_cookies,
+            ),
+        ] {
+            if let Some(v) = get(var) {
+                *field = parse(var, &v)?;
+            }
+        }
+        if let Some(v) = get("UPTAKE_PRIVACY_PSEUDONYM_KEY") {
+            self.privacy.pseudonym_key = v;
+        }
+        if let Some(v) = get("UPTAKE_SERVER_TLS_CERT") {
+            self.server.tls_cert = Some(v.into());
+        }
+        if let Some(v) = get("UPTAKE_SERVER_TLS_KEY") {
+            self.server.tls_key = Some(v.into());
+        }
+        if let Some(v) = get("UPTAKE_SERVER_SESSION_HOURS") {
+            self.server.session_hours = parse("UPTAKE_SERVER_SESSION_HOURS", &v)?;
+        }
         if let Some(v) = get("UPTAKE_ACTIVITY_EXCLUDE_ACTIONS") {
             self.activity.exclude_actions = v
                 .split(',')
@@ -402,6 +495,25 @@ impl Settings {
     /// between 0 and 1, a known time zone.
     pub fn validate(&self) -> Result<()> {
         self.tz()?;
+        if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
+            return Err(Error::Invalid {
+                key: "server.tls_cert",
+                message: "give both server.tls_cert and server.tls_key, or neither".into(),
+            });
+        }
+        if self.server.session_hours == 0 {
+            return Err(Error::Invalid {
+                key: "server.session_hours",
+                message: "must be at least 1".into(),
+            });
+        }
+        if !self.privacy.pseudonym_key.is_empty() && self.privacy.pseudonym_key.len() < 16 {
+            return Err(Error::Invalid {
+                key: "privacy.pseudonym_key",
+                message: "must be at least 16 characters; a random one: openssl rand -hex 32"
+                    .into(),
+            });
+        }
         if self.regular.window_weeks == 0 || self.regular.window_weeks > 52 {
             return Err(Error::Invalid {
                 key: "regular.window_weeks",

@@ -116,6 +116,8 @@ impl Lang {
             "true" => ("yes", "ja"),
             // reports
             "reports" => ("Reports", "Berichte"),
+            "audit_log" => ("Audit log", "Prüfprotokoll"),
+            "sign_out" => ("Sign out", "Abmelden"),
             "pdf_reports" => (
                 "PDF reports for these weeks",
                 "PDF-Berichte für diese Wochen",

@@ -4,6 +4,7 @@
 //! Data flows one way: files -> [`store`] -> Parquet -> [`engine`] (SQL in
 //! `queries/`) -> [`kpi`] -> [`chart`] / [`server`] / [`report`] / output.
 
+pub mod auth;
 pub mod bench;
 pub mod chart;
 pub mod cli;
@@ -19,4 +20,3 @@ pub mod sample;
 pub mod schedule;
 pub mod server;
 pub mod store;
-pub mod tokens;

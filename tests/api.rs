@@ -7,10 +7,18 @@ use axum::http::{Request, StatusCode, header};
 use serde_json::Value;
 use tower::ServiceExt;
 
-use crate::support::{repo, sample_state, stderr, stdout, uptake};
+use crate::support::{admin_token, repo, sample_state, stderr, stdout, uptake};
 
-/// GET `uri`; status, content type and body.
+/// GET `uri` as an admin; status, content type and body.
 pub async fn get(uri: &str, headers: &[(&str, &str)]) -> (StatusCode, String, Vec<u8>) {
+    let auth = format!("Bearer {}", admin_token());
+    let mut with_auth = vec![("Authorization", auth.as_str())];
+    with_auth.extend_from_slice(headers);
+    get_with(uri, &with_auth).await
+}
+
+/// GET `uri` with exactly these headers; status, content type and body.
+pub async fn get_with(uri: &str, headers: &[(&str, &str)]) -> (StatusCode, String, Vec<u8>) {
     let router = uptake::server::router(sample_state());
     let mut request = Request::builder().uri(uri);
     for (k, v) in headers {

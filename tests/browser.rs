@@ -14,7 +14,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
-use crate::support::sample_state;
+use crate::support::{ADMIN_PASSWORD, admin_token, sample_state};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -64,7 +64,11 @@ fn start_chromedriver() -> (Driver, u16) {
 }
 
 async fn http_get(client: &HttpClient<HttpConnector, axum::body::Body>, url: &str) -> Value {
-    let response = client.get(url.parse().expect("url")).await.expect("GET");
+    let request = axum::http::Request::get(url)
+        .header("Authorization", format!("Bearer {}", admin_token()))
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let response = client.request(request).await.expect("GET");
     assert!(
         response.status().is_success(),
         "{url}: {}",
@@ -184,6 +188,43 @@ fn dashboards_in_headless_chromium() {
             .expect("connect to chromedriver");
         let api: HttpClient<HttpConnector, axum::body::Body> =
             HttpClient::builder(TokioExecutor::new()).build(HttpConnector::new());
+
+        // Without signing in, a page leads to the sign-in form; signing in
+        // leads back to the page.
+        browser
+            .goto(&format!("{base}/dashboards/overview?lang=en"))
+            .await
+            .expect("goto");
+        let url = browser.current_url().await.expect("url");
+        assert_eq!(url.path(), "/login", "{url}");
+        browser
+            .find(Locator::Css("input[name=user]"))
+            .await
+            .expect("user field")
+            .send_keys("admin")
+            .await
+            .expect("type user");
+        browser
+            .find(Locator::Css("input[name=password]"))
+            .await
+            .expect("password field")
+            .send_keys(ADMIN_PASSWORD)
+            .await
+            .expect("type password");
+        browser
+            .find(Locator::Css("form button[type=submit]"))
+            .await
+            .expect("sign in")
+            .click()
+            .await
+            .expect("click");
+        browser
+            .wait()
+            .for_element(Locator::Css("section.panel"))
+            .await
+            .expect("the dashboard after signing in");
+        let url = browser.current_url().await.expect("url");
+        assert_eq!(url.path(), "/dashboards/overview", "{url}");
 
         // Each dashboard opens, in English, without console errors.
         let state = sample_state();

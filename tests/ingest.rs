@@ -86,6 +86,11 @@ fn get(port: u16, path: &str) -> Reply {
     request(port, "GET", path, &[], b"").expect("GET")
 }
 
+fn get_as(port: u16, token: &str, path: &str) -> Reply {
+    let auth = format!("Bearer {token}");
+    request(port, "GET", path, &[("Authorization", &auth)], b"").expect("GET")
+}
+
 /// `uptake serve` on a fixed loopback port; killed with SIGKILL when
 /// dropped.
 struct Server {
@@ -149,7 +154,11 @@ fn free_port() -> u16 {
 }
 
 fn token(data: &Path) -> String {
-    let out = uptake(data, &["token", "create", "--role", "ingest"]);
+    token_with(data, "ingest")
+}
+
+fn token_with(data: &Path, role: &str) -> String {
+    let out = uptake(data, &["token", "create", "--role", role]);
     assert!(out.status.success(), "{out:?}");
     stdout(&out).trim().to_string()
 }
@@ -182,8 +191,8 @@ fn stored_events(data: &Path) -> u64 {
     stats["events"].as_u64().expect("events")
 }
 
-fn campaigns_in_week(port: u16, week: &str) -> serde_json::Value {
-    let reply = get(port, &format!("/api/v1/modules?week={week}"));
+fn campaigns_in_week(port: u16, reader: &str, week: &str) -> serde_json::Value {
+    let reply = get_as(port, reader, &format!("/api/v1/modules?week={week}"));
     assert_eq!(reply.status, 200, "{}", reply.body);
     reply
         .json()
@@ -200,6 +209,7 @@ fn events_posted_over_http_are_checked_stored_once_and_counted() {
     let tmp = sample_store();
     let data = tmp.path().join("data");
     let token = token(&data);
+    let reader = token_with(&data, "analyst");
     let before = stored_events(&data);
     let port = free_port();
     let limits = [("UPTAKE_INGEST_MAX_BODY_BYTES", "65536")];
@@ -221,6 +231,12 @@ fn events_posted_over_http_are_checked_stored_once_and_counted() {
     let r = request(port, "POST", path, &basic, one.as_bytes()).expect("post");
     assert_eq!(r.status, 401);
     // The scheme is case-insensitive (RFC 9110).
+    // An ingest token reads nothing; a reading token posts nothing.
+    let r = get_as(port, &token, "/api/v1/kpi");
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(r.json()["error"], "forbidden");
+    let r = post(port, &reader, path, &[], one.as_bytes());
+    assert_eq!(r.status, 403, "{}", r.body);
     let lower = format!("bearer {token}");
     let r = request(port, "POST", path, &[("Authorization", &lower)], b"\n").expect("post");
     assert_eq!(
@@ -358,7 +374,7 @@ fn events_posted_over_http_are_checked_stored_once_and_counted() {
         .filter_map(|l| l.split(',').next())
         .map(|u| format!("{}\n", event("2027-01-17T12:00:00Z", u, "campaigns", "web")))
         .collect();
-    let shown = campaigns_in_week(port, "2027-W02");
+    let shown = campaigns_in_week(port, &reader, "2027-W02");
     assert!(
         shown["module_users"].as_u64() < shown["eligible"].as_u64(),
         "{shown}"
@@ -373,7 +389,7 @@ fn events_posted_over_http_are_checked_stored_once_and_counted() {
     );
     let acknowledged = Instant::now();
     let users = loop {
-        let row = campaigns_in_week(port, "2027-W02");
+        let row = campaigns_in_week(port, &reader, "2027-W02");
         if row["module_users"] == row["eligible"] {
             break row["module_users"].clone();
         }
@@ -384,7 +400,10 @@ fn events_posted_over_http_are_checked_stored_once_and_counted() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(users, 192);
-    assert_eq!(campaigns_in_week(port, "2027-W02")["inactive_licensees"], 0);
+    assert_eq!(
+        campaigns_in_week(port, &reader, "2027-W02")["inactive_licensees"],
+        0
+    );
 
     // The same batch again counts once; another body under the key is refused.
     let r = post(port, &token, path, &key, everyone.as_bytes());
@@ -750,6 +769,7 @@ fn damaged_files_are_quarantined_reported_and_the_rest_kept() {
             .iter()
             .any(|q| q["original"] == files[0].path.as_str())
     );
-    assert_eq!(get(port, "/api/v1/kpi?by=region").status, 200);
+    let reader = token_with(&data, "analyst");
+    assert_eq!(get_as(port, &reader, "/api/v1/kpi?by=region").status, 200);
     drop(server);
 }

@@ -503,13 +503,25 @@ async fn failed_deliveries_are_retried_recorded_and_shown() {
         uptake::server::AppState::new(settings, &store, engine, Vec::new()).expect("state");
     state.reports = uptake::report::load(Some(&reports)).expect("reports");
     let router = uptake::server::router(std::sync::Arc::new(state));
+    let (token, _) = uptake::auth::tokens::create(
+        &data,
+        uptake::auth::tokens::NewToken {
+            role: uptake::auth::Role::Analyst,
+            scope: Default::default(),
+            name: None,
+            lifetime: None,
+        },
+    )
+    .expect("token");
     let body = |uri: &'static str| {
         let router = router.clone();
+        let auth = format!("Bearer {token}");
         async move {
             use tower::ServiceExt;
             let response = router
                 .oneshot(
                     axum::http::Request::get(uri)
+                        .header("Authorization", auth)
                         .body(axum::body::Body::empty())
                         .expect("request"),
                 )
@@ -723,6 +735,21 @@ fn serve_mails_scheduled_reports_and_restarts_without_doubles() {
         )],
     );
 
+    // Reports go to users only: their scope decides what they get.
+    let out = uptake(
+        &data,
+        &[
+            "user",
+            "add",
+            "steering",
+            "--role",
+            "analyst",
+            "--email",
+            "steering@example.com",
+            "--no-password",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
     let mut server = serve(&data, &reports, mail.port);
     wait_for("a first delivered run", Duration::from_secs(120), || {
         let runs = status(&data);

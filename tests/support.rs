@@ -39,7 +39,7 @@ pub fn stderr(o: &Output) -> String {
 pub fn import_dir(store: &mut Store, dir: &Path, settings: &Settings) {
     store.import_waves(&dir.join("waves.csv")).expect("waves");
     store
-        .import_directory(&dir.join("directory.csv"))
+        .import_directory(&dir.join("directory.csv"), settings)
         .expect("directory");
     store
         .import_modules(&dir.join("modules.csv"))
@@ -79,6 +79,8 @@ fn table_csv(
             from: from.parse().expect("from"),
             to: to.parse().expect("to"),
             filter: Default::default(),
+            scope: Default::default(),
+            protected: false,
         };
         if modules {
             let table = kpi::modules_table(&engine, settings, &request).await;
@@ -89,9 +91,45 @@ fn table_csv(
     })
 }
 
+/// The password of the user `admin` of [`sample_state`].
+pub const ADMIN_PASSWORD: &str = "sample admin password";
+
+/// An admin token of [`sample_state`]'s data directory.
+pub fn admin_token() -> String {
+    sample();
+    ADMIN_TOKEN.get().cloned().unwrap_or_default()
+}
+
+static ADMIN_TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// A token of [`sample_state`]'s data directory with this role and scope.
+pub fn sample_token(role: uptake::auth::Role, regions: &[&str], departments: &[&str]) -> String {
+    let state = sample_state();
+    let scope = kpi::Scope {
+        regions: regions.iter().map(|s| s.to_string()).collect(),
+        departments: departments.iter().map(|s| s.to_string()).collect(),
+    };
+    uptake::auth::tokens::create(
+        &state.data_dir,
+        uptake::auth::tokens::NewToken {
+            role,
+            scope,
+            name: None,
+            lifetime: Some(chrono::Duration::hours(1)),
+        },
+    )
+    .expect("token")
+    .0
+}
+
 /// The server's state over `sample_data/`, imported once per test run into
-/// a temporary directory that lives as long as the tests.
+/// a temporary directory that lives as long as the tests, with an admin
+/// token ([`admin_token`]) and a user `admin` ([`ADMIN_PASSWORD`]).
 pub fn sample_state() -> std::sync::Arc<uptake::server::AppState> {
+    sample().clone()
+}
+
+fn sample() -> &'static std::sync::Arc<uptake::server::AppState> {
     use std::sync::{Arc, OnceLock};
     static STATE: OnceLock<(tempfile::TempDir, Arc<uptake::server::AppState>)> = OnceLock::new();
     let (_, state) = STATE.get_or_init(|| {
@@ -119,12 +157,32 @@ pub fn sample_state() -> std::sync::Arc<uptake::server::AppState> {
                     uptake::report::load(Some(&repo().join("reports"))).expect("reports");
                 state
             });
+            let (token, _) = uptake::auth::tokens::create(
+                store.root(),
+                uptake::auth::tokens::NewToken {
+                    role: uptake::auth::Role::Admin,
+                    scope: Default::default(),
+                    name: Some("tests-admin"),
+                    lifetime: None,
+                },
+            )
+            .expect("admin token");
+            let _ = ADMIN_TOKEN.set(token);
+            uptake::auth::users::add(
+                store.root(),
+                "admin",
+                None,
+                uptake::auth::Role::Admin,
+                Default::default(),
+                Some(ADMIN_PASSWORD),
+            )
+            .expect("admin user");
             (tmp, Arc::new(state))
         })
         .join()
         .expect("sample state")
     });
-    state.clone()
+    state
 }
 
 /// A data directory with `sample_data/` imported through the CLI.

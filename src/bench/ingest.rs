@@ -130,7 +130,16 @@ fn start_server(args: &IngestBenchArgs) -> Result<(Started, String, String)> {
         path: data.clone(),
         source,
     })?;
-    let token = crate::tokens::create(&data, crate::tokens::Role::Ingest, Some("bench"))?;
+    let token = crate::auth::tokens::create(
+        &data,
+        crate::auth::tokens::NewToken {
+            role: crate::auth::Role::Ingest,
+            scope: Default::default(),
+            name: Some("bench"),
+            lifetime: None,
+        },
+    )?
+    .0;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

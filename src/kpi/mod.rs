@@ -5,6 +5,7 @@
 //! come from `queries/`; this module binds their parameters and decides
 //! what is shown.
 
+pub mod protect;
 pub mod table;
 
 use std::fmt;
@@ -105,6 +106,101 @@ pub struct Request {
     pub to: Week,
     /// Only licensees matching these values count.
     pub filter: Filter,
+    /// The caller's scope: only its licensees count, and its totals are
+    /// the organisation's.
+    pub scope: Scope,
+    /// Protect suppressed segments against differencing ([`protect`]):
+    /// what the server and reports show. The CLI's tables are SPEC.md's
+    /// exactly.
+    pub protected: bool,
+}
+
+impl Request {
+    /// An unprotected request over all licensees.
+    pub fn new(dims: Vec<Dimension>, from: Week, to: Week, filter: Filter) -> Request {
+        Request {
+            dims,
+            from,
+            to,
+            filter,
+            scope: Scope::default(),
+            protected: false,
+        }
+    }
+}
+
+/// The regions and/or departments a viewer may see: licensees whose
+/// region is one of `regions` (when any are given) and whose department is
+/// one of `departments` (when any are given). Empty: everything.
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+pub struct Scope {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub departments: Vec<String>,
+}
+
+/// Separates the values of a scope in a query parameter; no directory value
+/// may contain it.
+pub const SCOPE_SEPARATOR: char = '\u{1f}';
+
+impl Scope {
+    pub fn is_all(&self) -> bool {
+        self.regions.is_empty() && self.departments.is_empty()
+    }
+
+    pub fn allows(&self, d: Dimension, value: &str) -> bool {
+        let allowed = match d {
+            Dimension::Region => &self.regions,
+            Dimension::Department => &self.departments,
+            Dimension::Team | Dimension::Wave => return true,
+        };
+        allowed.is_empty() || allowed.iter().any(|v| v == value)
+    }
+
+    /// Whether a licensee of this region and department is in scope.
+    pub fn covers(&self, region: &str, department: &str) -> bool {
+        self.allows(Dimension::Region, region) && self.allows(Dimension::Department, department)
+    }
+
+    /// `region DACH, Nordics; department Sales`, or `everything`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.regions.is_empty() {
+            parts.push(format!("region {}", self.regions.join(", ")));
+        }
+        if !self.departments.is_empty() {
+            parts.push(format!("department {}", self.departments.join(", ")));
+        }
+        if parts.is_empty() {
+            "everything".into()
+        } else {
+            parts.join("; ")
+        }
+    }
+
+    fn parameter(values: &[String]) -> String {
+        if values.is_empty() {
+            return String::new();
+        }
+        let mut s = String::from(SCOPE_SEPARATOR);
+        for v in values {
+            s.push_str(v);
+            s.push(SCOPE_SEPARATOR);
+        }
+        s
+    }
 }
 
 /// Restricts a report to the licensees of one region, department and/or
@@ -147,6 +243,14 @@ pub fn parameters(settings: &Settings, request: &Request) -> Vec<(&'static str, 
         ("only_region", only(&request.filter.region)),
         ("only_department", only(&request.filter.department)),
         ("only_wave", only(&request.filter.wave)),
+        (
+            "scope_regions",
+            ScalarValue::Utf8(Some(Scope::parameter(&request.scope.regions))),
+        ),
+        (
+            "scope_departments",
+            ScalarValue::Utf8(Some(Scope::parameter(&request.scope.departments))),
+        ),
         ("theta_num", theta_num),
         ("theta_den", theta_den),
         ("alr_num", alr_num),
@@ -279,8 +383,65 @@ fn check_range(request: &Request) -> Result<()> {
     Ok(())
 }
 
+/// The request to compute, and how its rows map onto the one asked for
+/// when it is protected against differencing.
+fn protection(settings: &Settings, request: &Request) -> (Request, Option<protect::View>) {
+    if settings.privacy.complementary_suppression {
+        protect::widen(request)
+    } else {
+        (request.clone(), None)
+    }
+}
+
+/// Applies protection to rows of a widened request: further suppression,
+/// then the rows of the asked table, with the asked segment values.
+fn protected<T>(
+    rows: Vec<T>,
+    view: Option<&protect::View>,
+    k: i64,
+    cell: impl Fn(&mut T) -> (Week, &mut Vec<String>, i64, &mut bool),
+) -> Vec<T> {
+    let Some(view) = view else {
+        return rows;
+    };
+    let mut rows = rows;
+    let mut cells = protect::Cells::new();
+    for r in rows.iter_mut() {
+        let (week, segment, n, suppressed) = cell(r);
+        cells.insert((week, segment.clone()), (n, *suppressed));
+    }
+    protect::protect_cells(&mut cells, k);
+    rows.into_iter()
+        .filter_map(|mut r| {
+            let (week, segment, _, suppressed) = cell(&mut r);
+            if !view.keeps(segment) {
+                return None;
+            }
+            if let Some((_, s)) = cells.get(&(week, segment.clone())) {
+                *suppressed = *s;
+            }
+            *segment = view.project(segment);
+            Some(r)
+        })
+        .collect()
+}
+
 /// Computes the KPI rows: sorted by week, then segment values in byte order.
+/// A protected request's rows are also protected against differencing.
 pub async fn kpi_rows(
+    engine: &Engine,
+    settings: &Settings,
+    request: &Request,
+) -> Result<Vec<KpiRow>> {
+    let (computed, view) = protection(settings, request);
+    let rows = computed_kpi_rows(engine, settings, &computed).await?;
+    let k = settings.privacy.min_group_size as i64;
+    Ok(protected(rows, view.as_ref(), k, |r| {
+        (r.week, &mut r.segment, r.eligible, &mut r.suppressed)
+    }))
+}
+
+async fn computed_kpi_rows(
     engine: &Engine,
     settings: &Settings,
     request: &Request,
@@ -457,13 +618,14 @@ pub async fn modules_table(
     settings: &Settings,
     request: &Request,
 ) -> Result<Table> {
-    let batches = run_over_cube(engine, "modules", settings, request).await?;
+    let (computed, view) = protection(settings, request);
+    let batches = run_over_cube(engine, "modules", settings, &computed).await?;
     let k = settings.privacy.min_group_size as i64;
-    let mut rows: Vec<(Week, Vec<String>, String, Vec<Cell>)> = Vec::new();
+    let mut rows: Vec<ModuleRow> = Vec::new();
     for batch in &batches {
         let c = Columns { batch };
         let week = c.int("week")?;
-        let mut segments = c.segments(&request.dims)?.into_iter();
+        let mut segments = c.segments(&computed.dims)?.into_iter();
         let (module, name, cost) = (
             c.text("module")?,
             c.text("module_name")?,
@@ -476,40 +638,67 @@ pub async fn modules_table(
         let inactive = c.int("inactive_licensees")?;
         let idle = c.int("idle_license_cost_micros")?;
         for i in 0..batch.num_rows() {
-            let week = Week::from_number(week[i].unwrap_or(0) as i32);
-            let segment = segments.next().unwrap_or_default();
             let n = eligible[i].unwrap_or(0);
-            let suppressed = n < k;
-            let mut cells = vec![Cell::Text(week.to_string())];
-            cells.extend(segment.iter().cloned().map(Cell::Text));
-            cells.push(Cell::Text(module[i].clone()));
-            cells.push(Cell::Text(name[i].clone()));
-            cells.push(if cost[i].is_empty() {
-                Cell::Empty
-            } else {
-                Cell::Text(cost[i].clone())
-            });
-            if suppressed {
-                cells.extend(std::iter::repeat_n(Cell::Empty, 6));
-            } else {
-                cells.extend([
+            rows.push(ModuleRow {
+                week: Week::from_number(week[i].unwrap_or(0) as i32),
+                segment: segments.next().unwrap_or_default(),
+                module: module[i].clone(),
+                name: name[i].clone(),
+                cost: cost[i].clone(),
+                eligible: n,
+                figures: [
                     Cell::Int(n),
                     Cell::Int(users[i].unwrap_or(0)),
                     adoption[i].map_or(Cell::Empty, Cell::Rate),
                     Cell::Bool(in_use[i]),
                     Cell::Int(inactive[i].unwrap_or(0)),
                     Cell::Money(idle[i].unwrap_or(0)),
-                ]);
-            }
-            cells.push(Cell::Bool(suppressed));
-            rows.push((week, segment, module[i].clone(), cells));
+                ],
+                suppressed: n < k,
+            });
         }
     }
-    rows.sort_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
+    let mut rows = protected(rows, view.as_ref(), k, |r| {
+        (r.week, &mut r.segment, r.eligible, &mut r.suppressed)
+    });
+    rows.sort_by(|a, b| (a.week, &a.segment, &a.module).cmp(&(b.week, &b.segment, &b.module)));
     Ok(Table {
         columns: header(&["week"], &request.dims, &MODULE_FIGURES),
-        rows: rows.into_iter().map(|r| r.3).collect(),
+        rows: rows.into_iter().map(ModuleRow::cells).collect(),
     })
+}
+
+/// One row of the modules table, before suppression is shown.
+struct ModuleRow {
+    week: Week,
+    segment: Vec<String>,
+    module: String,
+    name: String,
+    cost: String,
+    eligible: i64,
+    figures: [Cell; 6],
+    suppressed: bool,
+}
+
+impl ModuleRow {
+    fn cells(self) -> Vec<Cell> {
+        let mut cells = vec![Cell::Text(self.week.to_string())];
+        cells.extend(self.segment.into_iter().map(Cell::Text));
+        cells.push(Cell::Text(self.module));
+        cells.push(Cell::Text(self.name));
+        cells.push(if self.cost.is_empty() {
+            Cell::Empty
+        } else {
+            Cell::Text(self.cost)
+        });
+        if self.suppressed {
+            cells.extend(std::iter::repeat_n(Cell::Empty, 6));
+        } else {
+            cells.extend(self.figures);
+        }
+        cells.push(Cell::Bool(self.suppressed));
+        cells
+    }
 }
 
 /// One point of an adoption curve, before suppression.
@@ -536,13 +725,14 @@ pub async fn adoption_curve(
     if !request.dims.contains(&Dimension::Wave) {
         return Err(Error::CurveWithoutWave);
     }
-    let batches = run_over_cube(engine, "adoption_curve", settings, request).await?;
+    let (computed, view) = protection(settings, request);
+    let batches = run_over_cube(engine, "adoption_curve", settings, &computed).await?;
     let k = settings.privacy.min_group_size as i64;
     let mut points = Vec::new();
     for batch in &batches {
         let c = Columns { batch };
         let week = c.int("week")?;
-        let mut segments = c.segments(&request.dims)?.into_iter();
+        let mut segments = c.segments(&computed.dims)?.into_iter();
         let since = c.int("weeks_since_go_live")?;
         let eligible = c.int("eligible")?;
         let regular = c.int("regular")?;
@@ -560,6 +750,9 @@ pub async fn adoption_curve(
             });
         }
     }
+    let mut points = protected(points, view.as_ref(), k, |p| {
+        (p.week, &mut p.segment, p.eligible, &mut p.suppressed)
+    });
     points.sort_by(|a, b| {
         (&a.segment, a.weeks_since_go_live).cmp(&(&b.segment, b.weeks_since_go_live))
     });

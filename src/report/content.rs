@@ -28,6 +28,9 @@ pub struct Inputs<'a> {
     pub generated: DateTime<Utc>,
     /// Dates of the first and last stored events.
     pub stored: Option<(String, String)>,
+    /// The recipient's scope: the report covers its licensees only, and
+    /// its totals are theirs.
+    pub scope: crate::kpi::Scope,
 }
 
 /// A report ready to typeset: `data` is read by the template, `charts[i]`
@@ -330,6 +333,8 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
         from,
         to,
         filter: report.filter.clone(),
+        scope: inputs.scope.clone(),
+        protected: true,
     };
     let k = settings.privacy.min_group_size;
     let tz = &settings.timezone;
@@ -618,6 +623,8 @@ async fn passed_targets(report: &Report, inputs: &Inputs<'_>) -> Result<Vec<Stri
             from: w,
             to: w,
             filter: report.filter.clone(),
+            scope: inputs.scope.clone(),
+            protected: true,
         };
         let now = kpi::kpi_rows(inputs.engine, settings, &rows(inputs.week)).await?;
         let before = kpi::kpi_rows(inputs.engine, settings, &rows(inputs.since)).await?;

@@ -41,8 +41,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
 use crate::engine::Engine;
+use crate::kpi::{Dimension, Scope};
 use crate::model::{Wave, Week};
-use crate::report::{self, Inputs, Report};
+use crate::report::{self, Inputs, Report, Target};
 
 /// A slot run within this time of its due time is on time; later, it was
 /// missed (uptake was down).
@@ -636,7 +637,7 @@ pub async fn run_due(ctx: &Context<'_>, now: DateTime<Utc>, _lock: &Lock) -> Res
         // claimed cannot be delivered: recorded as failed, not retried.
         let report = ctx.reports.iter().find(|r| r.name == run.report);
         let outcome = match report {
-            Some(report) => render_run(ctx, report, &run, now).await,
+            Some(report) => render_run(ctx, report, &run, now, &Scope::default()).await,
             None => Err(format!(
                 "no report named '{}' is defined any more",
                 run.report
@@ -646,10 +647,16 @@ pub async fn run_due(ctx: &Context<'_>, now: DateTime<Utc>, _lock: &Lock) -> Res
             let attempt = t.attempts + 1;
             let target = report.and_then(|r| r.deliver.iter().find(|d| d.name() == t.target));
             let (result, retry) = match (&outcome, report, target) {
-                (Ok((pdf, content)), Some(report), Some(target)) => (
-                    deliver::send(ctx, report, &run, target, pdf, content).await,
-                    true,
-                ),
+                (Ok(_), Some(report), Some(target)) if target.email.is_some() => {
+                    (email_by_scope(ctx, report, &run, target, now).await, true)
+                }
+                (Ok((pdf, content)), Some(report), Some(target)) => {
+                    let sent = deliver::send(ctx, report, &run, target, pdf, content).await;
+                    if sent.is_ok() {
+                        audit_sent(ctx, report, &run, &target.name(), &Scope::default());
+                    }
+                    (sent, true)
+                }
                 (Ok(_), _, _) => (
                     Err("the report no longer names this target".to_string()),
                     false,
@@ -705,13 +712,72 @@ pub async fn run_due(ctx: &Context<'_>, now: DateTime<Utc>, _lock: &Lock) -> Res
     Ok(summary)
 }
 
-/// The PDF of a run: rendered once and kept in `<data>/reports/out`, so
-/// retries send the same file.
+fn audit_sent(ctx: &Context<'_>, report: &Report, run: &RunState, to: &str, scope: &Scope) {
+    let mut entry = crate::auth::audit::Entry::new("scheduler", "report_sent");
+    entry.target = to.to_string();
+    entry.scope = scope.describe();
+    entry.detail = format!("report {} run {} week {}", report.name, run.run, run.week);
+    crate::auth::audit::record(ctx.data, &entry);
+}
+
+/// Sends a report by e-mail so that each recipient gets what their scope
+/// allows: every address must belong to a user (`uptake user add
+/// --email`); recipients are grouped by scope, and each group gets the
+/// report computed over its scope. A report whose filter lies outside a
+/// recipient's scope is not sent to anyone of the target.
+async fn email_by_scope(
+    ctx: &Context<'_>,
+    report: &Report,
+    run: &RunState,
+    target: &Target,
+    now: DateTime<Utc>,
+) -> std::result::Result<(), String> {
+    let users = crate::auth::users::Users::new(ctx.data);
+    let mut groups: std::collections::BTreeMap<Scope, Vec<String>> = Default::default();
+    for address in target.email.iter().flatten() {
+        let user = users.by_email(address).ok_or_else(|| {
+            format!(
+                "{address} is not the e-mail address of an uptake user, so its scope is \
+                 unknown; add it with `uptake user add NAME --email {address} --role ...`"
+            )
+        })?;
+        let scope = user.scope;
+        for (d, v) in [
+            (Dimension::Region, &report.filter.region),
+            (Dimension::Department, &report.filter.department),
+        ] {
+            if let Some(v) = v
+                && !scope.allows(d, v)
+            {
+                return Err(format!(
+                    "{address} may see {} only; the report covers {} '{v}'",
+                    scope.describe(),
+                    d.name()
+                ));
+            }
+        }
+        groups.entry(scope).or_default().push(address.clone());
+    }
+    for (scope, to) in groups {
+        let (pdf, content) = render_run(ctx, report, run, now, &scope).await?;
+        let group = Target {
+            email: Some(to.clone()),
+            ..Target::default()
+        };
+        deliver::send(ctx, report, run, &group, &pdf, &content).await?;
+        audit_sent(ctx, report, run, &group.name(), &scope);
+    }
+    Ok(())
+}
+
+/// The PDF of a run over a scope: rendered once and kept in
+/// `<data>/reports/out`, so retries send the same file.
 async fn render_run(
     ctx: &Context<'_>,
     report: &Report,
     run: &RunState,
     now: DateTime<Utc>,
+    scope: &Scope,
 ) -> Result<(Vec<u8>, report::Content), String> {
     let week: Week = run
         .week
@@ -729,10 +795,17 @@ async fn render_run(
         since,
         generated: run.started.min(now),
         stored: ctx.stored.clone(),
+        scope: scope.clone(),
+    };
+    let scoped = if scope.is_all() {
+        String::new()
+    } else {
+        let key = serde_json::to_string(scope).unwrap_or_default();
+        format!("-scope-{}", &crate::auth::digest(&key)[..16])
     };
     let path = reports_dir(ctx.data)
         .join("out")
-        .join(format!("{}.pdf", run.run.replace([':', '@'], "-")));
+        .join(format!("{}{scoped}.pdf", run.run.replace([':', '@'], "-")));
     let content = report::build(report, &inputs)
         .await
         .map_err(|e| e.to_string())?;

@@ -4,11 +4,13 @@
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::extract::{RawQuery, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::auth::Caller;
 use crate::kpi::{self, Dimension, Request};
 
 use super::error::ApiError;
@@ -29,9 +31,11 @@ fn cached_json(body: Arc<String>) -> Response {
     json(String::clone(&body))
 }
 
-/// A request over a week range: `by`, `from`, `to` and the filters.
+/// A request over a week range: `by`, `from`, `to` and the filters, over
+/// the caller's scope and protected against differencing.
 pub fn range_request(
     state: &AppState,
+    caller: &Caller,
     params: &Params,
     default_by: &str,
     default_weeks: Option<i32>,
@@ -42,13 +46,17 @@ pub fn range_request(
         dims,
         from,
         to,
-        filter: params.filter(state)?,
+        filter: params.filter(state, &caller.scope)?,
+        scope: caller.scope.clone(),
+        protected: true,
     })
 }
 
-/// A request for one week: `by`, `week` and the filters.
+/// A request for one week: `by`, `week` and the filters, like
+/// [`range_request`].
 pub fn week_request(
     state: &AppState,
+    caller: &Caller,
     params: &Params,
     default_by: &str,
 ) -> Result<Request, ApiError> {
@@ -58,16 +66,19 @@ pub fn week_request(
         dims,
         from: week,
         to: week,
-        filter: params.filter(state)?,
+        filter: params.filter(state, &caller.scope)?,
+        scope: caller.scope.clone(),
+        protected: true,
     })
 }
 
 pub async fn kpi(
     State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(raw.as_deref(), &allowed(&["by", "from", "to"]))?;
-    let request = range_request(&state, &params, "", None)?;
+    let request = range_request(&state, &caller, &params, "", None)?;
     let body = state
         .body("kpi", &request, || async {
             let rows = state.kpi_rows(&request).await?;
@@ -79,10 +90,11 @@ pub async fn kpi(
 
 pub async fn modules(
     State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(raw.as_deref(), &allowed(&["by", "week"]))?;
-    let request = week_request(&state, &params, "")?;
+    let request = week_request(&state, &caller, &params, "")?;
     let body = state
         .body("modules", &request, || async {
             Ok(state.modules_table(&request).await?.to_json())
@@ -93,10 +105,11 @@ pub async fn modules(
 
 pub async fn lagging(
     State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(raw.as_deref(), &allowed(&["by", "week"]))?;
-    let request = week_request(&state, &params, "")?;
+    let request = week_request(&state, &caller, &params, "")?;
     let body = state
         .body("lagging", &request, || async {
             let rows = state.kpi_rows(&request).await?;
@@ -108,10 +121,11 @@ pub async fn lagging(
 
 pub async fn adoption_curve(
     State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(raw.as_deref(), &allowed(&["by", "from", "to"]))?;
-    let request = range_request(&state, &params, "wave", None)?;
+    let request = range_request(&state, &caller, &params, "wave", None)?;
     if !request.dims.contains(&Dimension::Wave) {
         return Err(ApiError::parameter(
             "by",
@@ -129,12 +143,16 @@ pub async fn adoption_curve(
 
 pub async fn segments(
     State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     Params::parse(raw.as_deref(), &[])?;
     let mut body = serde_json::Map::new();
     for d in Dimension::ALL {
-        body.insert(d.name().into(), json!(state.segments.values(d)));
+        body.insert(
+            d.name().into(),
+            json!(state.segments.values_in(d, &caller.scope)),
+        );
     }
     body.insert(
         "waves".into(),

@@ -21,6 +21,8 @@ pub enum ApiError {
     /// so there is no default week).
     NoData(String),
     NotFound(String),
+    /// The caller's role or scope does not reach this.
+    Forbidden(String),
     Internal(String),
 }
 
@@ -37,6 +39,7 @@ impl ApiError {
             ApiError::BadParameter { .. } => StatusCode::BAD_REQUEST,
             ApiError::NoData(_) => StatusCode::CONFLICT,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -51,6 +54,7 @@ impl ApiError {
             }),
             ApiError::NoData(message) => json!({"error": "no_data", "message": message}),
             ApiError::NotFound(message) => json!({"error": "not_found", "message": message}),
+            ApiError::Forbidden(message) => json!({"error": "forbidden", "message": message}),
             ApiError::Internal(_) => json!({
                 "error": "internal",
                 "message": "the server could not compute this; the cause is in its log",

@@ -4,12 +4,14 @@
 //! in [`error::ApiError`].
 
 pub mod api;
+pub mod auth;
 pub mod error;
 pub mod ingest;
 pub mod pages;
 pub mod params;
 pub mod reports;
 pub mod state;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -35,6 +37,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/reports", get(reports::list))
         .route("/report-runs", get(reports::runs))
         .route("/events", post(ingest::post_events))
+        .route("/audit", get(auth::audit_log))
+        .route("/tokens", get(auth::tokens))
+        .route("/users", get(auth::users))
         .fallback(api::not_found);
     Router::new()
         .route("/", get(pages::index))
@@ -45,8 +50,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/dashboards/{id}/panels/{file}", get(pages::download))
         .route("/reports", get(reports::page))
         .route("/reports/{file}", get(reports::pdf))
+        .route("/login", get(auth::login_form).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/audit", get(auth::audit_page))
         .nest("/api/v1", api)
         .fallback(api::not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
 }
@@ -72,15 +84,26 @@ async fn log_request(request: Request, next: Next) -> Response {
 pub struct Server {
     listener: tokio::net::TcpListener,
     router: Router,
+    tls: Option<tls::Acceptor>,
 }
 
 impl Server {
     /// Binds `listen` (port 0 picks a free port: see [`Server::address`]).
+    /// With `server.tls_cert` and `server.tls_key` set it speaks HTTPS
+    /// only; a certificate or key that cannot be read stops it here.
     pub async fn bind(listen: SocketAddr, state: Arc<AppState>) -> std::io::Result<Server> {
+        let tls = match (
+            &state.settings.server.tls_cert,
+            &state.settings.server.tls_key,
+        ) {
+            (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
+            _ => None,
+        };
         let listener = tokio::net::TcpListener::bind(listen).await?;
         Ok(Server {
             listener,
             router: router(state),
+            tls,
         })
     }
 
@@ -94,9 +117,18 @@ impl Server {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        match self.tls {
+            Some(acceptor) => tls::serve(self.listener, acceptor, self.router, shutdown).await,
+            None => {
+                axum::serve(
+                    self.listener,
+                    self.router
+                        .into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(shutdown)
+                .await
+            }
+        }
     }
 }
 

@@ -71,11 +71,14 @@ fn panel_request(
     params: &Params,
 ) -> Result<Request, ApiError> {
     let (from, to) = params.range(state, Some(dashboard.default_weeks))?;
+    let caller = super::auth::current()?;
     Ok(Request {
         dims: panel.dims.clone(),
         from,
         to,
-        filter: params.filter(state)?,
+        filter: params.filter(state, &caller.scope)?,
+        scope: caller.scope,
+        protected: true,
     })
 }
 
@@ -261,7 +264,9 @@ header { display: flex; flex-wrap: wrap; gap: 1rem; align-items: center; padding
 header .brand { font-weight: 700; font-size: 1.2rem; margin-right: 1rem; }
 header nav a { margin-right: 1rem; color: var(--accent); text-decoration: none; }
 header nav a[aria-current=page] { font-weight: 700; text-decoration: underline; }
+header .signout { margin-left: auto; }
 header .lang { margin-left: auto; }
+header .signout + .lang { margin-left: 0; }
 main { max-width: 1100px; margin: 0 auto; padding: 1rem 1.2rem 3rem; }
 form.filters { display: flex; flex-wrap: wrap; gap: .8rem; align-items: end; padding: .8rem; background: #f5f5f5; border-radius: 6px; }
 form.filters label { display: flex; flex-direction: column; font-size: .9rem; color: var(--muted); }
@@ -326,6 +331,7 @@ fn page_at(
     body: Markup,
 ) -> Markup {
     let query = keep_query(raw, None);
+    let caller = super::auth::current().ok();
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
@@ -347,6 +353,17 @@ fn page_at(
                         }
                         a href=(format!("/reports?lang={}", lang.code()))
                           aria-current=[(path == "/reports").then_some("page")] { (lang.t("reports")) }
+                        @if caller.as_ref().is_some_and(|c| c.is_admin()) {
+                            a href=(format!("/audit?lang={}", lang.code()))
+                              aria-current=[(path == "/audit").then_some("page")] { (lang.t("audit_log")) }
+                        }
+                    }
+                    @if let Some(c) = &caller {
+                        form.signout method="post" action="/logout" {
+                            span.who title=(c.scope.describe()) { (c.who.trim_start_matches("user:").trim_start_matches("token:")) }
+                            " "
+                            button type="submit" { (lang.t("sign_out")) }
+                        }
                     }
                     span.lang {
                         (lang.t("language")) ": "
@@ -375,14 +392,20 @@ fn filter_form(
     from: Week,
     to: Week,
 ) -> Markup {
+    // Only the values of the caller's scope are offered; none without one.
+    let scope = super::auth::current().ok().map(|c| c.scope);
     let select = |dim: Dimension| {
         let chosen = params.get(dim.name());
+        let values = scope
+            .as_ref()
+            .map(|s| state.segments.values_in(dim, s))
+            .unwrap_or_default();
         html! {
             label {
                 (lang.t(dim.name()))
                 select name=(dim.name()) {
                     option value="" selected[chosen.is_none()] { "(" (lang.t("all")) ")" }
-                    @for v in state.segments.values(dim) {
+                    @for v in &values {
                         option value=(v) selected[chosen == Some(v.as_str())] { (v) }
                     }
                 }

@@ -2,7 +2,7 @@
 //! string so that an unknown, repeated or malformed parameter gets a JSON
 //! error naming it.
 
-use crate::kpi::{self, Dimension, Filter};
+use crate::kpi::{self, Dimension, Filter, Scope};
 use crate::model::Week;
 
 use super::error::ApiError;
@@ -58,13 +58,28 @@ impl Params {
             .transpose()
     }
 
-    /// `region`, `department`, `wave`: each must be a value of the directory.
-    pub fn filter(&self, state: &AppState) -> Result<Filter, ApiError> {
+    /// `region`, `department`, `wave`: each must be a value of the
+    /// directory within the caller's scope. A value outside the scope is
+    /// refused (403) whether or not it exists, so a viewer cannot probe
+    /// for other segments.
+    pub fn filter(&self, state: &AppState, scope: &Scope) -> Result<Filter, ApiError> {
         let check = |d: Dimension| -> Result<Option<String>, ApiError> {
             let Some(v) = self.get(d.name()) else {
                 return Ok(None);
             };
-            if state.segments.values(d).iter().any(|known| known == v) {
+            if !scope.allows(d, v) {
+                return Err(ApiError::Forbidden(format!(
+                    "{}: '{v}' is outside your scope ({})",
+                    d.name(),
+                    scope.describe()
+                )));
+            }
+            if state
+                .segments
+                .values_in(d, scope)
+                .iter()
+                .any(|known| known == v)
+            {
                 Ok(Some(v.to_string()))
             } else {
                 Err(ApiError::parameter(

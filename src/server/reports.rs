@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
@@ -12,7 +13,9 @@ use chrono::Utc;
 use maud::{Markup, html};
 use serde_json::json;
 
+use crate::auth::{Caller, Role};
 use crate::i18n::Lang;
+use crate::kpi::Dimension;
 use crate::report::{self, Inputs};
 use crate::schedule::{self, Context, Lock, Log};
 
@@ -43,7 +46,13 @@ fn local(state: &AppState, t: chrono::DateTime<Utc>) -> String {
 }
 
 /// `/api/v1/reports`: every report, its schedule and targets.
-pub async fn list(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -> Response {
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    // Delivery targets name recipients of every scope: not for viewers.
+    let sees_log = caller.role != Role::Viewer;
     if let Err(e) = Params::parse(raw.as_deref(), &[]) {
         return e.into_response();
     }
@@ -77,8 +86,8 @@ pub async fn list(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -
                     "timezone": state.settings.timezone,
                     "next_run": next_run(&state, r).map(|t| t.to_rfc3339()),
                 })),
-                "deliver": r.deliver.iter().map(|t| t.name()).collect::<Vec<_>>(),
-                "last_run": last,
+                "deliver": if sees_log { json!(r.deliver.iter().map(|t| t.name()).collect::<Vec<_>>()) } else { json!(null) },
+                "last_run": if sees_log { last } else { None },
                 "pdf": format!("/reports/{}.pdf", r.name),
             })
         })
@@ -115,6 +124,7 @@ pub async fn runs(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -
 /// rendered now; the filters replace the report's own.
 pub async fn pdf(
     State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
     Path(file): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -128,9 +138,23 @@ pub async fn pdf(
         raw.as_deref(),
         &["week", "since", "region", "department", "wave"],
     )?;
-    let filter = params.filter(&state)?;
+    let filter = params.filter(&state, &caller.scope)?;
     if !filter.is_empty() {
         report.filter = filter;
+    }
+    for (d, v) in [
+        (Dimension::Region, &report.filter.region),
+        (Dimension::Department, &report.filter.department),
+    ] {
+        if let Some(v) = v
+            && !caller.scope.allows(d, v)
+        {
+            return Err(ApiError::Forbidden(format!(
+                "this report covers {} '{v}', outside your scope ({})",
+                d.name(),
+                caller.scope.describe()
+            )));
+        }
     }
     let now = Utc::now();
     let tz = state
@@ -150,6 +174,7 @@ pub async fn pdf(
         since,
         generated: now,
         stored: state.stored_dates(),
+        scope: caller.scope.clone(),
     };
     let (pdf, _) = report::render(&report, &inputs)
         .await
@@ -177,9 +202,11 @@ pub async fn pdf(
 /// every failed delivery and missed run.
 pub async fn page(
     State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Markup, ApiError> {
+    let sees_log = caller.role != Role::Viewer;
     let params = Params::parse(raw.as_deref(), &["lang"])?;
     let lang = super::pages::lang_of(&params, &headers)?;
     let log = log(&state)?;
@@ -202,16 +229,18 @@ pub async fn page(
                         td { (r.lang.code()) }
                         td { @if let Some(s) = &r.schedule { code { (s.cron) } " (" (state.settings.timezone) ")" } @else { "–" } }
                         td { (next_run(&state, r).map_or_else(|| "–".into(), |t| local(&state, t.with_timezone(&Utc)))) }
-                        td { @for d in &r.deliver { (d.name()) br; } }
+                        td { @if sees_log { @for d in &r.deliver { (d.name()) br; } } @else { "–" } }
                         td { a href=(format!("/reports/{}.pdf", r.name)) download { (t("Download", "Herunterladen")) } }
                     }
                 }
             }
         }
-        h2 { (t("Runs", "Läufe")) }
-        @if log.runs.is_empty() {
+        @if !sees_log {
+        } @else if log.runs.is_empty() {
+            h2 { (t("Runs", "Läufe")) }
             p.note { (t("No scheduled run yet.", "Noch kein geplanter Lauf.")) }
         } @else {
+            h2 { (t("Runs", "Läufe")) }
             table #runs {
                 thead { tr {
                     th { (t("Run", "Lauf")) }
@@ -239,7 +268,7 @@ pub async fn page(
                 }
             }
         }
-        @if !log.skipped.is_empty() {
+        @if sees_log && !log.skipped.is_empty() {
             h2 { (t("Missed runs", "Verpasste Läufe")) }
             ul {
                 @for s in &log.skipped {

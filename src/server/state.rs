@@ -18,7 +18,7 @@ use tokio::sync::OnceCell;
 use crate::config::Settings;
 use crate::dashboard::Dashboard;
 use crate::engine::Engine;
-use crate::kpi::{self, CurvePoint, Dimension, KpiRow, Request, Table};
+use crate::kpi::{self, CurvePoint, Dimension, KpiRow, Request, Scope, Table};
 use crate::model::{Licensee, Wave, Week};
 use crate::store::Store;
 
@@ -31,6 +31,8 @@ pub struct Segments {
     department: Vec<String>,
     team: Vec<String>,
     wave: Vec<String>,
+    /// Every (region, department, team, wave) of the directory.
+    finest: BTreeSet<[String; 4]>,
 }
 
 impl Segments {
@@ -44,6 +46,17 @@ impl Segments {
             department: sorted(|l| &l.department),
             team: sorted(|l| &l.team),
             wave: sorted(|l| &l.wave),
+            finest: licensees
+                .iter()
+                .map(|l| {
+                    [
+                        l.region.clone(),
+                        l.department.clone(),
+                        l.team.clone(),
+                        l.wave.clone(),
+                    ]
+                })
+                .collect(),
         }
     }
 
@@ -54,6 +67,21 @@ impl Segments {
             Dimension::Team => &self.team,
             Dimension::Wave => &self.wave,
         }
+    }
+
+    /// The values of a dimension among the licensees of a scope.
+    pub fn values_in(&self, d: Dimension, scope: &Scope) -> Vec<String> {
+        if scope.is_all() {
+            return self.values(d).to_vec();
+        }
+        let i = Dimension::ALL.iter().position(|x| *x == d).unwrap_or(0);
+        let set: BTreeSet<&String> = self
+            .finest
+            .iter()
+            .filter(|f| scope.covers(&f[0], &f[1]))
+            .map(|f| &f[i])
+            .collect();
+        set.into_iter().cloned().collect()
     }
 }
 
@@ -113,7 +141,10 @@ pub struct AppState {
     pub data_dir: std::path::PathBuf,
     /// Live ingestion (`POST /api/v1/events`), when the server runs it.
     pub ingest: Option<Arc<crate::ingest::Ingest>>,
-    pub tokens: crate::tokens::Tokens,
+    pub tokens: crate::auth::tokens::Tokens,
+    pub users: crate::auth::users::Users,
+    pub sessions: super::auth::Sessions,
+    pub audit: crate::auth::audit::Audit,
     stored: Mutex<Stored>,
     kpi: Cache<Request, Arc<Vec<KpiRow>>>,
     curve: Cache<Request, Arc<Vec<CurvePoint>>>,
@@ -139,7 +170,10 @@ impl AppState {
             reports: Vec::new(),
             data_dir: store.root().to_path_buf(),
             ingest: None,
-            tokens: crate::tokens::Tokens::new(store.root()),
+            tokens: crate::auth::tokens::Tokens::new(store.root()),
+            users: crate::auth::users::Users::new(store.root()),
+            sessions: Default::default(),
+            audit: crate::auth::audit::Audit::new(store.root()),
             stored: Mutex::new(Stored {
                 weeks: crate::cli::stored_weeks(store),
                 dates: crate::store::stored_date_range(store.manifest()),
@@ -271,6 +305,8 @@ async fn warm_up(
             from: from.max(to.offset(-(kpi::MAX_WEEKS - 1))),
             to,
             filter: Default::default(),
+            scope: Default::default(),
+            protected: false,
         };
         kpi::kpi_rows(engine, settings, &request).await?;
     }

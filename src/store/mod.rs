@@ -21,6 +21,7 @@ pub mod error;
 pub mod files;
 pub mod input;
 pub mod manifest;
+pub mod pseudonym;
 pub mod quarantine;
 pub mod rollup;
 pub mod tables;
@@ -40,6 +41,7 @@ pub use error::{Error, InputProblem, Result};
 use error::{FileContext, IoContext};
 use files::ParquetFile;
 use manifest::{EventFile, ImportRecord, Manifest, RollupInfo, RollupSettings};
+pub use pseudonym::Pseudonym;
 use rollup::{Rollup, RollupFiles};
 use tables::{StoredTable, read_csv_table, read_table, write_table};
 
@@ -309,10 +311,30 @@ impl Store {
         Ok(waves.len())
     }
 
-    /// Replaces the licensee directory.
-    pub fn import_directory(&mut self, path: &Path) -> Result<usize> {
+    /// The keyed hash that replaces user ids at import (none without
+    /// `privacy.pseudonym_key`), after checking that the stored ids were
+    /// made with the same key ([`pseudonym::check`]).
+    pub fn check_pseudonym(&self, settings: &Settings) -> Result<Option<Pseudonym>> {
+        let pseudonym = Pseudonym::new(&settings.privacy.pseudonym_key);
+        let has_data =
+            !self.manifest.event_files.is_empty() || self.table_path("directory").exists();
+        if self.is_writer() || self.root.join(pseudonym::FILE_NAME).exists() {
+            pseudonym::check(&self.root, pseudonym.as_ref(), has_data)?;
+        }
+        Ok(pseudonym)
+    }
+
+    /// Replaces the licensee directory; user ids are pseudonymised first
+    /// when a key is configured.
+    pub fn import_directory(&mut self, path: &Path, settings: &Settings) -> Result<usize> {
         self.check_writer()?;
-        let (licensees, lines) = read_csv_table::<Licensee>(path)?;
+        let pseudonym = self.check_pseudonym(settings)?;
+        let (mut licensees, lines) = read_csv_table::<Licensee>(path)?;
+        if let Some(p) = &pseudonym {
+            for l in &mut licensees {
+                l.user_id = p.id(&l.user_id);
+            }
+        }
         let waves: Vec<Wave> = read_table(&self.table_path("waves"))?;
         if let Err(RowProblem { row, error }) = check_known_waves(&licensees, &waves) {
             return Err(Error::Input(vec![tables::problem_at_line(
@@ -349,6 +371,7 @@ impl Store {
         let started = Instant::now();
         let files = expand_patterns(patterns)?;
         self.check_derived(settings)?;
+        self.check_pseudonym(settings)?;
         let mut rollup = match self.rollup_files() {
             Some(files) => Rollup::load(&files)?,
             None => Rollup::default(),
@@ -398,7 +421,9 @@ impl Store {
         BTreeMap<String, ImportRecord>,
         ImportSummary,
     )> {
-        let tz = settings.tz()?;
+        settings.tz()?;
+        let pseudonym = Pseudonym::new(&settings.privacy.pseudonym_key);
+        let pseudonym = pseudonym.as_ref();
         let mut summary = ImportSummary::default();
         // Files whose content was imported before, or comes twice in this
         // call, are skipped.
@@ -428,7 +453,14 @@ impl Store {
         let shared_written = Mutex::new(Vec::new());
         let outcomes = parallel_map(&todo, |(index, path, _)| {
             bar.set_message(path.display().to_string());
-            let outcome = self.import_file(path, *index, import_id, tz, settings, &shared_written);
+            let outcome = self.import_file(
+                path,
+                *index,
+                import_id,
+                settings,
+                pseudonym,
+                &shared_written,
+            );
             bar.inc(1);
             outcome
         });
@@ -476,16 +508,21 @@ impl Store {
         path: &Path,
         index: usize,
         import_id: &str,
-        tz: chrono_tz::Tz,
         settings: &Settings,
+        pseudonym: Option<&Pseudonym>,
         written: &Mutex<Vec<PathBuf>>,
     ) -> Result<FileOutcome> {
+        let tz = settings.tz()?;
         let mut outcome = FileOutcome::default();
         let mut partitions: BTreeMap<i32, (PathBuf, ParquetFile)> = BTreeMap::new();
         let mut local = LocalDays::new(tz);
         let rollup = &mut outcome.rollup;
         let events = &mut outcome.events;
         let mut sink = |batch: RecordBatch| -> Result<()> {
+            let batch = match pseudonym {
+                Some(p) => p.batch(&batch)?,
+                None => batch,
+            };
             let days = rollup::local_days(&batch, &mut local);
             rollup.add_events(&batch, &days, &settings.activity.exclude_actions);
             *events += batch.num_rows() as u64;

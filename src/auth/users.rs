@@ -1,0 +1,294 @@
+//! Web users: `<data>/users.json` holds names, e-mail addresses, roles,
+//! scopes and argon2id password hashes. A user's e-mail address also
+//! decides what scheduled reports sent to it contain.
+
+use std::path::{Path, PathBuf};
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use super::{Caller, Role, Watched, read_json, timestamp, write_json};
+use crate::kpi::Scope;
+use crate::store::{Error, Result};
+
+pub const FILE_NAME: &str = "users.json";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserRecord {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub role: Role,
+    #[serde(default, flatten)]
+    pub scope: Scope,
+    /// argon2id PHC string; none: the user cannot sign in (e.g. a mailing
+    /// list that receives reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    pub created: String,
+}
+
+impl UserRecord {
+    pub fn caller(&self) -> Caller {
+        Caller {
+            who: format!("user:{}", self.name),
+            role: self.role,
+            scope: self.scope.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct UserFile {
+    users: Vec<UserRecord>,
+}
+
+fn path(data: &Path) -> PathBuf {
+    data.join(FILE_NAME)
+}
+
+fn invalid(data: &Path, message: String) -> Error {
+    Error::File {
+        path: path(data),
+        message,
+    }
+}
+
+/// Hashes a password with argon2id and a random salt.
+pub fn hash_password(password: &str) -> Result<String> {
+    use rand::RngCore;
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| Error::File {
+        path: PathBuf::new(),
+        message: format!("salt: {e}"),
+    })?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::File {
+            path: PathBuf::new(),
+            message: format!("password hash: {e}"),
+        })
+}
+
+fn verify(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// A password hash to check unknown names against, so that a wrong name
+/// takes as long as a wrong password.
+fn decoy() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password(&super::secret()).unwrap_or_default())
+}
+
+/// Checks a new user's fields.
+fn check(data: &Path, user: &UserRecord) -> Result<()> {
+    let name_ok = !user.name.is_empty()
+        && user.name.len() <= 64
+        && user
+            .name
+            .chars()
+            .all(|c| c.is_alphanumeric() || "._-@".contains(c));
+    if !name_ok {
+        return Err(invalid(
+            data,
+            format!(
+                "'{}' is not a user name: up to 64 letters, digits, '.', '_', '-' or '@'",
+                user.name
+            ),
+        ));
+    }
+    if user.role == Role::Ingest {
+        return Err(invalid(
+            data,
+            "ingest is a role for tokens; a user is admin, analyst or viewer".into(),
+        ));
+    }
+    if let Some(email) = &user.email
+        && !(email.contains('@') && !email.contains(char::is_whitespace) && email.len() <= 254)
+    {
+        return Err(invalid(data, format!("'{email}' is not an e-mail address")));
+    }
+    super::check_scope(user.role, &user.scope).map_err(|m| invalid(data, m))
+}
+
+/// Adds a user; `password` none: they cannot sign in.
+pub fn add(
+    data: &Path,
+    name: &str,
+    email: Option<&str>,
+    role: Role,
+    scope: Scope,
+    password: Option<&str>,
+) -> Result<UserRecord> {
+    let mut file: UserFile = read_json(&path(data), "user")?;
+    let user = UserRecord {
+        name: name.to_string(),
+        email: email.map(str::to_string),
+        role,
+        scope,
+        password: password.map(hash_password).transpose()?,
+        created: timestamp(Utc::now()),
+    };
+    check(data, &user)?;
+    if file.users.iter().any(|u| u.name == name) {
+        return Err(invalid(data, format!("a user named '{name}' exists")));
+    }
+    if let Some(email) = &user.email
+        && file.users.iter().any(|u| {
+            u.email
+                .as_deref()
+                .is_some_and(|e| e.eq_ignore_ascii_case(email))
+        })
+    {
+        return Err(invalid(
+            data,
+            format!("another user has the e-mail address {email}"),
+        ));
+    }
+    file.users.push(user.clone());
+    write_json(&path(data), &file)?;
+    Ok(user)
+}
+
+/// Sets a user's password; false when there is no such user.
+pub fn set_password(data: &Path, name: &str, password: &str) -> Result<bool> {
+    let mut file: UserFile = read_json(&path(data), "user")?;
+    let Some(user) = file.users.iter_mut().find(|u| u.name == name) else {
+        return Ok(false);
+    };
+    user.password = Some(hash_password(password)?);
+    write_json(&path(data), &file)?;
+    Ok(true)
+}
+
+/// Removes a user; false when there is none of that name.
+pub fn remove(data: &Path, name: &str) -> Result<bool> {
+    let mut file: UserFile = read_json(&path(data), "user")?;
+    let before = file.users.len();
+    file.users.retain(|u| u.name != name);
+    if file.users.len() == before {
+        return Ok(false);
+    }
+    write_json(&path(data), &file)?;
+    Ok(true)
+}
+
+pub fn list(data: &Path) -> Result<Vec<UserRecord>> {
+    Ok(read_json::<UserFile>(&path(data), "user")?.users)
+}
+
+/// The users of a data directory as the server and the scheduler check
+/// them.
+pub struct Users {
+    file: Watched<Vec<UserRecord>>,
+}
+
+impl Users {
+    pub fn new(data: &Path) -> Users {
+        Users {
+            file: Watched::new(path(data)),
+        }
+    }
+
+    fn all(&self) -> Vec<UserRecord> {
+        self.file
+            .get(|p| Ok(read_json::<UserFile>(p, "user")?.users))
+            .unwrap_or_default()
+    }
+
+    /// The user of this name and password. Slow on purpose (argon2), also
+    /// for unknown names.
+    pub fn sign_in(&self, name: &str, password: &str) -> Option<UserRecord> {
+        let user = self.all().into_iter().find(|u| u.name == name);
+        let hash = user
+            .as_ref()
+            .and_then(|u| u.password.clone())
+            .unwrap_or_else(|| decoy().to_string());
+        let ok = verify(password, &hash);
+        user.filter(|u| ok && u.password.is_some())
+    }
+
+    /// The current record of a signed-in user (none once removed).
+    pub fn get(&self, name: &str) -> Option<UserRecord> {
+        self.all().into_iter().find(|u| u.name == name)
+    }
+
+    /// The user with this e-mail address (compared without case).
+    pub fn by_email(&self, email: &str) -> Option<UserRecord> {
+        self.all().into_iter().find(|u| {
+            u.email
+                .as_deref()
+                .is_some_and(|e| e.eq_ignore_ascii_case(email.trim()))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_hashed_with_argon2_and_checked() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let scope = Scope {
+            regions: vec!["DACH".into()],
+            departments: vec![],
+        };
+        add(
+            dir.path(),
+            "anna",
+            Some("anna@example.com"),
+            Role::Viewer,
+            scope.clone(),
+            Some("correct horse"),
+        )
+        .expect("add");
+        let text = std::fs::read_to_string(dir.path().join(FILE_NAME)).expect("read");
+        assert!(text.contains("$argon2id$") && !text.contains("correct horse"));
+        let users = Users::new(dir.path());
+        let anna = users.sign_in("anna", "correct horse").expect("signed in");
+        assert_eq!(anna.caller().scope, scope);
+        assert!(users.sign_in("anna", "wrong").is_none());
+        assert!(users.sign_in("bob", "correct horse").is_none());
+        assert_eq!(
+            users.by_email("ANNA@example.com").map(|u| u.name),
+            Some("anna".into())
+        );
+        // no password: cannot sign in
+        add(
+            dir.path(),
+            "list",
+            Some("all@example.com"),
+            Role::Analyst,
+            Scope::default(),
+            None,
+        )
+        .expect("add");
+        assert!(users.sign_in("list", "").is_none());
+        assert!(
+            add(
+                dir.path(),
+                "x y",
+                None,
+                Role::Analyst,
+                Scope::default(),
+                None
+            )
+            .is_err()
+        );
+        assert!(add(dir.path(), "i", None, Role::Ingest, Scope::default(), None).is_err());
+        assert!(set_password(dir.path(), "anna", "new one").expect("set"));
+        assert!(users.sign_in("anna", "correct horse").is_none());
+        assert!(remove(dir.path(), "anna").expect("remove"));
+        assert!(users.get("anna").is_none());
+    }
+}

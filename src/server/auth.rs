@@ -1,0 +1,638 @@
+//! Authentication and authorisation of every request except `/health`,
+//! `/login` and the icon; sign-in and sign-out; the audit log's pages.
+//!
+//! A request carries either `Authorization: Bearer TOKEN` (the API) or the
+//! session cookie of a signed-in user (the pages). Without either, API
+//! addresses answer 401 and pages send the browser to `/login`. The
+//! caller's role decides which addresses it may use ([`permitted`]); its
+//! scope goes with the request to where figures are computed.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Form;
+use axum::extract::{ConnectInfo, RawQuery, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::audit::{self, Entry};
+use crate::auth::tokens::Refused;
+use crate::auth::{Caller, Role};
+use crate::i18n::Lang;
+
+use super::error::ApiError;
+use super::params::Params;
+use super::state::AppState;
+
+pub const COOKIE: &str = "uptake_session";
+
+/// Failed sign-ins of one name before it is locked for a while.
+const MAX_FAILURES: u32 = 5;
+const LOCK: Duration = Duration::from_secs(15 * 60);
+const MAX_SESSIONS: usize = 100_000;
+
+tokio::task_local! {
+    /// The caller of the request being handled (for the page header).
+    pub static CALLER: Caller;
+}
+
+/// The caller of the request being handled. Fails closed: without one
+/// (a handler reached without the middleware) nothing is shown.
+pub fn current() -> Result<Caller, ApiError> {
+    CALLER
+        .try_with(Caller::clone)
+        .map_err(|_| ApiError::Forbidden("no caller: sign in first".into()))
+}
+
+/// Signed-in browsers: the SHA-256 of the cookie's secret, the user's
+/// name, and when the session ends. Kept in memory: a restart signs
+/// everyone out.
+#[derive(Default)]
+pub struct Sessions {
+    map: Mutex<HashMap<String, (String, Instant)>>,
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl Sessions {
+    fn start(&self, user: &str, lasts: Duration) -> String {
+        let secret = crate::auth::secret();
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        map.retain(|_, (_, until)| *until > now);
+        if map.len() >= MAX_SESSIONS {
+            map.clear();
+        }
+        map.insert(
+            crate::auth::digest(&secret),
+            (user.to_string(), now + lasts),
+        );
+        secret
+    }
+
+    fn user(&self, secret: &str) -> Option<String> {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&crate::auth::digest(secret))
+            .filter(|(_, until)| *until > Instant::now())
+            .map(|(user, _)| user.clone())
+    }
+
+    fn end(&self, secret: &str) -> Option<String> {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(&crate::auth::digest(secret)).map(|(u, _)| u)
+    }
+
+    fn locked(&self, name: &str) -> bool {
+        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        failures
+            .get(name)
+            .is_some_and(|(n, since)| *n >= MAX_FAILURES && since.elapsed() < LOCK)
+    }
+
+    fn failed(&self, name: &str) {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if failures.len() >= MAX_SESSIONS {
+            failures.clear();
+        }
+        let entry = failures
+            .entry(name.to_string())
+            .or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= LOCK {
+            *entry = (0, Instant::now());
+        }
+        entry.0 += 1;
+    }
+
+    fn succeeded(&self, name: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
+    }
+}
+
+fn is_api(path: &str) -> bool {
+    path.starts_with("/api/")
+}
+
+fn public(path: &str) -> bool {
+    matches!(path, "/health" | "/login" | "/favicon.svg" | "/favicon.ico")
+}
+
+/// Whether a role may use an address; the reason when not.
+pub fn permitted(
+    caller: &Caller,
+    method: &Method,
+    path: &str,
+    user_level_views: bool,
+) -> Result<(), &'static str> {
+    if path == "/api/v1/events" {
+        return match caller.role {
+            Role::Ingest | Role::Admin => Ok(()),
+            _ => Err("posting events needs an ingest or admin token"),
+        };
+    }
+    if caller.role == Role::Ingest {
+        return Err("an ingest token may only post events to /api/v1/events");
+    }
+    let admin_only = ["/api/v1/audit", "/api/v1/tokens", "/api/v1/users", "/audit"];
+    if admin_only.contains(&path) && caller.role != Role::Admin {
+        return Err("only admins may see this");
+    }
+    if path == "/api/v1/licensees" {
+        if !user_level_views {
+            return Err("user-level views are off (privacy.user_level_views)");
+        }
+        if caller.role != Role::Admin {
+            return Err("only admins may see user-level data");
+        }
+    }
+    if path == "/api/v1/report-runs" && caller.role == Role::Viewer {
+        return Err("the delivery log names recipients of every scope; viewers may not see it");
+    }
+    if method == Method::POST && path != "/logout" {
+        return Err("this address is read-only");
+    }
+    Ok(())
+}
+
+/// The credentials a request presents.
+enum Presented {
+    Nothing,
+    Token(String),
+    /// An `Authorization` header that is not `Bearer TOKEN`.
+    BadScheme,
+    Session(String),
+}
+
+fn presented(headers: &HeaderMap) -> Presented {
+    if let Some(v) = headers.get(header::AUTHORIZATION) {
+        return match v
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        {
+            Some((_, token)) if !token.trim().is_empty() => Presented::Token(token.trim().into()),
+            _ => Presented::BadScheme,
+        };
+    }
+    match session_cookie(headers) {
+        Some(s) => Presented::Session(s),
+        None => Presented::Nothing,
+    }
+}
+
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
+fn client(request: &Request) -> String {
+    request
+        .extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default()
+}
+
+/// 401 for the API (with `WWW-Authenticate`), a trip to `/login` for pages.
+fn unauthenticated(path_and_query: &str, message: &str) -> Response {
+    if is_api(path_and_query) {
+        let mut r = (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"error": "unauthorized", "message": message})),
+        )
+            .into_response();
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"uptake\""),
+        );
+        return r;
+    }
+    let next: String = form_urlencoded::byte_serialize(path_and_query.as_bytes()).collect();
+    Redirect::to(&format!("/login?next={next}")).into_response()
+}
+
+/// The middleware: finds the caller, checks the address is open to its
+/// role, passes the caller on to the handler, and records the request in
+/// the audit log.
+pub async fn authenticate(
+    State(state): State<Arc<AppState>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path().to_string();
+    if public(&path) {
+        return next.run(request).await;
+    }
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(path.clone(), |p| p.to_string());
+    let method = request.method().clone();
+    let mut entry = Entry::new("anonymous", "refused");
+    entry.method = method.to_string();
+    entry.target = target.clone();
+    entry.client = client(&request);
+    let caller = match presented(request.headers()) {
+        Presented::Token(token) => match state.tokens.check(&token) {
+            Ok(c) => Ok(c),
+            Err(Refused::Unknown) => Err("unknown or revoked token".to_string()),
+            Err(Refused::Expired(name)) => {
+                entry.who = format!("token:{name}");
+                Err(format!("the token '{name}' has expired"))
+            }
+        },
+        Presented::BadScheme => Err("send a token as Authorization: Bearer TOKEN".to_string()),
+        Presented::Session(secret) => {
+            match state
+                .sessions
+                .user(&secret)
+                .and_then(|u| state.users.get(&u))
+            {
+                Some(user) => Ok(user.caller()),
+                None => Err("the sign-in has ended; sign in again".to_string()),
+            }
+        }
+        Presented::Nothing => Err(if is_api(&path) {
+            "send a token as Authorization: Bearer TOKEN".to_string()
+        } else {
+            "sign in first".to_string()
+        }),
+    };
+    let caller = match caller {
+        Ok(c) => c,
+        Err(message) => {
+            entry.status = Some(401);
+            entry.detail = message.clone();
+            state.audit.record(&entry);
+            return unauthenticated(&target, &message);
+        }
+    };
+    entry.who = caller.who.clone();
+    entry.role = caller.role.name().to_string();
+    entry.scope = if caller.scope.is_all() {
+        String::new()
+    } else {
+        caller.scope.describe()
+    };
+    if let Err(reason) = permitted(
+        &caller,
+        &method,
+        &path,
+        state.settings.privacy.user_level_views,
+    ) {
+        entry.status = Some(403);
+        entry.detail = reason.to_string();
+        state.audit.record(&entry);
+        return ApiError::Forbidden(reason.to_string()).into_response();
+    }
+    request.extensions_mut().insert(caller.clone());
+    let response = CALLER.scope(caller, next.run(request)).await;
+    entry.action = if is_export(&path) {
+        "export"
+    } else {
+        "request"
+    }
+    .to_string();
+    entry.status = Some(response.status().as_u16());
+    state.audit.record(&entry);
+    response
+}
+
+/// Downloads of figures: panel CSV/XLSX and PDF reports.
+fn is_export(path: &str) -> bool {
+    (path.starts_with("/dashboards/") && path.contains("/panels/"))
+        || (path.starts_with("/reports/") && path.ends_with(".pdf"))
+}
+
+fn cookie(state: &AppState, value: &str, max_age: u64) -> HeaderValue {
+    let secure = state.settings.server.secure_cookies || state.settings.server.tls_cert.is_some();
+    let text = format!(
+        "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+        if secure { "; Secure" } else { "" }
+    );
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Where to go after signing in: a path of this server only.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control) =>
+        {
+            n.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
+fn login_page(lang: Lang, next: &str, message: Option<&str>) -> Response {
+    let (title, user, password, submit) = match lang {
+        Lang::De => ("Anmelden", "Benutzer", "Passwort", "Anmelden"),
+        Lang::En => ("Sign in", "User", "Password", "Sign in"),
+    };
+    let markup = html! {
+        (maud::DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · uptake" }
+                link rel="icon" href="/favicon.svg" type="image/svg+xml";
+                style { "body{font-family:system-ui,sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.4rem;box-sizing:border-box}button{margin-top:1rem;padding:.4rem 1rem}.error{color:#b00020}" }
+            }
+            body {
+                main {
+                    h1 { "uptake · " (title) }
+                    @if let Some(m) = message {
+                        p.error role="alert" { (m) }
+                    }
+                    form method="post" action="/login" {
+                        input type="hidden" name="next" value=(next);
+                        label for="user" { (user) }
+                        input #user name="user" autocomplete="username" required autofocus;
+                        label for="password" { (password) }
+                        input #password type="password" name="password" autocomplete="current-password" required;
+                        button type="submit" { (submit) }
+                    }
+                }
+            }
+        }
+    };
+    let status = if message.is_some() {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::OK
+    };
+    (status, markup).into_response()
+}
+
+/// `GET /login`: the sign-in form.
+pub async fn login_form(
+    State(_state): State<Arc<AppState>>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(raw.as_deref(), &["next", "lang"])?;
+    let lang = super::pages::lang_of(&params, &headers)?;
+    Ok(login_page(lang, &safe_next(params.get("next")), None))
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    user: String,
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// `POST /login`: checks the password, starts a session and sets its
+/// cookie. Five failures lock the name for 15 minutes.
+pub async fn login(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    use axum::extract::FromRequest;
+    let from = client(&request);
+    let headers = request.headers().clone();
+    let form = match Form::<LoginForm>::from_request(request, &()).await {
+        Ok(Form(f)) => f,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.body_text()).into_response(),
+    };
+    let lang = Lang::negotiate(
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let next = safe_next(form.next.as_deref());
+    let mut entry = Entry::new(format!("user:{}", form.user), "sign_in_failed");
+    entry.client = from;
+    if state.sessions.locked(&form.user) {
+        entry.detail = "locked after repeated failures".into();
+        state.audit.record(&entry);
+        let message = match lang {
+            Lang::De => "Zu viele Fehlversuche; bitte später erneut versuchen.",
+            Lang::En => "Too many failed attempts; try again later.",
+        };
+        return login_page(lang, &next, Some(message));
+    }
+    let users = state.clone();
+    let (name, password) = (form.user.clone(), form.password);
+    let user = tokio::task::spawn_blocking(move || users.users.sign_in(&name, &password))
+        .await
+        .ok()
+        .flatten();
+    let Some(user) = user else {
+        state.sessions.failed(&form.user);
+        state.audit.record(&entry);
+        let message = match lang {
+            Lang::De => "Benutzer oder Passwort falsch.",
+            Lang::En => "Wrong user or password.",
+        };
+        return login_page(lang, &next, Some(message));
+    };
+    state.sessions.succeeded(&form.user);
+    let hours = u64::from(state.settings.server.session_hours);
+    let secret = state
+        .sessions
+        .start(&user.name, Duration::from_secs(hours * 3600));
+    entry.action = "sign_in".into();
+    entry.role = user.role.name().into();
+    entry.scope = user.scope.describe();
+    state.audit.record(&entry);
+    let mut response = Redirect::to(&next).into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, cookie(&state, &secret, hours * 3600));
+    response
+}
+
+/// `POST /logout`: ends the session and clears the cookie.
+pub async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Some(secret) = session_cookie(&headers)
+        && let Some(user) = state.sessions.end(&secret)
+    {
+        state
+            .audit
+            .record(&Entry::new(format!("user:{user}"), "sign_out"));
+    }
+    let mut response = Redirect::to("/login").into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, cookie(&state, "", 0));
+    response
+}
+
+fn audit_query(raw: Option<&str>) -> Result<audit::Query, ApiError> {
+    let params = Params::parse(raw, &["who", "action", "since", "limit", "lang"])?;
+    let limit = match params.get("limit") {
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=10_000).contains(n))
+            .ok_or_else(|| ApiError::parameter("limit", "a number from 1 to 10000"))?,
+        None => 200,
+    };
+    if let Some(s) = params.get("since")
+        && chrono::DateTime::parse_from_rfc3339(s).is_err()
+    {
+        return Err(ApiError::parameter(
+            "since",
+            "an RFC 3339 time, e.g. 2027-01-04T00:00:00Z",
+        ));
+    }
+    Ok(audit::Query {
+        who: params.get("who").map(str::to_string),
+        action: params.get("action").map(str::to_string),
+        since: params.get("since").map(str::to_string),
+        limit,
+    })
+}
+
+/// `GET /api/v1/audit`: the newest entries first (admins).
+pub async fn audit_log(
+    State(state): State<Arc<AppState>>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = audit_query(raw.as_deref())?;
+    let entries =
+        audit::read(&state.data_dir, &q).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(axum::Json(json!({ "entries": entries })).into_response())
+}
+
+/// `GET /audit`: the audit log as a page (admins).
+pub async fn audit_page(
+    State(state): State<Arc<AppState>>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let q = audit_query(raw.as_deref())?;
+    let params = Params::parse(raw.as_deref(), &["who", "action", "since", "limit", "lang"])?;
+    let lang = super::pages::lang_of(&params, &headers)?;
+    let entries =
+        audit::read(&state.data_dir, &q).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let title = match lang {
+        Lang::De => "Prüfprotokoll",
+        Lang::En => "Audit log",
+    };
+    let body = html! {
+        h1 { (title) }
+        table {
+            thead { tr { th { "at" } th { "who" } th { "action" } th { "role" } th { "scope" } th { "request" } th { "status" } th { "detail" } th { "client" } } }
+            tbody {
+                @for e in &entries {
+                    tr {
+                        td { (e.at) } td { (e.who) } td { (e.action) } td { (e.role) } td { (e.scope) }
+                        td { (e.method) " " (e.target) }
+                        td { (e.status.map(|s| s.to_string()).unwrap_or_default()) }
+                        td { (e.detail) } td { (e.client) }
+                    }
+                }
+            }
+        }
+    };
+    Ok(super::pages::page(&state, lang, "/audit", raw.as_deref(), title, body).into_response())
+}
+
+/// `GET /api/v1/tokens`: names, roles, scopes and expiry, no hashes
+/// (admins).
+pub async fn tokens(
+    State(state): State<Arc<AppState>>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    Params::parse(raw.as_deref(), &[])?;
+    let tokens = crate::auth::tokens::list(&state.data_dir)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let list: Vec<_> = tokens
+        .iter()
+        .map(|t| {
+            json!({"name": t.name, "role": t.role, "regions": t.scope.regions,
+                   "departments": t.scope.departments, "created": t.created, "expires": t.expires})
+        })
+        .collect();
+    Ok(axum::Json(json!({ "tokens": list })).into_response())
+}
+
+/// `GET /api/v1/users`: names, e-mail addresses, roles and scopes, no
+/// password hashes (admins).
+pub async fn users(
+    State(state): State<Arc<AppState>>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    Params::parse(raw.as_deref(), &[])?;
+    let users =
+        crate::auth::users::list(&state.data_dir).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let list: Vec<_> = users
+        .iter()
+        .map(|u| {
+            json!({"name": u.name, "email": u.email, "role": u.role, "regions": u.scope.regions,
+                   "departments": u.scope.departments, "can_sign_in": u.password.is_some(),
+                   "created": u.created})
+        })
+        .collect();
+    Ok(axum::Json(json!({ "users": list })).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(
+            safe_next(Some("/dashboards/overview?lang=de")),
+            "/dashboards/overview?lang=de"
+        );
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil",
+            "javascript:x",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad}");
+        }
+    }
+
+    #[test]
+    fn roles_open_their_addresses_only() {
+        let caller = |role| Caller {
+            who: "t".into(),
+            role,
+            scope: Default::default(),
+        };
+        let get = Method::GET;
+        let ingest = caller(Role::Ingest);
+        assert!(permitted(&ingest, &Method::POST, "/api/v1/events", false).is_ok());
+        for path in [
+            "/api/v1/kpi",
+            "/dashboards/overview",
+            "/reports/x.pdf",
+            "/api/v1/audit",
+        ] {
+            assert!(permitted(&ingest, &get, path, false).is_err(), "{path}");
+        }
+        let analyst = caller(Role::Analyst);
+        assert!(permitted(&analyst, &Method::POST, "/api/v1/events", false).is_err());
+        assert!(permitted(&analyst, &get, "/api/v1/audit", false).is_err());
+        assert!(permitted(&analyst, &get, "/api/v1/kpi", false).is_ok());
+        let admin = caller(Role::Admin);
+        assert!(permitted(&admin, &get, "/api/v1/audit", false).is_ok());
+        assert!(permitted(&admin, &get, "/api/v1/licensees", false).is_err());
+        assert!(permitted(&admin, &get, "/api/v1/licensees", true).is_ok());
+        assert!(permitted(&analyst, &get, "/api/v1/licensees", true).is_err());
+        assert!(permitted(&caller(Role::Viewer), &get, "/api/v1/report-runs", false).is_err());
+    }
+}

@@ -21,7 +21,7 @@ finest_segment AS (
     FROM (SELECT DISTINCT region, department, team, wave FROM directory)
 ),
 licensee_dates AS (
-    SELECT k.user_key, s.segment_key,
+    SELECT d.user_id, k.user_key, s.segment_key,
            -- e_u: eligible from, the later of license start and go-live
            greatest(CAST(d.license_start AS INT), CAST(w.go_live AS INT)) AS e_day,
            CAST(d.license_end AS INT) AS end_day
@@ -34,7 +34,7 @@ licensee_dates AS (
     LEFT JOIN rollup_users k ON d.user_id = k.user_id
 ),
 licensee AS (
-    SELECT user_key, segment_key, e_day, end_day,
+    SELECT user_id, user_key, segment_key, e_day, end_day,
            (e_day + 3) / 7 AS e_week,
            -- day of week of e_u, 0 = Monday: bits below it in a week's day
            -- mask are days before e_u

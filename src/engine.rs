@@ -111,6 +111,14 @@ pub fn catalog() -> Vec<QuerySpec> {
             None,
         ),
         spec(
+            "licensees",
+            format!(
+                "{LICENSEE_PRELUDE}{}",
+                include_str!("../queries/licensees.sql")
+            ),
+            None,
+        ),
+        spec(
             "stats",
             include_str!("../queries/stats.sql").to_string(),
             None,
@@ -134,6 +142,9 @@ pub struct Engine {
     /// Held for reading while a query reads the cube tables, so that no
     /// other request replaces them underneath it.
     cube: tokio::sync::RwLock<Option<CubeState>>,
+    /// Decisions of [`crate::kpi::protect`] by week range, scope and `k`,
+    /// computed once per engine (so per committed store).
+    pub protections: crate::kpi::protect::Cache,
 }
 
 /// The weeks a query over the cube needs, and how the cube is computed.
@@ -197,6 +208,7 @@ impl Engine {
             planned.insert(spec.name, spec);
         }
         Ok(Engine {
+            protections: Default::default(),
             ctx,
             queries: planned,
             cube: tokio::sync::RwLock::new(None),

@@ -856,3 +856,122 @@ fn a_run_claimed_before_a_crash_is_delivered_once_after_it() {
     assert!(!ok);
     assert!(e.contains("runs.jsonl line 1"), "{e}");
 }
+
+/// The `To:` header of a mail.
+fn mail_to(mail: &str) -> String {
+    mail.lines()
+        .find_map(|l| l.strip_prefix("To: "))
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn each_recipient_gets_the_report_over_their_own_scope() {
+    let tmp = sample_store();
+    let data = tmp.path().join("data");
+    let mail = MailServer::start(tmp.path());
+    for args in [
+        &[
+            "user",
+            "add",
+            "anna",
+            "--role",
+            "viewer",
+            "--region",
+            "DACH",
+            "--email",
+            "anna@example.com",
+            "--no-password",
+        ][..],
+        &[
+            "user",
+            "add",
+            "board",
+            "--role",
+            "analyst",
+            "--email",
+            "board@example.com",
+            "--no-password",
+        ][..],
+    ] {
+        let out = uptake(&data, args);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let reports = reports_dir(
+        tmp.path(),
+        &[(
+            "weekly",
+            scheduled(
+                "0 7 * * MON",
+                true,
+                "email = [\"anna@example.com\", \"board@example.com\"]",
+            ),
+        )],
+    );
+    let env = [
+        ("UPTAKE_SMTP_HOST", "127.0.0.1".to_string()),
+        ("UPTAKE_SMTP_PORT", mail.port.to_string()),
+        ("UPTAKE_SMTP_SECURITY", "none".to_string()),
+        (
+            "UPTAKE_SMTP_FROM",
+            "uptake <uptake@example.com>".to_string(),
+        ),
+    ];
+    let (ok, e) = run_due(&data, &reports, "2027-01-18T06:00:00Z", &env);
+    assert!(ok, "{e}");
+    let (ok, e) = run_due(&data, &reports, "2027-01-18T07:00:20Z", &env);
+    assert!(ok, "{e}");
+    let messages = mail.messages();
+    assert_eq!(messages.len(), 2, "one mail per scope");
+    let text_for = |to: &str| {
+        let m = messages
+            .iter()
+            .find(|m| mail_to(m).contains(to))
+            .unwrap_or_else(|| panic!("a mail to {to}"));
+        assert!(!mail_to(m).contains(if to == "anna" { "board" } else { "anna" }));
+        let pdf = tmp.path().join(format!("{to}.pdf"));
+        std::fs::write(&pdf, attachment(m)).expect("write pdf");
+        pdf_text(&pdf)
+    };
+    // The viewer's report covers DACH only, its totals are DACH's.
+    let anna = text_for("anna");
+    assert!(anna.contains("DACH"), "{anna}");
+    for other in ["Nordics", "Iberia", "Benelux"] {
+        assert!(!anna.contains(other), "{other} in a DACH report:\n{anna}");
+    }
+    let board = text_for("board");
+    for region in ["DACH", "Nordics", "Iberia", "Benelux"] {
+        assert!(board.contains(region), "{region}:\n{board}");
+    }
+    // The audit log names who got which scope.
+    let audit = std::fs::read_to_string(data.join("audit.jsonl")).expect("audit log");
+    assert!(
+        audit.lines().any(|l| l.contains("report_sent")
+            && l.contains("anna@example.com")
+            && l.contains("region DACH")),
+        "{audit}"
+    );
+
+    // An address that is no user's gets nothing: its scope is unknown.
+    let reports = reports_dir(
+        tmp.path(),
+        &[(
+            "weekly",
+            scheduled(
+                "0 7 * * MON",
+                true,
+                "email = [\"board@example.com\", \"stranger@example.com\"]",
+            ),
+        )],
+    );
+    let (ok, _) = run_due(&data, &reports, "2027-01-25T07:00:20Z", &env);
+    assert!(!ok, "a delivery to an unknown address fails");
+    let runs = status(&data);
+    assert!(
+        runs[0]["last_error"].as_str().is_some_and(
+            |e| e.contains("stranger@example.com is not the e-mail address of an uptake user")
+        ),
+        "{runs:?}"
+    );
+    assert_eq!(mail.messages().len(), 2, "nothing was sent");
+}

@@ -1,5 +1,6 @@
 //! One integration test binary; each module covers one capability.
 
+mod access;
 mod api;
 mod browser;
 mod charts;

@@ -187,6 +187,27 @@ fn read_json<T: for<'de> Deserialize<'de> + Default>(path: &Path, what: &str) ->
     }
 }
 
+/// Holds `<data>/auth.lock` exclusively while tokens or users are
+/// changed, so concurrent commands do not lose each other's changes.
+fn lock(data: &Path) -> Result<std::fs::File> {
+    std::fs::create_dir_all(data).map_err(|source| Error::Io {
+        path: data.to_path_buf(),
+        source,
+    })?;
+    let path = data.join("auth.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+    file.lock().map_err(|source| Error::Io { path, source })?;
+    Ok(file)
+}
+
 /// Writes a JSON file atomically, readable by its owner only.
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;

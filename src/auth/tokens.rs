@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Caller, Role, Watched, digest, read_json, secret, timestamp, write_json};
+use super::{Caller, Role, Watched, digest, lock, read_json, secret, timestamp, write_json};
 use crate::kpi::Scope;
 use crate::store::{Error, Result};
 
@@ -62,6 +62,7 @@ pub struct NewToken<'a> {
 /// Creates a token and returns it with its record; only its hash is
 /// stored.
 pub fn create(data: &Path, new: NewToken<'_>) -> Result<(String, TokenRecord)> {
+    let _lock = lock(data)?;
     let invalid = |message: String| Error::File {
         path: path(data),
         message,
@@ -94,6 +95,7 @@ pub fn create(data: &Path, new: NewToken<'_>) -> Result<(String, TokenRecord)> {
 
 /// Removes a token by name; false when there is none of that name.
 pub fn revoke(data: &Path, name: &str) -> Result<bool> {
+    let _lock = lock(data)?;
     let mut file: TokenFile = read_json(&path(data), "token")?;
     let before = file.tokens.len();
     file.tokens.retain(|t| t.name != name);

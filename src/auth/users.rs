@@ -9,7 +9,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use super::{Caller, Role, Watched, read_json, timestamp, write_json};
+use super::{Caller, Role, Watched, lock, read_json, timestamp, write_json};
 use crate::kpi::Scope;
 use crate::store::{Error, Result};
 
@@ -129,6 +129,7 @@ pub fn add(
     scope: Scope,
     password: Option<&str>,
 ) -> Result<UserRecord> {
+    let _lock = lock(data)?;
     let mut file: UserFile = read_json(&path(data), "user")?;
     let user = UserRecord {
         name: name.to_string(),
@@ -161,6 +162,7 @@ pub fn add(
 
 /// Sets a user's password; false when there is no such user.
 pub fn set_password(data: &Path, name: &str, password: &str) -> Result<bool> {
+    let _lock = lock(data)?;
     let mut file: UserFile = read_json(&path(data), "user")?;
     let Some(user) = file.users.iter_mut().find(|u| u.name == name) else {
         return Ok(false);
@@ -172,6 +174,7 @@ pub fn set_password(data: &Path, name: &str, password: &str) -> Result<bool> {
 
 /// Removes a user; false when there is none of that name.
 pub fn remove(data: &Path, name: &str) -> Result<bool> {
+    let _lock = lock(data)?;
     let mut file: UserFile = read_json(&path(data), "user")?;
     let before = file.users.len();
     file.users.retain(|u| u.name != name);

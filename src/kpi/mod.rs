@@ -393,37 +393,61 @@ fn protection(settings: &Settings, request: &Request) -> (Request, Option<protec
     }
 }
 
-/// Applies protection to rows of a widened request: further suppression,
-/// then the rows of the asked table, with the asked segment values.
-fn protected<T>(
-    rows: Vec<T>,
+/// The protection decision for a request's weeks and scope, from its
+/// finest segments (cached per engine).
+async fn protection_of(
+    engine: &Engine,
+    settings: &Settings,
+    request: &Request,
+) -> Result<std::sync::Arc<protect::Protection>> {
+    let k = settings.privacy.min_group_size as i64;
+    let key = (request.from, request.to, request.scope.clone(), k);
+    engine
+        .protections
+        .get_or_compute(key, || async {
+            let finest = Request {
+                dims: Dimension::ALL.to_vec(),
+                filter: Filter::default(),
+                protected: false,
+                ..request.clone()
+            };
+            let rows = computed_kpi_rows(engine, settings, &finest).await?;
+            let cells: Vec<(Week, Vec<String>, i64)> = rows
+                .into_iter()
+                .map(|r| (r.week, r.segment, r.eligible))
+                .collect();
+            Ok::<_, Error>(protect::Protection::compute(&cells, k))
+        })
+        .await
+}
+
+/// Applies protection to rows of a widened request: each row's
+/// suppression as decided for all tables, then the rows of the asked
+/// table with the asked segment values.
+async fn protected<T>(
+    engine: &Engine,
+    settings: &Settings,
+    computed: &Request,
     view: Option<&protect::View>,
-    k: i64,
-    cell: impl Fn(&mut T) -> (Week, &mut Vec<String>, i64, &mut bool),
-) -> Vec<T> {
+    rows: Vec<T>,
+    cell: impl Fn(&mut T) -> (Week, &mut Vec<String>, &mut bool),
+) -> Result<Vec<T>> {
     let Some(view) = view else {
-        return rows;
+        return Ok(rows);
     };
-    let mut rows = rows;
-    let mut cells = protect::Cells::new();
-    for r in rows.iter_mut() {
-        let (week, segment, n, suppressed) = cell(r);
-        cells.insert((week, segment.clone()), (n, *suppressed));
-    }
-    protect::protect_cells(&mut cells, k);
-    rows.into_iter()
+    let protection = protection_of(engine, settings, computed).await?;
+    Ok(rows
+        .into_iter()
         .filter_map(|mut r| {
-            let (week, segment, _, suppressed) = cell(&mut r);
+            let (week, segment, suppressed) = cell(&mut r);
             if !view.keeps(segment) {
                 return None;
             }
-            if let Some((_, s)) = cells.get(&(week, segment.clone())) {
-                *suppressed = *s;
-            }
+            *suppressed = protection.hidden(week, &computed.dims, segment);
             *segment = view.project(segment);
             Some(r)
         })
-        .collect()
+        .collect())
 }
 
 /// Computes the KPI rows: sorted by week, then segment values in byte order.
@@ -435,10 +459,10 @@ pub async fn kpi_rows(
 ) -> Result<Vec<KpiRow>> {
     let (computed, view) = protection(settings, request);
     let rows = computed_kpi_rows(engine, settings, &computed).await?;
-    let k = settings.privacy.min_group_size as i64;
-    Ok(protected(rows, view.as_ref(), k, |r| {
-        (r.week, &mut r.segment, r.eligible, &mut r.suppressed)
-    }))
+    protected(engine, settings, &computed, view.as_ref(), rows, |r| {
+        (r.week, &mut r.segment, &mut r.suppressed)
+    })
+    .await
 }
 
 async fn computed_kpi_rows(
@@ -645,7 +669,6 @@ pub async fn modules_table(
                 module: module[i].clone(),
                 name: name[i].clone(),
                 cost: cost[i].clone(),
-                eligible: n,
                 figures: [
                     Cell::Int(n),
                     Cell::Int(users[i].unwrap_or(0)),
@@ -658,9 +681,10 @@ pub async fn modules_table(
             });
         }
     }
-    let mut rows = protected(rows, view.as_ref(), k, |r| {
-        (r.week, &mut r.segment, r.eligible, &mut r.suppressed)
-    });
+    let mut rows = protected(engine, settings, &computed, view.as_ref(), rows, |r| {
+        (r.week, &mut r.segment, &mut r.suppressed)
+    })
+    .await?;
     rows.sort_by(|a, b| (a.week, &a.segment, &a.module).cmp(&(b.week, &b.segment, &b.module)));
     Ok(Table {
         columns: header(&["week"], &request.dims, &MODULE_FIGURES),
@@ -675,7 +699,6 @@ struct ModuleRow {
     module: String,
     name: String,
     cost: String,
-    eligible: i64,
     figures: [Cell; 6],
     suppressed: bool,
 }
@@ -750,9 +773,10 @@ pub async fn adoption_curve(
             });
         }
     }
-    let mut points = protected(points, view.as_ref(), k, |p| {
-        (p.week, &mut p.segment, p.eligible, &mut p.suppressed)
-    });
+    let mut points = protected(engine, settings, &computed, view.as_ref(), points, |p| {
+        (p.week, &mut p.segment, &mut p.suppressed)
+    })
+    .await?;
     points.sort_by(|a, b| {
         (&a.segment, a.weeks_since_go_live).cmp(&(&b.segment, b.weeks_since_go_live))
     });
@@ -783,6 +807,50 @@ pub fn curve_table(dims: &[Dimension], points: &[CurvePoint]) -> Table {
             })
             .collect(),
     }
+}
+
+/// The user-level view of one week: every eligible licensee with their
+/// active weeks in the window and whether they are a regular user, sorted
+/// by segment and id. Only for `privacy.user_level_views` and admins.
+pub async fn licensees(
+    engine: &Engine,
+    settings: &Settings,
+    week: Week,
+    filter: &Filter,
+) -> Result<Table> {
+    let only = |v: &Option<String>| ScalarValue::Utf8(Some(v.clone().unwrap_or_default()));
+    let mut params = cube_parameters(settings);
+    params.extend([
+        ("from_week", ScalarValue::Int64(Some(week.number() as i64))),
+        ("to_week", ScalarValue::Int64(Some(week.number() as i64))),
+        ("only_region", only(&filter.region)),
+        ("only_department", only(&filter.department)),
+        ("only_wave", only(&filter.wave)),
+    ]);
+    let batches = engine.run("licensees", params).await?;
+    let mut rows = Vec::new();
+    for batch in &batches {
+        let c = Columns { batch };
+        let ids = c.text("user_id")?;
+        let segments = c.segments(&Dimension::ALL)?;
+        let active = c.int("active_weeks")?;
+        let regular = c.boolean("regular")?;
+        for i in 0..batch.num_rows() {
+            let mut cells = vec![Cell::Text(week.to_string()), Cell::Text(ids[i].clone())];
+            cells.extend(segments[i].iter().cloned().map(Cell::Text));
+            cells.push(Cell::Int(active[i].unwrap_or(0)));
+            cells.push(Cell::Bool(regular[i]));
+            rows.push(cells);
+        }
+    }
+    Ok(Table {
+        columns: header(
+            &["week", "user_id"],
+            &Dimension::ALL,
+            &["active_weeks", "regular"],
+        ),
+        rows,
+    })
 }
 
 /// Data-quality figures over the raw events (SPEC.md section 3).

@@ -141,6 +141,40 @@ pub async fn adoption_curve(
     Ok(cached_json(body))
 }
 
+/// `/api/v1/licensees?week=&region=&department=&wave=&format=`: the
+/// user-level view, for admins when `privacy.user_level_views` is on (the
+/// middleware checks both).
+pub async fn licensees(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    if !(caller.is_admin() && state.settings.privacy.user_level_views) {
+        return Err(ApiError::Forbidden(
+            "user-level data needs privacy.user_level_views and an admin".into(),
+        ));
+    }
+    let params = Params::parse(raw.as_deref(), &allowed(&["week", "format"]))?;
+    let week = params.one_week(&state)?;
+    let filter = params.filter(&state, &caller.scope)?;
+    let table = kpi::licensees(&state.engine(), &state.settings, week, &filter).await?;
+    match params.get("format") {
+        None | Some("json") => Ok(json(table.to_json())),
+        Some("csv") => Ok((
+            [
+                (CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"uptake-licensees-{week}.csv\""),
+                ),
+            ],
+            table.to_csv(),
+        )
+            .into_response()),
+        Some(_) => Err(ApiError::parameter("format", "use json or csv")),
+    }
+}
+
 pub async fn segments(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
@@ -148,6 +182,7 @@ pub async fn segments(
 ) -> Result<Response, ApiError> {
     Params::parse(raw.as_deref(), &[])?;
     let mut body = serde_json::Map::new();
+    let scoped_waves = state.segments.values_in(Dimension::Wave, &caller.scope);
     for d in Dimension::ALL {
         body.insert(
             d.name().into(),
@@ -160,6 +195,7 @@ pub async fn segments(
             state
                 .waves
                 .iter()
+                .filter(|w| scoped_waves.contains(&w.wave_id))
                 .map(|w| json!({"wave_id": w.wave_id, "name": w.name, "go_live": w.go_live.to_string()}))
                 .collect::<Vec<_>>()
         ),

@@ -315,6 +315,7 @@ pub async fn authenticate(
 fn is_export(path: &str) -> bool {
     (path.starts_with("/dashboards/") && path.contains("/panels/"))
         || (path.starts_with("/reports/") && path.ends_with(".pdf"))
+        || path == "/api/v1/licensees"
 }
 
 fn cookie(state: &AppState, value: &str, max_age: u64) -> HeaderValue {

@@ -33,6 +33,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/lagging", get(api::lagging))
         .route("/adoption-curve", get(api::adoption_curve))
         .route("/segments", get(api::segments))
+        .route("/licensees", get(api::licensees))
         .route("/openapi.json", get(api::openapi))
         .route("/reports", get(reports::list))
         .route("/report-runs", get(reports::runs))

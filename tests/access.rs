@@ -1,0 +1,886 @@
+//! Trying to get around access control and privacy: missing, wrong,
+//! expired and revoked tokens; a scoped viewer asking for other regions
+//! through every address and parameter; differencing suppressed segments;
+//! SQL-like and path-traversal strings; sign-in, sessions and the audit
+//! log. Through the router on `sample_data/`.
+
+use std::collections::BTreeMap;
+
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode, header};
+use serde_json::Value;
+use tower::ServiceExt;
+use uptake::auth::Role;
+
+use crate::support::{ADMIN_PASSWORD, admin_token, kpi_csv, sample_state, sample_token};
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+}
+
+async fn call(method: &str, uri: &str, headers: &[(&str, String)], body: &str) -> Reply {
+    let mut request = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        request = request.header(*k, v);
+    }
+    let response = uptake::server::router(sample_state())
+        .oneshot(request.body(Body::from(body.to_string())).expect("request"))
+        .await
+        .expect("response");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = to_bytes(response.into_body(), 64 << 20)
+        .await
+        .expect("body")
+        .to_vec();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn get_as(token: &str, uri: &str) -> Reply {
+    call(
+        "GET",
+        uri,
+        &[("Authorization", format!("Bearer {token}"))],
+        "",
+    )
+    .await
+}
+
+/// Every address that shows figures or files, with a query that works.
+const READ_ADDRESSES: [&str; 15] = [
+    "/",
+    "/dashboards/overview",
+    "/dashboards/overview/panels/1.csv",
+    "/dashboards/lagging/panels/1.xlsx",
+    "/reports",
+    "/reports/steering-weekly.pdf",
+    "/api/v1/kpi?by=region",
+    "/api/v1/modules",
+    "/api/v1/lagging",
+    "/api/v1/adoption-curve",
+    "/api/v1/segments",
+    "/api/v1/openapi.json",
+    "/api/v1/reports",
+    "/api/v1/report-runs",
+    "/api/v1/audit",
+];
+
+#[tokio::test]
+async fn no_wrong_expired_or_revoked_token_gets_anything() {
+    let state = sample_state();
+    let expired = sample_token(Role::Analyst, &[], &[]);
+    let revoked = sample_token(Role::Analyst, &[], &[]);
+    // Expire one by rewriting its expiry, revoke the other.
+    let tokens = uptake::auth::tokens::list(&state.data_dir).expect("tokens");
+    let names: Vec<String> = tokens
+        .iter()
+        .rev()
+        .take(2)
+        .map(|t| t.name.clone())
+        .collect();
+    let file = state.data_dir.join("tokens.json");
+    let mut doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("json");
+    for t in doc["tokens"].as_array_mut().expect("tokens") {
+        if t["name"] == names[1].as_str() {
+            t["expires"] = "2020-01-01T00:00:00Z".into();
+        }
+    }
+    std::fs::write(&file, doc.to_string()).expect("write");
+    assert!(uptake::auth::tokens::revoke(&state.data_dir, &names[0]).expect("revoke"));
+
+    for uri in READ_ADDRESSES
+        .iter()
+        .chain(&["/api/v1/events", "/api/v1/nowhere"])
+    {
+        let api = uri.starts_with("/api/");
+        // No credentials: 401 with a JSON body, or the sign-in page.
+        let r = call("GET", uri, &[], "").await;
+        if api {
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{uri}");
+            assert_eq!(r.json()["error"], "unauthorized", "{uri}");
+            assert!(r.headers.contains_key(header::WWW_AUTHENTICATE), "{uri}");
+        } else {
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{uri}");
+            let to = r.headers[header::LOCATION].to_str().expect("location");
+            assert!(to.starts_with("/login?next="), "{uri}: {to}");
+        }
+        for (token, why) in [
+            ("upt_not-a-token".to_string(), "unknown or revoked"),
+            (revoked.clone(), "unknown or revoked"),
+            (expired.clone(), "has expired"),
+        ] {
+            let r = get_as(&token, uri).await;
+            if api {
+                assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{uri}");
+                assert!(
+                    r.json()["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains(why))
+                );
+            } else {
+                assert_eq!(r.status, StatusCode::SEE_OTHER, "{uri}");
+            }
+        }
+        // Other schemes and a forged session cookie count as nothing.
+        let r = call(
+            "GET",
+            uri,
+            &[("Authorization", "Basic YWRtaW46YWRtaW4=".into())],
+            "",
+        )
+        .await;
+        assert!(
+            matches!(r.status, StatusCode::UNAUTHORIZED | StatusCode::SEE_OTHER),
+            "{uri}"
+        );
+        let r = call(
+            "GET",
+            uri,
+            &[("Cookie", "uptake_session=forged".into())],
+            "",
+        )
+        .await;
+        assert!(
+            matches!(r.status, StatusCode::UNAUTHORIZED | StatusCode::SEE_OTHER),
+            "{uri}"
+        );
+    }
+    // /health stays open, and says nothing about figures.
+    let r = call("GET", "/health", &[], "").await;
+    assert_eq!(r.status, StatusCode::OK);
+
+    // The refusals are in the audit log, the expired token by name.
+    let audit = get_as(&admin_token(), "/api/v1/audit?action=refused&limit=10000").await;
+    assert_eq!(audit.status, StatusCode::OK);
+    let entries = audit.json()["entries"]
+        .as_array()
+        .cloned()
+        .expect("entries");
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["who"] == format!("token:{}", names[1]) && e["status"] == 401)
+    );
+}
+
+#[tokio::test]
+async fn an_ingest_token_reads_nothing_and_readers_write_nothing() {
+    let ingest = sample_token(Role::Ingest, &[], &[]);
+    for uri in READ_ADDRESSES {
+        let r = get_as(&ingest, uri).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{uri}: {}", r.text());
+        assert_eq!(r.json()["error"], "forbidden");
+    }
+    for role in [Role::Analyst, Role::Viewer] {
+        let regions: &[&str] = if role == Role::Viewer { &["DACH"] } else { &[] };
+        let token = sample_token(role, regions, &[]);
+        let r = call(
+            "POST",
+            "/api/v1/events",
+            &[("Authorization", format!("Bearer {token}"))],
+            "{}",
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{role:?}");
+    }
+    // Only admins see the audit log, tokens and users.
+    let analyst = sample_token(Role::Analyst, &[], &[]);
+    for uri in ["/api/v1/audit", "/api/v1/tokens", "/api/v1/users", "/audit"] {
+        assert_eq!(
+            get_as(&analyst, uri).await.status,
+            StatusCode::FORBIDDEN,
+            "{uri}"
+        );
+        assert_eq!(
+            get_as(&admin_token(), uri).await.status,
+            StatusCode::OK,
+            "{uri}"
+        );
+    }
+    // The token list shows no hashes.
+    let tokens = get_as(&admin_token(), "/api/v1/tokens").await.text();
+    assert!(!tokens.contains("sha256"), "{tokens}");
+    // User-level data is off by default, even for admins.
+    let r = get_as(&admin_token(), "/api/v1/licensees").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.text().contains("user_level_views"));
+}
+
+fn rows(v: &Value) -> Vec<Value> {
+    v.as_array().cloned().unwrap_or_default()
+}
+
+/// Region names a text mentions, of the sample's four.
+fn regions_in(text: &str) -> Vec<&'static str> {
+    ["DACH", "Nordics", "Iberia", "Benelux"]
+        .into_iter()
+        .filter(|r| text.contains(r))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_scoped_viewer_sees_their_scope_through_every_address() {
+    let viewer = sample_token(Role::Viewer, &["DACH"], &[]);
+    let analyst = sample_token(Role::Analyst, &[], &[]);
+
+    // Totals are the scope's: the viewer's organisation is DACH.
+    let mine = get_as(&viewer, "/api/v1/kpi").await.json();
+    let dach = get_as(&analyst, "/api/v1/kpi?by=region&region=DACH")
+        .await
+        .json();
+    let mine = rows(&mine);
+    assert!(!mine.is_empty());
+    let mut compared = 0;
+    for (m, d) in mine.iter().zip(rows(&dach)) {
+        assert_eq!(m["week"], d["week"]);
+        // Each decides on its own what to hide against differencing.
+        if m["suppressed"] == false && d["suppressed"] == false {
+            assert_eq!(m["eligible"], d["eligible"], "{m} {d}");
+            assert_eq!(m["regular"], d["regular"]);
+            compared += 1;
+        }
+    }
+    assert!(compared > 5);
+
+    // Every breakdown stays inside DACH.
+    for by in [
+        "region",
+        "department",
+        "team",
+        "wave",
+        "region,department",
+        "department,team",
+        "wave,region,department,team",
+    ] {
+        for endpoint in ["kpi", "lagging", "modules"] {
+            let r = get_as(&viewer, &format!("/api/v1/{endpoint}?by={by}")).await;
+            assert_eq!(r.status, StatusCode::OK, "{endpoint} {by}: {}", r.text());
+            for row in rows(&r.json()) {
+                if let Some(region) = row.get("region") {
+                    assert_eq!(region, "DACH", "{endpoint} by={by}: {row}");
+                }
+            }
+            assert!(regions_in(&r.text()).len() <= 1, "{endpoint} {by}");
+        }
+        // A breakdown's total over the scope: its shown rows never exceed
+        // the scope's eligible licensees.
+        let r = get_as(&viewer, &format!("/api/v1/kpi?by={by}"))
+            .await
+            .json();
+        let mut per_week: BTreeMap<String, i64> = BTreeMap::new();
+        for row in rows(&r) {
+            *per_week
+                .entry(row["week"].as_str().unwrap_or("").into())
+                .or_default() += row["eligible"].as_i64().unwrap_or(0);
+        }
+        for m in &mine {
+            let week = m["week"].as_str().unwrap_or("");
+            let total = m["eligible"].as_i64().unwrap_or(0);
+            assert!(
+                per_week.get(week).copied().unwrap_or(0) <= total,
+                "{by} {week}"
+            );
+        }
+    }
+    let curve = get_as(&viewer, "/api/v1/adoption-curve?by=wave,region").await;
+    assert_eq!(curve.status, StatusCode::OK);
+    assert_eq!(regions_in(&curve.text()), ["DACH"]);
+
+    // Other regions are refused in every filter, existing or not.
+    for uri in [
+        "/api/v1/kpi?region=Nordics",
+        "/api/v1/kpi?region=Atlantis",
+        "/api/v1/kpi?by=department&region=Iberia",
+        "/api/v1/modules?region=Benelux",
+        "/api/v1/lagging?region=Nordics",
+        "/api/v1/adoption-curve?region=Nordics",
+        "/dashboards/overview?region=Nordics",
+        "/dashboards/overview/panels/1.csv?region=Nordics",
+        "/reports/steering-weekly.pdf?region=Nordics",
+    ] {
+        let r = get_as(&viewer, uri).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{uri}: {}", r.text());
+        assert!(r.text().contains("outside your scope"), "{uri}");
+    }
+    // Filters inside the scope work.
+    let r = get_as(&viewer, "/api/v1/kpi?by=team&department=Sales&wave=W1").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+
+    // The segment list, the pages and the downloads show DACH only.
+    let segments = get_as(&viewer, "/api/v1/segments").await.json();
+    assert_eq!(segments["region"], serde_json::json!(["DACH"]));
+    // Only the waves of the scope, whose names may name other regions.
+    let waves: Vec<&str> = segments["waves"]
+        .as_array()
+        .expect("waves")
+        .iter()
+        .filter_map(|w| w["wave_id"].as_str())
+        .collect();
+    assert_eq!(waves, ["W0", "W1"]);
+    for uri in [
+        "/dashboards/overview",
+        "/dashboards/lagging",
+        "/dashboards/modules",
+        "/dashboards/overview/panels/1.csv",
+        "/dashboards/lagging/panels/1.csv",
+        "/dashboards/modules/panels/1.csv",
+        "/reports",
+        "/api/v1/reports",
+    ] {
+        let r = get_as(&viewer, uri).await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}");
+        let found = regions_in(&r.text());
+        assert!(found.iter().all(|r| *r == "DACH"), "{uri}: {found:?}");
+    }
+    // No recipients and no run log for viewers.
+    let reports = get_as(&viewer, "/api/v1/reports").await.json();
+    assert!(reports["reports"][0]["deliver"].is_null());
+    assert_eq!(
+        get_as(&viewer, "/api/v1/report-runs").await.status,
+        StatusCode::FORBIDDEN
+    );
+    // The XLSX download holds DACH only (read with Python's zipfile).
+    let xlsx = get_as(&viewer, "/dashboards/lagging/panels/1.xlsx").await;
+    assert_eq!(xlsx.status, StatusCode::OK);
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("lagging.xlsx");
+    std::fs::write(&path, &xlsx.body).expect("write");
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
+             print(''.join(z.read(n).decode() for n in z.namelist() if n.endswith('.xml')))",
+        ])
+        .arg(&path)
+        .output()
+        .expect("python3");
+    let xml = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && xml.contains("<worksheet"));
+    let found = regions_in(&xml);
+    assert!(found.iter().all(|r| *r == "DACH"), "{found:?}");
+    // The PDF report is the scope's.
+    let pdf = get_as(&viewer, "/reports/steering-weekly.pdf").await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    let path = dir.path().join("report.pdf");
+    std::fs::write(&path, &pdf.body).expect("write");
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("DACH"), "{text}");
+    assert_eq!(regions_in(&text), ["DACH"], "{text}");
+}
+
+#[tokio::test]
+async fn a_viewer_scoped_to_a_department_sees_it_in_every_region() {
+    let viewer = sample_token(Role::Viewer, &["DACH", "Nordics"], &["Sales"]);
+    let r = get_as(&viewer, "/api/v1/kpi?by=region,department")
+        .await
+        .json();
+    for row in rows(&r) {
+        assert!(
+            row["region"] == "DACH" || row["region"] == "Nordics",
+            "{row}"
+        );
+        assert_eq!(row["department"], "Sales");
+    }
+    let r = get_as(&viewer, "/api/v1/kpi?department=Service").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let segments = get_as(&viewer, "/api/v1/segments").await.json();
+    assert_eq!(segments["department"], serde_json::json!(["Sales"]));
+}
+
+/// True eligible licensees per (week, segment), unsuppressed, from the
+/// CLI's SPEC.md table.
+fn true_eligible(by: &str, from: &str, to: &str) -> BTreeMap<(String, Vec<String>), i64> {
+    let (by, from, to) = (by.to_string(), from.to_string(), to.to_string());
+    // kpi_csv runs a runtime of its own: not inside the test's.
+    std::thread::spawn(move || eligible_of(&by, &from, &to))
+        .join()
+        .expect("thread")
+}
+
+fn eligible_of(by: &str, from: &str, to: &str) -> BTreeMap<(String, Vec<String>), i64> {
+    let state = sample_state();
+    let store = uptake::store::Store::open(&state.data_dir).expect("store");
+    let mut settings = uptake::config::Settings::default();
+    settings.privacy.min_group_size = 0;
+    let text = kpi_csv(&store, &settings, by, from, to);
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().expect("header").clone();
+    let n = by.split(',').filter(|s| !s.is_empty()).count();
+    let eligible = header
+        .iter()
+        .position(|c| c == "eligible")
+        .expect("eligible");
+    reader
+        .records()
+        .map(|r| {
+            let r = r.expect("record");
+            (
+                (
+                    r[0].to_string(),
+                    (1..1 + n).map(|i| r[i].to_string()).collect(),
+                ),
+                r[eligible].parse().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+/// A cell of some table: week and (dimension, value) pairs in name order.
+type CellKey = (String, Vec<(String, String)>);
+
+fn cell_key(week: &str, dims: &[&str], values: &[String]) -> CellKey {
+    let mut pairs: Vec<(String, String)> = dims
+        .iter()
+        .zip(values)
+        .map(|(d, v)| (d.to_string(), v.clone()))
+        .collect();
+    pairs.sort();
+    (week.to_string(), pairs)
+}
+
+/// Every subset of the dimensions, the empty one included.
+fn subsets<'a>(dims: &[&'a str]) -> Vec<Vec<&'a str>> {
+    (0..1u32 << dims.len())
+        .map(|mask| {
+            dims.iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0)
+                .map(|(_, d)| *d)
+                .collect()
+        })
+        .collect()
+}
+
+/// Plays the attacker: takes every figure the API shows for a breakdown
+/// and all coarser ones, then solves "a segment is the sum of its parts"
+/// wherever a single part is unknown, until nothing more follows. No
+/// segment with 1 to k-1 eligible licensees may become known.
+#[tokio::test]
+async fn suppressed_segments_cannot_be_recovered_by_subtraction() {
+    let k = sample_state().settings.privacy.min_group_size as i64;
+    let analyst = sample_token(Role::Analyst, &[], &[]);
+    let weeks = get_as(&analyst, "/api/v1/segments").await.json()["weeks"].clone();
+    let (from, to) = (
+        weeks["first"].as_str().expect("first").to_string(),
+        weeks["last"].as_str().expect("last").to_string(),
+    );
+    let mut solved_any = 0;
+    for by in [
+        "region",
+        "team",
+        "region,department",
+        "department,team",
+        "region,wave",
+        "region,department,team",
+    ] {
+        let dims: Vec<&str> = by.split(',').collect();
+        // The truth, from the CLI's unsuppressed table, summed up to every
+        // coarser table.
+        let finest = true_eligible(by, &from, &to);
+        let mut truth: BTreeMap<CellKey, i64> = BTreeMap::new();
+        for ((week, values), n) in &finest {
+            for sub in subsets(&dims) {
+                let picked: Vec<String> = sub
+                    .iter()
+                    .map(|d| values[dims.iter().position(|x| x == d).expect("dim")].clone())
+                    .collect();
+                *truth.entry(cell_key(week, &sub, &picked)).or_default() += n;
+            }
+        }
+        // What the API shows of every one of those tables.
+        let mut known: BTreeMap<CellKey, i64> = BTreeMap::new();
+        let mut cells_of: Vec<(Vec<&str>, Vec<CellKey>)> = Vec::new();
+        for sub in subsets(&dims) {
+            let uri = format!("/api/v1/kpi?by={}&from={from}&to={to}", sub.join(","));
+            let table = get_as(&analyst, &uri).await.json();
+            let mut cells = Vec::new();
+            for row in rows(&table) {
+                let values: Vec<String> = sub
+                    .iter()
+                    .map(|d| row[*d].as_str().unwrap_or("").to_string())
+                    .collect();
+                let key = cell_key(row["week"].as_str().unwrap_or(""), &sub, &values);
+                if row["suppressed"] != true {
+                    known.insert(key.clone(), row["eligible"].as_i64().expect("eligible"));
+                }
+                cells.push(key);
+            }
+            cells_of.push((sub, cells));
+        }
+        // Every segment below k is suppressed (SPEC.md section 4).
+        for (key, n) in &truth {
+            if *n < k {
+                assert!(!known.contains_key(key), "{by}: {key:?} has {n}");
+            }
+        }
+        let shown = known.len();
+        loop {
+            let before = known.len();
+            for (sub, cells) in &cells_of {
+                for d in sub {
+                    let mut groups: BTreeMap<CellKey, Vec<&CellKey>> = BTreeMap::new();
+                    for cell in cells {
+                        let mut parent = cell.clone();
+                        parent.1.retain(|(dim, _)| dim != d);
+                        groups.entry(parent).or_default().push(cell);
+                    }
+                    for (parent, parts) in groups {
+                        let unknown: Vec<&&CellKey> =
+                            parts.iter().filter(|c| !known.contains_key(**c)).collect();
+                        let sum: i64 = parts.iter().filter_map(|c| known.get(*c)).sum();
+                        match (known.get(&parent), unknown.as_slice()) {
+                            (Some(total), [one]) => {
+                                known.insert((**one).clone(), total - sum);
+                            }
+                            (None, []) => {
+                                known.insert(parent, sum);
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            if known.len() == before {
+                break;
+            }
+        }
+        solved_any += known.len() - shown;
+        for (key, value) in &known {
+            let n = truth[key];
+            assert_eq!(*value, n, "{by}: {key:?} solved wrongly");
+            assert!(
+                n == 0 || n >= k,
+                "by={by}: {key:?} with {n} eligible licensees can be computed from shown figures"
+            );
+        }
+    }
+    // The attack did find something (segments of at least k, or empty).
+    assert!(solved_any > 0);
+
+    // A filter is a dimension too: a department's total minus its shown
+    // per-region cells (each filtered by one region) reveals no small cell.
+    let week = &to;
+    let all = get_as(
+        &analyst,
+        &format!("/api/v1/kpi?by=department&from={week}&to={week}"),
+    )
+    .await
+    .json();
+    let truth = true_eligible("department,region", week, week);
+    for dept in rows(&all).into_iter().filter(|d| d["suppressed"] != true) {
+        let name = dept["department"].as_str().expect("department").to_string();
+        let mut hidden = Vec::new();
+        for region in ["Benelux", "DACH", "Iberia", "Nordics"] {
+            let r = get_as(
+                &analyst,
+                &format!("/api/v1/kpi?by=department&region={region}&from={week}&to={week}"),
+            )
+            .await
+            .json();
+            let row = rows(&r)
+                .into_iter()
+                .find(|row| row["department"] == name.as_str())
+                .expect("row");
+            if row["suppressed"] == true {
+                hidden.push(truth[&(week.clone(), vec![name.clone(), region.to_string()])]);
+            }
+        }
+        if let [one] = hidden.as_slice() {
+            assert!(*one == 0 || *one >= k, "{name}: {hidden:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn sql_and_path_traversal_strings_are_refused_everywhere() {
+    let viewer = sample_token(Role::Viewer, &["DACH"], &[]);
+    let admin = admin_token();
+    let nasty = [
+        "' OR '1'='1",
+        "DACH' OR region <> '",
+        "DACH\u{1f}Nordics",
+        "1; DROP TABLE directory; --",
+        "../../etc/passwd",
+        "..%2F..%2Ftokens.json",
+        "%00",
+        "$only_region",
+        "region,department) UNION SELECT user_id",
+    ];
+    let addresses: [(&str, &[&str]); 7] = [
+        (
+            "/api/v1/kpi",
+            &["by", "from", "to", "region", "department", "wave"],
+        ),
+        (
+            "/api/v1/modules",
+            &["by", "week", "region", "department", "wave"],
+        ),
+        (
+            "/api/v1/lagging",
+            &["by", "week", "region", "department", "wave"],
+        ),
+        (
+            "/api/v1/adoption-curve",
+            &["by", "from", "to", "region", "wave"],
+        ),
+        ("/api/v1/audit", &["since", "limit"]),
+        (
+            "/dashboards/overview",
+            &["from", "to", "region", "department", "wave", "lang"],
+        ),
+        (
+            "/reports/steering-weekly.pdf",
+            &["week", "since", "region", "department", "wave"],
+        ),
+    ];
+    for (path, params) in addresses {
+        for param in params {
+            for value in nasty {
+                let q: String = form_urlencoded::Serializer::new(String::new())
+                    .append_pair(param, value)
+                    .finish();
+                let uri = format!("{path}?{q}");
+                for token in [&admin, &viewer] {
+                    let r = get_as(token, &uri).await;
+                    assert!(
+                        matches!(
+                            r.status,
+                            StatusCode::BAD_REQUEST | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
+                        ),
+                        "{uri}: {} {}",
+                        r.status,
+                        r.text()
+                    );
+                    if path.starts_with("/api/") {
+                        assert!(r.json()["error"].is_string(), "{uri}");
+                    }
+                }
+            }
+        }
+    }
+    // `report` names a report; an unknown one lists nothing.
+    let r = get_as(&admin, "/api/v1/report-runs?report=..%2F..%2Fetc%2Fpasswd").await;
+    assert!(matches!(
+        r.status,
+        StatusCode::OK | StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST
+    ));
+    assert!(!r.text().contains("root:"));
+    // Path segments that climb out are not found.
+    for uri in [
+        "/dashboards/..%2F..%2Fetc%2Fpasswd",
+        "/dashboards/overview/panels/..%2F..%2Ftokens.json",
+        "/dashboards/overview/panels/1.csv%2F..%2F..%2Fusers.json",
+        "/reports/..%2Ftokens.json",
+        "/reports/..%2F..%2Fusers.pdf",
+        "/api/v1/..%2F..%2Faudit.jsonl",
+        "/tokens.json",
+        "/users.json",
+        "/audit.jsonl",
+    ] {
+        let r = get_as(&viewer, uri).await;
+        assert!(
+            matches!(r.status, StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST),
+            "{uri}: {} {}",
+            r.status,
+            r.text()
+        );
+        assert!(
+            !r.text().contains("sha256") && !r.text().contains("argon2"),
+            "{uri}"
+        );
+    }
+}
+
+fn session_cookie(r: &Reply) -> Option<String> {
+    r.headers
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+async fn sign_in(user: &str, password: &str) -> Reply {
+    let form: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("user", user)
+        .append_pair("password", password)
+        .append_pair("next", "/dashboards/overview")
+        .finish();
+    call(
+        "POST",
+        "/login",
+        &[(
+            "Content-Type",
+            "application/x-www-form-urlencoded".to_string(),
+        )],
+        &form,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn signing_in_gives_a_session_that_ends() {
+    // A wrong password: the form again, no cookie.
+    let r = sign_in("admin", "wrong").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(session_cookie(&r).is_none());
+    // The right one: a cookie scripts cannot read, only for this site.
+    let r = sign_in("admin", ADMIN_PASSWORD).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers[header::LOCATION], "/dashboards/overview");
+    let cookie = session_cookie(&r).expect("cookie");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    let session = cookie.split(';').next().expect("pair").to_string();
+    let r = call(
+        "GET",
+        "/dashboards/overview",
+        &[("Cookie", session.clone())],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("Sign out"));
+    // Only this site's own paths are followed after signing in.
+    let r = call(
+        "POST",
+        "/login",
+        &[(
+            "Content-Type",
+            "application/x-www-form-urlencoded".to_string(),
+        )],
+        &format!(
+            "user=admin&password={}&next=https%3A%2F%2Fevil.example",
+            ADMIN_PASSWORD.replace(' ', "+")
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers[header::LOCATION], "/");
+    // Signing out ends the session.
+    let r = call("POST", "/logout", &[("Cookie", session.clone())], "").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = call("GET", "/dashboards/overview", &[("Cookie", session)], "").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+
+    // A removed user's session ends with the next request.
+    let state = sample_state();
+    uptake::auth::users::add(
+        &state.data_dir,
+        "temp",
+        None,
+        Role::Viewer,
+        uptake::kpi::Scope {
+            regions: vec!["DACH".into()],
+            departments: vec![],
+        },
+        Some("temporary password"),
+    )
+    .expect("add");
+    let r = sign_in("temp", "temporary password").await;
+    let session = session_cookie(&r).expect("cookie");
+    let session = session.split(';').next().expect("pair").to_string();
+    let r = call(
+        "GET",
+        "/api/v1/segments",
+        &[("Cookie", session.clone())],
+        "",
+    )
+    .await;
+    assert_eq!(r.json()["region"], serde_json::json!(["DACH"]));
+    assert!(uptake::auth::users::remove(&state.data_dir, "temp").expect("remove"));
+    let r = call("GET", "/api/v1/segments", &[("Cookie", session)], "").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+
+    // Five failures lock the name for a while, even with the right
+    // password.
+    uptake::auth::users::add(
+        &state.data_dir,
+        "locked",
+        None,
+        Role::Analyst,
+        Default::default(),
+        Some("the right password"),
+    )
+    .expect("add");
+    for _ in 0..5 {
+        assert_eq!(
+            sign_in("locked", "guess").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let r = sign_in("locked", "the right password").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.text().contains("Too many failed attempts"));
+
+    // Sign-ins, failures and exports are in the audit log.
+    let entries = get_as(&admin_token(), "/api/v1/audit?limit=10000")
+        .await
+        .json();
+    let entries = rows(&entries["entries"]);
+    for (who, action) in [
+        ("user:admin", "sign_in"),
+        ("user:admin", "sign_in_failed"),
+        ("user:admin", "sign_out"),
+        ("user:locked", "sign_in_failed"),
+    ] {
+        assert!(
+            entries
+                .iter()
+                .any(|e| e["who"] == who && e["action"] == action),
+            "{who} {action}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn exports_are_audited_with_who_and_what() {
+    let viewer = sample_token(Role::Viewer, &["DACH"], &[]);
+    let r = get_as(&viewer, "/dashboards/overview/panels/1.csv?wave=W1").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let entries = get_as(&admin_token(), "/api/v1/audit?action=export&limit=10000")
+        .await
+        .json();
+    let entry = rows(&entries["entries"])
+        .into_iter()
+        .find(|e| e["target"] == "/dashboards/overview/panels/1.csv?wave=W1")
+        .expect("the export is logged");
+    assert!(
+        entry["who"]
+            .as_str()
+            .is_some_and(|w| w.starts_with("token:viewer"))
+    );
+    assert_eq!(entry["role"], "viewer");
+    assert_eq!(entry["scope"], "region DACH");
+    assert_eq!(entry["status"], 200);
+    // The admin page shows the log.
+    let page = get_as(&admin_token(), "/audit").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text()
+            .contains("/dashboards/overview/panels/1.csv?wave=W1")
+    );
+}

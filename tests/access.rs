@@ -884,3 +884,429 @@ async fn exports_are_audited_with_who_and_what() {
             .contains("/dashboards/overview/panels/1.csv?wave=W1")
     );
 }
+
+/// Tests that run `uptake` itself: the commands, TLS, pseudonymous ids.
+mod commands {
+    use std::path::Path;
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use crate::support::{repo, sample_store, stderr, stdout, uptake};
+
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port")
+    }
+
+    struct Server(Child);
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    fn serve(data: &Path, port: u16, env: &[(&str, String)]) -> Server {
+        let child = Command::new(env!("CARGO_BIN_EXE_uptake"))
+            .arg("--data")
+            .arg(data)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env_remove("UPTAKE_CONFIG")
+            .env_remove("UPTAKE_TIMEZONE")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .current_dir(data.parent().unwrap_or(data))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("uptake serve");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "serve did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Server(child)
+    }
+
+    /// curl: status code and body.
+    fn curl(args: &[&str]) -> (u16, String) {
+        let out = Command::new("curl")
+            .args(["-s", "-w", "\n%{http_code}"])
+            .args(args)
+            .output()
+            .expect("curl (installed by .ci/install)");
+        let text = stdout(&out);
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+        (code.trim().parse().unwrap_or(0), body.to_string())
+    }
+
+    fn token(data: &Path, args: &[&str]) -> String {
+        let mut all = vec!["token", "create"];
+        all.extend_from_slice(args);
+        let out = uptake(data, &all);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out).trim().to_string()
+    }
+
+    #[test]
+    fn token_and_user_commands_check_roles_scopes_and_lifetimes() {
+        let tmp = sample_store();
+        let data = tmp.path().join("data");
+        for (args, why) in [
+            (&["--role", "viewer"][..], "a viewer needs a scope"),
+            (
+                &["--role", "analyst", "--region", "DACH"][..],
+                "only viewers are scoped",
+            ),
+            (
+                &["--role", "viewer", "--region", "Atlantis"][..],
+                "no licensee of the directory has region 'Atlantis'",
+            ),
+            (
+                &["--role", "viewer", "--region", "DACH", "--expires", "30x"][..],
+                "not a lifetime",
+            ),
+            (&["--role", "root"][..], "invalid value 'root'"),
+        ] {
+            let mut all = vec!["token", "create"];
+            all.extend_from_slice(args);
+            let out = uptake(&data, &all);
+            assert_eq!(out.status.code(), Some(2), "{args:?}");
+            assert!(stderr(&out).contains(why), "{args:?}: {}", stderr(&out));
+        }
+        let t = token(
+            &data,
+            &[
+                "--role",
+                "viewer",
+                "--region",
+                "DACH",
+                "--department",
+                "Sales",
+                "--expires",
+                "30d",
+                "--name",
+                "dach-sales",
+            ],
+        );
+        assert!(t.starts_with("upt_"));
+        let list = stdout(&uptake(&data, &["token", "list"]));
+        let line = list
+            .lines()
+            .find(|l| l.starts_with("dach-sales"))
+            .expect("listed");
+        assert!(
+            line.contains("viewer") && line.contains("region DACH; department Sales"),
+            "{line}"
+        );
+        let stored = std::fs::read_to_string(data.join("tokens.json")).expect("tokens");
+        assert!(!stored.contains(&t[4..]));
+        // A password from stdin is hashed; too short ones are refused.
+        let add = |name: &str, password: &str| {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_uptake"))
+                .arg("--data")
+                .arg(&data)
+                .args([
+                    "user",
+                    "add",
+                    name,
+                    "--role",
+                    "viewer",
+                    "--region",
+                    "Nordics",
+                    "--password-stdin",
+                ])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("uptake user add");
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(format!("{password}\n").as_bytes())
+                .expect("write");
+            child.wait_with_output().expect("wait")
+        };
+        assert_eq!(add("short", "abc").status.code(), Some(2));
+        let out = add("nina", "a long enough password");
+        assert!(out.status.success(), "{}", stderr(&out));
+        let users = std::fs::read_to_string(data.join("users.json")).expect("users");
+        assert!(users.contains("$argon2id$") && !users.contains("a long enough password"));
+        // Changes are in the audit log.
+        let audit = std::fs::read_to_string(data.join("audit.jsonl")).expect("audit");
+        assert!(audit.contains("token_created") && audit.contains("user_added"));
+        let out = uptake(&data, &["token", "revoke", "dach-sales"]);
+        assert!(out.status.success());
+        assert!(
+            std::fs::read_to_string(data.join("audit.jsonl"))
+                .expect("audit")
+                .contains("token_revoked")
+        );
+    }
+
+    #[test]
+    fn https_with_a_certificate_from_config() {
+        let tmp = sample_store();
+        let data = tmp.path().join("data");
+        let (cert, key) = (tmp.path().join("cert.pem"), tmp.path().join("key.pem"));
+        let out = Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                "-keyout",
+            ])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .expect("openssl (installed by .ci/install)");
+        assert!(out.status.success(), "{}", stderr(&out));
+        let reader = token(&data, &["--role", "analyst"]);
+        let port = free_port();
+        let env = [
+            ("UPTAKE_SERVER_TLS_CERT", cert.display().to_string()),
+            ("UPTAKE_SERVER_TLS_KEY", key.display().to_string()),
+        ];
+        let _server = serve(&data, port, &env);
+        let base = format!("https://127.0.0.1:{port}");
+        let cacert = cert.display().to_string();
+        let auth = format!("Authorization: Bearer {reader}");
+        // Verified against the certificate, the API answers over HTTPS.
+        let (code, body) = curl(&[
+            "--cacert",
+            &cacert,
+            "-H",
+            &auth,
+            &format!("{base}/api/v1/kpi?by=region"),
+        ]);
+        assert_eq!(code, 200, "{body}");
+        assert!(body.contains("DACH"));
+        let (code, _) = curl(&["--cacert", &cacert, &format!("{base}/api/v1/kpi")]);
+        assert_eq!(code, 401);
+        // The session cookie is Secure under TLS.
+        let users = Command::new(env!("CARGO_BIN_EXE_uptake"))
+            .arg("--data")
+            .arg(&data)
+            .args(["user", "add", "tess", "--role", "analyst"])
+            .output()
+            .expect("user add");
+        let password = stdout(&users).trim().to_string();
+        let (code, _) = curl(&[
+            "--cacert",
+            &cacert,
+            "-D",
+            "-",
+            "-o",
+            "/dev/null",
+            "--data-urlencode",
+            "user=tess",
+            "--data-urlencode",
+            &format!("password={password}"),
+            &format!("{base}/login"),
+        ]);
+        assert_eq!(code, 303);
+        let out = Command::new("curl")
+            .args([
+                "-s",
+                "-D",
+                "-",
+                "-o",
+                "/dev/null",
+                "--cacert",
+                &cacert,
+                "--data-urlencode",
+                "user=tess",
+                "--data-urlencode",
+            ])
+            .arg(format!("password={password}"))
+            .arg(format!("{base}/login"))
+            .output()
+            .expect("curl");
+        let headers = stdout(&out).to_lowercase();
+        let cookie = headers
+            .lines()
+            .find(|l| l.starts_with("set-cookie:"))
+            .expect("cookie");
+        assert!(
+            cookie.contains("secure") && cookie.contains("httponly"),
+            "{cookie}"
+        );
+        // Plain HTTP gets no answer.
+        let (code, _) = curl(&[&format!("http://127.0.0.1:{port}/health")]);
+        assert_ne!(code, 200);
+    }
+
+    #[test]
+    fn pseudonymised_ids_never_reach_the_data_directory() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let data = tmp.path().join("data");
+        let sample = repo().join("sample_data");
+        let key = ("UPTAKE_PRIVACY_PSEUDONYM_KEY", "a secret key for the tests");
+        let run = |args: &[&str], with: Option<&str>| {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_uptake"));
+            c.arg("--data")
+                .arg(&data)
+                .args(args)
+                .env_remove("UPTAKE_CONFIG");
+            match with {
+                Some(k) => c.env(key.0, k),
+                None => c.env_remove(key.0),
+            };
+            c.output().expect("uptake")
+        };
+        for (table, file) in [
+            ("waves", "waves.csv"),
+            ("directory", "directory.csv"),
+            ("modules", "modules.csv"),
+        ] {
+            let out = run(
+                &["import", table, &sample.join(file).display().to_string()],
+                Some(key.1),
+            );
+            assert!(out.status.success(), "{}", stderr(&out));
+        }
+        let events = format!("{}/events/*.parquet", sample.display());
+        let out = run(&["import", "events", &events], Some(key.1));
+        assert!(out.status.success(), "{}", stderr(&out));
+
+        // The figures are those of the raw ids: directory and events join.
+        let plain = sample_store();
+        let figures = |d: &Path| stdout(&uptake(d, &["kpi", "--by", "region", "--format", "csv"]));
+        assert_eq!(figures(&data), figures(&plain.path().join("data")));
+
+        // No raw id is stored anywhere under the data directory.
+        let raw: Vec<String> = std::fs::read_to_string(sample.join("directory.csv"))
+            .expect("directory")
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split(',').next().map(str::to_string))
+            .collect();
+        let mut stack = vec![data.clone()];
+        let mut files = 0;
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("dir").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                files += 1;
+                let bytes = std::fs::read(&path).expect("read");
+                let text = String::from_utf8_lossy(&bytes);
+                for id in &raw {
+                    assert!(!text.contains(id.as_str()), "{id} in {}", path.display());
+                }
+            }
+        }
+        assert!(files > 5);
+        // The same search finds raw ids in a store imported without a key:
+        // the files do not hide them by compression.
+        let control = std::fs::read(
+            plain
+                .path()
+                .join("data")
+                .join("tables")
+                .join("directory.parquet"),
+        )
+        .expect("control");
+        assert!(String::from_utf8_lossy(&control).contains(raw[0].as_str()));
+
+        // Another key, or none, is refused: its ids would not join.
+        let other = run(
+            &[
+                "import",
+                "directory",
+                &sample.join("directory.csv").display().to_string(),
+            ],
+            Some("another key entirely"),
+        );
+        assert_eq!(other.status.code(), Some(2));
+        assert!(stderr(&other).contains("same key"), "{}", stderr(&other));
+        let none = run(&["import", "events", &events], None);
+        assert_eq!(none.status.code(), Some(2));
+        assert!(stderr(&none).contains("pseudonym"), "{}", stderr(&none));
+
+        // Live ingestion pseudonymises too: the log and the store hold no
+        // raw id of a posted event.
+        let ingest = token(&data, &["--role", "ingest"]);
+        let port = free_port();
+        let server = serve(&data, port, &[(key.0, key.1.to_string())]);
+        let event = r#"{"event_time":"2027-01-13T12:00:00Z","user_id":"u000001","module":"campaigns","action":"view"}"#;
+        let (code, body) = curl(&[
+            "-H",
+            &format!("Authorization: Bearer {ingest}"),
+            "--data-binary",
+            event,
+            &format!("http://127.0.0.1:{port}/api/v1/events"),
+        ]);
+        assert_eq!(code, 200, "{body}");
+        drop(server);
+        let mut stack = vec![data.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("dir").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    let bytes = std::fs::read(&path).expect("read");
+                    assert!(
+                        !String::from_utf8_lossy(&bytes).contains("u000001"),
+                        "{}",
+                        path.display()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn user_level_views_need_the_setting_and_an_admin() {
+        let tmp = sample_store();
+        let data = tmp.path().join("data");
+        let admin = token(&data, &["--role", "admin"]);
+        let analyst = token(&data, &["--role", "analyst"]);
+        let port = free_port();
+        let on = [("UPTAKE_PRIVACY_USER_LEVEL_VIEWS", "true".to_string())];
+        let _server = serve(&data, port, &on);
+        let url = format!(
+            "http://127.0.0.1:{port}/api/v1/licensees?week=2027-W02&region=DACH&format=csv"
+        );
+        let (code, body) = curl(&["-H", &format!("Authorization: Bearer {admin}"), &url]);
+        assert_eq!(code, 200, "{body}");
+        let mut lines = body.lines();
+        assert_eq!(
+            lines.next(),
+            Some("week,user_id,region,department,team,wave,active_weeks,regular")
+        );
+        let rows: Vec<&str> = lines.collect();
+        assert!(!rows.is_empty() && rows.iter().all(|r| r.contains(",DACH,")));
+        let (code, _) = curl(&["-H", &format!("Authorization: Bearer {analyst}"), &url]);
+        assert_eq!(code, 403);
+        // The export is audited.
+        let audit = std::fs::read_to_string(data.join("audit.jsonl")).expect("audit");
+        assert!(
+            audit
+                .lines()
+                .any(|l| l.contains("\"export\"") && l.contains("/api/v1/licensees"))
+        );
+    }
+}

@@ -214,12 +214,18 @@ async fn openapi_describes_every_route() {
         "/api/v1/reports",
         "/api/v1/report-runs",
         "/api/v1/openapi.json",
+        "/api/v1/audit",
+        "/api/v1/tokens",
+        "/api/v1/users",
         "/health",
     ] {
         assert!(paths.contains_key(path), "{path}");
         let (status, _, _) = get(path, &[]).await;
         assert_eq!(status, StatusCode::OK, "{path}");
     }
+    // The user-level view is described, and off by default.
+    assert!(paths.contains_key("/api/v1/licensees"));
+    assert_eq!(get("/api/v1/licensees", &[]).await.0, StatusCode::FORBIDDEN);
     // Live ingestion is a POST (tested against `uptake serve` in ingest.rs).
     assert!(paths["/api/v1/events"]["post"].is_object());
 }

@@ -393,31 +393,38 @@ fn protection(settings: &Settings, request: &Request) -> (Request, Option<protec
     }
 }
 
-/// The protection decision for a request's weeks and scope, from its
-/// finest segments (cached per engine).
+/// The protection decision for a request's weeks and scope, from the
+/// finest segments (decided once per week, scope and k per engine).
 async fn protection_of(
     engine: &Engine,
     settings: &Settings,
     request: &Request,
-) -> Result<std::sync::Arc<protect::Protection>> {
+) -> Result<protect::Protection> {
     let k = settings.privacy.min_group_size as i64;
-    let key = (request.from, request.to, request.scope.clone(), k);
     engine
         .protections
-        .get_or_compute(key, || async {
-            let finest = Request {
-                dims: Dimension::ALL.to_vec(),
-                filter: Filter::default(),
-                protected: false,
-                ..request.clone()
-            };
-            let rows = computed_kpi_rows(engine, settings, &finest).await?;
-            let cells: Vec<(Week, Vec<String>, i64)> = rows
-                .into_iter()
-                .map(|r| (r.week, r.segment, r.eligible))
-                .collect();
-            Ok::<_, Error>(protect::Protection::compute(&cells, k))
-        })
+        .decide(
+            request.from,
+            request.to,
+            &request.scope,
+            k,
+            |from, to| async move {
+                let finest = Request {
+                    dims: Dimension::ALL.to_vec(),
+                    from,
+                    to,
+                    filter: Filter::default(),
+                    scope: request.scope.clone(),
+                    protected: false,
+                };
+                let rows = computed_kpi_rows(engine, settings, &finest).await?;
+                Ok::<_, Error>(
+                    rows.into_iter()
+                        .map(|r| (r.week, r.segment, r.eligible))
+                        .collect(),
+                )
+            },
+        )
         .await
 }
 

@@ -107,123 +107,210 @@ pub fn widen(request: &Request) -> (Request, Option<View>) {
     (wide, Some(view))
 }
 
-/// Protections by (first week, last week, scope, k); bounded, it starts
+/// Decisions by (week, scope, k): a week's decision depends on that week
+/// only, so requests over different ranges share them. Bounded: it starts
 /// afresh when full.
 #[derive(Default)]
 pub struct Cache {
-    map: tokio::sync::Mutex<HashMap<CacheKey, Arc<Protection>>>,
+    map: tokio::sync::Mutex<HashMap<CacheKey, Arc<WeekDecision>>>,
 }
 
-/// First week, last week, scope, k.
-pub type CacheKey = (Week, Week, Scope, i64);
+/// Week, scope, k.
+pub type CacheKey = (Week, Scope, i64);
 
-const CACHED: usize = 256;
+const CACHED: usize = 8192;
 
 impl Cache {
-    /// The protection of a key, computed by `compute` once. Requests for the
-    /// same key wait for one computation.
-    pub async fn get_or_compute<F, Fut, E>(
+    /// The decisions of the weeks `from..=to`. Weeks not decided yet are
+    /// decided from the finest segments `finest(first, last)` returns for
+    /// the range of the missing weeks. Requests wait for one computation.
+    pub async fn decide<F, Fut, E>(
         &self,
-        key: CacheKey,
-        compute: F,
-    ) -> Result<Arc<Protection>, E>
+        from: Week,
+        to: Week,
+        scope: &Scope,
+        k: i64,
+        finest: F,
+    ) -> Result<Protection, E>
     where
-        F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<Protection, E>>,
+        F: FnOnce(Week, Week) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<(Week, Vec<String>, i64)>, E>>,
     {
         let mut map = self.map.lock().await;
-        if let Some(p) = map.get(&key) {
-            return Ok(p.clone());
+        let key = |w: Week| (w, scope.clone(), k);
+        let weeks: Vec<Week> = (from.number()..=to.number())
+            .map(Week::from_number)
+            .collect();
+        let missing: Vec<Week> = weeks
+            .iter()
+            .copied()
+            .filter(|w| !map.contains_key(&key(*w)))
+            .collect();
+        if let (Some(first), Some(last)) = (missing.first(), missing.last()) {
+            let cells = finest(*first, *last).await?;
+            let decided = decide_weeks(cells, k);
+            if map.len() + decided.len() > CACHED {
+                map.clear();
+            }
+            for (week, decision) in decided {
+                map.insert(key(week), Arc::new(decision));
+            }
+            // A week without any segment decides nothing: remember that too.
+            for w in &missing {
+                map.entry(key(*w)).or_default();
+            }
         }
-        let p = Arc::new(compute().await?);
-        if map.len() >= CACHED {
-            map.clear();
-        }
-        map.insert(key, p.clone());
-        Ok(p)
+        Ok(Protection {
+            weeks: weeks
+                .into_iter()
+                .filter_map(|w| map.get(&key(w)).map(|d| (w, d.clone())))
+                .collect(),
+        })
     }
 }
 
-/// Which segments of every breakdown are shown, decided from the finest
-/// segments (region, department, team, wave) of a week range.
-#[derive(Debug, Default)]
-pub struct Protection {
-    /// Node of each (week, dimensions as a bit mask, values in the order
-    /// of [`Dimension::ALL`]).
-    ids: HashMap<(Week, usize, Vec<String>), usize>,
-    hidden: Vec<bool>,
+/// A finest segment's values (in the order of [`Dimension::ALL`]) and its
+/// eligible licensees.
+type Finest = (Vec<String>, i64);
+
+/// Decides each week of `cells` on its own, on all cores.
+fn decide_weeks(cells: Vec<(Week, Vec<String>, i64)>, k: i64) -> Vec<(Week, WeekDecision)> {
+    let mut by_week: BTreeMap<Week, Vec<Finest>> = BTreeMap::new();
+    for (week, values, n) in cells {
+        by_week.entry(week).or_default().push((values, n));
+    }
+    let weeks: Vec<(Week, Vec<Finest>)> = by_week.into_iter().collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = weeks.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = weeks
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(w, cells)| (*w, WeekDecision::compute(cells, k)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
 }
 
-fn mask_of(dims: &[Dimension]) -> usize {
-    dims.iter()
-        .map(|d| 1 << Dimension::ALL.iter().position(|x| x == d).unwrap_or(0))
-        .sum()
+/// Which segments of every breakdown are shown, week by week.
+#[derive(Debug, Default)]
+pub struct Protection {
+    weeks: HashMap<Week, Arc<WeekDecision>>,
 }
 
 impl Protection {
-    /// `finest`: every finest segment of every week, values in the order
-    /// of [`Dimension::ALL`], with its eligible licensees.
+    /// Decides from the finest segments (region, department, team, wave)
+    /// of every week, values in the order of [`Dimension::ALL`].
     pub fn compute(finest: &[(Week, Vec<String>, i64)], k: i64) -> Protection {
+        Protection {
+            weeks: decide_weeks(finest.to_vec(), k)
+                .into_iter()
+                .map(|(w, d)| (w, Arc::new(d)))
+                .collect(),
+        }
+    }
+
+    /// Whether a segment of a week is hidden; `dims` in any order,
+    /// `values` in that order. Unknown segments are hidden.
+    pub fn hidden(&self, week: Week, dims: &[Dimension], values: &[String]) -> bool {
+        self.weeks.get(&week).is_none_or(|d| d.hidden(dims, values))
+    }
+}
+
+fn dim_index(d: &Dimension) -> usize {
+    Dimension::ALL.iter().position(|x| x == d).unwrap_or(0)
+}
+
+/// A segment of some table: the bit mask of its dimensions and the ids of
+/// its values (unused dimensions `u32::MAX`).
+type NodeKey = (usize, [u32; 4]);
+
+/// One week's decision.
+#[derive(Debug, Default)]
+pub struct WeekDecision {
+    /// Ids of the values of each dimension.
+    values: [HashMap<String, u32>; 4],
+    nodes: HashMap<NodeKey, usize>,
+    hidden: Vec<bool>,
+}
+
+impl WeekDecision {
+    fn compute(finest: &[Finest], k: i64) -> WeekDecision {
         let dims = Dimension::ALL.len();
         let full = (1usize << dims) - 1;
-        let mut ids: HashMap<(Week, usize, Vec<String>), usize> = HashMap::new();
+        let mut values: [HashMap<String, u32>; 4] = Default::default();
+        let mut nodes: HashMap<NodeKey, usize> = HashMap::new();
         let mut value: Vec<i64> = Vec::new();
-        // Each finest segment's node in every table.
-        let mut nodes_of: Vec<Vec<usize>> = Vec::with_capacity(finest.len());
-        for (week, values, n) in finest {
-            let mut nodes = vec![0; full + 1];
-            for (mask, node) in nodes.iter_mut().enumerate() {
-                let picked: Vec<String> = (0..dims)
-                    .filter(|d| mask & (1 << d) != 0)
-                    .map(|d| values[d].clone())
-                    .collect();
-                let id = *ids.entry((*week, mask, picked)).or_insert_with(|| {
+        let mut nodes_of: Vec<[usize; 16]> = Vec::with_capacity(finest.len());
+        for (segment, n) in finest {
+            let mut ids = [u32::MAX; 4];
+            for d in 0..dims {
+                let next = values[d].len() as u32;
+                ids[d] = *values[d].entry(segment[d].clone()).or_insert(next);
+            }
+            let mut of = [0usize; 16];
+            for (mask, node) in of.iter_mut().enumerate() {
+                let mut key = [u32::MAX; 4];
+                for d in (0..dims).filter(|d| mask & (1 << d) != 0) {
+                    key[d] = ids[d];
+                }
+                let id = *nodes.entry((mask, key)).or_insert_with(|| {
                     value.push(0);
                     value.len() - 1
                 });
                 value[id] += n;
                 *node = id;
             }
-            nodes_of.push(nodes);
+            nodes_of.push(of);
         }
-        // Sums: (whole, parts) for every segment split by one dimension.
-        let mut sums: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
-        for nodes in &nodes_of {
+        let mut sums: HashMap<(usize, usize), Vec<usize>> = HashMap::new();
+        for of in &nodes_of {
             for mask in 1..=full {
                 for d in (0..dims).filter(|d| mask & (1 << d) != 0) {
-                    let parts = sums.entry((nodes[mask & !(1 << d)], d)).or_default();
-                    if !parts.contains(&nodes[mask]) {
-                        parts.push(nodes[mask]);
-                    }
+                    sums.entry((of[mask & !(1 << d)], d))
+                        .or_default()
+                        .push(of[mask]);
                 }
             }
         }
-        let system = System {
-            value,
-            sums: sums
-                .into_iter()
-                .map(|((whole, _), parts)| (whole, parts))
-                .collect(),
-        };
-        let hidden = system.solve(k);
-        Protection { ids, hidden }
+        let mut sums: Vec<((usize, usize), Vec<usize>)> = sums.into_iter().collect();
+        sums.sort_unstable_by_key(|(key, _)| *key);
+        let sums = sums
+            .into_iter()
+            .map(|((whole, _), mut parts)| {
+                parts.sort_unstable();
+                parts.dedup();
+                (whole, parts)
+            })
+            .collect();
+        let hidden = System { value, sums }.solve(k);
+        WeekDecision {
+            values,
+            nodes,
+            hidden,
+        }
     }
 
-    /// Whether a segment of a week is hidden; `dims` in any order,
-    /// `values` in that order. Unknown segments are hidden.
-    pub fn hidden(&self, week: Week, dims: &[Dimension], values: &[String]) -> bool {
-        let mut ordered: Vec<(usize, &String)> = dims
-            .iter()
-            .zip(values)
-            .map(|(d, v)| (Dimension::ALL.iter().position(|x| x == d).unwrap_or(0), v))
-            .collect();
-        ordered.sort();
-        let key = (
-            week,
-            mask_of(dims),
-            ordered.into_iter().map(|(_, v)| v.clone()).collect(),
-        );
-        self.ids.get(&key).is_none_or(|&id| self.hidden[id])
+    fn hidden(&self, dims: &[Dimension], values: &[String]) -> bool {
+        let mut key = [u32::MAX; 4];
+        let mut mask = 0;
+        for (d, v) in dims.iter().zip(values) {
+            let i = dim_index(d);
+            let Some(id) = self.values[i].get(v) else {
+                return true;
+            };
+            key[i] = *id;
+            mask |= 1 << i;
+        }
+        self.nodes.get(&(mask, key)).is_none_or(|&n| self.hidden[n])
     }
 }
 
@@ -251,7 +338,7 @@ impl System {
         let mut unfixable = vec![false; self.value.len()];
         loop {
             let mut changed = self.partners(k, &mut hidden);
-            for leaked in self.leaks(k, &hidden) {
+            for leaked in self.leaks(k, &hidden, &sums_of) {
                 if unfixable[leaked] {
                     continue;
                 }
@@ -282,12 +369,12 @@ impl System {
             if hidden[*whole] {
                 continue;
             }
-            let lone: Vec<i64> = parts
+            let lone: i64 = parts
                 .iter()
-                .filter(|&&p| hidden[p] && self.value[p] > 0)
+                .filter(|&&p| hidden[p])
                 .map(|&p| self.value[p])
-                .collect();
-            if lone.iter().sum::<i64>() == 0 || lone.iter().sum::<i64>() >= k {
+                .sum();
+            if lone == 0 || lone >= k {
                 continue;
             }
             let shown = parts
@@ -303,29 +390,32 @@ impl System {
     }
 
     /// Rule 3: hidden nodes of 1 to k-1 licensees that follow from the
-    /// shown ones.
-    fn leaks(&self, k: i64, hidden: &[bool]) -> Vec<usize> {
+    /// shown ones, by solving sums with one unknown term (a work list, so
+    /// each sum is looked at again only when one of its terms became
+    /// known).
+    fn leaks(&self, k: i64, hidden: &[bool], sums_of: &[Vec<usize>]) -> Vec<usize> {
         let mut known: Vec<bool> = hidden.iter().map(|h| !h).collect();
-        loop {
-            let mut changed = false;
-            for (whole, parts) in &self.sums {
-                let mut unknown = parts.iter().copied().filter(|&p| !known[p]);
-                let first = unknown.next();
-                let more = unknown.next().is_some();
-                match (known[*whole], first, more) {
-                    (true, Some(one), false) => {
-                        known[one] = true;
-                        changed = true;
+        let mut work: Vec<usize> = (0..self.sums.len()).collect();
+        let mut queued = vec![true; self.sums.len()];
+        while let Some(s) = work.pop() {
+            queued[s] = false;
+            let (whole, parts) = &self.sums[s];
+            let mut unknown = parts.iter().copied().filter(|&p| !known[p]);
+            let first = unknown.next();
+            let more = unknown.next().is_some();
+            let found = match (known[*whole], first, more) {
+                (true, Some(one), false) => Some(one),
+                (false, None, _) => Some(*whole),
+                _ => None,
+            };
+            if let Some(node) = found {
+                known[node] = true;
+                for &t in &sums_of[node] {
+                    if !queued[t] {
+                        queued[t] = true;
+                        work.push(t);
                     }
-                    (false, None, _) => {
-                        known[*whole] = true;
-                        changed = true;
-                    }
-                    _ => {}
                 }
-            }
-            if !changed {
-                break;
             }
         }
         (0..self.value.len())

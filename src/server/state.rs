@@ -293,7 +293,8 @@ impl AppState {
 }
 
 /// Computes an engine's cube for the stored weeks (at most the weeks one
-/// cube covers, the latest).
+/// cube covers, the latest), and the protection against differencing of
+/// the last 26 of them over the whole organisation.
 async fn warm_up(
     engine: &Engine,
     settings: &Settings,
@@ -309,6 +310,13 @@ async fn warm_up(
             protected: false,
         };
         kpi::kpi_rows(engine, settings, &request).await?;
+        // The protection of the weeks pages show by default (at most 26).
+        let recent = Request {
+            from: from.max(to.offset(-25)),
+            protected: true,
+            ..request
+        };
+        kpi::kpi_rows(engine, settings, &recent).await?;
     }
     Ok(())
 }

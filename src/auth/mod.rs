@@ -129,27 +129,90 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// A JSON file of the data directory, read again when it changes (its
-/// modification time, size or inode), parsed by `parse`.
+/// A kind of named record kept in one JSON file of the data directory,
+/// `{"KEY": [record, ...]}`: tokens and users.
+pub trait Record: Serialize + for<'de> Deserialize<'de> + Clone {
+    /// The file name, e.g. `tokens.json`.
+    const FILE: &'static str;
+    /// The key of the list in the file, e.g. `tokens`.
+    const KEY: &'static str;
+    fn name(&self) -> &str;
+}
+
+/// The records of a data directory; none when the file does not exist.
+pub fn records<T: Record>(data: &Path) -> Result<Vec<T>> {
+    read_records(&data.join(T::FILE))
+}
+
+fn read_records<T: Record>(path: &Path) -> Result<Vec<T>> {
+    let invalid = |e: serde_json::Error| Error::File {
+        path: path.to_path_buf(),
+        message: format!("not a {} file: {e}", T::KEY),
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let mut file: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&text).map_err(invalid)?;
+            match file.remove(T::KEY) {
+                Some(list) => serde_json::from_value(list).map_err(invalid),
+                None => Ok(Vec::new()),
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(source) => Err(Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Changes the records under `<data>/auth.lock`, so concurrent commands do
+/// not lose each other's changes, and writes the file when they changed.
+pub fn change<T: Record, R>(
+    data: &Path,
+    change: impl FnOnce(&mut Vec<T>) -> Result<R>,
+) -> Result<R> {
+    let _lock = lock(data)?;
+    let path = data.join(T::FILE);
+    let mut list: Vec<T> = read_records(&path)?;
+    let before = serde_json::to_value(&list).ok();
+    let result = change(&mut list)?;
+    if serde_json::to_value(&list).ok() != before {
+        write_json(&path, &serde_json::json!({ T::KEY: list }))?;
+    }
+    Ok(result)
+}
+
+/// Removes the record of this name; false when there is none.
+pub fn remove<T: Record>(data: &Path, name: &str) -> Result<bool> {
+    change(data, |list: &mut Vec<T>| {
+        let before = list.len();
+        list.retain(|r| r.name() != name);
+        Ok(list.len() != before)
+    })
+}
+
+/// The records as the server checks them: the file is read again when it
+/// changes (its modification time, size or inode).
 pub struct Watched<T> {
     path: PathBuf,
-    cached: Mutex<(Option<Stamp>, Option<T>)>,
+    cached: Mutex<(Option<Stamp>, Option<Vec<T>>)>,
 }
 
 /// A file's modification time, size and inode.
 type Stamp = (std::time::SystemTime, u64, u64);
 
-impl<T: Clone> Watched<T> {
-    pub fn new(path: PathBuf) -> Watched<T> {
+impl<T: Record> Watched<T> {
+    pub fn new(data: &Path) -> Watched<T> {
         Watched {
-            path,
+            path: data.join(T::FILE),
             cached: Mutex::new((None, None)),
         }
     }
 
-    /// The file's current contents; `None` when it cannot be read (the
-    /// cause is logged), which callers treat as "nobody is known".
-    pub fn get(&self, parse: impl Fn(&Path) -> Result<T>) -> Option<T> {
+    /// The current records; none when the file cannot be read (the cause
+    /// is logged), so nobody is known.
+    pub fn get(&self) -> Vec<T> {
         use std::os::unix::fs::MetadataExt;
         let stamp = std::fs::metadata(&self.path).ok().map(|m| {
             (
@@ -160,7 +223,7 @@ impl<T: Clone> Watched<T> {
         });
         let mut cached = self.cached.lock().unwrap_or_else(|p| p.into_inner());
         if cached.0 != stamp || stamp.is_none() || cached.1.is_none() {
-            match parse(&self.path) {
+            match read_records(&self.path) {
                 Ok(v) => *cached = (stamp, Some(v)),
                 Err(e) => {
                     tracing::error!(error = %e, "cannot read; refusing everyone it names");
@@ -168,27 +231,11 @@ impl<T: Clone> Watched<T> {
                 }
             }
         }
-        cached.1.clone()
+        cached.1.clone().unwrap_or_default()
     }
 }
 
-/// Reads a JSON file; a missing one is the default.
-fn read_json<T: for<'de> Deserialize<'de> + Default>(path: &Path, what: &str) -> Result<T> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => serde_json::from_str(&text).map_err(|e| Error::File {
-            path: path.to_path_buf(),
-            message: format!("not a {what} file: {e}"),
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
-        Err(source) => Err(Error::Io {
-            path: path.to_path_buf(),
-            source,
-        }),
-    }
-}
-
-/// Holds `<data>/auth.lock` exclusively while tokens or users are
-/// changed, so concurrent commands do not lose each other's changes.
+/// Holds `<data>/auth.lock` exclusively while tokens or users change.
 fn lock(data: &Path) -> Result<std::fs::File> {
     std::fs::create_dir_all(data).map_err(|source| Error::Io {
         path: data.to_path_buf(),

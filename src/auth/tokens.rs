@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Caller, Role, Watched, digest, lock, read_json, secret, timestamp, write_json};
+use super::{Caller, Record, Role, Watched, digest, secret, timestamp};
 use crate::kpi::Scope;
 use crate::store::{Error, Result};
 
@@ -40,9 +40,12 @@ impl TokenRecord {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct TokenFile {
-    tokens: Vec<TokenRecord>,
+impl Record for TokenRecord {
+    const FILE: &'static str = FILE_NAME;
+    const KEY: &'static str = "tokens";
+    fn name(&self) -> &str {
+        &self.name
+    }
 }
 
 fn path(data: &Path) -> PathBuf {
@@ -62,52 +65,43 @@ pub struct NewToken<'a> {
 /// Creates a token and returns it with its record; only its hash is
 /// stored.
 pub fn create(data: &Path, new: NewToken<'_>) -> Result<(String, TokenRecord)> {
-    let _lock = lock(data)?;
     let invalid = |message: String| Error::File {
         path: path(data),
         message,
     };
     super::check_scope(new.role, &new.scope).map_err(invalid)?;
-    let mut file: TokenFile = read_json(&path(data), "token")?;
-    let name = match new.name {
-        Some(n) => n.to_string(),
-        None => format!("{}-{}", new.role.name(), file.tokens.len() + 1),
-    };
-    if file.tokens.iter().any(|t| t.name == name) {
-        return Err(invalid(format!(
-            "a token named '{name}' exists; choose another --name"
-        )));
-    }
-    let token = format!("{PREFIX}{}", secret());
-    let now = Utc::now();
-    let record = TokenRecord {
-        name,
-        role: new.role,
-        scope: new.scope,
-        sha256: digest(&token),
-        created: timestamp(now),
-        expires: new.lifetime.map(|l| timestamp(now + l)),
-    };
-    file.tokens.push(record.clone());
-    write_json(&path(data), &file)?;
-    Ok((token, record))
+    super::change(data, |tokens: &mut Vec<TokenRecord>| {
+        let name = match new.name {
+            Some(n) => n.to_string(),
+            None => format!("{}-{}", new.role.name(), tokens.len() + 1),
+        };
+        if tokens.iter().any(|t| t.name == name) {
+            return Err(invalid(format!(
+                "a token named '{name}' exists; choose another --name"
+            )));
+        }
+        let token = format!("{PREFIX}{}", secret());
+        let now = Utc::now();
+        let record = TokenRecord {
+            name,
+            role: new.role,
+            scope: new.scope,
+            sha256: digest(&token),
+            created: timestamp(now),
+            expires: new.lifetime.map(|l| timestamp(now + l)),
+        };
+        tokens.push(record.clone());
+        Ok((token, record))
+    })
 }
 
 /// Removes a token by name; false when there is none of that name.
 pub fn revoke(data: &Path, name: &str) -> Result<bool> {
-    let _lock = lock(data)?;
-    let mut file: TokenFile = read_json(&path(data), "token")?;
-    let before = file.tokens.len();
-    file.tokens.retain(|t| t.name != name);
-    if file.tokens.len() == before {
-        return Ok(false);
-    }
-    write_json(&path(data), &file)?;
-    Ok(true)
+    super::remove::<TokenRecord>(data, name)
 }
 
 pub fn list(data: &Path) -> Result<Vec<TokenRecord>> {
-    Ok(read_json::<TokenFile>(&path(data), "token")?.tokens)
+    super::records(data)
 }
 
 /// Why a presented token is refused.
@@ -121,22 +115,19 @@ pub enum Refused {
 
 /// The tokens of a data directory as the server checks them.
 pub struct Tokens {
-    file: Watched<Vec<TokenRecord>>,
+    file: Watched<TokenRecord>,
 }
 
 impl Tokens {
     pub fn new(data: &Path) -> Tokens {
         Tokens {
-            file: Watched::new(path(data)),
+            file: Watched::new(data),
         }
     }
 
     /// The caller a presented token acts for.
     pub fn check(&self, token: &str) -> std::result::Result<Caller, Refused> {
-        let tokens = self
-            .file
-            .get(|p| Ok(read_json::<TokenFile>(p, "token")?.tokens))
-            .unwrap_or_default();
+        let tokens = self.file.get();
         let hash = digest(token);
         let t = tokens
             .iter()

@@ -9,7 +9,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use super::{Caller, Role, Watched, lock, read_json, timestamp, write_json};
+use super::{Caller, Record, Role, Watched, timestamp};
 use crate::kpi::Scope;
 use crate::store::{Error, Result};
 
@@ -40,9 +40,12 @@ impl UserRecord {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct UserFile {
-    users: Vec<UserRecord>,
+impl Record for UserRecord {
+    const FILE: &'static str = FILE_NAME;
+    const KEY: &'static str = "users";
+    fn name(&self) -> &str {
+        &self.name
+    }
 }
 
 fn path(data: &Path) -> PathBuf {
@@ -129,8 +132,6 @@ pub fn add(
     scope: Scope,
     password: Option<&str>,
 ) -> Result<UserRecord> {
-    let _lock = lock(data)?;
-    let mut file: UserFile = read_json(&path(data), "user")?;
     let user = UserRecord {
         name: name.to_string(),
         email: email.map(str::to_string),
@@ -140,72 +141,65 @@ pub fn add(
         created: timestamp(Utc::now()),
     };
     check(data, &user)?;
-    if file.users.iter().any(|u| u.name == name) {
-        return Err(invalid(data, format!("a user named '{name}' exists")));
-    }
-    if let Some(email) = &user.email
-        && file.users.iter().any(|u| {
-            u.email
-                .as_deref()
-                .is_some_and(|e| e.eq_ignore_ascii_case(email))
-        })
-    {
-        return Err(invalid(
-            data,
-            format!("another user has the e-mail address {email}"),
-        ));
-    }
-    file.users.push(user.clone());
-    write_json(&path(data), &file)?;
-    Ok(user)
+    super::change(data, |users: &mut Vec<UserRecord>| {
+        if users.iter().any(|u| u.name == name) {
+            return Err(invalid(data, format!("a user named '{name}' exists")));
+        }
+        if let Some(email) = &user.email
+            && users.iter().any(|u| {
+                u.email
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(email))
+            })
+        {
+            return Err(invalid(
+                data,
+                format!("another user has the e-mail address {email}"),
+            ));
+        }
+        users.push(user.clone());
+        Ok(user)
+    })
 }
 
 /// Sets a user's password; false when there is no such user.
 pub fn set_password(data: &Path, name: &str, password: &str) -> Result<bool> {
-    let _lock = lock(data)?;
-    let mut file: UserFile = read_json(&path(data), "user")?;
-    let Some(user) = file.users.iter_mut().find(|u| u.name == name) else {
-        return Ok(false);
-    };
-    user.password = Some(hash_password(password)?);
-    write_json(&path(data), &file)?;
-    Ok(true)
+    let hash = hash_password(password)?;
+    super::change(data, |users: &mut Vec<UserRecord>| {
+        Ok(match users.iter_mut().find(|u| u.name == name) {
+            Some(user) => {
+                user.password = Some(hash);
+                true
+            }
+            None => false,
+        })
+    })
 }
 
 /// Removes a user; false when there is none of that name.
 pub fn remove(data: &Path, name: &str) -> Result<bool> {
-    let _lock = lock(data)?;
-    let mut file: UserFile = read_json(&path(data), "user")?;
-    let before = file.users.len();
-    file.users.retain(|u| u.name != name);
-    if file.users.len() == before {
-        return Ok(false);
-    }
-    write_json(&path(data), &file)?;
-    Ok(true)
+    super::remove::<UserRecord>(data, name)
 }
 
 pub fn list(data: &Path) -> Result<Vec<UserRecord>> {
-    Ok(read_json::<UserFile>(&path(data), "user")?.users)
+    super::records(data)
 }
 
 /// The users of a data directory as the server and the scheduler check
 /// them.
 pub struct Users {
-    file: Watched<Vec<UserRecord>>,
+    file: Watched<UserRecord>,
 }
 
 impl Users {
     pub fn new(data: &Path) -> Users {
         Users {
-            file: Watched::new(path(data)),
+            file: Watched::new(data),
         }
     }
 
     fn all(&self) -> Vec<UserRecord> {
-        self.file
-            .get(|p| Ok(read_json::<UserFile>(p, "user")?.users))
-            .unwrap_or_default()
+        self.file.get()
     }
 
     /// The user of this name and password. Slow on purpose (argon2), also

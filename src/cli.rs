@@ -553,7 +553,7 @@ fn token_command(data: &std::path::Path, cmd: TokenCommand) -> Result<()> {
 /// printed.
 fn new_password(from_stdin: bool) -> Result<String> {
     if !from_stdin {
-        let password = crate::auth::secret()[..20].to_string();
+        let password = crate::auth::users::generated_password();
         println!("{password}");
         eprintln!("generated a password; it is shown only now");
         return Ok(password);
@@ -961,7 +961,7 @@ async fn serve(global: &Global, args: &ServeArgs, settings: Settings) -> Result<
         let (store, events) = import_demo(&global.data, &args.sample, &settings)?;
         tracing::info!(events, sample = %args.sample.display(), "imported the sample data");
         // The demo's own admin; the demo directory is new each time.
-        let password = crate::auth::secret()[..20].to_string();
+        let password = crate::auth::users::generated_password();
         crate::auth::users::add(
             store.root(),
             "demo",

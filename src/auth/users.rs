@@ -59,6 +59,11 @@ fn invalid(data: &Path, message: String) -> Error {
     }
 }
 
+/// A new random password of 20 characters, to be shown once.
+pub fn generated_password() -> String {
+    super::secret()[..20].to_string()
+}
+
 /// Hashes a password with argon2id and a random salt.
 pub fn hash_password(password: &str) -> Result<String> {
     use rand::RngCore;

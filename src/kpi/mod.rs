@@ -174,6 +174,16 @@ impl Scope {
         self.allows(Dimension::Region, region) && self.allows(Dimension::Department, department)
     }
 
+    /// The first value of a filter this scope does not allow.
+    pub fn outside<'f>(&self, filter: &'f Filter) -> Option<(Dimension, &'f str)> {
+        [
+            (Dimension::Region, &filter.region),
+            (Dimension::Department, &filter.department),
+        ]
+        .into_iter()
+        .find_map(|(d, v)| v.as_deref().filter(|v| !self.allows(d, v)).map(|v| (d, v)))
+    }
+
     /// `region DACH, Nordics; department Sales`, or `everything`.
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();

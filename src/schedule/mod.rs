@@ -41,7 +41,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
 use crate::engine::Engine;
-use crate::kpi::{Dimension, Scope};
+use crate::kpi::Scope;
 use crate::model::{Wave, Week};
 use crate::report::{self, Inputs, Report, Target};
 
@@ -742,19 +742,12 @@ async fn email_by_scope(
             )
         })?;
         let scope = user.scope;
-        for (d, v) in [
-            (Dimension::Region, &report.filter.region),
-            (Dimension::Department, &report.filter.department),
-        ] {
-            if let Some(v) = v
-                && !scope.allows(d, v)
-            {
-                return Err(format!(
-                    "{address} may see {} only; the report covers {} '{v}'",
-                    scope.describe(),
-                    d.name()
-                ));
-            }
+        if let Some((d, v)) = scope.outside(&report.filter) {
+            return Err(format!(
+                "{address} may see {} only; the report covers {} '{v}'",
+                scope.describe(),
+                d.name()
+            ));
         }
         groups.entry(scope).or_default().push(address.clone());
     }

@@ -15,7 +15,6 @@ use serde_json::json;
 
 use crate::auth::{Caller, Role};
 use crate::i18n::Lang;
-use crate::kpi::Dimension;
 use crate::report::{self, Inputs};
 use crate::schedule::{self, Context, Lock, Log};
 
@@ -142,19 +141,12 @@ pub async fn pdf(
     if !filter.is_empty() {
         report.filter = filter;
     }
-    for (d, v) in [
-        (Dimension::Region, &report.filter.region),
-        (Dimension::Department, &report.filter.department),
-    ] {
-        if let Some(v) = v
-            && !caller.scope.allows(d, v)
-        {
-            return Err(ApiError::Forbidden(format!(
-                "this report covers {} '{v}', outside your scope ({})",
-                d.name(),
-                caller.scope.describe()
-            )));
-        }
+    if let Some((d, v)) = caller.scope.outside(&report.filter) {
+        return Err(ApiError::Forbidden(format!(
+            "this report covers {} '{v}', outside your scope ({})",
+            d.name(),
+            caller.scope.describe()
+        )));
     }
     let now = Utc::now();
     let tz = state

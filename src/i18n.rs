@@ -118,6 +118,14 @@ impl Lang {
             "reports" => ("Reports", "Berichte"),
             "audit_log" => ("Audit log", "Prüfprotokoll"),
             "sign_out" => ("Sign out", "Abmelden"),
+            "sign_in" => ("Sign in", "Anmelden"),
+            "user" => ("User", "Benutzer"),
+            "password" => ("Password", "Passwort"),
+            "wrong_password" => ("Wrong user or password.", "Benutzer oder Passwort falsch."),
+            "locked_out" => (
+                "Too many failed attempts; try again later.",
+                "Zu viele Fehlversuche; bitte später erneut versuchen.",
+            ),
             "pdf_reports" => (
                 "PDF reports for these weeks",
                 "PDF-Berichte für diese Wochen",

@@ -342,21 +342,15 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
+/// The sign-in page's own style: a narrow form, no navigation.
+const LOGIN_STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.4rem;box-sizing:border-box}button{margin-top:1rem;padding:.4rem 1rem}.error{color:#b00020}";
+
 fn login_page(lang: Lang, next: &str, message: Option<&str>) -> Response {
-    let (title, user, password, submit) = match lang {
-        Lang::De => ("Anmelden", "Benutzer", "Passwort", "Anmelden"),
-        Lang::En => ("Sign in", "User", "Password", "Sign in"),
-    };
+    let title = lang.t("sign_in");
     let markup = html! {
         (maud::DOCTYPE)
         html lang=(lang.code()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · uptake" }
-                link rel="icon" href="/favicon.svg" type="image/svg+xml";
-                style { "body{font-family:system-ui,sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.4rem;box-sizing:border-box}button{margin-top:1rem;padding:.4rem 1rem}.error{color:#b00020}" }
-            }
+            (super::pages::head(title, LOGIN_STYLE))
             body {
                 main {
                     h1 { "uptake · " (title) }
@@ -365,11 +359,11 @@ fn login_page(lang: Lang, next: &str, message: Option<&str>) -> Response {
                     }
                     form method="post" action="/login" {
                         input type="hidden" name="next" value=(next);
-                        label for="user" { (user) }
+                        label for="user" { (lang.t("user")) }
                         input #user name="user" autocomplete="username" required autofocus;
-                        label for="password" { (password) }
+                        label for="password" { (lang.t("password")) }
                         input #password type="password" name="password" autocomplete="current-password" required;
-                        button type="submit" { (submit) }
+                        button type="submit" { (title) }
                     }
                 }
             }
@@ -423,11 +417,7 @@ pub async fn login(State(state): State<Arc<AppState>>, request: Request) -> Resp
     if state.sessions.locked(&form.user) {
         entry.detail = "locked after repeated failures".into();
         state.audit.record(&entry);
-        let message = match lang {
-            Lang::De => "Zu viele Fehlversuche; bitte später erneut versuchen.",
-            Lang::En => "Too many failed attempts; try again later.",
-        };
-        return login_page(lang, &next, Some(message));
+        return login_page(lang, &next, Some(lang.t("locked_out")));
     }
     let users = state.clone();
     let (name, password) = (form.user.clone(), form.password);
@@ -438,11 +428,7 @@ pub async fn login(State(state): State<Arc<AppState>>, request: Request) -> Resp
     let Some(user) = user else {
         state.sessions.failed(&form.user);
         state.audit.record(&entry);
-        let message = match lang {
-            Lang::De => "Benutzer oder Passwort falsch.",
-            Lang::En => "Wrong user or password.",
-        };
-        return login_page(lang, &next, Some(message));
+        return login_page(lang, &next, Some(lang.t("wrong_password")));
     };
     state.sessions.succeeded(&form.user);
     let hours = u64::from(state.settings.server.session_hours);
@@ -476,8 +462,10 @@ pub async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> R
     response
 }
 
-fn audit_query(raw: Option<&str>) -> Result<audit::Query, ApiError> {
-    let params = Params::parse(raw, &["who", "action", "since", "limit", "lang"])?;
+/// The parameters of the audit log's API and page.
+const AUDIT_PARAMETERS: [&str; 5] = ["who", "action", "since", "limit", "lang"];
+
+fn audit_query(params: &Params) -> Result<audit::Query, ApiError> {
     let limit = match params.get("limit") {
         Some(l) => l
             .parse::<usize>()
@@ -507,7 +495,8 @@ pub async fn audit_log(
     State(state): State<Arc<AppState>>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let q = audit_query(raw.as_deref())?;
+    let params = Params::parse(raw.as_deref(), &AUDIT_PARAMETERS)?;
+    let q = audit_query(&params)?;
     let entries =
         audit::read(&state.data_dir, &q).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(axum::Json(json!({ "entries": entries })).into_response())
@@ -519,15 +508,12 @@ pub async fn audit_page(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let q = audit_query(raw.as_deref())?;
-    let params = Params::parse(raw.as_deref(), &["who", "action", "since", "limit", "lang"])?;
+    let params = Params::parse(raw.as_deref(), &AUDIT_PARAMETERS)?;
+    let q = audit_query(&params)?;
     let lang = super::pages::lang_of(&params, &headers)?;
     let entries =
         audit::read(&state.data_dir, &q).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let title = match lang {
-        Lang::De => "Prüfprotokoll",
-        Lang::En => "Audit log",
-    };
+    let title = lang.t("audit_log");
     let body = html! {
         h1 { (title) }
         table {

@@ -321,6 +321,19 @@ fn layout(
     page_at(state, lang, current, &path, raw, page_title, body)
 }
 
+/// The `<head>` of every page: title, icon and style sheet.
+pub fn head(page_title: &str, style: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (page_title) " · uptake" }
+            link rel="icon" href="/favicon.svg" type="image/svg+xml";
+            style { (PreEscaped(style)) }
+        }
+    }
+}
+
 fn page_at(
     state: &AppState,
     lang: Lang,
@@ -335,13 +348,7 @@ fn page_at(
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (page_title) " · uptake" }
-                link rel="icon" href="/favicon.svg" type="image/svg+xml";
-                style { (PreEscaped(STYLE)) }
-            }
+            (head(page_title, STYLE))
             body {
                 header {
                     span.brand { "uptake" }

@@ -209,16 +209,7 @@ fn client(request: &Request) -> String {
 /// 401 for the API (with `WWW-Authenticate`), a trip to `/login` for pages.
 fn unauthenticated(path_and_query: &str, message: &str) -> Response {
     if is_api(path_and_query) {
-        let mut r = (
-            StatusCode::UNAUTHORIZED,
-            axum::Json(json!({"error": "unauthorized", "message": message})),
-        )
-            .into_response();
-        r.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"uptake\""),
-        );
-        return r;
+        return ApiError::Unauthorized(message.to_string()).into_response();
     }
     let next: String = form_urlencoded::byte_serialize(path_and_query.as_bytes()).collect();
     Redirect::to(&format!("/login?next={next}")).into_response()

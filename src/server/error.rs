@@ -21,6 +21,8 @@ pub enum ApiError {
     /// so there is no default week).
     NoData(String),
     NotFound(String),
+    /// No caller: no token, or an unknown, revoked or expired one.
+    Unauthorized(String),
     /// The caller's role or scope does not reach this.
     Forbidden(String),
     Internal(String),
@@ -39,6 +41,7 @@ impl ApiError {
             ApiError::BadParameter { .. } => StatusCode::BAD_REQUEST,
             ApiError::NoData(_) => StatusCode::CONFLICT,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -54,6 +57,9 @@ impl ApiError {
             }),
             ApiError::NoData(message) => json!({"error": "no_data", "message": message}),
             ApiError::NotFound(message) => json!({"error": "not_found", "message": message}),
+            ApiError::Unauthorized(message) => {
+                json!({"error": "unauthorized", "message": message})
+            }
             ApiError::Forbidden(message) => json!({"error": "forbidden", "message": message}),
             ApiError::Internal(_) => json!({
                 "error": "internal",
@@ -83,6 +89,13 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(cause) = &self {
             tracing::error!(%cause, "request failed");
         }
-        (self.status(), Json(self.body())).into_response()
+        let mut response = (self.status(), Json(self.body())).into_response();
+        if let ApiError::Unauthorized(_) = self {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"uptake\""),
+            );
+        }
+        response
     }
 }

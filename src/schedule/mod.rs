@@ -647,9 +647,10 @@ pub async fn run_due(ctx: &Context<'_>, now: DateTime<Utc>, _lock: &Lock) -> Res
             let attempt = t.attempts + 1;
             let target = report.and_then(|r| r.deliver.iter().find(|d| d.name() == t.target));
             let (result, retry) = match (&outcome, report, target) {
-                (Ok(_), Some(report), Some(target)) if target.email.is_some() => {
-                    (email_by_scope(ctx, report, &run, target, now).await, true)
-                }
+                (Ok((pdf, content)), Some(report), Some(target)) if target.email.is_some() => (
+                    email_by_scope(ctx, report, &run, target, now, (pdf, content)).await,
+                    true,
+                ),
                 (Ok((pdf, content)), Some(report), Some(target)) => {
                     let sent = deliver::send(ctx, report, &run, target, pdf, content).await;
                     if sent.is_ok() {
@@ -723,14 +724,16 @@ fn audit_sent(ctx: &Context<'_>, report: &Report, run: &RunState, to: &str, scop
 /// Sends a report by e-mail so that each recipient gets what their scope
 /// allows: every address must belong to a user (`uptake user add
 /// --email`); recipients are grouped by scope, and each group gets the
-/// report computed over its scope. A report whose filter lies outside a
-/// recipient's scope is not sent to anyone of the target.
+/// report computed over its scope (`whole`, the run's report over
+/// everything, for those who see everything). A report whose filter lies
+/// outside a recipient's scope is not sent to anyone of the target.
 async fn email_by_scope(
     ctx: &Context<'_>,
     report: &Report,
     run: &RunState,
     target: &Target,
     now: DateTime<Utc>,
+    whole: (&[u8], &report::Content),
 ) -> std::result::Result<(), String> {
     let users = crate::auth::users::Users::new(ctx.data);
     let mut groups: std::collections::BTreeMap<Scope, Vec<String>> = Default::default();
@@ -752,12 +755,20 @@ async fn email_by_scope(
         groups.entry(scope).or_default().push(address.clone());
     }
     for (scope, to) in groups {
-        let (pdf, content) = render_run(ctx, report, run, now, &scope).await?;
+        let scoped = if scope.is_all() {
+            None
+        } else {
+            Some(render_run(ctx, report, run, now, &scope).await?)
+        };
+        let (pdf, content) = match &scoped {
+            Some((pdf, content)) => (pdf.as_slice(), content),
+            None => whole,
+        };
         let group = Target {
             email: Some(to.clone()),
             ..Target::default()
         };
-        deliver::send(ctx, report, run, &group, &pdf, &content).await?;
+        deliver::send(ctx, report, run, &group, pdf, content).await?;
         audit_sent(ctx, report, run, &group.name(), &scope);
     }
     Ok(())

@@ -207,17 +207,6 @@ pub struct Protection {
 }
 
 impl Protection {
-    /// Decides from the finest segments (region, department, team, wave)
-    /// of every week, values in the order of [`Dimension::ALL`].
-    pub fn compute(finest: &[(Week, Vec<String>, i64)], k: i64) -> Protection {
-        Protection {
-            weeks: decide_weeks(finest.to_vec(), k)
-                .into_iter()
-                .map(|(w, d)| (w, Arc::new(d)))
-                .collect(),
-        }
-    }
-
     /// Whether a segment of a week is hidden; `dims` in any order,
     /// `values` in that order. Unknown segments are hidden.
     pub fn hidden(&self, week: Week, dims: &[Dimension], values: &[String]) -> bool {
@@ -458,6 +447,19 @@ impl System {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Protection {
+        /// Decides from the finest segments of every week, as
+        /// [`Cache::decide`] does.
+        fn compute(finest: &[(Week, Vec<String>, i64)], k: i64) -> Protection {
+            Protection {
+                weeks: decide_weeks(finest.to_vec(), k)
+                    .into_iter()
+                    .map(|(w, d)| (w, Arc::new(d)))
+                    .collect(),
+            }
+        }
+    }
 
     /// Regions (one dimension) of one week, the rest of the segment fixed.
     fn regions(sizes: &[(&str, i64)], k: i64) -> Vec<bool> {

@@ -469,20 +469,15 @@ fn check_scope_values(data: &std::path::Path, scope: &kpi::Scope) -> Result<()> 
     if licensees.is_empty() {
         return Ok(());
     }
-    for (what, values, of) in [
-        (
-            "region",
-            &scope.regions,
-            (|l: &crate::model::Licensee| &l.region) as fn(&crate::model::Licensee) -> &String,
-        ),
-        ("department", &scope.departments, |l| &l.department),
+    let segments = crate::server::state::Segments::from_directory(&licensees);
+    for (d, values) in [
+        (kpi::Dimension::Region, &scope.regions),
+        (kpi::Dimension::Department, &scope.departments),
     ] {
-        for v in values {
-            if !licensees.iter().any(|l| of(l) == v) {
-                return Err(Error::Usage(format!(
-                    "no licensee of the directory has {what} '{v}'"
-                )));
-            }
+        if let Some(v) = values.iter().find(|v| !segments.values(d).contains(v)) {
+            return Err(Error::Usage(format!(
+                "no licensee of the directory has {d} '{v}'"
+            )));
         }
     }
     Ok(())

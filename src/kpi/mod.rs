@@ -235,11 +235,15 @@ fn fraction(d: Decimal) -> (ScalarValue, ScalarValue) {
     )
 }
 
+/// A filter's value as a query parameter: '' keeps every licensee.
+fn only(v: &Option<String>) -> ScalarValue {
+    ScalarValue::Utf8(Some(v.clone().unwrap_or_default()))
+}
+
 /// The bound parameters of the KPI queries over the cube.
 pub fn parameters(settings: &Settings, request: &Request) -> Vec<(&'static str, ScalarValue)> {
     let int = |v: i64| ScalarValue::Int64(Some(v));
     let by = |d: Dimension| ScalarValue::Boolean(Some(request.dims.contains(&d)));
-    let only = |v: &Option<String>| ScalarValue::Utf8(Some(v.clone().unwrap_or_default()));
     let (theta_num, theta_den) = fraction(settings.module.min_user_share);
     let (alr_num, alr_den) = fraction(settings.targets.active_licensee_rate);
     let (mu_num, mu_den) = fraction(settings.targets.module_utilization);
@@ -835,7 +839,6 @@ pub async fn licensees(
     week: Week,
     filter: &Filter,
 ) -> Result<Table> {
-    let only = |v: &Option<String>| ScalarValue::Utf8(Some(v.clone().unwrap_or_default()));
     let mut params = cube_parameters(settings);
     params.extend([
         ("from_week", ScalarValue::Int64(Some(week.number() as i64))),

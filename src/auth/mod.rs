@@ -242,17 +242,11 @@ fn lock(data: &Path) -> Result<std::fs::File> {
         source,
     })?;
     let path = data.join("auth.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
-    file.lock().map_err(|source| Error::Io { path, source })?;
-    Ok(file)
+    match crate::store::files::lock_file(&path, true) {
+        Ok(Some(file)) => Ok(file),
+        Ok(None) => unreachable!("waiting for a lock returns it"),
+        Err(source) => Err(Error::Io { path, source }),
+    }
 }
 
 /// Writes a JSON file atomically, readable by its owner only.

@@ -486,22 +486,8 @@ impl Lock {
             source,
         };
         std::fs::create_dir_all(&dir).map_err(io)?;
-        let f = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io)?;
-        if wait {
-            f.lock().map_err(io)?;
-            Ok(Some(Lock { _file: f }))
-        } else {
-            match f.try_lock() {
-                Ok(()) => Ok(Some(Lock { _file: f })),
-                Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-                Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
-            }
-        }
+        let file = crate::store::files::lock_file(&path, wait).map_err(io)?;
+        Ok(file.map(|f| Lock { _file: f }))
     }
 }
 

@@ -126,17 +126,9 @@ impl Store {
         }
         let manifest = Manifest::load(root)?;
         let lock_path = root.join("writer.lock");
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .at(&lock_path)?;
-        let writer = match lock.try_lock() {
-            Ok(()) => Some(std::sync::Arc::new(lock)),
-            Err(std::fs::TryLockError::WouldBlock) => None,
-            Err(std::fs::TryLockError::Error(e)) => return Err(e).at(&lock_path),
-        };
+        let writer = files::lock_file(&lock_path, false)
+            .at(&lock_path)?
+            .map(std::sync::Arc::new);
         let mut store = Store {
             root: root.to_path_buf(),
             manifest,

@@ -897,17 +897,17 @@ fn each_recipient_gets_the_report_over_their_own_scope() {
         let out = uptake(&data, args);
         assert!(out.status.success(), "{}", stderr(&out));
     }
-    let reports = reports_dir(
-        tmp.path(),
-        &[(
-            "weekly",
-            scheduled(
-                "0 7 * * MON",
-                true,
-                "email = [\"anna@example.com\", \"board@example.com\"]",
-            ),
-        )],
-    );
+    // A weekly report e-mailed to these addresses.
+    let weekly_to = |to: &str| {
+        reports_dir(
+            tmp.path(),
+            &[(
+                "weekly",
+                scheduled("0 7 * * MON", true, &format!("email = [{to}]")),
+            )],
+        )
+    };
+    let reports = weekly_to("\"anna@example.com\", \"board@example.com\"");
     let env = [
         ("UPTAKE_SMTP_HOST", "127.0.0.1".to_string()),
         ("UPTAKE_SMTP_PORT", mail.port.to_string()),
@@ -953,17 +953,7 @@ fn each_recipient_gets_the_report_over_their_own_scope() {
     );
 
     // An address that is no user's gets nothing: its scope is unknown.
-    let reports = reports_dir(
-        tmp.path(),
-        &[(
-            "weekly",
-            scheduled(
-                "0 7 * * MON",
-                true,
-                "email = [\"board@example.com\", \"stranger@example.com\"]",
-            ),
-        )],
-    );
+    let reports = weekly_to("\"board@example.com\", \"stranger@example.com\"");
     let (ok, _) = run_due(&data, &reports, "2027-01-25T07:00:20Z", &env);
     assert!(!ok, "a delivery to an unknown address fails");
     let runs = status(&data);

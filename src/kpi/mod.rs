@@ -58,6 +58,11 @@ impl Dimension {
         Dimension::Wave,
     ];
 
+    /// Its position in [`Dimension::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Dimension::Region => "region",
@@ -915,6 +920,9 @@ mod tests {
         assert!(parse_dimensions("country").is_err());
         assert!(parse_dimensions("team,team").is_err());
         assert!(parse_dimensions("Region").is_err());
+        for (i, d) in Dimension::ALL.into_iter().enumerate() {
+            assert_eq!(d.index(), i);
+        }
     }
 
     fn row(eligible: i64, regular: i64, licensed: i64, in_use: i64, k: i64) -> KpiRow {

@@ -214,10 +214,6 @@ impl Protection {
     }
 }
 
-fn dim_index(d: &Dimension) -> usize {
-    Dimension::ALL.iter().position(|x| x == d).unwrap_or(0)
-}
-
 /// A segment of some table: the bit mask of its dimensions and the ids of
 /// its values (unused dimensions `u32::MAX`).
 type NodeKey = (usize, [u32; 4]);
@@ -292,7 +288,7 @@ impl WeekDecision {
         let mut key = [u32::MAX; 4];
         let mut mask = 0;
         for (d, v) in dims.iter().zip(values) {
-            let i = dim_index(d);
+            let i = d.index();
             let Some(id) = self.values[i].get(v) else {
                 return true;
             };

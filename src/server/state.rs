@@ -74,7 +74,7 @@ impl Segments {
         if scope.is_all() {
             return self.values(d).to_vec();
         }
-        let i = Dimension::ALL.iter().position(|x| *x == d).unwrap_or(0);
+        let i = d.index();
         let set: BTreeSet<&String> = self
             .finest
             .iter()

@@ -142,9 +142,11 @@ pub struct Engine {
     /// Held for reading while a query reads the cube tables, so that no
     /// other request replaces them underneath it.
     cube: tokio::sync::RwLock<Option<CubeState>>,
-    /// Decisions of [`crate::kpi::protect`] by week range, scope and `k`,
-    /// computed once per engine (so per committed store).
-    pub protections: crate::kpi::protect::Cache,
+    /// Decisions of [`crate::kpi::protect`] by week, scope and `k`. They
+    /// depend on eligible licensees only (directory and waves, not
+    /// events), so an engine opened after new events were stored may share
+    /// them with the one before.
+    pub protections: std::sync::Arc<crate::kpi::protect::Cache>,
 }
 
 /// The weeks a query over the cube needs, and how the cube is computed.

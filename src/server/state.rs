@@ -213,7 +213,11 @@ impl AppState {
     pub async fn reload(&self, store: &Store) -> Result<(), ApiError> {
         let started = std::time::Instant::now();
         let internal = |e: crate::engine::Error| ApiError::Internal(e.to_string());
-        let engine = Engine::open(store).await.map_err(internal)?;
+        let mut engine = Engine::open(store).await.map_err(internal)?;
+        // Only events change while the server runs (imports of the
+        // directory or waves are refused), so the decisions of what to
+        // hide against differencing still hold.
+        engine.protections = self.engine().protections.clone();
         let opened = started.elapsed();
         let weeks = crate::cli::stored_weeks(store);
         warm_up(&engine, &self.settings, weeks).await?;

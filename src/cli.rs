@@ -10,7 +10,6 @@ use crate::config::Settings;
 use crate::engine::Engine;
 use crate::kpi::{self, Format, Request};
 use crate::model::Week;
-use crate::model::week::week_of_day;
 use crate::store::{self, Store};
 
 /// uptake measures CRM adoption: active licensee rate and module
@@ -67,8 +66,15 @@ pub enum Command {
     Rebuild,
     /// Check the data directory: quarantine damaged files, rebuild a
     /// damaged rollup, store events left in the ingestion log, and list
-    /// what is in quarantine. Fails (exit status 2) while anything is.
-    Check,
+    /// events dated where none can be and what is in quarantine. Fails
+    /// (exit status 2) while anything is.
+    Check {
+        /// Also move events dated before 2000 or in the future (see
+        /// import.max_future_minutes) to quarantine, and rebuild the rollup
+        /// without them.
+        #[arg(long)]
+        repair: bool,
+    },
     /// API tokens: `token create --role viewer --region DACH` prints a new
     /// one.
     #[command(subcommand)]
@@ -112,6 +118,10 @@ pub struct ServeArgs {
     /// Sample data of --demo.
     #[arg(long, default_value = "sample_data")]
     pub sample: PathBuf,
+    /// Accept posted events dated in the future (import.allow_future):
+    /// for tests and migrations.
+    #[arg(long)]
+    pub allow_future: bool,
     /// Directory of dashboards (*.toml). Default: ./dashboards when it
     /// exists, else the dashboards built into uptake.
     #[arg(long, env = "UPTAKE_DASHBOARDS")]
@@ -271,6 +281,10 @@ pub enum ImportCommand {
         /// Store the valid rows even when some rows are refused.
         #[arg(long)]
         partial: bool,
+        /// Accept event times in the future (import.allow_future): for
+        /// tests and migrations.
+        #[arg(long)]
+        allow_future: bool,
     },
 }
 
@@ -367,7 +381,13 @@ pub async fn run(cli: Cli) -> Result<()> {
                     let n = store.import_modules(&file)?;
                     eprintln!("imported {n} modules");
                 }
-                ImportCommand::Events { files, partial } => {
+                ImportCommand::Events {
+                    files,
+                    partial,
+                    allow_future,
+                } => {
+                    let mut settings = settings;
+                    settings.import.allow_future |= allow_future;
                     let progress = std::io::stderr().is_terminal();
                     let s = store.import_events(&files, &settings, partial, progress)?;
                     for (file, why) in &s.files_skipped {
@@ -411,7 +431,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Stats { format } => {
             let settings = settings()?;
             let (store, engine) = open(&cli.global.data, &settings).await?;
-            print!("{}", stats(&store, &engine, format).await?);
+            print!("{}", stats(&store, &settings, &engine, format).await?);
         }
         Command::Rebuild => {
             let settings = settings()?;
@@ -422,18 +442,19 @@ pub async fn run(cli: Cli) -> Result<()> {
                 store::rollup_settings(&settings)
             );
         }
-        Command::Check => {
+        Command::Check { repair } => {
             let settings = settings()?;
-            check(&cli.global.data, &settings)?;
+            check(&cli.global.data, &settings, repair)?;
         }
-        Command::Token(cmd) => token_command(&cli.global.data, cmd)?,
-        Command::User(cmd) => user_command(&cli.global.data, cmd)?,
+        Command::Token(cmd) => token_command(&cli.global.data, &settings()?, cmd)?,
+        Command::User(cmd) => user_command(&cli.global.data, &settings()?, cmd)?,
         Command::Demo { sample } => {
             let settings = settings()?;
             demo(&cli.global.data, &sample, &settings).await?;
         }
         Command::Serve(args) => {
-            let settings = settings()?;
+            let mut settings = settings()?;
+            settings.import.allow_future |= args.allow_future;
             serve(&cli.global, &args, settings).await?;
         }
         Command::Report(cmd) => {
@@ -483,13 +504,13 @@ fn check_scope_values(data: &std::path::Path, scope: &kpi::Scope) -> Result<()> 
     Ok(())
 }
 
-fn audit(data: &std::path::Path, action: &str, detail: String) {
+fn audit(data: &std::path::Path, settings: &Settings, action: &str, detail: String) {
     let mut entry = crate::auth::audit::Entry::new("cli", action);
     entry.detail = detail;
-    crate::auth::audit::record(data, &entry);
+    crate::auth::audit::record(data, &settings.audit, &entry);
 }
 
-fn token_command(data: &std::path::Path, cmd: TokenCommand) -> Result<()> {
+fn token_command(data: &std::path::Path, settings: &Settings, cmd: TokenCommand) -> Result<()> {
     use crate::auth::tokens;
     match cmd {
         TokenCommand::Create {
@@ -519,7 +540,7 @@ fn token_command(data: &std::path::Path, cmd: TokenCommand) -> Result<()> {
                 record.expires.as_deref().unwrap_or("never")
             );
             eprintln!("created token {detail}; it is shown only now");
-            audit(data, "token_created", detail);
+            audit(data, settings, "token_created", detail);
         }
         TokenCommand::List => {
             for t in tokens::list(data)? {
@@ -538,7 +559,7 @@ fn token_command(data: &std::path::Path, cmd: TokenCommand) -> Result<()> {
                 return Err(Error::Usage(format!("no token named '{name}'")));
             }
             eprintln!("revoked {name}");
-            audit(data, "token_revoked", name);
+            audit(data, settings, "token_revoked", name);
         }
     }
     Ok(())
@@ -566,7 +587,7 @@ fn new_password(from_stdin: bool) -> Result<String> {
     Ok(password)
 }
 
-fn user_command(data: &std::path::Path, cmd: UserCommand) -> Result<()> {
+fn user_command(data: &std::path::Path, settings: &Settings, cmd: UserCommand) -> Result<()> {
     use crate::auth::users;
     match cmd {
         UserCommand::Add {
@@ -600,7 +621,7 @@ fn user_command(data: &std::path::Path, cmd: UserCommand) -> Result<()> {
                 user.email.map(|e| format!(", {e}")).unwrap_or_default()
             );
             eprintln!("added user {detail}");
-            audit(data, "user_added", detail);
+            audit(data, settings, "user_added", detail);
         }
         UserCommand::Passwd {
             name,
@@ -612,7 +633,7 @@ fn user_command(data: &std::path::Path, cmd: UserCommand) -> Result<()> {
             let password = new_password(password_stdin)?;
             users::set_password(data, &name, &password)?;
             eprintln!("set the password of {name}");
-            audit(data, "password_set", name);
+            audit(data, settings, "password_set", name);
         }
         UserCommand::List => {
             for u in users::list(data)? {
@@ -635,22 +656,31 @@ fn user_command(data: &std::path::Path, cmd: UserCommand) -> Result<()> {
                 return Err(Error::Usage(format!("no user named '{name}'")));
             }
             eprintln!("removed {name}");
-            audit(data, "user_removed", name);
+            audit(data, settings, "user_removed", name);
         }
     }
     Ok(())
 }
 
 /// `uptake check`: see [`Command::Check`].
-fn check(data: &std::path::Path, settings: &Settings) -> Result<()> {
+fn check(data: &std::path::Path, settings: &Settings, repair: bool) -> Result<()> {
     let mut store = Store::open(data)?;
     if store.is_writer() {
         if store.repair(settings)? {
             eprintln!("rebuilt the damaged rollup from the stored events");
         }
-        let ingest = crate::ingest::Ingest::open(store, settings)?;
+        if repair {
+            for (file, why) in store.quarantine_implausible(settings)? {
+                eprintln!(
+                    "moved {} ({} events) to quarantine: {why}",
+                    file.path, file.events
+                );
+            }
+        }
+        let ingest = crate::ingest::Ingest::open(store.clone(), settings)?;
         let status = ingest.status();
-        if ingest.flush()?.is_some() {
+        if let Some(flushed) = ingest.flush()? {
+            store = flushed;
             eprintln!(
                 "stored {} events left in the ingestion log",
                 status.recovered_events
@@ -659,19 +689,33 @@ fn check(data: &std::path::Path, settings: &Settings) -> Result<()> {
     } else {
         eprintln!("another process (uptake serve?) writes the data directory; only listing");
     }
-    let entries = store::quarantine::entries(data);
-    if entries.is_empty() {
-        println!("no damaged files");
-        return Ok(());
+    let implausible = store.implausible_event_files(settings);
+    for (file, why) in &implausible {
+        println!("{}\t{} events\t{why}", file.path, file.events);
     }
+    let entries = store::quarantine::entries(data);
     for e in &entries {
         println!("{}\t{}\t{}\t{}", e.at, e.original, e.kept_as, e.reason);
     }
-    Err(Error::Usage(format!(
-        "{} damaged files are in {}; remove them from there once dealt with",
-        entries.len(),
-        data.join(store::quarantine::DIR).display()
-    )))
+    let mut problems = Vec::new();
+    if !implausible.is_empty() {
+        problems.push(format!(
+            "{} event files are dated where no event can be; `uptake check --repair` moves them to quarantine",
+            implausible.len()
+        ));
+    }
+    if !entries.is_empty() {
+        problems.push(format!(
+            "{} damaged files are in {}; remove them from there once dealt with",
+            entries.len(),
+            data.join(store::quarantine::DIR).display()
+        ));
+    }
+    if problems.is_empty() {
+        println!("no damaged files");
+        return Ok(());
+    }
+    Err(Error::Usage(problems.join("; ")))
 }
 
 /// Opens the store and the engine, refusing stale derived data.
@@ -717,7 +761,7 @@ async fn report_command(global: &Global, cmd: ReportCommand, settings: &Settings
                 week,
                 since: since.unwrap_or(week.offset(-1)),
                 generated: now,
-                stored: store::stored_date_range(store.manifest()),
+                stored: store.event_dates(settings),
                 scope: Default::default(),
             };
             let started = std::time::Instant::now();
@@ -752,7 +796,7 @@ async fn schedule_command(
                 settings,
                 engine: &engine,
                 waves: &waves,
-                stored: store::stored_date_range(store.manifest()),
+                stored: store.event_dates(settings),
                 reports: &reports,
             };
             let lock = crate::schedule::Lock::take(&global.data, true)?
@@ -840,7 +884,7 @@ async fn report(
 ) -> Result<(Settings, Engine, Request)> {
     let settings = Settings::load(global.config.as_deref())?;
     let (store, engine) = open(&global.data, &settings).await?;
-    let request = request(&store, segments, from, to)?;
+    let request = request(&store, &settings, segments, from, to)?;
     Ok((settings, engine, request))
 }
 
@@ -851,43 +895,40 @@ async fn week_report(global: &Global, args: &WeekArgs) -> Result<(Settings, Engi
     let (store, engine) = open(&global.data, &settings).await?;
     let week = match args.week {
         Some(w) => Some(w),
-        None => stored_weeks(&store).map(|w| w.1),
+        None => store.event_weeks(&settings).map(|w| w.1),
     };
-    let request = request(&store, &args.segments, week, week)?;
+    let request = request(&store, &settings, &args.segments, week, week)?;
     Ok((settings, engine, request))
 }
 
-/// Weeks of the first and last stored events.
-pub fn stored_weeks(store: &Store) -> Option<(Week, Week)> {
-    let (first, last) = store::stored_date_range(store.manifest())?;
-    let week = |d: String| {
-        d.parse::<chrono::NaiveDate>()
-            .ok()
-            .map(|d| Week::from_number(week_of_day(crate::model::week::day_number(d))))
-    };
-    Some((week(first)?, week(last)?))
-}
-
+/// The request of a reporting command; without `--from` the first week
+/// with events (at most [`kpi::MAX_WEEKS`] before `--to`), without `--to`
+/// the last.
 fn request(
     store: &Store,
+    settings: &Settings,
     segments: &SegmentArgs,
     from: Option<Week>,
     to: Option<Week>,
 ) -> Result<Request> {
     let dims = kpi::parse_dimensions(&segments.by)?;
-    let stored = stored_weeks(store);
+    let stored = store.event_weeks(settings);
     let missing = || {
         Error::Usage(
             "no events are stored, so there is no default week: give the week(s) explicitly".into(),
         )
     };
-    let from = match from {
-        Some(w) => w,
-        None => stored.ok_or_else(missing)?.0,
-    };
     let to = match to {
         Some(w) => w,
         None => stored.ok_or_else(missing)?.1,
+    };
+    let from = match from {
+        Some(w) => w,
+        None => stored
+            .ok_or_else(missing)?
+            .0
+            .max(to.offset(-(kpi::MAX_WEEKS - 1)))
+            .min(to),
     };
     Ok(Request {
         dims,
@@ -899,16 +940,21 @@ fn request(
     })
 }
 
-async fn stats(store: &Store, engine: &Engine, format: Format) -> Result<String> {
+async fn stats(
+    store: &Store,
+    settings: &Settings,
+    engine: &Engine,
+    format: Format,
+) -> Result<String> {
     let s = kpi::event_stats(engine).await?;
     let m = store.manifest();
-    let range = store::stored_date_range(m);
+    let range = store.event_dates(settings);
     let value = serde_json::json!({
         "events": s.events,
         "files": m.event_files.len(),
         "imported_files": m.imports.len(),
-        "first_date": range.as_ref().map(|r| r.0.clone()),
-        "last_date": range.as_ref().map(|r| r.1.clone()),
+        "first_date": range.map(|r| r.0.to_string()),
+        "last_date": range.map(|r| r.1.to_string()),
         "distinct_users": s.distinct_users,
         "licensees": store.table::<crate::model::Licensee>()?.len(),
         "waves": store.table::<crate::model::Wave>()?.len(),
@@ -1015,6 +1061,14 @@ async fn serve(global: &Global, args: &ServeArgs, settings: Settings) -> Result<
     let state = std::sync::Arc::new(state);
     tokio::spawn(crate::server::reports::scheduler(state.clone()));
     tokio::spawn(crate::server::ingest::flusher(state.clone()));
+    let counting = state.clone();
+    tokio::spawn(async move {
+        // Counts of refused requests are written once their minute is over.
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(15)).await;
+            counting.audit.flush_refusals(false);
+        }
+    });
     let server = crate::server::Server::bind(args.listen, state.clone())
         .await
         .map_err(|source| Error::Listen {
@@ -1042,6 +1096,7 @@ async fn serve(global: &Global, args: &ServeArgs, settings: Settings) -> Result<
     // What was acknowledged is in the log either way; storing it now
     // leaves nothing to replay.
     crate::server::ingest::flush_now(&state).await;
+    state.audit.flush_refusals(true);
     Ok(())
 }
 
@@ -1064,7 +1119,11 @@ pub fn import_demo(
     store.import_directory(&sample.join("directory.csv"), settings)?;
     store.import_modules(&sample.join("modules.csv"))?;
     let pattern = format!("{}/events/*", sample.display());
-    let imported = store.import_events(&[pattern], settings, false, false)?;
+    // The bundled sample is a fixed rollout whose last weeks may lie after
+    // today.
+    let mut sample_settings = settings.clone();
+    sample_settings.import.allow_future = true;
+    let imported = store.import_events(&[pattern], &sample_settings, false, false)?;
     Ok((store, imported.events))
 }
 
@@ -1073,8 +1132,9 @@ async fn demo(data: &std::path::Path, sample: &std::path::Path, settings: &Setti
     let dir = data.join("demo");
     let (store, events) = import_demo(data, sample, settings)?;
     let engine = Engine::open(&store).await?;
-    let (first, last) =
-        stored_weeks(&store).ok_or_else(|| Error::Usage("no sample events".into()))?;
+    let (first, last) = store
+        .event_weeks(settings)
+        .ok_or_else(|| Error::Usage("no sample events".into()))?;
     println!(
         "Imported {} events from {}, weeks {first} to {last} ({}).\n",
         events,

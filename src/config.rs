@@ -12,6 +12,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::model::Decimal;
+use crate::model::event::TimeRange;
 
 /// Why the settings could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -47,10 +48,38 @@ pub struct Settings {
     pub smtp: Smtp,
     /// Retries of scheduled report deliveries.
     pub delivery: Delivery,
+    /// Which event times imports and live ingestion accept.
+    pub import: Import,
     /// Live ingestion over HTTP (`POST /api/v1/events`).
     pub ingest: Ingest,
     /// Sign-in and TLS of `uptake serve`.
     pub server: Server,
+    /// The size of the audit log.
+    pub audit: AuditSettings,
+}
+
+/// Bounds of the audit log (`<data>/audit.jsonl`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSettings {
+    /// Longest field of a line (user name, address asked for, detail);
+    /// longer ones are cut and end in `…`.
+    pub max_field_chars: usize,
+    /// The log is rotated into `audit.jsonl.1` when it reaches this size.
+    pub max_file_mib: u64,
+    /// Rotated files kept (`audit.jsonl.1` to `.N`); older ones are
+    /// removed.
+    pub keep_files: u32,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        AuditSettings {
+            max_field_chars: 1024,
+            max_file_mib: 64,
+            keep_files: 4,
+        }
+    }
 }
 
 /// Sign-in sessions and TLS of the web server.
@@ -66,6 +95,37 @@ pub struct Server {
     /// Mark the session cookie `Secure` even without `tls_cert` (behind a
     /// proxy that speaks HTTPS). With TLS it is always `Secure`.
     pub secure_cookies: bool,
+    /// A client must send a request's head (request line and headers)
+    /// within this time, or the connection is closed.
+    pub header_timeout_seconds: u64,
+    /// A client must send a request's body within this time (ingestion,
+    /// forms), or gets 408.
+    pub body_timeout_seconds: u64,
+    /// A keep-alive connection without a request for this long is closed.
+    pub idle_timeout_seconds: u64,
+    /// On SIGTERM or Ctrl-C, requests in flight get this long to finish;
+    /// then the remaining connections are closed and the ingestion log is
+    /// flushed.
+    pub shutdown_grace_seconds: u64,
+    /// Open connections beyond which new ones wait in the kernel's queue.
+    pub max_connections: u32,
+    /// Password checks (argon2, about 50 MB and 0.1 s each) that run at
+    /// once; further sign-ins wait.
+    pub sign_in_concurrency: u32,
+    /// Sign-ins that may wait for a password check; beyond them the answer
+    /// is 503.
+    pub sign_in_queue: u32,
+    /// Failed sign-ins from one address within 15 minutes after which its
+    /// sign-ins get 429 until the 15 minutes are over.
+    pub sign_in_failures_per_address: u32,
+    /// PDF reports rendered at once (each takes a core for about a second);
+    /// further requests wait, and beyond `render_queue` get 503.
+    pub render_concurrency: u32,
+    /// PDF requests that may wait for a render.
+    pub render_queue: u32,
+    /// Memory for cached figures and API answers, in MiB. Answers larger
+    /// than a sixteenth of it are computed for each request, not cached.
+    pub cache_mib: u64,
 }
 
 impl Default for Server {
@@ -75,6 +135,17 @@ impl Default for Server {
             tls_key: None,
             session_hours: 8,
             secure_cookies: false,
+            header_timeout_seconds: 10,
+            body_timeout_seconds: 60,
+            idle_timeout_seconds: 60,
+            shutdown_grace_seconds: 10,
+            max_connections: 1024,
+            sign_in_concurrency: 2,
+            sign_in_queue: 16,
+            sign_in_failures_per_address: 30,
+            render_concurrency: 2,
+            render_queue: 8,
+            cache_mib: 256,
         }
     }
 }
@@ -142,6 +213,30 @@ pub struct Delivery {
     pub retry_seconds: u64,
     /// Time limit of one SMTP or webhook attempt.
     pub timeout_seconds: u64,
+}
+
+/// Which event times are plausible (SPEC.md section 1). An event before
+/// 2000-01-01, or more than `max_future_minutes` after the moment it is
+/// imported or posted, is bad input with its row; so is a year that is not
+/// written with four digits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Import {
+    /// How far after now an event may lie (clocks of log shippers drift).
+    pub max_future_minutes: u32,
+    /// Accept event times in the future (up to the year 9999): for tests
+    /// and migrations of data with planned dates. Also the option
+    /// `--allow-future` of `uptake import events` and `uptake serve`.
+    pub allow_future: bool,
+}
+
+impl Default for Import {
+    fn default() -> Self {
+        Import {
+            max_future_minutes: 60,
+            allow_future: false,
+        }
+    }
 }
 
 /// Limits of live ingestion. Beyond them requests are refused with 413,
@@ -285,8 +380,10 @@ impl Default for Settings {
             targets: Targets::default(),
             smtp: Smtp::default(),
             delivery: Delivery::default(),
+            import: Import::default(),
             ingest: Ingest::default(),
             server: Server::default(),
+            audit: AuditSettings::default(),
         }
     }
 }
@@ -405,6 +502,7 @@ impl Settings {
                 "UPTAKE_SERVER_SECURE_COOKIES",
                 &mut self.server.secure_cookies,
             ),
+            ("UPTAKE_IMPORT_ALLOW_FUTURE", &mut self.import.allow_future),
         ] {
             if let Some(v) = get(var) {
                 *field = parse(var, &v)?;
@@ -421,6 +519,56 @@ impl Settings {
         }
         if let Some(v) = get("UPTAKE_SERVER_SESSION_HOURS") {
             self.server.session_hours = parse("UPTAKE_SERVER_SESSION_HOURS", &v)?;
+        }
+        for (var, field) in [
+            (
+                "UPTAKE_SERVER_HEADER_TIMEOUT_SECONDS",
+                &mut self.server.header_timeout_seconds,
+            ),
+            (
+                "UPTAKE_SERVER_BODY_TIMEOUT_SECONDS",
+                &mut self.server.body_timeout_seconds,
+            ),
+            (
+                "UPTAKE_SERVER_IDLE_TIMEOUT_SECONDS",
+                &mut self.server.idle_timeout_seconds,
+            ),
+            (
+                "UPTAKE_SERVER_SHUTDOWN_GRACE_SECONDS",
+                &mut self.server.shutdown_grace_seconds,
+            ),
+            ("UPTAKE_SERVER_CACHE_MIB", &mut self.server.cache_mib),
+        ] {
+            if let Some(v) = get(var) {
+                *field = parse(var, &v)?;
+            }
+        }
+        for (var, field) in [
+            (
+                "UPTAKE_SERVER_MAX_CONNECTIONS",
+                &mut self.server.max_connections,
+            ),
+            (
+                "UPTAKE_SERVER_SIGN_IN_CONCURRENCY",
+                &mut self.server.sign_in_concurrency,
+            ),
+            (
+                "UPTAKE_SERVER_SIGN_IN_QUEUE",
+                &mut self.server.sign_in_queue,
+            ),
+            (
+                "UPTAKE_SERVER_SIGN_IN_FAILURES_PER_ADDRESS",
+                &mut self.server.sign_in_failures_per_address,
+            ),
+            (
+                "UPTAKE_SERVER_RENDER_CONCURRENCY",
+                &mut self.server.render_concurrency,
+            ),
+            ("UPTAKE_SERVER_RENDER_QUEUE", &mut self.server.render_queue),
+        ] {
+            if let Some(v) = get(var) {
+                *field = parse(var, &v)?;
+            }
         }
         if let Some(v) = get("UPTAKE_ACTIVITY_EXCLUDE_ACTIONS") {
             self.activity.exclude_actions = v
@@ -482,6 +630,18 @@ impl Settings {
                 *field = parse(var, &v)?;
             }
         }
+        if let Some(v) = get("UPTAKE_AUDIT_MAX_FIELD_CHARS") {
+            self.audit.max_field_chars = parse("UPTAKE_AUDIT_MAX_FIELD_CHARS", &v)?;
+        }
+        if let Some(v) = get("UPTAKE_AUDIT_MAX_FILE_MIB") {
+            self.audit.max_file_mib = parse("UPTAKE_AUDIT_MAX_FILE_MIB", &v)?;
+        }
+        if let Some(v) = get("UPTAKE_AUDIT_KEEP_FILES") {
+            self.audit.keep_files = parse("UPTAKE_AUDIT_KEEP_FILES", &v)?;
+        }
+        if let Some(v) = get("UPTAKE_IMPORT_MAX_FUTURE_MINUTES") {
+            self.import.max_future_minutes = parse("UPTAKE_IMPORT_MAX_FUTURE_MINUTES", &v)?;
+        }
         if let Some(v) = get("UPTAKE_INGEST_IDEMPOTENCY_DAYS") {
             self.ingest.idempotency_days = parse("UPTAKE_INGEST_IDEMPOTENCY_DAYS", &v)?;
         }
@@ -501,11 +661,46 @@ impl Settings {
                 message: "give both server.tls_cert and server.tls_key, or neither".into(),
             });
         }
-        if self.server.session_hours == 0 {
-            return Err(Error::Invalid {
-                key: "server.session_hours",
-                message: "must be at least 1".into(),
-            });
+        for (key, value) in [
+            ("server.session_hours", u64::from(self.server.session_hours)),
+            (
+                "server.header_timeout_seconds",
+                self.server.header_timeout_seconds,
+            ),
+            (
+                "server.body_timeout_seconds",
+                self.server.body_timeout_seconds,
+            ),
+            (
+                "server.idle_timeout_seconds",
+                self.server.idle_timeout_seconds,
+            ),
+            (
+                "server.max_connections",
+                u64::from(self.server.max_connections),
+            ),
+            (
+                "server.sign_in_concurrency",
+                u64::from(self.server.sign_in_concurrency),
+            ),
+            (
+                "server.sign_in_failures_per_address",
+                u64::from(self.server.sign_in_failures_per_address),
+            ),
+            (
+                "server.render_concurrency",
+                u64::from(self.server.render_concurrency),
+            ),
+            ("server.cache_mib", self.server.cache_mib),
+            ("audit.max_field_chars", self.audit.max_field_chars as u64),
+            ("audit.max_file_mib", self.audit.max_file_mib),
+        ] {
+            if value == 0 {
+                return Err(Error::Invalid {
+                    key,
+                    message: "must be at least 1".into(),
+                });
+            }
         }
         if !self.privacy.pseudonym_key.is_empty() && self.privacy.pseudonym_key.len() < 16 {
             return Err(Error::Invalid {
@@ -577,6 +772,16 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    /// The event times accepted at `now` (the moment of an import or a
+    /// request).
+    pub fn event_times(&self, now: chrono::DateTime<chrono::Utc>) -> TimeRange {
+        if self.import.allow_future {
+            TimeRange::future_allowed()
+        } else {
+            TimeRange::until(now, self.import.max_future_minutes)
+        }
     }
 
     /// The organisation's time zone.

@@ -111,6 +111,22 @@ pub fn catalog() -> Vec<QuerySpec> {
             None,
         ),
         spec(
+            "protection_cells",
+            format!(
+                "{SEGMENT_PRELUDE}{}",
+                include_str!("../queries/protection_cells.sql")
+            ),
+            None,
+        ),
+        spec(
+            "protection_module_users",
+            format!(
+                "{SEGMENT_PRELUDE}{}",
+                include_str!("../queries/protection_module_users.sql")
+            ),
+            None,
+        ),
+        spec(
             "licensees",
             format!(
                 "{LICENSEE_PRELUDE}{}",

@@ -126,6 +126,18 @@ impl Lang {
                 "Too many failed attempts; try again later.",
                 "Zu viele Fehlversuche; bitte später erneut versuchen.",
             ),
+            "too_many_sign_ins" => (
+                "Too many failed sign-ins from this address; try again in 15 minutes.",
+                "Zu viele fehlgeschlagene Anmeldungen von dieser Adresse; bitte in 15 Minuten erneut versuchen.",
+            ),
+            "form_expired" => (
+                "This sign-in form has expired or came from another site; please sign in again.",
+                "Dieses Anmeldeformular ist abgelaufen oder kam von einer anderen Seite; bitte erneut anmelden.",
+            ),
+            "busy" => (
+                "Many sign-ins at once; please try again in a moment.",
+                "Viele Anmeldungen gleichzeitig; bitte gleich erneut versuchen.",
+            ),
             "pdf_reports" => (
                 "PDF reports for these weeks",
                 "PDF-Berichte für diese Wochen",

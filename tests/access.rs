@@ -227,26 +227,32 @@ fn regions_in(text: &str) -> Vec<&'static str> {
 #[tokio::test]
 async fn a_scoped_viewer_sees_their_scope_through_every_address() {
     let viewer = sample_token(Role::Viewer, &["DACH"], &[]);
-    let analyst = sample_token(Role::Analyst, &[], &[]);
-
     // Totals are the scope's: the viewer's organisation is DACH.
     let mine = get_as(&viewer, "/api/v1/kpi").await.json();
-    let dach = get_as(&analyst, "/api/v1/kpi?by=region&region=DACH")
-        .await
-        .json();
     let mine = rows(&mine);
     assert!(!mine.is_empty());
+    let (first, last) = (
+        mine[0]["week"].as_str().expect("week").to_string(),
+        mine[mine.len() - 1]["week"]
+            .as_str()
+            .expect("week")
+            .to_string(),
+    );
+    let dach = true_eligible("region", &first, &last);
     let mut compared = 0;
-    for (m, d) in mine.iter().zip(rows(&dach)) {
-        assert_eq!(m["week"], d["week"]);
-        // Each decides on its own what to hide against differencing.
-        if m["suppressed"] == false && d["suppressed"] == false {
-            assert_eq!(m["eligible"], d["eligible"], "{m} {d}");
-            assert_eq!(m["regular"], d["regular"]);
+    for m in &mine {
+        // Protection decides within the scope what to hide.
+        if m["suppressed"] == false {
+            let week = m["week"].as_str().expect("week").to_string();
+            assert_eq!(
+                m["eligible"],
+                dach[&(week, vec!["DACH".to_string()])],
+                "{m}"
+            );
             compared += 1;
         }
     }
-    assert!(compared > 5);
+    assert!(compared > 5, "{compared} weeks shown");
 
     // Every breakdown stays inside DACH.
     for by in [
@@ -603,6 +609,314 @@ async fn suppressed_segments_cannot_be_recovered_by_subtraction() {
     }
 }
 
+/// The figures of one finest segment (region, department, team, wave):
+/// eligible licensees, regular users, inactive licensees and the users of
+/// each module.
+#[derive(Debug, Default, Clone)]
+struct Figures {
+    eligible: i64,
+    regular: i64,
+    inactive: i64,
+    module_users: BTreeMap<String, i64>,
+}
+
+/// The truth of one week within a scope: every finest segment's figures,
+/// unprotected, from the library.
+fn finest_truth(week: &str, scope: &uptake::kpi::Scope) -> BTreeMap<Vec<String>, Figures> {
+    let (week, scope) = (week.parse().expect("week"), scope.clone());
+    std::thread::spawn(move || {
+        let state = sample_state();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let engine = state.engine();
+            let request = uptake::kpi::Request {
+                dims: uptake::kpi::Dimension::ALL.to_vec(),
+                from: week,
+                to: week,
+                filter: Default::default(),
+                scope,
+                protected: false,
+            };
+            let mut truth: BTreeMap<Vec<String>, Figures> = BTreeMap::new();
+            for r in uptake::kpi::kpi_rows(&engine, &state.settings, &request)
+                .await
+                .expect("kpi")
+            {
+                let f = truth.entry(r.segment).or_default();
+                f.eligible = r.eligible;
+                f.regular = r.regular;
+            }
+            let modules = uptake::kpi::modules_table(&engine, &state.settings, &request)
+                .await
+                .expect("modules");
+            let column = |name: &str| {
+                modules
+                    .columns
+                    .iter()
+                    .position(|c| c == name)
+                    .expect("column")
+            };
+            let int = |cell: &uptake::kpi::Cell| match cell {
+                uptake::kpi::Cell::Int(v) => *v,
+                _ => 0,
+            };
+            for row in &modules.rows {
+                let segment: Vec<String> = (1..5)
+                    .map(|i| uptake::kpi::Table::cell_text(&row[i]))
+                    .collect();
+                let f = truth.entry(segment).or_default();
+                f.inactive = int(&row[column("inactive_licensees")]);
+                let users = int(&row[column("module_users")]);
+                if users > 0 {
+                    f.module_users
+                        .insert(uptake::kpi::Table::cell_text(&row[column("module")]), users);
+                }
+            }
+            truth
+        })
+    })
+    .join()
+    .expect("truth")
+}
+
+/// The figures of a shown segment: its eligible count, and its other
+/// figures by name (`regular`, `inactive`, `module:ID`).
+type Shown = (i64, BTreeMap<String, i64>);
+
+/// What a caller sees of every breakdown in one week: each shown segment
+/// by its dimension and value pairs.
+async fn shown_figures(token: &str, week: &str) -> BTreeMap<Vec<(String, String)>, Shown> {
+    let mut shown: BTreeMap<Vec<(String, String)>, Shown> = BTreeMap::new();
+    for sub in subsets(&["region", "department", "team", "wave"]) {
+        let by = sub.join(",");
+        let key = |row: &Value| -> Vec<(String, String)> {
+            sub.iter()
+                .map(|d| (d.to_string(), row[*d].as_str().unwrap_or("").to_string()))
+                .collect()
+        };
+        let kpi = get_as(token, &format!("/api/v1/kpi?by={by}&from={week}&to={week}")).await;
+        assert_eq!(kpi.status, StatusCode::OK, "{}", kpi.text());
+        for row in rows(&kpi.json()).iter().filter(|r| r["suppressed"] != true) {
+            let entry = shown.entry(key(row)).or_default();
+            entry.0 = row["eligible"].as_i64().expect("eligible");
+            entry
+                .1
+                .insert("regular".into(), row["regular"].as_i64().expect("regular"));
+        }
+        let modules = get_as(token, &format!("/api/v1/modules?by={by}&week={week}")).await;
+        assert_eq!(modules.status, StatusCode::OK, "{}", modules.text());
+        for row in rows(&modules.json())
+            .iter()
+            .filter(|r| r["suppressed"] != true)
+        {
+            let entry = shown.entry(key(row)).or_default();
+            entry.0 = row["eligible"].as_i64().expect("eligible");
+            entry.1.insert(
+                "inactive".into(),
+                row["inactive_licensees"].as_i64().expect("inactive"),
+            );
+            entry.1.insert(
+                format!("module:{}", row["module"].as_str().unwrap_or("")),
+                row["module_users"].as_i64().expect("users"),
+            );
+        }
+    }
+    shown
+}
+
+/// The least and greatest value of the sum of `objective`'s variables
+/// over the attacker's polytope; none when unbounded or infeasible.
+fn range_of(
+    build: &dyn Fn(&mut microlp::Problem) -> Vec<microlp::Variable>,
+    objective: &[usize],
+) -> Option<(f64, f64)> {
+    use microlp::{OptimizationDirection, Problem, SolveOutcome};
+    let mut ends = Vec::new();
+    for direction in [
+        OptimizationDirection::Minimize,
+        OptimizationDirection::Maximize,
+    ] {
+        let mut problem = Problem::new(direction);
+        let vars = build(&mut problem);
+        let goal = problem.add_var(1.0, (f64::NEG_INFINITY, f64::INFINITY));
+        let mut terms: Vec<(microlp::Variable, f64)> =
+            objective.iter().map(|&i| (vars[i], 1.0)).collect();
+        terms.push((goal, -1.0));
+        problem.add_constraint(terms, microlp::ComparisonOp::Eq, 0.0);
+        match problem.solve() {
+            Ok(SolveOutcome::Solution(s)) => ends.push(s[goal]),
+            _ => return None,
+        }
+    }
+    Some((ends[0], ends[1]))
+}
+
+/// Plays an attacker with a linear-programming solver: unknowns are every
+/// finest segment's eligible count `n` (at least 0) and figure `x`
+/// (between 0 and `n`); every shown segment of the 16 breakdowns fixes
+/// the sums of its finest segments. For each hidden segment of 1 to k-1
+/// licensees, the least and greatest possible eligible count and figure
+/// must differ, unless a shown segment containing each of its members
+/// shows the figure as 0 or as everyone.
+async fn attack_by_linear_programming(
+    token: &str,
+    scope: &uptake::kpi::Scope,
+    week: &str,
+) -> usize {
+    let k = sample_state().settings.privacy.min_group_size as i64;
+    let truth = finest_truth(week, scope);
+    let cells: Vec<(&Vec<String>, &Figures)> = truth.iter().collect();
+    let dims = ["region", "department", "team", "wave"];
+    let members = |pairs: &[(String, String)]| -> Vec<usize> {
+        (0..cells.len())
+            .filter(|&c| {
+                pairs
+                    .iter()
+                    .all(|(d, v)| cells[c].0[dims.iter().position(|x| x == d).expect("dim")] == *v)
+            })
+            .collect()
+    };
+    let shown = shown_figures(token, week).await;
+    let shown: Vec<(Vec<usize>, i64, BTreeMap<String, i64>)> = shown
+        .into_iter()
+        .map(|(pairs, (n, f))| (members(&pairs), n, f))
+        .collect();
+    let mut names: Vec<String> = vec!["regular".into(), "inactive".into()];
+    for (_, _, f) in &shown {
+        for name in f.keys() {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+    }
+    let value = |f: &Figures, name: &str| match name {
+        "regular" => f.regular,
+        "inactive" => f.inactive,
+        m => f
+            .module_users
+            .get(&m["module:".len()..])
+            .copied()
+            .unwrap_or(0),
+    };
+    // The hidden segments of every breakdown with 1 to k-1 licensees, once
+    // per set of finest segments.
+    let mut targets: BTreeMap<Vec<usize>, Vec<(String, String)>> = BTreeMap::new();
+    for sub in subsets(&dims) {
+        let mut groups: BTreeMap<Vec<String>, Vec<usize>> = BTreeMap::new();
+        for (c, (values, _)) in cells.iter().enumerate() {
+            let key: Vec<String> = sub
+                .iter()
+                .map(|d| values[dims.iter().position(|x| x == d).expect("dim")].clone())
+                .collect();
+            groups.entry(key).or_default().push(c);
+        }
+        for (values, members) in groups {
+            let n: i64 = members.iter().map(|&c| cells[c].1.eligible).sum();
+            let pairs: Vec<(String, String)> =
+                sub.iter().map(|d| d.to_string()).zip(values).collect();
+            let is_shown = shown.iter().any(|(m, _, _)| *m == members);
+            if (1..k).contains(&n) && !is_shown {
+                targets.entry(members).or_insert(pairs);
+            }
+        }
+    }
+    let mut checked = 0;
+    for (members, pairs) in &targets {
+        for figure in std::iter::once(None).chain(names.iter().map(Some)) {
+            let build = |p: &mut microlp::Problem| -> Vec<microlp::Variable> {
+                let n: Vec<microlp::Variable> = (0..cells.len())
+                    .map(|_| p.add_var(0.0, (0.0, f64::INFINITY)))
+                    .collect();
+                let x: Vec<microlp::Variable> = (0..cells.len())
+                    .map(|_| p.add_var(0.0, (0.0, f64::INFINITY)))
+                    .collect();
+                for c in 0..cells.len() {
+                    p.add_constraint([(x[c], 1.0), (n[c], -1.0)], microlp::ComparisonOp::Le, 0.0);
+                }
+                for (m, eligible, figures) in &shown {
+                    p.add_constraint(
+                        m.iter().map(|&c| (n[c], 1.0)).collect::<Vec<_>>(),
+                        microlp::ComparisonOp::Eq,
+                        *eligible as f64,
+                    );
+                    if let Some(name) = figure {
+                        // A figure a table shows for this segment; the
+                        // modules table lists modules of L(t) only.
+                        if let Some(v) = figures.get(name.as_str()) {
+                            p.add_constraint(
+                                m.iter().map(|&c| (x[c], 1.0)).collect::<Vec<_>>(),
+                                microlp::ComparisonOp::Eq,
+                                *v as f64,
+                            );
+                        }
+                    }
+                }
+                if figure.is_none() { n } else { x }
+            };
+            let Some((low, high)) = range_of(&build, members) else {
+                continue;
+            };
+            checked += 1;
+            if high - low > 0.5 {
+                continue;
+            }
+            // Determined: allowed only when each member's value is told by
+            // a shown segment containing it (0 or everyone).
+            let name = figure.expect("an eligible count of a small segment is never determined");
+            let told = members
+                .iter()
+                .filter(|&&c| cells[c].1.eligible > 0)
+                .all(|&c| {
+                    shown.iter().any(|(m, n, f)| {
+                        m.contains(&c) && f.get(name.as_str()).is_some_and(|&v| v == 0 || v == *n)
+                    })
+                });
+            let true_value: i64 = members.iter().map(|&c| value(cells[c].1, name)).sum();
+            assert!(
+                told,
+                "week {week}, scope {scope:?}: {name} of hidden segment {pairs:?} is pinned to {low} (truly {true_value})"
+            );
+        }
+    }
+    checked
+}
+
+/// Attribute disclosure: no figure of a small hidden segment (eligible,
+/// regular, inactive, users of a module) follows from what one caller
+/// sees, for an analyst and for scoped viewers, by any combination of sums
+/// and the bounds 0 <= figure <= eligible.
+#[tokio::test]
+async fn no_figure_of_a_small_hidden_segment_follows_by_linear_programming() {
+    use uptake::kpi::Scope;
+    let callers = [
+        (sample_token(Role::Analyst, &[], &[]), Scope::default()),
+        (
+            sample_token(Role::Viewer, &["DACH"], &[]),
+            Scope {
+                regions: vec!["DACH".into()],
+                departments: vec![],
+            },
+        ),
+        (
+            sample_token(Role::Viewer, &["DACH", "Nordics"], &["Sales"]),
+            Scope {
+                regions: vec!["DACH".into(), "Nordics".into()],
+                departments: vec!["Sales".into()],
+            },
+        ),
+    ];
+    let mut checked = 0;
+    for (token, scope) in &callers {
+        for week in ["2026-W46", "2027-W01"] {
+            checked += attack_by_linear_programming(token, scope, week).await;
+        }
+    }
+    assert!(checked > 100, "only {checked} ranges were computed");
+}
+
 #[tokio::test]
 async fn sql_and_path_traversal_strings_are_refused_everywhere() {
     let viewer = sample_token(Role::Viewer, &["DACH"], &[]);
@@ -710,39 +1024,132 @@ fn session_cookie(r: &Reply) -> Option<String> {
         .map(str::to_string)
 }
 
-async fn sign_in(user: &str, password: &str) -> Reply {
+/// The value of `name="form_token"` in a page.
+fn form_token(page: &str) -> String {
+    let pattern = "name=\"form_token\" value=\"";
+    let at = page.find(pattern).expect("form token") + pattern.len();
+    page[at..].split('"').next().expect("value").to_string()
+}
+
+/// Loads the sign-in form: its cookie and form token.
+async fn login_form() -> (String, String) {
+    let r = call("GET", "/login", &[], "").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let cookie = session_cookie(&r).expect("sign-in cookie");
+    assert!(cookie.starts_with("uptake_login=") && cookie.contains("SameSite=Strict"));
+    let pair = cookie.split(';').next().expect("pair").to_string();
+    (pair, form_token(&r.text()))
+}
+
+async fn sign_in_to(user: &str, password: &str, next: &str) -> Reply {
+    let (cookie, token) = login_form().await;
     let form: String = form_urlencoded::Serializer::new(String::new())
         .append_pair("user", user)
         .append_pair("password", password)
-        .append_pair("next", "/dashboards/overview")
+        .append_pair("next", next)
+        .append_pair("form_token", &token)
         .finish();
     call(
         "POST",
         "/login",
-        &[(
-            "Content-Type",
-            "application/x-www-form-urlencoded".to_string(),
-        )],
+        &[
+            (
+                "Content-Type",
+                "application/x-www-form-urlencoded".to_string(),
+            ),
+            ("Cookie", cookie),
+        ],
         &form,
     )
     .await
+}
+
+async fn sign_in(user: &str, password: &str) -> Reply {
+    sign_in_to(user, password, "/dashboards/overview").await
+}
+
+/// The session cookie a successful sign-in sets.
+fn session_of(r: &Reply) -> String {
+    r.headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("uptake_session="))
+        .and_then(|c| c.split(';').next())
+        .expect("session cookie")
+        .to_string()
 }
 
 #[tokio::test]
 async fn signing_in_gives_a_session_that_ends() {
     // A wrong password: the form again, no cookie.
     let r = sign_in("admin", "wrong").await;
-    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text());
     assert!(session_cookie(&r).is_none());
+    // A sign-in form without the form token of its cookie, or sent from
+    // another site, is refused (cross-site request forgery).
+    let form = |token: &str| {
+        format!(
+            "user=admin&password={}&form_token={token}",
+            ADMIN_PASSWORD.replace(' ', "+")
+        )
+    };
+    let url_encoded = (
+        "Content-Type",
+        "application/x-www-form-urlencoded".to_string(),
+    );
+    let r = call(
+        "POST",
+        "/login",
+        std::slice::from_ref(&url_encoded),
+        &form("guessed"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(!r.text().contains("uptake_session"));
+    let (cookie, token) = login_form().await;
+    let r = call(
+        "POST",
+        "/login",
+        &[
+            url_encoded.clone(),
+            ("Cookie", cookie.clone()),
+            ("Origin", "https://evil.example".into()),
+            ("Host", "uptake.example".into()),
+        ],
+        &form(&token),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = call(
+        "POST",
+        "/login",
+        &[
+            url_encoded,
+            ("Cookie", cookie),
+            ("Origin", "https://uptake.example".into()),
+            ("Host", "uptake.example".into()),
+        ],
+        &form(&token),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "same origin");
     // The right one: a cookie scripts cannot read, only for this site.
     let r = sign_in("admin", ADMIN_PASSWORD).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.headers[header::LOCATION], "/dashboards/overview");
-    let cookie = session_cookie(&r).expect("cookie");
+    let cookie = r
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("uptake_session="))
+        .expect("cookie")
+        .to_string();
     for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
         assert!(cookie.contains(attribute), "{cookie}");
     }
-    let session = cookie.split(';').next().expect("pair").to_string();
+    let session = session_of(&r);
     let r = call(
         "GET",
         "/dashboards/overview",
@@ -752,24 +1159,46 @@ async fn signing_in_gives_a_session_that_ends() {
     .await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.text().contains("Sign out"));
-    // Only this site's own paths are followed after signing in.
+    let sign_out_token = form_token(&r.text());
+    // An admin's browser session cannot post events: that takes a token.
     let r = call(
         "POST",
-        "/login",
-        &[(
-            "Content-Type",
-            "application/x-www-form-urlencoded".to_string(),
-        )],
-        &format!(
-            "user=admin&password={}&next=https%3A%2F%2Fevil.example",
-            ADMIN_PASSWORD.replace(' ', "+")
-        ),
+        "/api/v1/events",
+        &[("Cookie", session.clone())],
+        "{\"event_time\":\"2026-11-02T10:00:00Z\",\"user_id\":\"u000001\",\"module\":\"accounts\",\"action\":\"view\"}\n",
     )
     .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    // Only this site's own paths are followed after signing in.
+    let r = sign_in_to("admin", ADMIN_PASSWORD, "https://evil.example").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.headers[header::LOCATION], "/");
-    // Signing out ends the session.
-    let r = call("POST", "/logout", &[("Cookie", session.clone())], "").await;
+    // Signing out needs the session's form token and a form of this site.
+    let form = [(
+        "Content-Type",
+        "application/x-www-form-urlencoded".to_string(),
+    )];
+    let with = |extra: &[(&'static str, String)]| {
+        let mut headers = form.to_vec();
+        headers.push(("Cookie", session.clone()));
+        headers.extend(extra.iter().cloned());
+        headers
+    };
+    let r = call("POST", "/logout", &with(&[]), "").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "without the form token");
+    let body = format!("form_token={sign_out_token}");
+    let r = call(
+        "POST",
+        "/logout",
+        &with(&[
+            ("Origin", "https://evil.example".into()),
+            ("Host", "localhost".into()),
+        ]),
+        &body,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "from another site");
+    let r = call("POST", "/logout", &with(&[]), &body).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let r = call("GET", "/dashboards/overview", &[("Cookie", session)], "").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
@@ -789,8 +1218,7 @@ async fn signing_in_gives_a_session_that_ends() {
     )
     .expect("add");
     let r = sign_in("temp", "temporary password").await;
-    let session = session_cookie(&r).expect("cookie");
-    let session = session.split(';').next().expect("pair").to_string();
+    let session = session_of(&r);
     let r = call(
         "GET",
         "/api/v1/segments",
@@ -879,6 +1307,7 @@ mod commands {
     use std::process::{Child, Command, Stdio};
     use std::time::{Duration, Instant};
 
+    use super::form_token;
     use crate::support::{repo, sample_store, stderr, stdout, uptake};
 
     fn free_port() -> u16 {
@@ -904,6 +1333,8 @@ mod commands {
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .env_remove("UPTAKE_CONFIG")
             .env_remove("UPTAKE_TIMEZONE")
+            // The sample data and the posted events run into 2027.
+            .env("UPTAKE_IMPORT_ALLOW_FUTURE", "true")
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .current_dir(data.parent().unwrap_or(data))
             .stdout(Stdio::null())
@@ -1098,41 +1529,31 @@ mod commands {
             .output()
             .expect("user add");
         let password = stdout(&users).trim().to_string();
-        let (code, _) = curl(&[
-            "--cacert",
-            &cacert,
-            "-D",
-            "-",
-            "-o",
-            "/dev/null",
-            "--data-urlencode",
-            "user=tess",
-            "--data-urlencode",
-            &format!("password={password}"),
-            &format!("{base}/login"),
-        ]);
-        assert_eq!(code, 303);
+        // As a browser does: the form first (its cookie in a jar), then
+        // the form sent back with its form token.
+        let jar = tmp.path().join("cookies.txt").display().to_string();
+        let (code, page) = curl(&["--cacert", &cacert, "-c", &jar, &format!("{base}/login")]);
+        assert_eq!(code, 200);
         let out = Command::new("curl")
+            .args(["-s", "-D", "-", "-o", "/dev/null", "--cacert", &cacert])
             .args([
-                "-s",
-                "-D",
-                "-",
-                "-o",
-                "/dev/null",
-                "--cacert",
-                &cacert,
+                "-b",
+                &jar,
                 "--data-urlencode",
                 "user=tess",
                 "--data-urlencode",
             ])
             .arg(format!("password={password}"))
+            .arg("--data-urlencode")
+            .arg(format!("form_token={}", form_token(&page)))
             .arg(format!("{base}/login"))
             .output()
             .expect("curl");
         let headers = stdout(&out).to_lowercase();
+        assert!(headers.starts_with("http/1.1 303"), "{headers}");
         let cookie = headers
             .lines()
-            .find(|l| l.starts_with("set-cookie:"))
+            .find(|l| l.starts_with("set-cookie: uptake_session="))
             .expect("cookie");
         assert!(
             cookie.contains("secure") && cookie.contains("httponly"),
@@ -1154,7 +1575,9 @@ mod commands {
             c.arg("--data")
                 .arg(&data)
                 .args(args)
-                .env_remove("UPTAKE_CONFIG");
+                .env_remove("UPTAKE_CONFIG")
+                // The sample's weeks run into 2027.
+                .env("UPTAKE_IMPORT_ALLOW_FUTURE", "true");
             match with {
                 Some(k) => c.env(key.0, k),
                 None => c.env_remove(key.0),

@@ -106,6 +106,8 @@ impl Server {
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .env_remove("UPTAKE_CONFIG")
             .env_remove("UPTAKE_TIMEZONE")
+            // The sample data and the posted events run into 2027.
+            .env("UPTAKE_IMPORT_ALLOW_FUTURE", "true")
             .current_dir(data.parent().unwrap_or(data))
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -733,8 +735,12 @@ fn damaged_files_are_quarantined_reported_and_the_rest_kept() {
     // A log segment with a damaged record between two good ones.
     let batch = |user: &str| {
         let line = event("2027-01-13T09:00:00Z", user, "campaigns", "wal");
-        let (batch, _) =
-            uptake::store::input::ndjson_batch(line.into_bytes(), "test").expect("parse");
+        let (batch, _) = uptake::store::input::ndjson_batch(
+            line.into_bytes(),
+            "test",
+            &uptake::model::event::TimeRange::future_allowed(),
+        )
+        .expect("parse");
         batch.expect("one event")
     };
     let records: Vec<Vec<u8>> = ["u000001", "u000002", "u000003"]

@@ -281,6 +281,21 @@ pub fn secret() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Whether a secret sent by a client equals the expected one, compared in
+/// time that does not depend on where they differ.
+pub fn same_secret(expected: &str, sent: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    // Equal-length digests, compared without an early exit.
+    let (a, b) = (
+        Sha256::digest(expected.as_bytes()),
+        Sha256::digest(sent.as_bytes()),
+    );
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
 /// SHA-256 of a secret, hex: what is stored or kept in memory.
 pub fn digest(secret: &str) -> String {
     use sha2::{Digest, Sha256};

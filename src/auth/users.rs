@@ -97,10 +97,13 @@ fn decoy() -> &'static str {
     DECOY.get_or_init(|| hash_password(&super::secret()).unwrap_or_default())
 }
 
+/// The longest user name.
+pub const MAX_NAME_CHARS: usize = 64;
+
 /// Checks a new user's fields.
 fn check(data: &Path, user: &UserRecord) -> Result<()> {
     let name_ok = !user.name.is_empty()
-        && user.name.len() <= 64
+        && user.name.len() <= MAX_NAME_CHARS
         && user
             .name
             .chars()

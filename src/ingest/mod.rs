@@ -589,8 +589,12 @@ mod tests {
         let line = format!(
             r#"{{"event_time":"2026-03-04T10:00:00Z","user_id":"{user}","module":"crm","action":"view"}}"#
         );
-        let (batch, _) =
-            crate::store::input::ndjson_batch(line.into_bytes(), "test").expect("parse");
+        let (batch, _) = crate::store::input::ndjson_batch(
+            line.into_bytes(),
+            "test",
+            &crate::model::event::TimeRange::future_allowed(),
+        )
+        .expect("parse");
         batch.expect("one event")
     }
 

@@ -8,6 +8,7 @@
 pub mod protect;
 pub mod table;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -413,8 +414,9 @@ fn protection(settings: &Settings, request: &Request) -> (Request, Option<protec
 }
 
 /// The protection decision for a request's weeks and scope, from the
-/// finest segments (decided once per week, scope and k per engine).
-async fn protection_of(
+/// finest segments' figures (decided once per week, scope and k per
+/// engine).
+pub async fn protection_of(
     engine: &Engine,
     settings: &Settings,
     request: &Request,
@@ -436,15 +438,53 @@ async fn protection_of(
                     scope: request.scope.clone(),
                     protected: false,
                 };
-                let rows = computed_kpi_rows(engine, settings, &finest).await?;
-                Ok::<_, Error>(
-                    rows.into_iter()
-                        .map(|r| (r.week, r.segment, r.eligible))
-                        .collect(),
-                )
+                finest_cells(engine, settings, &finest).await
             },
         )
         .await
+}
+
+/// Every figure of the finest segments with licensees, week by week.
+async fn finest_cells(
+    engine: &Engine,
+    settings: &Settings,
+    finest: &Request,
+) -> Result<Vec<protect::FinestCell>> {
+    let mut cells: Vec<protect::FinestCell> = Vec::new();
+    let mut at: HashMap<(i64, Vec<String>), usize> = HashMap::new();
+    for batch in &run_over_cube(engine, "protection_cells", settings, finest).await? {
+        let c = Columns { batch };
+        let week = c.int("week")?;
+        let segments = c.segments(&finest.dims)?;
+        let (eligible, regular, inactive) =
+            (c.int("eligible")?, c.int("regular")?, c.int("inactive")?);
+        for (i, values) in segments.into_iter().enumerate() {
+            let w = week[i].unwrap_or(0);
+            at.insert((w, values.clone()), cells.len());
+            cells.push(protect::FinestCell {
+                week: Week::from_number(w as i32),
+                values,
+                eligible: eligible[i].unwrap_or(0),
+                regular: regular[i].unwrap_or(0),
+                inactive: inactive[i].unwrap_or(0),
+                module_users: Vec::new(),
+            });
+        }
+    }
+    for batch in &run_over_cube(engine, "protection_module_users", settings, finest).await? {
+        let c = Columns { batch };
+        let week = c.int("week")?;
+        let segments = c.segments(&finest.dims)?;
+        let (module, users) = (c.text("module")?, c.int("users")?);
+        for (i, values) in segments.into_iter().enumerate() {
+            if let Some(&cell) = at.get(&(week[i].unwrap_or(0), values)) {
+                cells[cell]
+                    .module_users
+                    .push((module[i].clone(), users[i].unwrap_or(0)));
+            }
+        }
+    }
+    Ok(cells)
 }
 
 /// Applies protection to rows of a widened request: each row's

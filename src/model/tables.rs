@@ -29,19 +29,23 @@ pub trait Fields {
     /// The raw field, `None` when the column is absent from the file.
     fn field(&self, column: &str) -> Option<&str>;
 
-    /// A required text field: present and not empty. Not trimmed: ids match
-    /// byte for byte.
+    /// A required text field: present, not empty and without control
+    /// characters. Not trimmed: ids match byte for byte.
     fn required(&self, column: &str) -> Result<String, FieldError> {
-        match self.field(column) {
-            Some(v) if !v.is_empty() => Ok(v.to_string()),
-            _ => Err(FieldError::new(column, "required value is missing")),
+        match self.optional(column)? {
+            Some(v) => Ok(v),
+            None => Err(FieldError::new(column, "required value is missing")),
         }
     }
 
-    fn optional(&self, column: &str) -> Option<String> {
-        self.field(column)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
+    /// An optional text field: empty is none; control characters are
+    /// refused.
+    fn optional(&self, column: &str) -> Result<Option<String>, FieldError> {
+        let Some(v) = self.field(column).filter(|v| !v.is_empty()) else {
+            return Ok(None);
+        };
+        super::event::check_text(v).map_err(|reason| FieldError::new(column, reason))?;
+        Ok(Some(v.to_string()))
     }
 
     fn required_date(&self, column: &str) -> Result<NaiveDate, FieldError> {
@@ -49,7 +53,7 @@ pub trait Fields {
     }
 
     fn optional_date(&self, column: &str) -> Result<Option<NaiveDate>, FieldError> {
-        self.optional(column)
+        self.optional(column)?
             .map(|v| parse_date(column, &v))
             .transpose()
     }
@@ -151,7 +155,7 @@ impl Table for Licensee {
             user_id: f.required("user_id")?,
             region: f.required("region")?,
             department: f.required("department")?,
-            team: f.optional("team").unwrap_or_default(),
+            team: f.optional("team")?.unwrap_or_default(),
             wave: f.required("wave")?,
             license_start: f.required_date("license_start")?,
             license_end: f.optional_date("license_end")?,
@@ -188,7 +192,7 @@ impl Table for Module {
             licensed_from: f.required_date("licensed_from")?,
             licensed_until: f.optional_date("licensed_until")?,
             monthly_cost_per_user: f
-                .optional("monthly_cost_per_user")
+                .optional("monthly_cost_per_user")?
                 .map(|v| {
                     v.parse::<Decimal>()
                         .map_err(|e| FieldError::new("monthly_cost_per_user", e.to_string()))
@@ -327,6 +331,31 @@ mod tests {
         ])
         .expect_err("bad date");
         assert_eq!(err.column, "license_start");
+
+        // The scope separator of the queries, a line break, a tab: refused
+        // in every text column, with the column named.
+        for (column, value) in [
+            ("region", "DACH\u{1f}Nordics"),
+            ("team", "Team\nA"),
+            ("user_id", "u\t1"),
+        ] {
+            let mut fields = vec![
+                ("user_id", "u1"),
+                ("region", "DACH"),
+                ("department", "Sales"),
+                ("team", "A"),
+                ("wave", "W1"),
+                ("license_start", "2026-01-05"),
+            ];
+            for f in &mut fields {
+                if f.0 == column {
+                    f.1 = value;
+                }
+            }
+            let err = licensee(fields).expect_err("control character");
+            assert_eq!(err.column, column);
+            assert!(err.reason.contains("control character"), "{}", err.reason);
+        }
     }
 
     #[test]

@@ -73,7 +73,10 @@ impl Week {
 impl fmt::Display for Week {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let iso = self.monday().iso_week();
-        write!(f, "{}-W{:02}", iso.year(), iso.week())
+        // Four digits, as FromStr reads them back (weeks of years below
+        // 1000 do not occur in stored data, but a label must never be
+        // ambiguous).
+        write!(f, "{:04}-W{:02}", iso.year(), iso.week())
     }
 }
 
@@ -189,6 +192,9 @@ mod tests {
         assert!("2026-W00".parse::<Week>().is_err());
         assert!("2026-7".parse::<Week>().is_err());
         assert!("2026-W7".parse::<Week>().is_err());
+        let early = Week::containing(d("0999-06-01"));
+        assert_eq!(early.to_string(), "0999-W22");
+        assert_eq!(early.to_string().parse::<Week>(), Ok(early));
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub struct Inputs<'a> {
     pub since: Week,
     pub generated: DateTime<Utc>,
     /// Dates of the first and last stored events.
-    pub stored: Option<(String, String)>,
+    pub stored: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
     /// The recipient's scope: the report covers its licensees only, and
     /// its totals are theirs.
     pub scope: crate::kpi::Scope,
@@ -379,7 +379,7 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
                 lang.t("stored_events").to_string(),
                 format!("{from} – {to}"),
             ));
-            if to.as_str() < week.sunday().to_string().as_str() {
+            if *to < week.sunday() {
                 warning = Some(format!("{} {to}.", lang.t("data_ends")));
             }
         }

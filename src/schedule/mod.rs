@@ -466,7 +466,7 @@ pub struct Context<'a> {
     pub settings: &'a Settings,
     pub engine: &'a Engine,
     pub waves: &'a [Wave],
-    pub stored: Option<(String, String)>,
+    pub stored: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
     pub reports: &'a [Report],
 }
 
@@ -704,7 +704,7 @@ fn audit_sent(ctx: &Context<'_>, report: &Report, run: &RunState, to: &str, scop
     entry.target = to.to_string();
     entry.scope = scope.describe();
     entry.detail = format!("report {} run {} week {}", report.name, run.run, run.week);
-    crate::auth::audit::record(ctx.data, &entry);
+    crate::auth::audit::record(ctx.data, &ctx.settings.audit, &entry);
 }
 
 /// Sends a report by e-mail so that each recipient gets what their scope
@@ -784,7 +784,7 @@ async fn render_run(
         week,
         since,
         generated: run.started.min(now),
-        stored: ctx.stored.clone(),
+        stored: ctx.stored,
         scope: scope.clone(),
     };
     let scoped = if scope.is_all() {

@@ -206,12 +206,18 @@ pub async fn segments(
 }
 
 /// Always 200 while the server runs; `status` is `degraded` when files were
-/// quarantined or the last flush into the store failed.
+/// quarantined, events are stored with implausible dates, or the last flush
+/// into the store failed.
 pub async fn health(State(state): State<Arc<AppState>>) -> Response {
     let quarantined = crate::store::quarantine::entries(&state.data_dir);
     let ingest = state.ingest.as_ref().map(|i| i.status());
     let failing = ingest.as_ref().is_some_and(|i| i.last_error.is_some());
-    let status = if quarantined.is_empty() && !failing {
+    let implausible: Vec<_> = state
+        .implausible_events()
+        .into_iter()
+        .map(|(f, reason)| json!({"file": f.path, "events": f.events, "reason": reason}))
+        .collect();
+    let status = if quarantined.is_empty() && !failing && implausible.is_empty() {
         "ok"
     } else {
         "degraded"
@@ -223,6 +229,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
         "first_week": state.stored_weeks().map(|w| w.0.to_string()),
         "last_week": state.stored_weeks().map(|w| w.1.to_string()),
         "ingest": ingest,
+        "implausible_events": implausible,
         "quarantined": quarantined,
     })))
 }

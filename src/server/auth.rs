@@ -11,13 +11,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::Form;
 use axum::extract::{ConnectInfo, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
-use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::audit::{self, Entry};
@@ -30,15 +28,27 @@ use super::params::Params;
 use super::state::AppState;
 
 pub const COOKIE: &str = "uptake_session";
+/// The cookie that pairs the sign-in form with the browser that loaded it.
+const LOGIN_COOKIE: &str = "uptake_login";
 
 /// Failed sign-ins of one name before it is locked for a while.
 const MAX_FAILURES: u32 = 5;
 const LOCK: Duration = Duration::from_secs(15 * 60);
 const MAX_SESSIONS: usize = 100_000;
+/// Names and addresses whose failed sign-ins are remembered; beyond, the
+/// oldest half is forgotten.
+const MAX_REMEMBERED: usize = 100_000;
+/// The largest sign-in or sign-out form.
+const MAX_FORM_BYTES: usize = 16 * 1024;
+/// The longest password checked; a longer one is wrong without a check.
+const MAX_PASSWORD_BYTES: usize = 1024;
 
 tokio::task_local! {
     /// The caller of the request being handled (for the page header).
     pub static CALLER: Caller;
+    /// The form token of the session of the request being handled (empty
+    /// for a token): state-changing forms carry it.
+    static FORM_TOKEN: String;
 }
 
 /// The caller of the request being handled. Fails closed: without one
@@ -49,16 +59,81 @@ pub fn current() -> Result<Caller, ApiError> {
         .map_err(|_| ApiError::Forbidden("no caller: sign in first".into()))
 }
 
+/// The form token of the current session, for the hidden field of a
+/// state-changing form (the sign-out button).
+pub fn form_token() -> String {
+    FORM_TOKEN.try_with(String::clone).unwrap_or_default()
+}
+
+/// A session's form token: derived from its secret, which only the
+/// browser holding the cookie knows.
+fn session_form_token(secret: &str) -> String {
+    crate::auth::digest(&format!("form:{secret}"))[..32].to_string()
+}
+
+/// Counts of failed sign-ins (per name or per address) within [`LOCK`].
+#[derive(Default)]
+struct Failures {
+    map: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl Failures {
+    fn count(&self, key: &str) -> u32 {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key)
+            .filter(|(_, since)| since.elapsed() < LOCK)
+            .map_or(0, |(n, _)| *n)
+    }
+
+    fn add(&self, key: &str) {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_REMEMBERED {
+            map.retain(|_, (_, since)| since.elapsed() < LOCK);
+            if map.len() >= MAX_REMEMBERED {
+                let mut ages: Vec<Instant> = map.values().map(|(_, s)| *s).collect();
+                ages.sort_unstable();
+                let cut = ages[ages.len() / 2];
+                map.retain(|_, (_, since)| *since > cut);
+            }
+        }
+        let entry = map.entry(key.to_string()).or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= LOCK {
+            *entry = (0, Instant::now());
+        }
+        entry.0 += 1;
+    }
+
+    fn clear(&self, key: &str) {
+        self.map
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+    }
+}
+
 /// Signed-in browsers: the SHA-256 of the cookie's secret, the user's
 /// name, and when the session ends. Kept in memory: a restart signs
-/// everyone out.
-#[derive(Default)]
+/// everyone out. Also the bounds of signing in: failures per name and per
+/// address, and how many password checks run at once.
 pub struct Sessions {
     map: Mutex<HashMap<String, (String, Instant)>>,
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+    by_name: Failures,
+    by_address: Failures,
+    per_address: u32,
+    checks: super::limits::Gate,
 }
 
 impl Sessions {
+    pub fn new(server: &crate::config::Server) -> Sessions {
+        Sessions {
+            map: Mutex::default(),
+            by_name: Failures::default(),
+            by_address: Failures::default(),
+            per_address: server.sign_in_failures_per_address,
+            checks: super::limits::Gate::new(server.sign_in_concurrency, server.sign_in_queue),
+        }
+    }
+
     fn start(&self, user: &str, lasts: Duration) -> String {
         let secret = crate::auth::secret();
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
@@ -87,32 +162,72 @@ impl Sessions {
     }
 
     fn locked(&self, name: &str) -> bool {
-        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        failures
-            .get(name)
-            .is_some_and(|(n, since)| *n >= MAX_FAILURES && since.elapsed() < LOCK)
+        self.by_name.count(name) >= MAX_FAILURES
     }
 
-    fn failed(&self, name: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if failures.len() >= MAX_SESSIONS {
-            failures.clear();
-        }
-        let entry = failures
-            .entry(name.to_string())
-            .or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= LOCK {
-            *entry = (0, Instant::now());
-        }
-        entry.0 += 1;
+    fn throttled(&self, address: &str) -> bool {
+        self.by_address.count(address) >= self.per_address
+    }
+
+    fn failed(&self, name: &str, address: &str) {
+        self.by_name.add(name);
+        self.by_address.add(address);
     }
 
     fn succeeded(&self, name: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(name);
+        self.by_name.clear(name);
     }
+}
+
+/// Whether a request comes from a page of this server: its `Origin` (when
+/// the browser sends one) names the host it was sent to, and
+/// `Sec-Fetch-Site` does not say cross-site. Forms that change state are
+/// refused otherwise.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let header = |name: header::HeaderName| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_ascii_lowercase)
+    };
+    if header(header::HeaderName::from_static("sec-fetch-site"))
+        .is_some_and(|s| s == "cross-site" || s == "same-site")
+    {
+        return false;
+    }
+    let Some(origin) = header(header::ORIGIN) else {
+        return true;
+    };
+    let authority = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    match (authority, header(header::HOST)) {
+        (Some(a), Some(host)) => a == host,
+        _ => false,
+    }
+}
+
+/// Reads a small form body (at most [`MAX_FORM_BYTES`], within the body
+/// timeout) into its fields.
+async fn read_form(
+    state: &AppState,
+    body: axum::body::Body,
+) -> Result<HashMap<String, String>, Response> {
+    let timeout = Duration::from_secs(state.settings.server.body_timeout_seconds);
+    let bytes =
+        match tokio::time::timeout(timeout, axum::body::to_bytes(body, MAX_FORM_BYTES)).await {
+            Ok(Ok(b)) => b,
+            Ok(Err(_)) => {
+                return Err(ApiError::TooLarge(format!(
+                    "a form may have at most {MAX_FORM_BYTES} bytes"
+                ))
+                .into_response());
+            }
+            Err(_) => return Err(ApiError::Timeout.into_response()),
+        };
+    Ok(form_urlencoded::parse(&bytes)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect())
 }
 
 fn is_api(path: &str) -> bool {
@@ -188,14 +303,7 @@ fn presented(headers: &HeaderMap) -> Presented {
 }
 
 fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.to_string())
+    cookie_value(headers, COOKIE)
 }
 
 fn client(request: &Request) -> String {
@@ -206,12 +314,22 @@ fn client(request: &Request) -> String {
         .unwrap_or_default()
 }
 
+/// The longest address sent back to after signing in; a longer one is
+/// not kept (the browser goes to its path).
+const MAX_NEXT: usize = 2048;
+
 /// 401 for the API (with `WWW-Authenticate`), a trip to `/login` for pages.
 fn unauthenticated(path_and_query: &str, message: &str) -> Response {
     if is_api(path_and_query) {
         return ApiError::Unauthorized(message.to_string()).into_response();
     }
-    let next: String = form_urlencoded::byte_serialize(path_and_query.as_bytes()).collect();
+    let back = if path_and_query.len() <= MAX_NEXT {
+        path_and_query
+    } else {
+        path_and_query.split('?').next().unwrap_or("/")
+    };
+    let back = if back.len() <= MAX_NEXT { back } else { "/" };
+    let next: String = form_urlencoded::byte_serialize(back.as_bytes()).collect();
     Redirect::to(&format!("/login?next={next}")).into_response()
 }
 
@@ -236,7 +354,10 @@ pub async fn authenticate(
     entry.method = method.to_string();
     entry.target = target.clone();
     entry.client = client(&request);
-    let caller = match presented(request.headers()) {
+    let mut form_token = String::new();
+    let presented = presented(request.headers());
+    let by_session = matches!(presented, Presented::Session(_));
+    let caller = match presented {
         Presented::Token(token) => match state.tokens.check(&token) {
             Ok(c) => Ok(c),
             Err(Refused::Unknown) => Err("unknown or revoked token".to_string()),
@@ -252,7 +373,10 @@ pub async fn authenticate(
                 .user(&secret)
                 .and_then(|u| state.users.get(&u))
             {
-                Some(user) => Ok(user.caller()),
+                Some(user) => {
+                    form_token = session_form_token(&secret);
+                    Ok(user.caller())
+                }
                 None => Err("the sign-in has ended; sign in again".to_string()),
             }
         }
@@ -267,7 +391,7 @@ pub async fn authenticate(
         Err(message) => {
             entry.status = Some(401);
             entry.detail = message.clone();
-            state.audit.record(&entry);
+            state.audit.record_refusal(&entry);
             return unauthenticated(&target, &message);
         }
     };
@@ -278,19 +402,26 @@ pub async fn authenticate(
     } else {
         caller.scope.describe()
     };
-    if let Err(reason) = permitted(
-        &caller,
-        &method,
-        &path,
-        state.settings.privacy.user_level_views,
-    ) {
+    let permission = if by_session && path == "/api/v1/events" {
+        Err("events are posted with an ingest or admin token, not from a browser session")
+    } else {
+        permitted(
+            &caller,
+            &method,
+            &path,
+            state.settings.privacy.user_level_views,
+        )
+    };
+    if let Err(reason) = permission {
         entry.status = Some(403);
         entry.detail = reason.to_string();
         state.audit.record(&entry);
         return ApiError::Forbidden(reason.to_string()).into_response();
     }
     request.extensions_mut().insert(caller.clone());
-    let response = CALLER.scope(caller, next.run(request)).await;
+    let response = CALLER
+        .scope(caller, FORM_TOKEN.scope(form_token, next.run(request)))
+        .await;
     entry.action = if is_export(&path) {
         "export"
     } else {
@@ -310,12 +441,28 @@ fn is_export(path: &str) -> bool {
 }
 
 fn cookie(state: &AppState, value: &str, max_age: u64) -> HeaderValue {
+    cookie_at(state, COOKIE, "/", value, max_age)
+}
+
+fn cookie_at(state: &AppState, name: &str, path: &str, value: &str, max_age: u64) -> HeaderValue {
     let secure = state.settings.server.secure_cookies || state.settings.server.tls_cert.is_some();
     let text = format!(
-        "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+        "{name}={value}; Path={path}; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
         if secure { "; Secure" } else { "" }
     );
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The value of a cookie of the request.
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
 }
 
 /// Where to go after signing in: a path of this server only.
@@ -336,8 +483,22 @@ fn safe_next(next: Option<&str>) -> String {
 /// The sign-in page's own style: a narrow form, no navigation.
 const LOGIN_STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.4rem;box-sizing:border-box}button{margin-top:1rem;padding:.4rem 1rem}.error{color:#b00020}";
 
-fn login_page(lang: Lang, next: &str, message: Option<&str>) -> Response {
+/// Why the sign-in page is shown again.
+enum Refusal<'a> {
+    /// With 401: wrong name or password, locked name.
+    Wrong(&'a str),
+    /// With another status (403, 429, 503) and its message.
+    Other(StatusCode, &'a str),
+}
+
+/// The sign-in form, carrying `token` (the value of the sign-in cookie) as
+/// its form token.
+fn login_page(lang: Lang, next: &str, token: &str, refusal: Option<Refusal>) -> Response {
     let title = lang.t("sign_in");
+    let message = match &refusal {
+        Some(Refusal::Wrong(m) | Refusal::Other(_, m)) => Some(*m),
+        None => None,
+    };
     let markup = html! {
         (maud::DOCTYPE)
         html lang=(lang.code()) {
@@ -350,8 +511,9 @@ fn login_page(lang: Lang, next: &str, message: Option<&str>) -> Response {
                     }
                     form method="post" action="/login" {
                         input type="hidden" name="next" value=(next);
+                        input type="hidden" name="form_token" value=(token);
                         label for="user" { (lang.t("user")) }
-                        input #user name="user" autocomplete="username" required autofocus;
+                        input #user name="user" autocomplete="username" maxlength=(crate::auth::users::MAX_NAME_CHARS) required autofocus;
                         label for="password" { (lang.t("password")) }
                         input #password type="password" name="password" autocomplete="current-password" required;
                         button type="submit" { (title) }
@@ -360,68 +522,187 @@ fn login_page(lang: Lang, next: &str, message: Option<&str>) -> Response {
             }
         }
     };
-    let status = if message.is_some() {
-        StatusCode::UNAUTHORIZED
-    } else {
-        StatusCode::OK
+    let status = match refusal {
+        None => StatusCode::OK,
+        Some(Refusal::Wrong(_)) => StatusCode::UNAUTHORIZED,
+        Some(Refusal::Other(status, _)) => status,
     };
     (status, markup).into_response()
 }
 
+/// The sign-in page with a new sign-in cookie (valid an hour), which the
+/// form must send back.
+fn fresh_login_page(
+    state: &AppState,
+    lang: Lang,
+    next: &str,
+    refusal: Option<Refusal>,
+) -> Response {
+    let token = crate::auth::secret();
+    let mut response = login_page(lang, next, &token, refusal);
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        cookie_at(state, LOGIN_COOKIE, "/login", &token, 3600),
+    );
+    response
+}
+
 /// `GET /login`: the sign-in form.
 pub async fn login_form(
-    State(_state): State<Arc<AppState>>,
+    State(state): State<Arc<AppState>>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(raw.as_deref(), &["next", "lang"])?;
     let lang = super::pages::lang_of(&params, &headers)?;
-    Ok(login_page(lang, &safe_next(params.get("next")), None))
-}
-
-#[derive(Deserialize)]
-pub struct LoginForm {
-    user: String,
-    password: String,
-    #[serde(default)]
-    next: Option<String>,
+    Ok(fresh_login_page(
+        &state,
+        lang,
+        &safe_next(params.get("next")),
+        None,
+    ))
 }
 
 /// `POST /login`: checks the password, starts a session and sets its
-/// cookie. Five failures lock the name for 15 minutes.
+/// cookie. The form must come from this server's sign-in page (its
+/// `Origin` and the form token of its cookie). Five failures lock the
+/// name for 15 minutes; `server.sign_in_failures_per_address` failures
+/// from one address get 429 for 15 minutes; at most
+/// `server.sign_in_concurrency` password checks run at once.
 pub async fn login(State(state): State<Arc<AppState>>, request: Request) -> Response {
-    use axum::extract::FromRequest;
     let from = client(&request);
-    let headers = request.headers().clone();
-    let form = match Form::<LoginForm>::from_request(request, &()).await {
-        Ok(Form(f)) => f,
-        Err(e) => return (StatusCode::BAD_REQUEST, e.body_text()).into_response(),
-    };
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
     let lang = Lang::negotiate(
         headers
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),
     );
-    let next = safe_next(form.next.as_deref());
-    let mut entry = Entry::new(format!("user:{}", form.user), "sign_in_failed");
-    entry.client = from;
-    if state.sessions.locked(&form.user) {
+    let mut entry = Entry::new("anonymous", "sign_in_failed");
+    entry.client = from.clone();
+    let refuse = |entry: &mut Entry, status: StatusCode, detail: &str| {
+        entry.status = Some(status.as_u16());
+        entry.detail = detail.to_string();
+        state.audit.record_refusal(entry);
+    };
+    if !same_origin(&headers) {
+        refuse(
+            &mut entry,
+            StatusCode::FORBIDDEN,
+            "sign-in form from another site",
+        );
+        return fresh_login_page(
+            &state,
+            lang,
+            "/",
+            Some(Refusal::Other(
+                StatusCode::FORBIDDEN,
+                lang.t("form_expired"),
+            )),
+        );
+    }
+    if state.sessions.throttled(&from) {
+        refuse(
+            &mut entry,
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many failed sign-ins from this address",
+        );
+        let mut response = fresh_login_page(
+            &state,
+            lang,
+            "/",
+            Some(Refusal::Other(
+                StatusCode::TOO_MANY_REQUESTS,
+                lang.t("too_many_sign_ins"),
+            )),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(LOCK.as_secs()));
+        return response;
+    }
+    let form = match read_form(&state, body).await {
+        Ok(f) => f,
+        Err(response) => return response,
+    };
+    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
+    let next = safe_next(form.get("next").map(String::as_str));
+    let token = cookie_value(&headers, LOGIN_COOKIE).unwrap_or_default();
+    if token.is_empty() || !crate::auth::same_secret(&token, field("form_token")) {
+        refuse(
+            &mut entry,
+            StatusCode::FORBIDDEN,
+            "sign-in form without its form token",
+        );
+        return fresh_login_page(
+            &state,
+            lang,
+            &next,
+            Some(Refusal::Other(
+                StatusCode::FORBIDDEN,
+                lang.t("form_expired"),
+            )),
+        );
+    }
+    let (name, password) = (field("user").to_string(), field("password").to_string());
+    let mut shown_name = name.clone();
+    crate::auth::audit::cap(&mut shown_name, crate::auth::users::MAX_NAME_CHARS);
+    entry.who = format!("user:{shown_name}");
+    let plausible = !name.is_empty()
+        && name.chars().count() <= crate::auth::users::MAX_NAME_CHARS
+        && password.len() <= MAX_PASSWORD_BYTES;
+    if plausible && state.sessions.locked(&name) {
         entry.detail = "locked after repeated failures".into();
         state.audit.record(&entry);
-        return login_page(lang, &next, Some(lang.t("locked_out")));
+        return login_page(
+            lang,
+            &next,
+            &token,
+            Some(Refusal::Wrong(lang.t("locked_out"))),
+        );
     }
-    let users = state.clone();
-    let (name, password) = (form.user.clone(), form.password);
-    let user = tokio::task::spawn_blocking(move || users.users.sign_in(&name, &password))
-        .await
-        .ok()
-        .flatten();
-    let Some(user) = user else {
-        state.sessions.failed(&form.user);
-        state.audit.record(&entry);
-        return login_page(lang, &next, Some(lang.t("wrong_password")));
+    let user = if plausible {
+        let Some(_turn) = state.sessions.checks.enter().await else {
+            refuse(
+                &mut entry,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many sign-ins at once",
+            );
+            let mut response = login_page(
+                lang,
+                &next,
+                &token,
+                Some(Refusal::Other(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    lang.t("busy"),
+                )),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+            return response;
+        };
+        let users = state.clone();
+        let checked = name.clone();
+        tokio::task::spawn_blocking(move || users.users.sign_in(&checked, &password))
+            .await
+            .ok()
+            .flatten()
+    } else {
+        None
     };
-    state.sessions.succeeded(&form.user);
+    let Some(user) = user else {
+        let key = if plausible { name.as_str() } else { "" };
+        state.sessions.failed(key, &from);
+        state.audit.record(&entry);
+        return login_page(
+            lang,
+            &next,
+            &token,
+            Some(Refusal::Wrong(lang.t("wrong_password"))),
+        );
+    };
+    state.sessions.succeeded(&name);
     let hours = u64::from(state.settings.server.session_hours);
     let secret = state
         .sessions
@@ -431,20 +712,37 @@ pub async fn login(State(state): State<Arc<AppState>>, request: Request) -> Resp
     entry.scope = user.scope.describe();
     state.audit.record(&entry);
     let mut response = Redirect::to(&next).into_response();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, cookie(&state, &secret, hours * 3600));
+    let headers = response.headers_mut();
+    headers.append(header::SET_COOKIE, cookie(&state, &secret, hours * 3600));
+    headers.append(
+        header::SET_COOKIE,
+        cookie_at(&state, LOGIN_COOKIE, "/login", "", 0),
+    );
     response
 }
 
-/// `POST /logout`: ends the session and clears the cookie.
-pub async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    if let Some(secret) = session_cookie(&headers)
-        && let Some(user) = state.sessions.end(&secret)
-    {
-        state
-            .audit
-            .record(&Entry::new(format!("user:{user}"), "sign_out"));
+/// `POST /logout`: ends the session and clears the cookie. The form must
+/// come from one of this server's pages, with the session's form token.
+pub async fn logout(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
+    let form = match read_form(&state, body).await {
+        Ok(f) => f,
+        Err(response) => return response,
+    };
+    if let Some(secret) = session_cookie(&headers) {
+        let sent = form.get("form_token").map(String::as_str).unwrap_or("");
+        if !same_origin(&headers) || !crate::auth::same_secret(&session_form_token(&secret), sent) {
+            return ApiError::Forbidden(
+                "sign out with the button of an uptake page (the form token is missing or from another site)".into(),
+            )
+            .into_response();
+        }
+        if let Some(user) = state.sessions.end(&secret) {
+            state
+                .audit
+                .record(&Entry::new(format!("user:{user}"), "sign_out"));
+        }
     }
     let mut response = Redirect::to("/login").into_response();
     response

@@ -25,6 +25,21 @@ pub enum ApiError {
     Unauthorized(String),
     /// The caller's role or scope does not reach this.
     Forbidden(String),
+    /// The body is larger than allowed; the connection is closed after
+    /// the answer.
+    TooLarge(String),
+    /// The body did not arrive within `server.body_timeout_seconds`.
+    Timeout,
+    /// The caller asked too often; retry after so many seconds.
+    TooMany {
+        message: String,
+        retry_after: u64,
+    },
+    /// The server is at its limit for this kind of work; retry soon.
+    Busy {
+        message: String,
+        retry_after: u64,
+    },
     Internal(String),
 }
 
@@ -43,6 +58,10 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -61,6 +80,15 @@ impl ApiError {
                 json!({"error": "unauthorized", "message": message})
             }
             ApiError::Forbidden(message) => json!({"error": "forbidden", "message": message}),
+            ApiError::TooLarge(message) => json!({"error": "body_too_large", "message": message}),
+            ApiError::Timeout => json!({
+                "error": "body_timeout",
+                "message": "the request body did not arrive in time (server.body_timeout_seconds)",
+            }),
+            ApiError::TooMany { message, .. } => {
+                json!({"error": "too_many_requests", "message": message})
+            }
+            ApiError::Busy { message, .. } => json!({"error": "busy", "message": message}),
             ApiError::Internal(_) => json!({
                 "error": "internal",
                 "message": "the server could not compute this; the cause is in its log",
@@ -89,12 +117,23 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(cause) = &self {
             tracing::error!(%cause, "request failed");
         }
+        use axum::http::{HeaderValue, header};
         let mut response = (self.status(), Json(self.body())).into_response();
-        if let ApiError::Unauthorized(_) = self {
-            response.headers_mut().insert(
-                axum::http::header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static("Bearer realm=\"uptake\""),
-            );
+        let headers = response.headers_mut();
+        match self {
+            ApiError::Unauthorized(_) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"uptake\""),
+                );
+            }
+            ApiError::TooMany { retry_after, .. } | ApiError::Busy { retry_after, .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            }
+            ApiError::TooLarge(_) | ApiError::Timeout => {
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            _ => {}
         }
         response
     }

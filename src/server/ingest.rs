@@ -67,6 +67,16 @@ impl IntoResponse for Rejection {
                 HeaderValue::from_static("Bearer realm=\"uptake\""),
             );
         }
+        if matches!(
+            self.status,
+            StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT
+        ) {
+            // What is left of the body is not read: the connection ends
+            // after the answer.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         response
     }
 }
@@ -88,21 +98,37 @@ fn refused(r: Refusal) -> Rejection {
     }
 }
 
-/// A refusal sent after the body was read and dropped: a client that is
-/// still sending its body gets the answer instead of a reset connection.
-/// The body is read frame by frame and nothing is kept, so refused
-/// requests cost no memory.
-async fn refused_after(body: Body, limit: usize, r: Refusal) -> Rejection {
+/// Reads and drops up to `limit` bytes of a body within `timeout`, so
+/// that a client still sending it gets the answer that follows instead of
+/// a reset connection. Nothing is kept, so refused requests cost no
+/// memory, and a client that stalls costs at most `timeout`.
+async fn drain(body: Body, limit: usize, timeout: Duration) {
     use http_body_util::BodyExt;
-    let mut body = body;
-    let mut read = 0usize;
-    while read <= limit {
-        match body.frame().await {
-            Some(Ok(frame)) => read += frame.data_ref().map_or(0, |d| d.len()),
-            _ => break,
+    let read = async {
+        let mut body = body;
+        let mut read = 0usize;
+        while read <= limit {
+            match body.frame().await {
+                Some(Ok(frame)) => read += frame.data_ref().map_or(0, |d| d.len()),
+                _ => break,
+            }
         }
-    }
+    };
+    let _ = tokio::time::timeout(timeout, read).await;
+}
+
+/// A refusal sent after the body was read and dropped ([`drain`]).
+async fn refused_after(body: Body, limit: usize, timeout: Duration, r: Refusal) -> Rejection {
+    drain(body, limit, timeout).await;
     refused(r)
+}
+
+fn body_timeout() -> Rejection {
+    error(
+        StatusCode::REQUEST_TIMEOUT,
+        "body_timeout",
+        "the body did not arrive within server.body_timeout_seconds; send it faster or in smaller batches",
+    )
 }
 
 /// The `Idempotency-Key`, checked: 1 to 200 visible ASCII characters.
@@ -187,6 +213,7 @@ fn parse(
     bytes: bytes::Bytes,
     gzip: bool,
     max: u64,
+    times: &crate::model::event::TimeRange,
     pseudonym: Option<&crate::store::Pseudonym>,
 ) -> Result<Parsed, Rejection> {
     let body: Vec<u8> = if gzip {
@@ -209,7 +236,7 @@ fn parse(
         bytes.to_vec()
     };
     let digest: [u8; 32] = Sha256::digest(&body).into();
-    let (batch, problems) = ndjson_batch(body, "body")
+    let (batch, problems) = ndjson_batch(body, "body", times)
         .map_err(|e| error(StatusCode::BAD_REQUEST, "invalid_body", e.to_string()))?;
     // Raw ids never reach the log: the digest above is of the body as sent.
     let batch = match (batch, pseudonym) {
@@ -266,42 +293,54 @@ async fn accept(
     let key = idempotency_key(headers)?;
     let gzip = checked_encoding(headers)?;
     let max = ingest.settings().ingest.max_body_bytes;
+    let limit = usize::try_from(max).unwrap_or(usize::MAX);
+    let timeout = Duration::from_secs(state.settings.server.body_timeout_seconds);
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max) {
+        // A body up to twice the limit is read and dropped, so the client
+        // sees the 413; beyond that the connection is closed after it.
+        drain(body, limit.saturating_mul(2), timeout).await;
         return Err(too_large(max));
     }
-    let limit = usize::try_from(max).unwrap_or(usize::MAX);
     if let Err(r) = ingest.admit() {
-        return Err(refused_after(body, limit, r).await);
+        return Err(refused_after(body, limit, timeout, r).await);
     }
     let Ok(Ok(_permit)) = tokio::time::timeout(ADMISSION_WAIT, ingest.parsing.acquire()).await
     else {
-        return Err(refused_after(body, limit, Refusal::Busy).await);
+        return Err(refused_after(body, limit, timeout, Refusal::Busy).await);
     };
     // Checked again: the store may have fallen behind while this waited.
     if let Err(r) = ingest.admit() {
-        return Err(refused_after(body, limit, r).await);
+        return Err(refused_after(body, limit, timeout, r).await);
     }
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let too_long = std::error::Error::source(&e)
-            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-        if too_long {
-            too_large(max)
-        } else {
-            error(
-                StatusCode::BAD_REQUEST,
-                "invalid_body",
-                format!("the body could not be read: {e}"),
-            )
+    // The parse permit is held while the body arrives: a client that
+    // stalls gives it back after the body timeout.
+    let bytes = match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) => {
+            let too_long = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            return Err(if too_long {
+                too_large(max)
+            } else {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_body",
+                    format!("the body could not be read: {e}"),
+                )
+            });
         }
-    })?;
+        Err(_) => return Err(body_timeout()),
+    };
     let pseudonym = crate::store::Pseudonym::new(&ingest.settings().privacy.pseudonym_key);
-    let parsed = tokio::task::spawn_blocking(move || parse(bytes, gzip, max, pseudonym.as_ref()))
-        .await
-        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
+    let times = ingest.settings().event_times(chrono::Utc::now());
+    let parsed =
+        tokio::task::spawn_blocking(move || parse(bytes, gzip, max, &times, pseudonym.as_ref()))
+            .await
+            .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
     let rejected = parsed.problems.total;
     if rejected > 0 && (!partial || parsed.batch.is_none()) {
         return Ok((

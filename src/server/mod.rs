@@ -5,8 +5,10 @@
 
 pub mod api;
 pub mod auth;
+pub mod conn;
 pub mod error;
 pub mod ingest;
+pub mod limits;
 pub mod pages;
 pub mod params;
 pub mod reports;
@@ -86,6 +88,7 @@ pub struct Server {
     listener: tokio::net::TcpListener,
     router: Router,
     tls: Option<tls::Acceptor>,
+    limits: conn::Limits,
 }
 
 impl Server {
@@ -103,6 +106,7 @@ impl Server {
         let listener = tokio::net::TcpListener::bind(listen).await?;
         Ok(Server {
             listener,
+            limits: conn::Limits::of(&state.settings.server),
             router: router(state),
             tls,
         })
@@ -113,23 +117,12 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then lets requests in flight
-    /// finish.
+    /// finish within `server.shutdown_grace_seconds`.
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        match self.tls {
-            Some(acceptor) => tls::serve(self.listener, acceptor, self.router, shutdown).await,
-            None => {
-                axum::serve(
-                    self.listener,
-                    self.router
-                        .into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(shutdown)
-                .await
-            }
-        }
+        conn::serve(self.listener, self.tls, self.router, self.limits, shutdown).await
     }
 }
 

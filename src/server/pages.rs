@@ -200,10 +200,16 @@ async fn render_dashboard(
                 }
             }
             p.note { (lang.t("suppressed_note")) " (k = " (state.settings.privacy.min_group_size) ")" }
-            @if !state.reports.is_empty() {
+            @let caller = super::auth::current().ok();
+            @let reports: Vec<_> = state
+                .reports
+                .iter()
+                .filter(|r| caller.as_ref().is_some_and(|c| super::reports::visible(state, c, r)))
+                .collect();
+            @if !reports.is_empty() {
                 p.reports #pdf-reports {
                     (lang.t("pdf_reports")) ": "
-                    @for (i, r) in state.reports.iter().enumerate() {
+                    @for (i, r) in reports.iter().enumerate() {
                         @if i > 0 { " · " }
                         a href=(format!("/reports/{}.pdf{}", r.name, report_query(&params, to))) download { (r.title) }
                     }
@@ -239,6 +245,9 @@ fn title(d: &Dashboard, lang: Lang) -> &str {
 /// The query string without `lang` (when switching language) or with the
 /// given language.
 fn keep_query(raw: Option<&str>, lang: Option<Lang>) -> String {
+    // A query longer than any the pages make (an error page's) is not
+    // repeated in every link.
+    let raw = raw.filter(|r| r.len() <= 2 * super::params::MAX_VALUE);
     let mut pairs: Vec<(String, String)> = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
         .filter(|(k, v)| !v.is_empty() && (lang.is_none() || k != "lang"))
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -367,6 +376,7 @@ fn page_at(
                     }
                     @if let Some(c) = &caller {
                         form.signout method="post" action="/logout" {
+                            input type="hidden" name="form_token" value=(super::auth::form_token());
                             span.who title=(c.scope.describe()) { (c.who.trim_start_matches("user:").trim_start_matches("token:")) }
                             " "
                             button type="submit" { (lang.t("sign_out")) }

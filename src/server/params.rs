@@ -14,10 +14,25 @@ pub struct Params {
     pairs: Vec<(String, String)>,
 }
 
+/// The longest parameter value taken (a path to return to is the longest
+/// legitimate one); a longer one is refused without being echoed.
+pub const MAX_VALUE: usize = 4096;
+
 impl Params {
     pub fn parse(raw: Option<&str>, allowed: &[&str]) -> Result<Params, ApiError> {
         let mut pairs: Vec<(String, String)> = Vec::new();
         for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+            if k.len() > 64 {
+                let mut shown = k.into_owned();
+                crate::auth::audit::cap(&mut shown, 64);
+                return Err(ApiError::parameter(&shown, "unknown parameter"));
+            }
+            if v.len() > MAX_VALUE {
+                return Err(ApiError::parameter(
+                    &k,
+                    format!("longer than {MAX_VALUE} bytes"),
+                ));
+            }
             if !allowed.contains(&k.as_ref()) {
                 let known = if allowed.is_empty() {
                     "this address takes no parameters".to_string()
@@ -96,7 +111,8 @@ impl Params {
     }
 
     /// The week range `from`..`to`, by default the stored weeks (the last
-    /// `default_weeks` of them when given).
+    /// `default_weeks` of them when given, never more than
+    /// [`kpi::MAX_WEEKS`]).
     pub fn range(
         &self,
         state: &AppState,
@@ -112,10 +128,10 @@ impl Params {
         };
         let from = match (from, stored) {
             (Some(w), _) => w,
-            (None, Some((first, _))) => match default_weeks {
-                Some(n) => to.offset(-(n - 1)).max(first).min(to),
-                None => first.min(to),
-            },
+            (None, Some((first, _))) => {
+                let n = default_weeks.unwrap_or(kpi::MAX_WEEKS).min(kpi::MAX_WEEKS);
+                to.offset(-(n - 1)).max(first).min(to)
+            }
             (None, None) => return Err(no_default_week("from")),
         };
         if from > to {

@@ -44,6 +44,20 @@ fn local(state: &AppState, t: chrono::DateTime<Utc>) -> String {
     }
 }
 
+/// Whether a caller may see a report: its filter lies within the caller's
+/// scope (a region, department and wave the scope holds). Reports for
+/// other regions are not listed to a viewer, nor rendered.
+pub fn visible(state: &AppState, caller: &Caller, r: &report::Report) -> bool {
+    caller.scope.outside(&r.filter).is_none()
+        && r.filter.wave.as_ref().is_none_or(|w| {
+            caller.scope.is_all()
+                || state
+                    .segments
+                    .values_in(crate::kpi::Dimension::Wave, &caller.scope)
+                    .contains(w)
+        })
+}
+
 /// `/api/v1/reports`: every report, its schedule and targets.
 pub async fn list(
     State(state): State<Arc<AppState>>,
@@ -62,6 +76,7 @@ pub async fn list(
     let reports: Vec<serde_json::Value> = state
         .reports
         .iter()
+        .filter(|r| visible(&state, &caller, r))
         .map(|r| {
             let last = log
                 .newest_first(Some(&r.name))
@@ -131,7 +146,9 @@ pub async fn pdf(
         .strip_suffix(".pdf")
         .ok_or_else(|| ApiError::NotFound(format!("no report file '{file}'")))?;
     let mut report = report::find(&state.reports, name)
-        .map_err(|e| ApiError::NotFound(e.to_string()))?
+        .ok()
+        .filter(|r| visible(&state, &caller, r))
+        .ok_or_else(|| ApiError::NotFound(format!("no report named '{name}'")))?
         .clone();
     let params = Params::parse(
         raw.as_deref(),
@@ -157,6 +174,12 @@ pub async fn pdf(
         .week("week")?
         .unwrap_or_else(|| report::last_complete_week(now, tz));
     let since = params.week("since")?.unwrap_or(week.offset(-1));
+    let Some(_turn) = state.renders.enter().await else {
+        return Err(ApiError::Busy {
+            message: "many reports are being rendered; try again in a few seconds".into(),
+            retry_after: 5,
+        });
+    };
     let engine = state.engine();
     let inputs = Inputs {
         engine: &engine,
@@ -215,7 +238,7 @@ pub async fn page(
                 th { "PDF" }
             } }
             tbody {
-                @for r in &state.reports {
+                @for r in state.reports.iter().filter(|r| visible(&state, &caller, r)) {
                     tr data-report=(r.name) {
                         td { strong { (r.title) } br; span.note { (r.name) } }
                         td { (r.lang.code()) }

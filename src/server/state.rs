@@ -9,10 +9,11 @@
 //! After a commit a new engine is opened and its cube computed beside the
 //! one serving; then it takes over, so no request waits for a cold cube.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 
+use chrono::NaiveDate;
 use tokio::sync::OnceCell;
 
 use crate::config::Settings;
@@ -21,6 +22,7 @@ use crate::engine::Engine;
 use crate::kpi::{self, CurvePoint, Dimension, KpiRow, Request, Scope, Table};
 use crate::model::{Licensee, Wave, Week};
 use crate::store::Store;
+use crate::store::manifest::EventFile;
 
 use super::error::ApiError;
 
@@ -85,17 +87,85 @@ impl Segments {
     }
 }
 
-/// Results computed once per key. Bounded: when full, it starts afresh.
+/// Results computed once per key, bounded by bytes: the oldest results
+/// are dropped when the cache holds more than its budget, and a result
+/// larger than a sixteenth of the budget is not kept (the next request
+/// computes it again), so no caller can fill memory with cached figures.
 struct Cache<K, V> {
-    map: Mutex<HashMap<K, Arc<OnceCell<V>>>>,
+    inner: Mutex<Entries<K, V>>,
+    budget: usize,
 }
 
-const CACHE_ENTRIES: usize = 1024;
+struct Entries<K, V> {
+    map: HashMap<K, (Arc<OnceCell<V>>, usize)>,
+    /// Keys in the order they came; may name keys already dropped.
+    order: VecDeque<K>,
+    bytes: usize,
+}
 
-impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
-    fn new() -> Self {
+/// Most entries of one cache, whatever their size.
+const CACHE_ENTRIES: usize = 4096;
+
+/// The memory a cached value holds, roughly.
+pub trait Weigh {
+    fn bytes(&self) -> usize;
+}
+
+fn strings(values: &[String]) -> usize {
+    values.iter().map(|v| v.len() + 24).sum()
+}
+
+impl Weigh for Arc<Vec<KpiRow>> {
+    fn bytes(&self) -> usize {
+        self.iter()
+            .map(|r| std::mem::size_of::<KpiRow>() + strings(&r.segment))
+            .sum()
+    }
+}
+
+impl Weigh for Arc<Vec<CurvePoint>> {
+    fn bytes(&self) -> usize {
+        self.iter()
+            .map(|r| std::mem::size_of::<CurvePoint>() + strings(&r.segment))
+            .sum()
+    }
+}
+
+impl Weigh for Arc<Table> {
+    fn bytes(&self) -> usize {
+        self.rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|c| {
+                        std::mem::size_of::<kpi::Cell>()
+                            + match c {
+                                kpi::Cell::Text(t) => t.len(),
+                                _ => 0,
+                            }
+                    })
+                    .sum::<usize>()
+                    + 24
+            })
+            .sum()
+    }
+}
+
+impl Weigh for Arc<String> {
+    fn bytes(&self) -> usize {
+        self.len()
+    }
+}
+
+impl<K: Eq + Hash + Clone, V: Clone + Weigh> Cache<K, V> {
+    fn new(budget: usize) -> Self {
         Cache {
-            map: Mutex::new(HashMap::new()),
+            inner: Mutex::new(Entries {
+                map: HashMap::new(),
+                order: VecDeque::new(),
+                bytes: 0,
+            }),
+            budget,
         }
     }
 
@@ -104,20 +174,52 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<V, E>>,
     {
-        let cell = {
-            let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-            if map.len() >= CACHE_ENTRIES && !map.contains_key(&key) {
-                map.clear();
+        let (cell, fresh) = {
+            let mut e = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+            match e.map.get(&key) {
+                Some((cell, _)) => (cell.clone(), false),
+                None => {
+                    let cell: Arc<OnceCell<V>> = Arc::default();
+                    e.map.insert(key.clone(), (cell.clone(), 0));
+                    e.order.push_back(key.clone());
+                    (cell, true)
+                }
             }
-            map.entry(key).or_default().clone()
         };
-        cell.get_or_try_init(compute).await.cloned()
+        let value = cell.get_or_try_init(compute).await.cloned();
+        if fresh {
+            let mut e = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+            let ours = e.map.get(&key).is_some_and(|(c, _)| Arc::ptr_eq(c, &cell));
+            let weight = value.as_ref().map_or(usize::MAX, Weigh::bytes);
+            if ours {
+                if weight > self.budget / 16 {
+                    e.map.remove(&key);
+                } else {
+                    if let Some(entry) = e.map.get_mut(&key) {
+                        entry.1 = weight;
+                    }
+                    e.bytes += weight;
+                }
+            }
+            while e.bytes > self.budget || e.map.len() > CACHE_ENTRIES {
+                let Some(oldest) = e.order.pop_front() else {
+                    break;
+                };
+                if let Some((_, w)) = e.map.remove(&oldest) {
+                    e.bytes -= w;
+                }
+            }
+        }
+        value
     }
 
     /// Forgets every result. A computation in flight finishes into a cell
     /// no later request sees.
     fn clear(&self) {
-        self.map.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        let mut e = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        e.map.clear();
+        e.order.clear();
+        e.bytes = 0;
     }
 }
 
@@ -125,7 +227,19 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
 #[derive(Debug, Clone, Default)]
 struct Stored {
     weeks: Option<(Week, Week)>,
-    dates: Option<(String, String)>,
+    dates: Option<(NaiveDate, NaiveDate)>,
+    /// Event files dated where no event can be, with the reason.
+    implausible: Vec<(EventFile, String)>,
+}
+
+impl Stored {
+    fn of(store: &Store, settings: &Settings) -> Stored {
+        Stored {
+            weeks: store.event_weeks(settings),
+            dates: store.event_dates(settings),
+            implausible: store.implausible_event_files(settings),
+        }
+    }
 }
 
 /// Shared by all requests.
@@ -144,6 +258,8 @@ pub struct AppState {
     pub tokens: crate::auth::tokens::Tokens,
     pub users: crate::auth::users::Users,
     pub sessions: super::auth::Sessions,
+    /// PDF renders of requests (`server.render_concurrency`).
+    pub renders: super::limits::Gate,
     pub audit: crate::auth::audit::Audit,
     stored: Mutex<Stored>,
     kpi: Cache<Request, Arc<Vec<KpiRow>>>,
@@ -151,6 +267,11 @@ pub struct AppState {
     modules: Cache<Request, Arc<Table>>,
     /// Serialized API answers by endpoint and request.
     bodies: Cache<(&'static str, Request), Arc<String>>,
+}
+
+/// Each of the four caches gets a quarter of `server.cache_mib`.
+fn cache_share(settings: &Settings) -> usize {
+    usize::try_from(settings.server.cache_mib.saturating_mul(1 << 20) / 4).unwrap_or(usize::MAX)
 }
 
 impl AppState {
@@ -161,8 +282,18 @@ impl AppState {
         dashboards: Vec<Dashboard>,
     ) -> Result<AppState, crate::store::Error> {
         let licensees = store.table::<Licensee>()?;
+        let share = cache_share(&settings);
+        let mut engine = engine;
+        // Protection decisions are cached with the figures' share.
+        engine.protections = Arc::new(crate::kpi::protect::Cache::new(share));
         Ok(AppState {
-            settings,
+            stored: Mutex::new(Stored::of(store, &settings)),
+            sessions: super::auth::Sessions::new(&settings.server),
+            renders: super::limits::Gate::new(
+                settings.server.render_concurrency,
+                settings.server.render_queue,
+            ),
+            audit: crate::auth::audit::Audit::new(store.root(), &settings.audit),
             engine: std::sync::RwLock::new(Arc::new(engine)),
             segments: Segments::from_directory(&licensees),
             waves: store.table::<Wave>()?,
@@ -172,16 +303,11 @@ impl AppState {
             ingest: None,
             tokens: crate::auth::tokens::Tokens::new(store.root()),
             users: crate::auth::users::Users::new(store.root()),
-            sessions: Default::default(),
-            audit: crate::auth::audit::Audit::new(store.root()),
-            stored: Mutex::new(Stored {
-                weeks: crate::cli::stored_weeks(store),
-                dates: crate::store::stored_date_range(store.manifest()),
-            }),
-            kpi: Cache::new(),
-            curve: Cache::new(),
-            modules: Cache::new(),
-            bodies: Cache::new(),
+            kpi: Cache::new(share),
+            curve: Cache::new(share),
+            modules: Cache::new(share),
+            bodies: Cache::new(share),
+            settings,
         })
     }
 
@@ -191,11 +317,17 @@ impl AppState {
     }
 
     /// Dates of the first and last stored events.
-    pub fn stored_dates(&self) -> Option<(String, String)> {
+    pub fn stored_dates(&self) -> Option<(NaiveDate, NaiveDate)> {
+        self.stored.lock().unwrap_or_else(|p| p.into_inner()).dates
+    }
+
+    /// Stored event files dated where no event can be (see
+    /// [`Store::implausible_event_files`]).
+    pub fn implausible_events(&self) -> Vec<(EventFile, String)> {
         self.stored
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .dates
+            .implausible
             .clone()
     }
 
@@ -213,24 +345,20 @@ impl AppState {
     pub async fn reload(&self, store: &Store) -> Result<(), ApiError> {
         let started = std::time::Instant::now();
         let internal = |e: crate::engine::Error| ApiError::Internal(e.to_string());
+        // What protection hides depends on every figure: the new engine
+        // decides again the weeks whose figures the new events changed.
         let mut engine = Engine::open(store).await.map_err(internal)?;
-        // Only events change while the server runs (imports of the
-        // directory or waves are refused), so the decisions of what to
-        // hide against differencing still hold.
-        engine.protections = self.engine().protections.clone();
+        engine.protections = Arc::new(self.engine().protections.succeed().await);
         let opened = started.elapsed();
-        let weeks = crate::cli::stored_weeks(store);
-        warm_up(&engine, &self.settings, weeks).await?;
+        let stored = Stored::of(store, &self.settings);
+        warm_up(&engine, &self.settings, stored.weeks).await?;
         tracing::debug!(
             open_millis = opened.as_millis() as u64,
             total_millis = started.elapsed().as_millis() as u64,
             "showing newly committed events"
         );
         *self.engine.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(engine);
-        *self.stored.lock().unwrap_or_else(|p| p.into_inner()) = Stored {
-            weeks,
-            dates: crate::store::stored_date_range(store.manifest()),
-        };
+        *self.stored.lock().unwrap_or_else(|p| p.into_inner()) = stored;
         self.kpi.clear();
         self.curve.clear();
         self.modules.clear();

@@ -9,13 +9,13 @@ use std::sync::{Arc, LazyLock};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringBuilder, TimestampMicrosecondArray,
 };
-use datafusion::arrow::compute::{cast, concat_batches, filter_record_batch};
+use datafusion::arrow::compute::{cast, concat_batches, filter};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::error::{Error, FileContext, InputProblem, IoContext, Result};
 use super::tables::open_input;
-use crate::model::event::parse_event_time;
+use crate::model::event::{TimeRange, check_text, parse_event_time};
 
 /// Rows per batch handed on.
 const BATCH_ROWS: usize = 64 * 1024;
@@ -92,23 +92,26 @@ fn format_of(path: &Path) -> Result<Format> {
 }
 
 /// Reads one events file, handing batches of its valid rows to `sink` and
-/// recording refused rows in `problems`.
+/// recording refused rows in `problems`; times outside `times` are
+/// refused.
 pub fn read_events(
     path: &Path,
+    times: &TimeRange,
     problems: &mut Problems,
     sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
 ) -> Result<()> {
     let name = path.display().to_string();
     match format_of(path)? {
-        Format::Parquet => read_parquet(path, &name, problems, sink),
-        Format::Csv => read_csv(path, &name, problems, sink),
-        Format::Ndjson => read_ndjson(open_input(path)?, &name, problems, sink),
+        Format::Parquet => read_parquet(path, &name, times, problems, sink),
+        Format::Csv => read_csv(path, &name, times, problems, sink),
+        Format::Ndjson => read_ndjson(open_input(path)?, &name, times, problems, sink),
     }
 }
 
 fn read_parquet(
     path: &Path,
     name: &str,
+    times: &TimeRange,
     problems: &mut Problems,
     sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
 ) -> Result<()> {
@@ -136,7 +139,7 @@ fn read_parquet(
     for batch in reader {
         let batch = batch.in_file(path)?;
         let rows = batch.num_rows() as u64;
-        if let Some(valid) = canonicalize(&batch, first_row, name, problems)? {
+        if let Some(valid) = canonicalize(&batch, first_row, name, times, problems)? {
             sink(valid)?;
         }
         first_row += rows;
@@ -145,12 +148,14 @@ fn read_parquet(
 }
 
 /// Converts an Arrow batch of events in any reasonable types to the stored
-/// schema, dropping (and recording) invalid rows. Row numbers are 1-based,
-/// `first_row` being the number of the batch's first row.
+/// schema, dropping (and recording) invalid rows: a missing required
+/// value, a time outside `times`, a control character. Row numbers are
+/// 1-based, `first_row` being the number of the batch's first row.
 pub fn canonicalize(
     batch: &RecordBatch,
     first_row: u64,
     file: &str,
+    times: &TimeRange,
     problems: &mut Problems,
 ) -> Result<Option<RecordBatch>> {
     let n = batch.num_rows();
@@ -167,64 +172,80 @@ pub fn canonicalize(
             .ok()
             .map(|i| batch.column(i).clone())
     };
-    for required in ["event_time", "user_id", "module", "action"] {
-        if column(required).is_none() {
-            return Err(Error::Input(vec![InputProblem {
-                file: file.to_string(),
-                position: "header".into(),
-                column: required.into(),
-                reason: "required column is missing".into(),
-            }]));
-        }
-    }
-    let mut valid = vec![true; n];
-    let times = event_times(
-        &column("event_time").unwrap_or_else(|| unreachable!()),
-        file,
-    )?;
-    let mut micros = vec![0i64; n];
-    for (i, t) in times.into_iter().enumerate() {
-        match t {
-            Ok(m) => micros[i] = m,
-            Err(reason) => {
-                valid[i] = false;
-                problems.push(problem(i, "event_time", reason));
-            }
-        }
-    }
     let mut texts: Vec<ArrayRef> = Vec::with_capacity(4);
     for name in ["user_id", "module", "action", "client"] {
         let Some(array) = column(name) else {
-            texts.push(Arc::new(datafusion::arrow::array::new_null_array(
-                &DataType::Utf8,
-                n,
-            )));
+            if name != "client" {
+                return Err(Error::Input(vec![InputProblem {
+                    file: file.to_string(),
+                    position: "header".into(),
+                    column: name.into(),
+                    reason: "required column is missing".into(),
+                }]));
+            }
+            texts.push(datafusion::arrow::array::new_null_array(&DataType::Utf8, n));
             continue;
         };
         let array = cast(&array, &DataType::Utf8).map_err(|e| Error::File {
             path: file.into(),
             message: format!("column {name}: cannot be read as text: {e}"),
         })?;
-        if name != "client" {
-            let s = array.as_string::<i32>();
-            for (i, ok) in valid.iter_mut().enumerate() {
-                if s.is_null(i) || s.value(i).is_empty() {
-                    problems.push(problem(i, name, "required value is missing".into()));
-                    *ok = false;
+        texts.push(array);
+    }
+    let Some(time_column) = column("event_time") else {
+        return Err(Error::Input(vec![InputProblem {
+            file: file.to_string(),
+            position: "header".into(),
+            column: "event_time".into(),
+            reason: "required column is missing".into(),
+        }]));
+    };
+    // One problem per row: the first refused field, as for CSV and NDJSON.
+    let mut valid = vec![true; n];
+    let mut micros = vec![0i64; n];
+    let mut refuse = |i: usize, column: &str, reason: String, valid: &mut [bool]| {
+        if valid[i] {
+            valid[i] = false;
+            problems.push(problem(i, column, reason));
+        }
+    };
+    for (i, t) in event_times(&time_column, file)?.into_iter().enumerate() {
+        match t.and_then(|m| times.check(m)) {
+            Ok(m) => micros[i] = m,
+            Err(reason) => refuse(i, "event_time", reason, &mut valid),
+        }
+    }
+    for (name, array) in ["user_id", "module", "action", "client"].iter().zip(&texts) {
+        let s = array.as_string::<i32>();
+        for i in 0..n {
+            if s.is_null(i) || s.value(i).is_empty() {
+                if *name != "client" {
+                    refuse(i, name, "required value is missing".into(), &mut valid);
                 }
+            } else if let Err(reason) = check_text(s.value(i)) {
+                refuse(i, name, reason, &mut valid);
             }
         }
-        texts.push(array);
     }
     let time: ArrayRef = Arc::new(TimestampMicrosecondArray::from(micros).with_timezone("UTC"));
     let mut columns = vec![time];
     columns.extend(texts);
-    let out = RecordBatch::try_new(event_schema(), columns).in_file(file)?;
-    if valid.iter().all(|v| *v) {
-        return Ok(Some(out));
+    // Rows are dropped before the batch takes the stored schema, whose
+    // required columns hold no nulls.
+    if !valid.iter().all(|v| *v) {
+        let keep = BooleanArray::from(valid);
+        columns = columns
+            .iter()
+            .map(|c| filter(c, &keep))
+            .collect::<std::result::Result<_, _>>()
+            .in_file(file)?;
     }
-    let kept = filter_record_batch(&out, &BooleanArray::from(valid)).in_file(file)?;
-    Ok((kept.num_rows() > 0).then_some(kept))
+    if columns[0].is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        RecordBatch::try_new(event_schema(), columns).in_file(file)?,
+    ))
 }
 
 /// Event times of a column as microseconds, or the reason per row.
@@ -269,6 +290,7 @@ fn event_times(array: &ArrayRef, file: &str) -> Result<Vec<Result<i64, String>>>
 
 /// Collects text rows into batches of the stored schema.
 struct RowBuilder {
+    times: TimeRange,
     time: Vec<i64>,
     user: StringBuilder,
     module: StringBuilder,
@@ -277,8 +299,9 @@ struct RowBuilder {
 }
 
 impl RowBuilder {
-    fn new() -> Self {
+    fn new(times: &TimeRange) -> Self {
         RowBuilder {
+            times: *times,
             time: Vec::with_capacity(BATCH_ROWS),
             user: StringBuilder::new(),
             module: StringBuilder::new(),
@@ -292,23 +315,32 @@ impl RowBuilder {
         &mut self,
         get: &dyn Fn(&str) -> Option<String>,
     ) -> std::result::Result<(), (String, String)> {
-        let required = |c: &str| match get(c) {
-            Some(v) if !v.is_empty() => Ok(v),
-            _ => Err((c.to_string(), "required value is missing".to_string())),
+        let optional = |c: &str| match get(c).filter(|v| !v.is_empty()) {
+            Some(v) => match check_text(&v) {
+                Ok(()) => Ok(Some(v)),
+                Err(reason) => Err((c.to_string(), reason)),
+            },
+            None => Ok(None),
+        };
+        let required = |c: &str| match optional(c)? {
+            Some(v) => Ok(v),
+            None => Err((c.to_string(), "required value is missing".to_string())),
         };
         let time = required("event_time")?;
-        let micros = parse_event_time(&time).map_err(|r| ("event_time".to_string(), r))?;
+        let micros = parse_event_time(&time)
+            .and_then(|m| self.times.check(m))
+            .map_err(|r| ("event_time".to_string(), r))?;
         let (user, module, action) = (
             required("user_id")?,
             required("module")?,
             required("action")?,
         );
+        let client = optional("client")?;
         self.time.push(micros);
         self.user.append_value(user);
         self.module.append_value(module);
         self.action.append_value(action);
-        self.client
-            .append_option(get("client").filter(|c| !c.is_empty()));
+        self.client.append_option(client);
         Ok(())
     }
 
@@ -336,6 +368,7 @@ impl RowBuilder {
 fn read_csv(
     path: &Path,
     name: &str,
+    times: &TimeRange,
     problems: &mut Problems,
     sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
 ) -> Result<()> {
@@ -356,7 +389,7 @@ fn read_csv(
         .iter()
         .map(|c| (*c, index(c)))
         .collect();
-    let mut rows = RowBuilder::new();
+    let mut rows = RowBuilder::new(times);
     let mut record = csv::StringRecord::new();
     loop {
         let line = reader.position().line();
@@ -405,12 +438,17 @@ fn read_csv(
 /// Reads NDJSON or a JSON array held in memory (a request body) like
 /// [`read_ndjson`]: one batch of the valid rows, if any, and the refused
 /// rows.
-pub fn ndjson_batch(bytes: Vec<u8>, name: &str) -> Result<(Option<RecordBatch>, Problems)> {
+pub fn ndjson_batch(
+    bytes: Vec<u8>,
+    name: &str,
+    times: &TimeRange,
+) -> Result<(Option<RecordBatch>, Problems)> {
     let mut problems = Problems::default();
     let mut batches = Vec::new();
     read_ndjson(
         Box::new(std::io::Cursor::new(bytes)),
         name,
+        times,
         &mut problems,
         &mut |b| {
             batches.push(b);
@@ -430,6 +468,7 @@ pub fn ndjson_batch(bytes: Vec<u8>, name: &str) -> Result<(Option<RecordBatch>, 
 pub fn read_ndjson(
     input: Box<dyn Read>,
     name: &str,
+    times: &TimeRange,
     problems: &mut Problems,
     sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
 ) -> Result<()> {
@@ -438,7 +477,7 @@ pub fn read_ndjson(
         let buf = reader.fill_buf().in_file(name)?;
         buf.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
     };
-    let mut rows = RowBuilder::new();
+    let mut rows = RowBuilder::new(times);
     let mut handle = |value: serde_json::Result<serde_json::Value>,
                       position: String,
                       rows: &mut RowBuilder| {

@@ -37,6 +37,11 @@ pub struct EventFile {
     /// import; a layout hint only, the rollup recomputes local dates.
     pub date: String,
     pub events: u64,
+    /// Written by an import that accepted future times
+    /// (`import.allow_future`): its events are not reported as dated in
+    /// the future.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub future_allowed: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -48,7 +48,8 @@ use tables::{StoredTable, read_csv_table, read_table, write_table};
 use crate::config::Settings;
 use crate::model::tables::{RowProblem, check_known_waves};
 use crate::model::week::date_of_day;
-use crate::model::{Licensee, LocalDays, Module, Wave};
+use crate::model::{Licensee, LocalDays, Module, Wave, Week};
+use chrono::NaiveDate;
 
 /// What importing one events file produced.
 #[derive(Default)]
@@ -414,6 +415,8 @@ impl Store {
         ImportSummary,
     )> {
         settings.tz()?;
+        // "After the moment of import": one moment for the whole import.
+        let times = settings.event_times(chrono::Utc::now());
         let pseudonym = Pseudonym::new(&settings.privacy.pseudonym_key);
         let pseudonym = pseudonym.as_ref();
         let mut summary = ImportSummary::default();
@@ -450,6 +453,7 @@ impl Store {
                 *index,
                 import_id,
                 settings,
+                &times,
                 pseudonym,
                 &shared_written,
             );
@@ -495,12 +499,14 @@ impl Store {
 
     /// Reads one events file into new partition files (not yet committed)
     /// and a rollup of its events.
+    #[allow(clippy::too_many_arguments)]
     fn import_file(
         &self,
         path: &Path,
         index: usize,
         import_id: &str,
         settings: &Settings,
+        times: &crate::model::event::TimeRange,
         pseudonym: Option<&Pseudonym>,
         written: &Mutex<Vec<PathBuf>>,
     ) -> Result<FileOutcome> {
@@ -538,7 +544,7 @@ impl Store {
             }
             Ok(())
         };
-        input::read_events(path, &mut outcome.problems, &mut sink)?;
+        input::read_events(path, times, &mut outcome.problems, &mut sink)?;
         for (day, (full, file)) in partitions {
             let rows = file.finish(&full)?;
             let rel = full
@@ -550,6 +556,7 @@ impl Store {
                 path: rel,
                 date: date_of_day(day).to_string(),
                 events: rows,
+                future_allowed: settings.import.allow_future,
             });
         }
         Ok(outcome)
@@ -642,6 +649,7 @@ impl Store {
                     path: rel,
                     date,
                     events: rows,
+                    future_allowed: settings.import.allow_future,
                 });
             }
             before_commit()?;
@@ -717,6 +725,7 @@ impl Store {
                 path: rel,
                 date,
                 events: rows,
+                future_allowed: small.iter().any(|f| f.future_allowed),
             });
             manifest.save(&self.root)?;
             self.manifest = manifest;
@@ -730,9 +739,27 @@ impl Store {
 
     /// Rebuilds the rollup from the stored raw events with `settings`.
     pub fn rebuild(&mut self, settings: &Settings, progress: bool) -> Result<u64> {
+        self.rebuild_without(&HashSet::new(), settings, progress)
+    }
+
+    /// Rebuilds the rollup from the stored raw events except the files of
+    /// `left_out` (paths as in the manifest), and commits it together with
+    /// a manifest without them.
+    fn rebuild_without(
+        &mut self,
+        left_out: &HashSet<&str>,
+        settings: &Settings,
+        progress: bool,
+    ) -> Result<u64> {
         self.check_writer()?;
         let tz = settings.tz()?;
-        let paths = self.event_file_paths();
+        let paths: Vec<PathBuf> = self
+            .manifest
+            .event_files
+            .iter()
+            .filter(|f| !left_out.contains(f.path.as_str()))
+            .map(|f| self.root.join(&f.path))
+            .collect();
         let bar = progress_bar(progress, paths.len() as u64);
         // One rollup per stored file, one worker per core, merged in order.
         let outcomes = parallel_map(&paths, |path| -> Result<(Rollup, u64)> {
@@ -755,7 +782,10 @@ impl Store {
         }
         bar.finish_and_clear();
         let mut written = Vec::new();
-        let result = self.commit(&new_import_id(), &rollup, settings, &mut written, |_| {});
+        let result = self.commit(&new_import_id(), &rollup, settings, &mut written, |m| {
+            m.event_files
+                .retain(|f| !left_out.contains(f.path.as_str()));
+        });
         if result.is_err() {
             for path in &written {
                 let _ = std::fs::remove_file(path);
@@ -891,11 +921,105 @@ fn progress_bar(enabled: bool, len: u64) -> indicatif::ProgressBar {
     bar
 }
 
-/// Days of the first and last stored event partition.
-pub fn stored_date_range(manifest: &Manifest) -> Option<(String, String)> {
-    let first = manifest.event_files.iter().map(|f| &f.date).min()?;
-    let last = manifest.event_files.iter().map(|f| &f.date).max()?;
-    Some((first.clone(), last.clone()))
+/// Why a stored events file lies outside the dates events can have, if it
+/// does: before 1999-12-31 (2000-01-01 in any time zone), not a date with
+/// a four-digit year (older versions took `+10000-01-01`), or after
+/// `latest` unless its import allowed future times.
+pub fn implausible_date(file: &EventFile, latest: NaiveDate) -> Option<String> {
+    let date = match file.date.parse::<NaiveDate>() {
+        Ok(d) if file.date.len() == 10 => d,
+        _ => {
+            return Some(format!(
+                "its events are dated {}, a year without four digits",
+                file.date
+            ));
+        }
+    };
+    if date < crate::model::event::earliest_local_date() {
+        return Some(format!("its events are dated {date}, before 2000-01-01"));
+    }
+    if date > latest && !file.future_allowed {
+        return Some(format!(
+            "its events are dated {date}, in the future (after {latest})"
+        ));
+    }
+    None
+}
+
+impl Store {
+    /// The latest local date a stored event may have now: a day after
+    /// today plus `import.max_future_minutes` (any time zone), or the end
+    /// of year 9999 with future times allowed.
+    fn latest_plausible_date(settings: &Settings) -> NaiveDate {
+        let latest = settings.event_times(chrono::Utc::now()).latest();
+        chrono::DateTime::<chrono::Utc>::from_timestamp_micros(latest)
+            .map_or(NaiveDate::MAX, |t| t.date_naive())
+            .succ_opt()
+            .unwrap_or(NaiveDate::MAX)
+    }
+
+    /// Stored event files dated where no event can be, with the reason:
+    /// `uptake check` and `/health` report them, `uptake check --repair`
+    /// moves them to quarantine. The figures of other weeks are unaffected.
+    pub fn implausible_event_files(&self, settings: &Settings) -> Vec<(EventFile, String)> {
+        let latest = Self::latest_plausible_date(settings);
+        self.manifest
+            .event_files
+            .iter()
+            .filter_map(|f| implausible_date(f, latest).map(|why| (f.clone(), why)))
+            .collect()
+    }
+
+    /// The first and last local dates of stored events, compared as dates;
+    /// implausibly dated files ([`Store::implausible_event_files`]) are
+    /// left out, so that one bad event does not move the default weeks.
+    pub fn event_dates(&self, settings: &Settings) -> Option<(NaiveDate, NaiveDate)> {
+        let latest = Self::latest_plausible_date(settings);
+        let dates = self
+            .manifest
+            .event_files
+            .iter()
+            .filter(|f| implausible_date(f, latest).is_none())
+            .filter_map(|f| f.date.parse::<NaiveDate>().ok());
+        let (mut first, mut last) = (NaiveDate::MAX, NaiveDate::MIN);
+        for d in dates {
+            first = first.min(d);
+            last = last.max(d);
+        }
+        (first <= last).then_some((first, last))
+    }
+
+    /// The weeks of the first and last stored events
+    /// ([`Store::event_dates`]).
+    pub fn event_weeks(&self, settings: &Settings) -> Option<(Week, Week)> {
+        let (first, last) = self.event_dates(settings)?;
+        Some((Week::containing(first), Week::containing(last)))
+    }
+
+    /// Moves the implausibly dated event files to quarantine, each with its
+    /// reason, and rebuilds the rollup without them. Returns the files
+    /// moved. They are copied into quarantine before the commit and removed
+    /// after it, so an interruption leaves them either stored or in
+    /// quarantine.
+    pub fn quarantine_implausible(
+        &mut self,
+        settings: &Settings,
+    ) -> Result<Vec<(EventFile, String)>> {
+        self.check_writer()?;
+        let bad = self.implausible_event_files(settings);
+        if bad.is_empty() {
+            return Ok(bad);
+        }
+        for (file, why) in &bad {
+            quarantine::quarantine(&self.root, &self.root.join(&file.path), why, true)?;
+        }
+        let gone: HashSet<&str> = bad.iter().map(|(f, _)| f.path.as_str()).collect();
+        self.rebuild_without(&gone, settings, false)?;
+        for (file, _) in &bad {
+            let _ = std::fs::remove_file(self.root.join(&file.path));
+        }
+        Ok(bad)
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,443 @@
+//! The exact audit of one week's decision: can a caller who sees every
+//! shown segment pin down a figure of a hidden segment with fewer than `k`
+//! licensees?
+//!
+//! The unknowns are the figures of the hidden finest segments (region,
+//! department, team and wave together) that hold licensees. Every shown
+//! segment of any breakdown gives an equation: its figure is the sum of
+//! its finest segments', of which the shown ones are known. Figures that
+//! count people have natural bounds: `0 <= regular <= eligible`, and so
+//! for inactive licensees and each module's users. The audit assumes the
+//! caller also knows every finest segment's eligible count, which is more
+//! than any caller sees, so what it finds safe is safe.
+//!
+//! A hidden segment's figure is *determined* when it takes one value on
+//! every solution of these equations within the bounds. The solutions form
+//! a polytope, whose affine hull is given by the equations together with
+//! the bounds that hold with equality on all of it (finest segments pinned
+//! to 0 or to their eligible count). So the audit
+//!
+//! 1. finds the pinned finest segments: first those a single equation
+//!    pins (its rest is 0, or everyone), repeatedly; then, by linear
+//!    programming (`microlp`), every other one: maximise the room of the
+//!    candidates at a bound; each candidate that gets room is free; when
+//!    none does, the rest are pinned;
+//! 2. tests each hidden segment's sum of unknowns for membership in the
+//!    span of the equations plus the pinned unknowns (Gaussian elimination
+//!    modulo the prime 2^61 - 1; a chance coincidence could only report a
+//!    determined figure that is not, which hides more, never less).
+//!
+//! The eligible count itself has no upper bound the caller knows, so for
+//! it only step 2 applies (a determined count of 0 reveals nobody). A
+//! figure that a shown segment shows as 0 or as everyone is known for each
+//! of its members; a hidden segment whose members are all covered so is
+//! not reported (README: "what protection accepts").
+
+use std::collections::{BTreeMap, HashMap};
+
+/// One figure of every finest segment and every segment of a week.
+pub struct Figure {
+    /// The figure of each finest segment.
+    pub cells: Vec<i64>,
+    /// The figure of each segment (node), the sum of its finest ones.
+    pub nodes: Vec<i64>,
+}
+
+/// What the audit reads: the segments (nodes) of every breakdown with
+/// their eligible counts and finest segments, and the figures.
+pub struct Input<'a> {
+    /// Eligible licensees of each node.
+    pub eligible: &'a [i64],
+    /// The finest segments of each node.
+    pub cells_of: &'a [Vec<u32>],
+    /// The node of each finest segment on its own.
+    pub finest_node: &'a [usize],
+    /// Eligible licensees of each finest segment.
+    pub cell_eligible: &'a [i64],
+    pub figures: &'a [Figure],
+}
+
+/// The hidden nodes of 1 to `k`-1 licensees whose eligible count (figure
+/// `None`) or another figure (its index in [`Input::figures`]) a caller
+/// can determine from the shown nodes. Eligible counts are audited first;
+/// the other figures only when no eligible count leaks.
+pub fn leaks(input: &Input, hidden: &[bool], k: i64) -> Vec<(usize, Option<usize>)> {
+    // The unknowns: hidden finest segments with licensees.
+    let mut column: HashMap<u32, u32> = HashMap::new();
+    let mut cells: Vec<u32> = Vec::new();
+    for (c, &node) in input.finest_node.iter().enumerate() {
+        if hidden[node] && input.cell_eligible[c] > 0 {
+            column.insert(c as u32, cells.len() as u32);
+            cells.push(c as u32);
+        }
+    }
+    if cells.is_empty() {
+        return Vec::new();
+    }
+    let columns_of = |node: usize| -> Vec<u32> {
+        let mut cols: Vec<u32> = input.cells_of[node]
+            .iter()
+            .filter_map(|c| column.get(c).copied())
+            .collect();
+        cols.sort_unstable();
+        cols
+    };
+    // One equation per distinct set of unknowns of a shown node.
+    let mut equations: HashMap<Vec<u32>, usize> = HashMap::new();
+    for (node, &eligible) in input.eligible.iter().enumerate() {
+        if hidden[node] || eligible == 0 {
+            continue;
+        }
+        let cols = columns_of(node);
+        if !cols.is_empty() {
+            equations.entry(cols).or_insert(node);
+        }
+    }
+    let mut equations: Vec<(Vec<u32>, usize)> = equations.into_iter().collect();
+    // Small equations first keeps the elimination sparse.
+    equations.sort_by_key(|(cols, node)| (cols.len(), *node));
+    let targets: Vec<(usize, Vec<u32>)> = (0..input.eligible.len())
+        .filter(|&n| hidden[n] && (1..k).contains(&input.eligible[n]))
+        .map(|n| (n, columns_of(n)))
+        .filter(|(_, cols)| !cols.is_empty())
+        .collect();
+    if targets.is_empty() {
+        return Vec::new();
+    }
+    let mut basis = Basis::default();
+    for (cols, _) in &equations {
+        basis.insert(cols.iter().map(|&c| (c, 1)).collect());
+    }
+    let eligible_leaks: Vec<(usize, Option<usize>)> = targets
+        .iter()
+        .filter(|(_, cols)| basis.spans(cols))
+        .map(|(n, _)| (*n, None))
+        .collect();
+    if !eligible_leaks.is_empty() {
+        return eligible_leaks;
+    }
+
+    let bound: Vec<i64> = cells
+        .iter()
+        .map(|&c| input.cell_eligible[c as usize])
+        .collect();
+    let mut found: Vec<(usize, Option<usize>)> = Vec::new();
+    for (f, figure) in input.figures.iter().enumerate() {
+        let truth: Vec<i64> = cells.iter().map(|&c| figure.cells[c as usize]).collect();
+        let system = Bounded {
+            equations: &equations,
+            bound: &bound,
+            truth: &truth,
+        };
+        let pinned = system.pinned();
+        if pinned.iter().all(|p| !p) {
+            // Nothing pinned: determined exactly when the eligible count
+            // is, and none is.
+            continue;
+        }
+        // Members known to every caller: a shown node that shows 0 or
+        // everyone for this figure.
+        let mut open = vec![false; cells.len()];
+        for (node, &eligible) in input.eligible.iter().enumerate() {
+            let v = figure.nodes[node];
+            if !hidden[node] && eligible > 0 && (v == 0 || v == eligible) {
+                for c in columns_of(node) {
+                    open[c as usize] = true;
+                }
+            }
+        }
+        let mut with_pinned = basis.clone();
+        for (c, _) in pinned.iter().enumerate().filter(|(_, p)| **p) {
+            with_pinned.insert(vec![(c as u32, 1)]);
+        }
+        for (node, cols) in &targets {
+            if cols.iter().all(|&c| open[c as usize]) || found.iter().any(|(n, _)| n == node) {
+                continue;
+            }
+            if with_pinned.spans(cols) {
+                found.push((*node, Some(f)));
+            }
+        }
+    }
+    found
+}
+
+/// The equations of one figure with the bounds of its unknowns.
+struct Bounded<'a> {
+    equations: &'a [(Vec<u32>, usize)],
+    /// Upper bound (eligible count) of each unknown; the lower one is 0.
+    bound: &'a [i64],
+    /// The true value of each unknown (a solution).
+    truth: &'a [i64],
+}
+
+impl Bounded<'_> {
+    /// Which unknowns are at a bound (0 or their eligible count) on every
+    /// solution within the bounds. With the equations they span every
+    /// linear function that is constant on the solutions.
+    fn pinned(&self) -> Vec<bool> {
+        let n = self.bound.len();
+        let rhs: Vec<i64> = self
+            .equations
+            .iter()
+            .map(|(cols, _)| cols.iter().map(|&c| self.truth[c as usize]).sum())
+            .collect();
+        let mut equations_of: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (e, (cols, _)) in self.equations.iter().enumerate() {
+            for &c in cols {
+                equations_of[c as usize].push(e);
+            }
+        }
+        // 1. What single equations pin: their free rest is 0 or full.
+        let mut pinned = vec![false; n];
+        let mut work: Vec<usize> = (0..self.equations.len()).collect();
+        let mut queued = vec![true; self.equations.len()];
+        while let Some(e) = work.pop() {
+            queued[e] = false;
+            let cols = &self.equations[e].0;
+            let (mut rest, mut room) = (rhs[e], 0);
+            for &c in cols {
+                let c = c as usize;
+                if pinned[c] {
+                    rest -= self.truth[c];
+                } else {
+                    room += self.bound[c];
+                }
+            }
+            if room == 0 || (rest != 0 && rest != room) {
+                continue;
+            }
+            for &c in cols {
+                let c = c as usize;
+                if !pinned[c] {
+                    pinned[c] = true;
+                    for &other in &equations_of[c] {
+                        if !queued[other] {
+                            queued[other] = true;
+                            work.push(other);
+                        }
+                    }
+                }
+            }
+        }
+        // 2. The rest: an unknown strictly inside its bounds in the true
+        // solution is free; one at a bound is free when some solution
+        // moves it.
+        let mut candidates: Vec<usize> = (0..n)
+            .filter(|&c| !pinned[c] && (self.truth[c] == 0 || self.truth[c] == self.bound[c]))
+            .collect();
+        while !candidates.is_empty() {
+            match self.movable(&pinned, &rhs, &candidates) {
+                Some(moved) if !moved.is_empty() => {
+                    candidates.retain(|c| !moved.contains(c));
+                }
+                Some(_) => break,
+                None => {
+                    tracing::warn!(
+                        unknowns = n,
+                        "the disclosure audit's linear program failed; treating its candidates as pinned"
+                    );
+                    break;
+                }
+            }
+        }
+        for c in candidates {
+            pinned[c] = true;
+        }
+        pinned
+    }
+
+    /// The candidates some solution moves off their bound: maximises the
+    /// sum of their room (each counted up to 1). None when the solver
+    /// fails.
+    fn movable(&self, pinned: &[bool], rhs: &[i64], candidates: &[usize]) -> Option<Vec<usize>> {
+        use microlp::{ComparisonOp, OptimizationDirection, Problem};
+        let mut problem = Problem::new(OptimizationDirection::Maximize);
+        let vars: Vec<Option<microlp::Variable>> = (0..self.bound.len())
+            .map(|c| (!pinned[c]).then(|| problem.add_var(0.0, (0.0, self.bound[c] as f64))))
+            .collect();
+        for (e, (cols, _)) in self.equations.iter().enumerate() {
+            let mut rest = rhs[e];
+            let mut terms = Vec::new();
+            for &c in cols {
+                match vars[c as usize] {
+                    Some(v) => terms.push((v, 1.0)),
+                    None => rest -= self.truth[c as usize],
+                }
+            }
+            if !terms.is_empty() {
+                problem.add_constraint(terms, ComparisonOp::Eq, rest as f64);
+            }
+        }
+        let mut room = Vec::with_capacity(candidates.len());
+        for &c in candidates {
+            let x = vars[c]?;
+            let s = problem.add_var(1.0, (0.0, 1.0));
+            if self.truth[c] == 0 {
+                problem.add_constraint([(s, 1.0), (x, -1.0)], ComparisonOp::Le, 0.0);
+            } else {
+                problem.add_constraint(
+                    [(s, 1.0), (x, 1.0)],
+                    ComparisonOp::Le,
+                    self.bound[c] as f64,
+                );
+            }
+            room.push((c, s));
+        }
+        let microlp::SolveOutcome::Solution(solution) = problem.solve().ok()? else {
+            return None;
+        };
+        Some(
+            room.into_iter()
+                .filter(|(_, s)| solution[*s] > 1e-6)
+                .map(|(c, _)| c)
+                .collect(),
+        )
+    }
+}
+
+/// The prime of the elimination.
+const P: u64 = (1 << 61) - 1;
+
+fn mul(a: u64, b: u64) -> u64 {
+    let r = u128::from(a) * u128::from(b);
+    let s = (r as u64 & P) + (r >> 61) as u64;
+    if s >= P { s - P } else { s }
+}
+
+fn sub(a: u64, b: u64) -> u64 {
+    if a >= b { a - b } else { a + P - b }
+}
+
+fn inverse(a: u64) -> u64 {
+    let (mut result, mut base, mut exp) = (1u64, a, P - 2);
+    while exp > 0 {
+        if exp & 1 == 1 {
+            result = mul(result, base);
+        }
+        base = mul(base, base);
+        exp >>= 1;
+    }
+    result
+}
+
+/// Rows in echelon form modulo [`P`]: each row's first column is its
+/// pivot, with coefficient 1, and no other row starts there.
+#[derive(Clone, Default)]
+struct Basis {
+    pivot_of: HashMap<u32, usize>,
+    rows: Vec<Vec<(u32, u64)>>,
+}
+
+impl Basis {
+    /// Eliminates the pivot columns from `v`, left to right.
+    fn reduce(&self, v: &mut BTreeMap<u32, u64>) {
+        let mut cursor = 0u32;
+        while let Some((&c, &value)) = v.range(cursor..).next() {
+            let Some(&r) = self.pivot_of.get(&c) else {
+                cursor = c + 1;
+                continue;
+            };
+            for &(col, x) in &self.rows[r] {
+                let entry = v.entry(col).or_insert(0);
+                *entry = sub(*entry, mul(value, x));
+                if *entry == 0 {
+                    v.remove(&col);
+                }
+            }
+        }
+    }
+
+    /// Adds a row; false when it is in the span already.
+    fn insert(&mut self, row: Vec<(u32, u64)>) -> bool {
+        let mut v: BTreeMap<u32, u64> = row.into_iter().filter(|(_, x)| *x != 0).collect();
+        self.reduce(&mut v);
+        let Some((&lead, &x)) = v.iter().next() else {
+            return false;
+        };
+        let inv = inverse(x);
+        self.pivot_of.insert(lead, self.rows.len());
+        self.rows
+            .push(v.into_iter().map(|(c, x)| (c, mul(x, inv))).collect());
+        true
+    }
+
+    /// Whether the sum of these columns is in the span.
+    fn spans(&self, cols: &[u32]) -> bool {
+        let mut v: BTreeMap<u32, u64> = cols.iter().map(|&c| (c, 1)).collect();
+        self.reduce(&mut v);
+        v.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arithmetic_modulo_the_prime() {
+        assert_eq!(mul(inverse(12345), 12345), 1);
+        assert_eq!(sub(3, 5), P - 2);
+        assert_eq!(mul(P - 1, P - 1), 1);
+    }
+
+    #[test]
+    fn the_span_of_sums() {
+        let mut b = Basis::default();
+        // a + b + c, a + b: c follows, a does not.
+        assert!(b.insert(vec![(0, 1), (1, 1), (2, 1)]));
+        assert!(b.insert(vec![(0, 1), (1, 1)]));
+        assert!(!b.insert(vec![(2, 1)]));
+        assert!(b.spans(&[2]));
+        assert!(!b.spans(&[0]));
+        assert!(b.spans(&[0, 1]));
+        // (a + d) - (a + b) + (b + c + e) - (c + e) = d
+        let mut b = Basis::default();
+        for row in [vec![0, 3], vec![0, 1], vec![1, 2, 4], vec![2, 4]] {
+            b.insert(row.into_iter().map(|c| (c, 1)).collect());
+        }
+        assert!(b.spans(&[3]));
+        // and then b = (b + c + e) - (c + e), a = (a + b) - b; c alone not.
+        assert!(b.spans(&[0]));
+        assert!(!b.spans(&[2]));
+        assert!(b.spans(&[2, 4]));
+    }
+
+    /// Unknowns a, b, c (bounds 3, 4, 5) with a + b + c and a + b known.
+    fn bounded(truth: &[i64], sums: &[Vec<u32>]) -> Vec<bool> {
+        let equations: Vec<(Vec<u32>, usize)> = sums
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, s)| (s, i))
+            .collect();
+        Bounded {
+            equations: &equations,
+            bound: &[3, 4, 5],
+            truth,
+        }
+        .pinned()
+    }
+
+    #[test]
+    fn bounds_pin_what_a_sum_leaves_no_room_for() {
+        // a + b = 0: both are 0.
+        assert_eq!(bounded(&[0, 0, 2], &[vec![0, 1]]), [true, true, false]);
+        // a + b = 7 = 3 + 4: both are full.
+        assert_eq!(bounded(&[3, 4, 2], &[vec![0, 1]]), [true, true, false]);
+        // a + b = 5: room either way.
+        assert_eq!(bounded(&[3, 2, 2], &[vec![0, 1]]), [false, false, false]);
+        // Only by linear programming: a + b = 1 and b + c = 6 with c <= 5
+        // give b >= 1, so a = 0 and c = 5 on every solution. (b = 1 then
+        // follows from the equations: the elimination's part.)
+        assert_eq!(
+            bounded(&[0, 1, 5], &[vec![0, 1], vec![1, 2]]),
+            [true, false, true]
+        );
+        // a + b = 2, b + c = 6: a can be 0 (b 2, c 4) or 1 (b 1, c 5).
+        assert_eq!(
+            bounded(&[0, 2, 4], &[vec![0, 1], vec![1, 2]]),
+            [false, false, false]
+        );
+    }
+}

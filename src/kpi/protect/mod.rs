@@ -1,0 +1,999 @@
+//! Protection against differencing (complementary suppression).
+//!
+//! SPEC.md section 4 suppresses a segment with fewer than `k` eligible
+//! licensees. That alone can be undone by subtraction: the whole
+//! organisation's figures minus every shown region's figures are the
+//! figures of the one suppressed region. And an attacker may combine any
+//! tables: `by=team` and `by=department` together can pin down a small
+//! team of `by=department,team` even when that table hides it.
+//!
+//! So uptake decides, once per week range and scope, which segments of
+//! **every** breakdown are shown: of the 16 tables over region,
+//! department, team and wave (the whole organisation is one of them). A
+//! segment is shown only when all of these hold, and every table reads its
+//! cells from that one decision:
+//!
+//! 1. It has at least `k` eligible licensees (SPEC.md section 4).
+//! 2. Partners: wherever a shown segment is split by one dimension (a
+//!    region into its departments, the organisation into its regions),
+//!    its hidden parts together hold no licensee or at least `k`, so that
+//!    subtracting the shown parts reveals no group smaller than `k`.
+//!    Otherwise the smallest shown part is hidden as well.
+//! 3. The attacker's check: taking every shown segment as known and
+//!    solving "a segment is the sum of its parts" wherever one term is
+//!    unknown, until nothing more follows, no segment of 1 to `k`-1
+//!    licensees becomes known. When one does, the smallest shown segment
+//!    of a sum it takes part in (a part or the whole, nearest first) is
+//!    hidden.
+//!
+//! 4. The exact audit ([`disclosure`]): no hidden segment of 1 to `k`-1
+//!    licensees has its eligible count, regular users, inactive licensees
+//!    or users of any module pinned to one value by what the caller sees,
+//!    by any combination of sums and the bounds `0 <= figure <= eligible`
+//!    (linear programming and elimination), unless a shown segment that
+//!    contains each of its members already says it (0 regular users of a
+//!    shown team tells that of each member). When one is, the nearest
+//!    smallest shown segment is hidden, as in rule 3.
+//!
+//! Rules 2 and 3 run in turn until neither hides anything more, then the
+//! audit; all of them again until the audit finds nothing. Hiding only
+//! grows, so this ends; segments without licensees hide nothing and need
+//! no partner.
+//!
+//! Filters (`region=`, `department=`, `wave=`) take part as dimensions: a
+//! filtered table is the slice of the table broken down by the filter's
+//! dimensions too. A viewer's scope is their whole organisation: the
+//! decision is made within it.
+
+mod disclosure;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+
+use crate::model::Week;
+
+use super::{Dimension, Filter, Request, Scope};
+
+/// How the segments of a computed table map onto the table asked for.
+#[derive(Debug, Clone)]
+pub struct View {
+    /// Positions of the asked dimensions among the computed ones.
+    asked: Vec<usize>,
+    /// Positions and values of the filter's dimensions.
+    fixed: Vec<(usize, String)>,
+}
+
+impl View {
+    /// Whether a computed segment belongs to the asked table.
+    pub fn keeps(&self, segment: &[String]) -> bool {
+        self.fixed.iter().all(|(i, v)| segment.get(*i) == Some(v))
+    }
+
+    /// The asked dimensions' values of a computed segment.
+    pub fn project(&self, segment: &[String]) -> Vec<String> {
+        self.asked.iter().map(|&i| segment[i].clone()).collect()
+    }
+}
+
+/// The request to compute for a protected one: the filter's dimensions are
+/// added to the asked ones and the filter is lifted (the scope stays). An
+/// unprotected request is computed as it is.
+pub fn widen(request: &Request) -> (Request, Option<View>) {
+    if !request.protected {
+        return (request.clone(), None);
+    }
+    let mut dims = request.dims.clone();
+    let mut fixed = Vec::new();
+    let Filter {
+        region,
+        department,
+        wave,
+    } = &request.filter;
+    for (d, value) in [
+        (Dimension::Region, region),
+        (Dimension::Department, department),
+        (Dimension::Wave, wave),
+    ] {
+        if let Some(v) = value {
+            let at = match dims.iter().position(|x| *x == d) {
+                Some(i) => i,
+                None => {
+                    dims.push(d);
+                    dims.len() - 1
+                }
+            };
+            fixed.push((at, v.clone()));
+        }
+    }
+    let view = View {
+        asked: (0..request.dims.len()).collect(),
+        fixed,
+    };
+    let wide = Request {
+        dims,
+        filter: Filter::default(),
+        ..request.clone()
+    };
+    (wide, Some(view))
+}
+
+/// Decisions by (week, scope, k): a week's decision depends on that week's
+/// figures only, so requests over different ranges share them. Bounded by
+/// bytes: the oldest decisions are dropped beyond the budget.
+///
+/// An engine opened after new events were stored starts with the
+/// decisions of the one before ([`Cache::succeed`]): a week whose finest
+/// segments' figures are the same as before keeps its decision, so only
+/// the weeks the new events changed are decided again.
+pub struct Cache {
+    inner: tokio::sync::Mutex<Decided>,
+    budget: usize,
+}
+
+#[derive(Default)]
+struct Decided {
+    map: HashMap<CacheKey, Arc<WeekDecision>>,
+    order: VecDeque<CacheKey>,
+    bytes: usize,
+    /// Decisions of the engine before, by the same key.
+    earlier: HashMap<CacheKey, Arc<WeekDecision>>,
+}
+
+/// Week, scope, k.
+pub type CacheKey = (Week, Scope, i64);
+
+impl Default for Cache {
+    fn default() -> Self {
+        Cache::new(256 << 20)
+    }
+}
+
+impl Cache {
+    /// A cache holding about `budget` bytes of decisions.
+    pub fn new(budget: usize) -> Cache {
+        Cache {
+            inner: Default::default(),
+            budget,
+        }
+    }
+
+    /// A cache for the next engine, with this one's decisions to reuse
+    /// where a week's figures did not change.
+    pub async fn succeed(&self) -> Cache {
+        let inner = self.inner.lock().await;
+        let mut earlier = inner.earlier.clone();
+        earlier.extend(inner.map.iter().map(|(k, d)| (k.clone(), d.clone())));
+        Cache {
+            inner: tokio::sync::Mutex::new(Decided {
+                earlier,
+                ..Decided::default()
+            }),
+            budget: self.budget,
+        }
+    }
+
+    /// The decisions of the weeks `from..=to`. Weeks not decided yet are
+    /// decided from the finest segments `finest(first, last)` returns for
+    /// the range of the missing weeks. Requests wait for one computation.
+    pub async fn decide<F, Fut, E>(
+        &self,
+        from: Week,
+        to: Week,
+        scope: &Scope,
+        k: i64,
+        finest: F,
+    ) -> Result<Protection, E>
+    where
+        F: FnOnce(Week, Week) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<FinestCell>, E>>,
+    {
+        let mut inner = self.inner.lock().await;
+        let key = |w: Week| (w, scope.clone(), k);
+        let weeks: Vec<Week> = (from.number()..=to.number())
+            .map(Week::from_number)
+            .collect();
+        let missing: Vec<Week> = weeks
+            .iter()
+            .copied()
+            .filter(|w| !inner.map.contains_key(&key(*w)))
+            .collect();
+        if let (Some(first), Some(last)) = (missing.first(), missing.last()) {
+            let mut by_week: BTreeMap<Week, Vec<FinestCell>> =
+                missing.iter().map(|w| (*w, Vec::new())).collect();
+            for cell in finest(*first, *last).await? {
+                if let Some(cells) = by_week.get_mut(&cell.week) {
+                    cells.push(cell);
+                }
+            }
+            let mut todo = Vec::new();
+            for (week, cells) in by_week {
+                let inputs = fingerprint(&cells);
+                match inner.earlier.get(&key(week)) {
+                    Some(d) if d.inputs == inputs => {
+                        let d = d.clone();
+                        inner.keep(key(week), d, self.budget);
+                    }
+                    _ => todo.push((week, cells)),
+                }
+            }
+            for (week, decision) in decide_weeks(todo, k) {
+                inner.keep(key(week), Arc::new(decision), self.budget);
+            }
+        }
+        Ok(Protection {
+            weeks: weeks
+                .into_iter()
+                .filter_map(|w| inner.map.get(&key(w)).map(|d| (w, d.clone())))
+                .collect(),
+        })
+    }
+}
+
+impl Decided {
+    fn keep(&mut self, key: CacheKey, decision: Arc<WeekDecision>, budget: usize) {
+        self.bytes += decision.bytes();
+        self.order.push_back(key.clone());
+        if let Some(old) = self.map.insert(key, decision) {
+            self.bytes -= old.bytes();
+        }
+        // The decision just kept stays, whatever its size.
+        while self.bytes > budget && self.order.len() > 1 {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(d) = self.map.remove(&oldest) {
+                self.bytes -= d.bytes();
+            }
+        }
+    }
+}
+
+/// What a week's decision depends on: its finest segments and figures.
+fn fingerprint(cells: &[FinestCell]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    cells.hash(&mut h);
+    h.finish()
+}
+
+/// A finest segment of one week with every figure protection audits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FinestCell {
+    pub week: Week,
+    /// Region, department, team and wave (the order of [`Dimension::ALL`]).
+    pub values: Vec<String>,
+    pub eligible: i64,
+    pub regular: i64,
+    pub inactive: i64,
+    /// Users of the modules of `L(t)` that any licensee of it used.
+    pub module_users: Vec<(String, i64)>,
+}
+
+/// Decides each week on its own, on all cores.
+fn decide_weeks(weeks: Vec<(Week, Vec<FinestCell>)>, k: i64) -> Vec<(Week, WeekDecision)> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(weeks.len().max(1));
+    // Weeks dealt out in turn: later weeks, with more licensees, are
+    // slower to decide.
+    let weeks = &weeks;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    weeks
+                        .iter()
+                        .skip(t)
+                        .step_by(threads)
+                        .map(|(w, cells)| (*w, WeekDecision::compute(cells, k)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+/// Which segments of every breakdown are shown, week by week.
+#[derive(Debug, Default)]
+pub struct Protection {
+    weeks: HashMap<Week, Arc<WeekDecision>>,
+}
+
+impl Protection {
+    /// Whether a segment of a week is hidden; `dims` in any order,
+    /// `values` in that order. Unknown segments are hidden.
+    pub fn hidden(&self, week: Week, dims: &[Dimension], values: &[String]) -> bool {
+        self.weeks.get(&week).is_none_or(|d| d.hidden(dims, values))
+    }
+
+    /// How much each rule hid, summed over the weeks.
+    pub fn hiding(&self) -> Hiding {
+        let mut total = Hiding::default();
+        for d in self.weeks.values() {
+            total.segments += d.hiding.segments;
+            total.below_k += d.hiding.below_k;
+            total.differencing += d.hiding.differencing;
+            total.figures += d.hiding.figures;
+        }
+        total
+    }
+}
+
+/// Segments with licensees (of all 16 breakdowns, counted per week) and
+/// how many of them each rule hides: below `k` (rule 1), against
+/// differencing of eligible counts (rules 2 and 3), and in addition by the
+/// exact audit of every figure (rule 4).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Hiding {
+    pub segments: usize,
+    pub below_k: usize,
+    pub differencing: usize,
+    pub figures: usize,
+}
+
+/// A segment of some table: the bit mask of its dimensions and the ids of
+/// its values (unused dimensions `u32::MAX`).
+type NodeKey = (usize, [u32; 4]);
+
+/// One week's decision.
+#[derive(Debug, Default)]
+pub struct WeekDecision {
+    /// Ids of the values of each dimension.
+    values: [HashMap<String, u32>; 4],
+    nodes: HashMap<NodeKey, usize>,
+    hidden: Vec<bool>,
+    hiding: Hiding,
+    /// The [`fingerprint`] of the finest segments it was decided from.
+    inputs: u64,
+}
+
+impl WeekDecision {
+    fn compute(finest: &[FinestCell], k: i64) -> WeekDecision {
+        let dims = Dimension::ALL.len();
+        let full = (1usize << dims) - 1;
+        let mut values: [HashMap<String, u32>; 4] = Default::default();
+        let mut nodes: HashMap<NodeKey, usize> = HashMap::new();
+        let mut value: Vec<i64> = Vec::new();
+        let mut nodes_of: Vec<[usize; 16]> = Vec::with_capacity(finest.len());
+        for cell in finest {
+            let (segment, n) = (&cell.values, &cell.eligible);
+            let mut ids = [u32::MAX; 4];
+            for d in 0..dims {
+                let next = values[d].len() as u32;
+                ids[d] = *values[d].entry(segment[d].clone()).or_insert(next);
+            }
+            let mut of = [0usize; 16];
+            for (mask, node) in of.iter_mut().enumerate() {
+                let mut key = [u32::MAX; 4];
+                for d in (0..dims).filter(|d| mask & (1 << d) != 0) {
+                    key[d] = ids[d];
+                }
+                let id = *nodes.entry((mask, key)).or_insert_with(|| {
+                    value.push(0);
+                    value.len() - 1
+                });
+                value[id] += n;
+                *node = id;
+            }
+            nodes_of.push(of);
+        }
+        let mut sums: HashMap<(usize, usize), Vec<usize>> = HashMap::new();
+        for of in &nodes_of {
+            for mask in 1..=full {
+                for d in (0..dims).filter(|d| mask & (1 << d) != 0) {
+                    sums.entry((of[mask & !(1 << d)], d))
+                        .or_default()
+                        .push(of[mask]);
+                }
+            }
+        }
+        let mut sums: Vec<((usize, usize), Vec<usize>)> = sums.into_iter().collect();
+        sums.sort_unstable_by_key(|(key, _)| *key);
+        let sums = sums
+            .into_iter()
+            .map(|((whole, _), mut parts)| {
+                parts.sort_unstable();
+                parts.dedup();
+                (whole, parts)
+            })
+            .collect();
+        let mut cells_of: Vec<Vec<u32>> = vec![Vec::new(); value.len()];
+        for (c, of) in nodes_of.iter().enumerate() {
+            for &node in of {
+                cells_of[node].push(c as u32);
+            }
+        }
+        let system = System {
+            finest_node: nodes_of.iter().map(|of| of[full]).collect(),
+            cell_eligible: finest.iter().map(|c| c.eligible).collect(),
+            figures: figures(finest, &nodes_of, value.len()),
+            nodes_of,
+            cells_of,
+            value,
+            sums,
+        };
+        let (hidden, hiding) = system.solve(k);
+        WeekDecision {
+            values,
+            nodes,
+            hidden,
+            hiding,
+            inputs: fingerprint(finest),
+        }
+    }
+
+    /// The memory it holds, roughly.
+    fn bytes(&self) -> usize {
+        let values: usize = self
+            .values
+            .iter()
+            .flat_map(|m| m.keys())
+            .map(|v| v.len() + 40)
+            .sum();
+        values + self.nodes.len() * 48 + self.hidden.len() + 128
+    }
+
+    fn hidden(&self, dims: &[Dimension], values: &[String]) -> bool {
+        let mut key = [u32::MAX; 4];
+        let mut mask = 0;
+        for (d, v) in dims.iter().zip(values) {
+            let i = d.index();
+            let Some(id) = self.values[i].get(v) else {
+                return true;
+            };
+            key[i] = *id;
+            mask |= 1 << i;
+        }
+        self.nodes.get(&(mask, key)).is_none_or(|&n| self.hidden[n])
+    }
+}
+
+/// The figures of one week's finest segments besides the eligible count:
+/// regular users, inactive licensees, and the users of each module (those
+/// any finest segment has), each also summed into every node.
+fn figures(
+    finest: &[FinestCell],
+    nodes_of: &[[usize; 16]],
+    nodes: usize,
+) -> Vec<disclosure::Figure> {
+    let mut modules: Vec<&str> = finest
+        .iter()
+        .flat_map(|c| c.module_users.iter().map(|(m, _)| m.as_str()))
+        .collect();
+    modules.sort_unstable();
+    modules.dedup();
+    let mut per_cell: Vec<Vec<i64>> = vec![
+        finest.iter().map(|c| c.regular).collect(),
+        finest.iter().map(|c| c.inactive).collect(),
+    ];
+    for m in modules {
+        per_cell.push(
+            finest
+                .iter()
+                .map(|c| {
+                    c.module_users
+                        .iter()
+                        .find(|(id, _)| id == m)
+                        .map_or(0, |(_, u)| *u)
+                })
+                .collect(),
+        );
+    }
+    per_cell
+        .into_iter()
+        .map(|cells| {
+            let mut node_values = vec![0i64; nodes];
+            for (c, of) in nodes_of.iter().enumerate() {
+                for &node in of {
+                    node_values[node] += cells[c];
+                }
+            }
+            disclosure::Figure {
+                cells,
+                nodes: node_values,
+            }
+        })
+        .collect()
+}
+
+/// Segments of every table as nodes, the sums that tie them, and their
+/// finest segments and figures for the exact audit.
+struct System {
+    value: Vec<i64>,
+    sums: Vec<(usize, Vec<usize>)>,
+    /// The finest segments of each node, and the 16 nodes of each finest
+    /// segment (by mask of dimensions).
+    cells_of: Vec<Vec<u32>>,
+    nodes_of: Vec<[usize; 16]>,
+    finest_node: Vec<usize>,
+    cell_eligible: Vec<i64>,
+    figures: Vec<disclosure::Figure>,
+}
+
+impl System {
+    /// The hidden nodes: rule 1, then rules 2 and 3 until neither changes
+    /// anything.
+    fn solve(&self, k: i64) -> (Vec<bool>, Hiding) {
+        let mut hidden: Vec<bool> = self.value.iter().map(|&n| n < k).collect();
+        let count = |hidden: &[bool]| {
+            (0..hidden.len())
+                .filter(|&i| hidden[i] && self.value[i] > 0)
+                .count()
+        };
+        let mut hiding = Hiding {
+            segments: self.value.iter().filter(|&&n| n > 0).count(),
+            below_k: count(&hidden),
+            ..Hiding::default()
+        };
+        if k <= 1 {
+            return (hidden, hiding);
+        }
+        let mut audited = false;
+        let mut sums_of: Vec<Vec<usize>> = vec![Vec::new(); self.value.len()];
+        for (s, (whole, parts)) in self.sums.iter().enumerate() {
+            sums_of[*whole].push(s);
+            for &p in parts {
+                sums_of[p].push(s);
+            }
+        }
+        let mut unfixable = vec![false; self.value.len()];
+        let hide = |leaked: Vec<usize>, hidden: &mut Vec<bool>, unfixable: &mut Vec<bool>| {
+            let mut changed = false;
+            for leaked in leaked {
+                if unfixable[leaked] {
+                    continue;
+                }
+                match self.nearest_shown(leaked, &sums_of, hidden, &|_| true) {
+                    Some(i) => {
+                        hidden[i] = true;
+                        changed = true;
+                    }
+                    None => unfixable[leaked] = true,
+                }
+            }
+            changed
+        };
+        loop {
+            let mut changed = self.partners(k, &mut hidden);
+            changed |= hide(
+                self.leaks(k, &hidden, &sums_of),
+                &mut hidden,
+                &mut unfixable,
+            );
+            if changed {
+                continue;
+            }
+            // The cheap rules hold; now the exact audit of every figure.
+            if !audited {
+                audited = true;
+                hiding.differencing = count(&hidden) - hiding.below_k;
+            }
+            let input = disclosure::Input {
+                eligible: &self.value,
+                cells_of: &self.cells_of,
+                finest_node: &self.finest_node,
+                cell_eligible: &self.cell_eligible,
+                figures: &self.figures,
+            };
+            let leaked = disclosure::leaks(&input, &hidden, k);
+            let mut mended = false;
+            let mut touched = vec![false; self.value.len()];
+            let mut near = vec![false; self.value.len()];
+            for (node, figure) in leaked {
+                if let Some(nodes) = self.slack(node, figure, &hidden, &mut touched) {
+                    for n in nodes {
+                        mended |= !hidden[n];
+                        hidden[n] = true;
+                    }
+                    continue;
+                }
+                // No finest segment to give room: a shown segment next to
+                // the leaked one is hidden (one with members of both kinds
+                // first), one per neighbourhood and round, as it may mend
+                // its neighbours' leaks too.
+                let mixed = |i: usize| self.mixed(i, figure);
+                match self.nearest_shown(node, &sums_of, &hidden, &mixed) {
+                    // Next to a node hidden in this round: the next audit
+                    // tells whether that mended this one too.
+                    Some(i) if near[i] => mended = true,
+                    Some(i) => {
+                        hidden[i] = true;
+                        mended = true;
+                        for &s in &sums_of[i] {
+                            let (whole, parts) = &self.sums[s];
+                            near[*whole] = true;
+                            for &p in parts {
+                                near[p] = true;
+                            }
+                        }
+                    }
+                    None => unfixable[node] = true,
+                }
+            }
+            if !mended {
+                hiding.figures = count(&hidden) - hiding.below_k - hiding.differencing;
+                return (hidden, hiding);
+            }
+        }
+    }
+
+    /// What to hide so that a leaked node's figure (`None`: its eligible
+    /// count) gets room: a shown finest segment, with members of both
+    /// kinds for that figure, of the smallest shown segment that holds one
+    /// of the leaked node's finest segments, together with the shown
+    /// segments that equal it in what they add (they would give its figure
+    /// away). Empty when a segment that would be chosen from got such a
+    /// finest segment in this round already (the next audit tells whether
+    /// that was enough); none when no shown segment has one.
+    fn slack(
+        &self,
+        node: usize,
+        figure: Option<usize>,
+        hidden: &[bool],
+        touched: &mut [bool],
+    ) -> Option<Vec<usize>> {
+        let unknown = |c: usize| self.cell_eligible[c] == 0 || hidden[self.finest_node[c]];
+        let mixed = |c: usize| {
+            figure.is_none_or(|f| {
+                let v = self.figures[f].cells[c];
+                0 < v && v < self.cell_eligible[c]
+            })
+        };
+        let mut around: Vec<usize> = self.cells_of[node]
+            .iter()
+            .flat_map(|&c| self.nodes_of[c as usize])
+            .filter(|&n| !hidden[n] && self.value[n] > 0)
+            .collect();
+        around.sort_unstable_by_key(|&n| (self.value[n], n));
+        around.dedup();
+        for s in around {
+            if touched[s] {
+                return Some(Vec::new());
+            }
+            let Some(cell) = self.cells_of[s]
+                .iter()
+                .map(|&c| c as usize)
+                .filter(|&c| !unknown(c) && mixed(c))
+                .min_by_key(|&c| (self.cell_eligible[c], c))
+            else {
+                continue;
+            };
+            touched[s] = true;
+            let mut nodes = vec![self.finest_node[cell]];
+            // Shown segments whose only unknown finest segment this would
+            // be.
+            for &n in &self.nodes_of[cell] {
+                let alone = self.cells_of[n]
+                    .iter()
+                    .all(|&c| c as usize == cell || !unknown(c as usize));
+                if !hidden[n] && alone {
+                    nodes.push(n);
+                }
+            }
+            return Some(nodes);
+        }
+        None
+    }
+
+    fn smallest(&self, nodes: impl Iterator<Item = usize>) -> Option<usize> {
+        nodes.min_by_key(|&i| (self.value[i], i))
+    }
+
+    /// Rule 2 over every sum whose whole is shown. A single hidden part of
+    /// at least `k` needs no partner; whether it exposes others is rule 3's
+    /// question.
+    fn partners(&self, k: i64, hidden: &mut [bool]) -> bool {
+        let mut changed = false;
+        for (whole, parts) in &self.sums {
+            if hidden[*whole] {
+                continue;
+            }
+            let lone: i64 = parts
+                .iter()
+                .filter(|&&p| hidden[p])
+                .map(|&p| self.value[p])
+                .sum();
+            if lone == 0 || lone >= k {
+                continue;
+            }
+            let shown = parts
+                .iter()
+                .copied()
+                .filter(|&p| !hidden[p] && self.value[p] > 0);
+            if let Some(p) = self.smallest(shown) {
+                hidden[p] = true;
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// Rule 3: hidden nodes of 1 to k-1 licensees that follow from the
+    /// shown ones, by solving sums with one unknown term (a work list, so
+    /// each sum is looked at again only when one of its terms became
+    /// known).
+    fn leaks(&self, k: i64, hidden: &[bool], sums_of: &[Vec<usize>]) -> Vec<usize> {
+        let mut known: Vec<bool> = hidden.iter().map(|h| !h).collect();
+        let mut work: Vec<usize> = (0..self.sums.len()).collect();
+        let mut queued = vec![true; self.sums.len()];
+        while let Some(s) = work.pop() {
+            queued[s] = false;
+            let (whole, parts) = &self.sums[s];
+            let mut unknown = parts.iter().copied().filter(|&p| !known[p]);
+            let first = unknown.next();
+            let more = unknown.next().is_some();
+            let found = match (known[*whole], first, more) {
+                (true, Some(one), false) => Some(one),
+                (false, None, _) => Some(*whole),
+                _ => None,
+            };
+            if let Some(node) = found {
+                known[node] = true;
+                for &t in &sums_of[node] {
+                    if !queued[t] {
+                        queued[t] = true;
+                        work.push(t);
+                    }
+                }
+            }
+        }
+        (0..self.value.len())
+            .filter(|&i| hidden[i] && known[i] && (1..k).contains(&self.value[i]))
+            .collect()
+    }
+
+    /// The smallest shown node with licensees in a sum holding `node`
+    /// (of those `prefer` accepts, when there are any); when there is
+    /// none, in the sums of the hidden nodes of those sums, and so on. The
+    /// whole organisation only when there is no other.
+    fn nearest_shown(
+        &self,
+        node: usize,
+        sums_of: &[Vec<usize>],
+        hidden: &[bool],
+        prefer: &dyn Fn(usize) -> bool,
+    ) -> Option<usize> {
+        let mut seen = vec![false; self.value.len()];
+        seen[node] = true;
+        let mut frontier = vec![node];
+        let mut last_resort = None;
+        while !frontier.is_empty() {
+            let mut shown = Vec::new();
+            let mut next = Vec::new();
+            for &n in &frontier {
+                for &s in &sums_of[n] {
+                    let (whole, parts) = &self.sums[s];
+                    for &i in std::iter::once(whole).chain(parts) {
+                        if !hidden[i] && self.value[i] > 0 {
+                            shown.push(i);
+                        } else if !seen[i] {
+                            seen[i] = true;
+                            next.push(i);
+                        }
+                    }
+                }
+            }
+            // The organisation itself goes last: hiding it hides the
+            // figures everyone looks at first.
+            let root = self.nodes_of.first().map(|of| of[0]);
+            let below_root: Vec<usize> =
+                shown.iter().copied().filter(|&i| Some(i) != root).collect();
+            let preferred = self.smallest(below_root.iter().copied().filter(|&i| prefer(i)));
+            if let Some(i) = preferred.or_else(|| self.smallest(below_root.into_iter())) {
+                return Some(i);
+            }
+            last_resort = last_resort.or(root.filter(|r| shown.contains(r)));
+            frontier = next;
+        }
+        last_resort
+    }
+
+    /// Whether a node has members of both kinds for a figure (any node
+    /// for the eligible count, `None`).
+    fn mixed(&self, node: usize, figure: Option<usize>) -> bool {
+        figure.is_none_or(|f| {
+            let v = self.figures[f].nodes[node];
+            0 < v && v < self.value[node]
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    impl Protection {
+        /// Decides from the finest segments of every week, as
+        /// [`Cache::decide`] does.
+        fn compute(finest: &[(Week, Vec<String>, i64)], k: i64) -> Protection {
+            let cells = finest
+                .iter()
+                .map(|(week, values, eligible)| FinestCell {
+                    week: *week,
+                    values: values.clone(),
+                    eligible: *eligible,
+                    regular: 0,
+                    inactive: 0,
+                    module_users: Vec::new(),
+                })
+                .collect();
+            Protection::of(cells, k)
+        }
+
+        fn of(cells: Vec<FinestCell>, k: i64) -> Protection {
+            let mut by_week: BTreeMap<Week, Vec<FinestCell>> = BTreeMap::new();
+            for cell in cells {
+                by_week.entry(cell.week).or_default().push(cell);
+            }
+            Protection {
+                weeks: decide_weeks(by_week.into_iter().collect(), k)
+                    .into_iter()
+                    .map(|(w, d)| (w, Arc::new(d)))
+                    .collect(),
+            }
+        }
+    }
+
+    /// Regions of one week with eligible and regular counts.
+    fn regions_with_regular(sizes: &[(&str, i64, i64)], k: i64) -> Vec<bool> {
+        let week: Week = "2027-W01".parse().expect("week");
+        let cells = sizes
+            .iter()
+            .map(|(r, n, regular)| FinestCell {
+                week,
+                values: vec![r.to_string(), "D".into(), "T".into(), "W".into()],
+                eligible: *n,
+                regular: *regular,
+                inactive: n - regular,
+                module_users: Vec::new(),
+            })
+            .collect();
+        let p = Protection::of(cells, k);
+        sizes
+            .iter()
+            .map(|(r, _, _)| p.hidden(week, &[Dimension::Region], &[r.to_string()]))
+            .collect()
+    }
+
+    #[test]
+    fn hidden_parts_that_are_all_regular_take_a_shown_one_with_them() {
+        // The organisation (57, 47 regular) minus A (50, 40) leaves 7
+        // regular users for B and C, who are 7: each of them is known to
+        // be regular. A is hidden too.
+        assert_eq!(
+            regions_with_regular(&[("A", 50, 40), ("B", 3, 3), ("C", 4, 4)], 5),
+            [true, true, true]
+        );
+        // 6 of 7: nobody's status follows.
+        assert_eq!(
+            regions_with_regular(&[("A", 50, 40), ("B", 3, 2), ("C", 4, 4)], 5),
+            [false, true, true]
+        );
+        // None of them regular: the organisation shows 40 of 57, A 40 of
+        // 50, so B and C have none, and their inactive count is known too.
+        assert_eq!(
+            regions_with_regular(&[("A", 50, 40), ("B", 3, 0), ("C", 4, 0)], 5),
+            [true, true, true]
+        );
+    }
+
+    #[test]
+    fn what_a_shown_segment_says_of_all_its_members_is_accepted() {
+        // Everyone regular everywhere: the organisation tells it of each
+        // licensee, hiding more would not hide it.
+        assert_eq!(
+            regions_with_regular(&[("A", 50, 50), ("B", 3, 3), ("C", 4, 4)], 5),
+            [false, true, true]
+        );
+    }
+
+    /// Regions (one dimension) of one week, the rest of the segment fixed.
+    fn regions(sizes: &[(&str, i64)], k: i64) -> Vec<bool> {
+        let week: Week = "2027-W01".parse().expect("week");
+        let finest: Vec<(Week, Vec<String>, i64)> = sizes
+            .iter()
+            .map(|(r, n)| {
+                let values = vec![r.to_string(), "D".into(), "T".into(), "W".into()];
+                (week, values, *n)
+            })
+            .collect();
+        let p = Protection::compute(&finest, k);
+        sizes
+            .iter()
+            .map(|(r, _)| p.hidden(week, &[Dimension::Region], &[r.to_string()]))
+            .collect()
+    }
+
+    #[test]
+    fn a_single_small_segment_takes_the_next_smallest_with_it() {
+        let s = regions(&[("A", 50), ("B", 3), ("C", 20), ("D", 9)], 5);
+        assert_eq!(s, [false, true, false, true]);
+    }
+
+    #[test]
+    fn small_segments_that_together_reach_k_are_enough() {
+        assert_eq!(
+            regions(&[("A", 50), ("B", 3), ("C", 2)], 5),
+            [false, true, true]
+        );
+        assert_eq!(
+            regions(&[("A", 50), ("B", 1), ("C", 2), ("D", 6)], 5),
+            [false, true, true, true]
+        );
+    }
+
+    #[test]
+    fn empty_segments_hide_nothing_and_need_no_partner() {
+        assert_eq!(
+            regions(&[("A", 50), ("B", 0), ("C", 20)], 5),
+            [false, true, false]
+        );
+    }
+
+    #[test]
+    fn coarser_tables_together_do_not_reveal_a_small_cell() {
+        // department × team of one week: team C exists in department IS
+        // only, so by=team shows it and by=department shows IS; their
+        // difference would be (IS, A) with 3 licensees.
+        let week: Week = "2027-W01".parse().expect("week");
+        let cells = [
+            ("IS", "A", 3),
+            ("IS", "C", 9),
+            ("MK", "A", 10),
+            ("MK", "B", 12),
+        ];
+        let finest: Vec<(Week, Vec<String>, i64)> = cells
+            .iter()
+            .map(|(d, t, n)| {
+                (
+                    week,
+                    vec!["R".into(), d.to_string(), t.to_string(), "W".into()],
+                    *n,
+                )
+            })
+            .collect();
+        let p = Protection::compute(&finest, 5);
+        let shown = |dims: &[Dimension], values: &[&str]| {
+            let values: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+            !p.hidden(week, dims, &values)
+        };
+        use Dimension::{Department as D, Team as T};
+        let is_total = shown(&[D], &["IS"]);
+        let c_total = shown(&[T], &["C"]);
+        let is_c = shown(&[D, T], &["IS", "C"]);
+        assert!(!shown(&[D, T], &["IS", "A"]));
+        assert!(
+            !(is_total && (c_total || is_c)),
+            "IS minus (IS, C) would give (IS, A)"
+        );
+    }
+
+    #[test]
+    fn a_filter_becomes_a_dimension_of_the_computed_table() {
+        let week: Week = "2027-W01".parse().expect("week");
+        let request = Request {
+            dims: vec![Dimension::Team],
+            from: week,
+            to: week,
+            filter: Filter {
+                region: Some("DACH".into()),
+                department: None,
+                wave: None,
+            },
+            scope: Default::default(),
+            protected: true,
+        };
+        let (wide, view) = widen(&request);
+        assert_eq!(wide.dims, [Dimension::Team, Dimension::Region]);
+        assert!(wide.filter.is_empty());
+        let view = view.expect("view");
+        let row = vec!["T1".to_string(), "DACH".to_string()];
+        assert!(view.keeps(&row));
+        assert!(!view.keeps(&["T1".to_string(), "Nordics".to_string()]));
+        assert_eq!(view.project(&row), ["T1"]);
+    }
+}

@@ -123,6 +123,36 @@ pub fn peak_memory_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// Decides the protection of the weeks `from..=to` (what a server does at
+/// start-up for the last 26 weeks) and prints what each rule hides and how
+/// long deciding took.
+async fn protection(
+    engine: &Engine,
+    settings: &Settings,
+    from: crate::model::Week,
+    to: crate::model::Week,
+) -> Result<()> {
+    let started = Instant::now();
+    let request = Request::new(Vec::new(), from, to, Default::default());
+    let hiding = kpi::protection_of(engine, settings, &request)
+        .await?
+        .hiding();
+    let weeks = to.number() - from.number() + 1;
+    let share = |n: usize| 100.0 * n as f64 / hiding.segments.max(1) as f64;
+    println!(
+        "protection of {weeks} weeks: {:.2} s; of {} segments (16 breakdowns, summed over the weeks) hidden: {} below k ({:.1}%), {} against differencing ({:.1}%), {} more for regular, inactive and module figures ({:.1}%)",
+        started.elapsed().as_secs_f64(),
+        hiding.segments,
+        hiding.below_k,
+        share(hiding.below_k),
+        hiding.differencing,
+        share(hiding.differencing),
+        hiding.figures,
+        share(hiding.figures)
+    );
+    Ok(())
+}
+
 pub async fn run(args: &BenchArgs) -> Result<()> {
     let input = args.dir.join("input");
     let data = args.dir.join("data");
@@ -227,6 +257,7 @@ pub async fn run(args: &BenchArgs) -> Result<()> {
         times[times.len() / 2],
         times[0]
     );
+    protection(&engine, &settings, first.max(last.offset(-25)), last).await?;
     report(args, &engine, &settings, &store, last).await?;
     println!(
         "bench process peak memory: {:.0} MiB",

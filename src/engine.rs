@@ -46,6 +46,8 @@ pub enum Error {
     },
     #[error("no query named {0}")]
     Unknown(String),
+    #[error("another request for weeks far from the others is being computed; try again shortly")]
+    Busy,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -158,6 +160,8 @@ pub struct Engine {
     /// Held for reading while a query reads the cube tables, so that no
     /// other request replaces them underneath it.
     cube: tokio::sync::RwLock<Option<CubeState>>,
+    /// One query at a time over a cube of its own (far-away weeks).
+    detached: tokio::sync::Semaphore,
     /// Decisions of [`crate::kpi::protect`] by week, scope and `k`. They
     /// depend on eligible licensees only (directory and waves, not
     /// events), so an engine opened after new events were stored may share
@@ -182,7 +186,28 @@ impl CubeState {
     fn covers(&self, r: &CubeRequest) -> bool {
         self.params == r.params && self.from <= r.from && r.to <= self.to
     }
+
+    /// Whether one cube could cover both this one's weeks and the
+    /// request's.
+    fn extends_to(&self, r: &CubeRequest) -> bool {
+        self.to.max(r.to) - self.from.min(r.from) < r.max_weeks
+    }
 }
+
+/// The tables a detached session shares with the engine's.
+const STORED_TABLES: [&str; 8] = [
+    "waves",
+    "directory",
+    "modules",
+    "user_week",
+    "user_module_week",
+    "rollup_users",
+    "rollup_modules",
+    "events",
+];
+
+/// How long a request for a far-away range waits for the one before.
+const DETACHED_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Engine {
     /// Registers the stored tables and plans every query of [`catalog`].
@@ -230,6 +255,7 @@ impl Engine {
             ctx,
             queries: planned,
             cube: tokio::sync::RwLock::new(None),
+            detached: tokio::sync::Semaphore::new(1),
         })
     }
 
@@ -244,6 +270,12 @@ impl Engine {
     /// cover the requested weeks. A week's figures never depend on the range
     /// computed, so a cube that covers the weeks is reused, and a new one
     /// covers the union of the old and the new range (up to `max_weeks`).
+    ///
+    /// A range so far from the cube's that the union would be longer is
+    /// computed in a session of its own, one such at a time ([`Error::Busy`]
+    /// when another waited too long), and the cube stays: requests that
+    /// alternate between far-apart ranges cannot make every other request
+    /// wait for a new cube, nor hold more than one extra in memory.
     pub async fn run_over_cube(
         &self,
         name: &str,
@@ -252,27 +284,59 @@ impl Engine {
     ) -> Result<Vec<RecordBatch>> {
         {
             let state = self.cube.read().await;
-            if state.as_ref().is_some_and(|c| c.covers(cube)) {
-                return self.run(name, params).await;
+            match state.as_ref() {
+                Some(c) if c.covers(cube) => return self.run(name, params).await,
+                Some(c) if c.params == cube.params && !c.extends_to(cube) => {
+                    drop(state);
+                    return self.run_detached(name, params, cube).await;
+                }
+                _ => {}
             }
         }
         let mut state = self.cube.write().await;
         if !state.as_ref().is_some_and(|c| c.covers(cube)) {
-            *state = Some(self.compute_cube(state.as_ref(), cube).await?);
+            let (from, to) = match state.as_ref() {
+                Some(c) if c.params == cube.params && c.extends_to(cube) => {
+                    (c.from.min(cube.from), c.to.max(cube.to))
+                }
+                _ => (cube.from, cube.to),
+            };
+            *state = Some(self.compute_cube(&self.ctx, from, to, cube).await?);
         }
         let _reading = state.downgrade();
         self.run(name, params).await
     }
 
-    async fn compute_cube(&self, old: Option<&CubeState>, r: &CubeRequest) -> Result<CubeState> {
-        let (from, to) = match old {
-            Some(c)
-                if c.params == r.params && c.to.max(r.to) - c.from.min(r.from) < r.max_weeks =>
-            {
-                (c.from.min(r.from), c.to.max(r.to))
-            }
-            _ => (r.from, r.to),
+    /// Runs a query over a cube of its own weeks, in a session that shares
+    /// every stored table with the engine's.
+    async fn run_detached(
+        &self,
+        name: &str,
+        params: Vec<(&'static str, ScalarValue)>,
+        cube: &CubeRequest,
+    ) -> Result<Vec<RecordBatch>> {
+        let Ok(Ok(_turn)) = tokio::time::timeout(DETACHED_WAIT, self.detached.acquire()).await
+        else {
+            return Err(Error::Busy);
         };
+        let ctx = SessionContext::new_with_config(self.ctx.copied_config());
+        for table in STORED_TABLES {
+            let err = |source| Error::Register { table, source };
+            let provider = self.ctx.table_provider(table).await.map_err(err)?;
+            ctx.register_table(table, provider).map_err(err)?;
+        }
+        self.compute_cube(&ctx, cube.from, cube.to, cube).await?;
+        collect(name, self.dataframe_in(&ctx, name, params).await?).await
+    }
+
+    /// Computes the cube tables for the weeks `from..=to` into `ctx`.
+    async fn compute_cube(
+        &self,
+        ctx: &SessionContext,
+        from: i64,
+        to: i64,
+        r: &CubeRequest,
+    ) -> Result<CubeState> {
         let chunk_weeks = r.chunk_weeks.max(1);
         for spec in self.queries.values() {
             let Some(table) = spec.materialized_as else {
@@ -286,7 +350,7 @@ impl Engine {
                 let mut bound = r.params.clone();
                 bound.push(("from_week", ScalarValue::Int64(Some(start))));
                 bound.push(("to_week", ScalarValue::Int64(Some(end))));
-                let df = self.dataframe(spec.name, bound).await?;
+                let df = self.dataframe_in(ctx, spec.name, bound).await?;
                 schema.get_or_insert_with(|| Arc::new(df.schema().as_arrow().clone()));
                 batches.extend(collect(spec.name, df).await?);
                 start = end + 1;
@@ -294,10 +358,9 @@ impl Engine {
             let Some(schema) = schema else {
                 continue;
             };
-            self.ctx
-                .deregister_table(table)
+            ctx.deregister_table(table)
                 .map_err(|source| Error::Register { table, source })?;
-            register_batches(&self.ctx, table, schema, batches)?;
+            register_batches(ctx, table, schema, batches)?;
         }
         Ok(CubeState {
             from,
@@ -323,6 +386,16 @@ impl Engine {
         name: &str,
         params: Vec<(&'static str, ScalarValue)>,
     ) -> Result<DataFrame> {
+        self.dataframe_in(&self.ctx, name, params).await
+    }
+
+    /// [`Engine::dataframe`] in a given session.
+    async fn dataframe_in(
+        &self,
+        ctx: &SessionContext,
+        name: &str,
+        params: Vec<(&'static str, ScalarValue)>,
+    ) -> Result<DataFrame> {
         let spec = self
             .queries
             .get(name)
@@ -331,11 +404,11 @@ impl Engine {
             name: name.to_string(),
             source,
         };
-        let mut plan = plan(&self.ctx, &spec.sql).await.map_err(run)?;
+        let mut plan = plan(ctx, &spec.sql).await.map_err(run)?;
         if !params.is_empty() {
             plan = plan.with_param_values(params).map_err(run)?;
         }
-        self.ctx.execute_logical_plan(plan).await.map_err(run)
+        ctx.execute_logical_plan(plan).await.map_err(run)
     }
 }
 

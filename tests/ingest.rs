@@ -4,10 +4,8 @@
 //! server with SIGKILL while clients send batches, and damaged files.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,154 +13,12 @@ use std::time::{Duration, Instant};
 use datafusion::arrow::array::{Array, AsArray};
 use rand::{Rng, SeedableRng};
 
-use crate::support::{repo, sample_store, stdout, uptake};
-
-/// A reply as the client saw it.
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Reply {
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// One HTTP/1.1 request on a fresh connection, as a plain client would
-/// send it.
-fn request(
-    port: u16,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> std::io::Result<Reply> {
-    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(body)?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| std::io::Error::other("no complete answer"))?;
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other("no status line"))?;
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
-        .collect();
-    Ok(Reply {
-        status,
-        headers,
-        body: body.to_string(),
-    })
-}
-
-fn get(port: u16, path: &str) -> Reply {
-    request(port, "GET", path, &[], b"").expect("GET")
-}
-
-fn get_as(port: u16, token: &str, path: &str) -> Reply {
-    let auth = format!("Bearer {token}");
-    request(port, "GET", path, &[("Authorization", &auth)], b"").expect("GET")
-}
-
-/// `uptake serve` on a fixed loopback port; killed with SIGKILL when
-/// dropped.
-struct Server {
-    child: Child,
-}
-
-impl Server {
-    fn start(data: &Path, port: u16, env: &[(&str, &str)]) -> Server {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_uptake"));
-        command
-            .arg("--data")
-            .arg(data)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .env_remove("UPTAKE_CONFIG")
-            .env_remove("UPTAKE_TIMEZONE")
-            // The sample data and the posted events run into 2027.
-            .env("UPTAKE_IMPORT_ALLOW_FUTURE", "true")
-            .current_dir(data.parent().unwrap_or(data))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        let mut child = command.spawn().expect("uptake serve");
-        let started = Instant::now();
-        loop {
-            if let Ok(r) = request(port, "GET", "/health", &[], b"")
-                && r.status == 200
-            {
-                break;
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("uptake serve stopped: {status}");
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(120),
-                "serve did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Server { child }
-    }
-
-    /// SIGKILL: no flush, no clean-up.
-    fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
+use crate::support::{
+    Reply, Server, free_port, get, get_as, repo, request, sample_store, stdout, token_with, uptake,
+};
 
 fn token(data: &Path) -> String {
     token_with(data, "ingest")
-}
-
-fn token_with(data: &Path, role: &str) -> String {
-    let out = uptake(data, &["token", "create", "--role", role]);
-    assert!(out.status.success(), "{out:?}");
-    stdout(&out).trim().to_string()
 }
 
 fn event(time: &str, user: &str, module: &str, client: &str) -> String {

@@ -1,7 +1,10 @@
 //! Helpers shared by the integration tests.
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use uptake::config::Settings;
 use uptake::engine::Engine;
@@ -210,4 +213,180 @@ pub fn sample_store() -> tempfile::TempDir {
     let out = uptake(&data, &["import", "events", &pattern]);
     assert!(out.status.success(), "import events: {}", stderr(&out));
     tmp
+}
+
+// Talking to `uptake serve` on loopback as a plain client does.
+
+/// A reply as the client saw it.
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One HTTP/1.1 request on a fresh connection, as a plain client would
+/// send it.
+pub fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Reply> {
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("no complete answer"))?;
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other("no status line"))?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Ok(Reply {
+        status,
+        headers,
+        body: body.to_string(),
+    })
+}
+
+pub fn get(port: u16, path: &str) -> Reply {
+    request(port, "GET", path, &[], b"").expect("GET")
+}
+
+pub fn get_as(port: u16, token: &str, path: &str) -> Reply {
+    let auth = format!("Bearer {token}");
+    request(port, "GET", path, &[("Authorization", &auth)], b"").expect("GET")
+}
+
+/// `uptake serve` on a fixed loopback port; killed with SIGKILL when
+/// dropped.
+pub struct Server {
+    pub child: Child,
+}
+
+impl Server {
+    pub fn start(data: &Path, port: u16, env: &[(&str, &str)]) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_uptake"));
+        command
+            .arg("--data")
+            .arg(data)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env_remove("UPTAKE_CONFIG")
+            .env_remove("UPTAKE_TIMEZONE")
+            // The sample data and the posted events run into 2027.
+            .env("UPTAKE_IMPORT_ALLOW_FUTURE", "true")
+            .current_dir(data.parent().unwrap_or(data))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("uptake serve");
+        let started = Instant::now();
+        loop {
+            if let Ok(r) = request(port, "GET", "/health", &[], b"")
+                && r.status == 200
+            {
+                break;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("uptake serve stopped: {status}");
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "serve did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Server { child }
+    }
+
+    /// The server's memory now and at its peak, in KiB (VmRSS and VmHWM
+    /// of /proc).
+    pub fn memory_kib(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("/proc status");
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
+    /// SIGTERM, as systemd stops a service; the exit status and how long
+    /// the server took to exit.
+    pub fn terminate(mut self) -> (std::process::ExitStatus, Duration) {
+        let started = Instant::now();
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        let status = self.child.wait().expect("wait");
+        (status, started.elapsed())
+    }
+
+    /// SIGKILL: no flush, no clean-up.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A new token of a data directory with this role.
+pub fn token_with(data: &Path, role: &str) -> String {
+    let out = uptake(data, &["token", "create", "--role", role]);
+    assert!(out.status.success(), "{out:?}");
+    stdout(&out).trim().to_string()
 }

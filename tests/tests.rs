@@ -1,6 +1,7 @@
 //! One integration test binary; each module covers one capability.
 
 mod access;
+mod adversarial;
 mod api;
 mod browser;
 mod charts;

@@ -114,8 +114,7 @@ pub struct Audit {
 }
 
 /// Refusals of callers without valid credentials in the current minute,
-/// by client address and who they claimed to be (`anonymous`, or the
-/// name of an expired token).
+/// by client address and, for an expired token, its name.
 #[derive(Default)]
 struct Refusals {
     minute: i64,
@@ -162,7 +161,14 @@ impl Audit {
                 self.write_counts(done);
                 r = self.refusals.lock().unwrap_or_else(|p| p.into_inner());
             }
-            let mut key = (entry.client.clone(), entry.who.clone());
+            // An expired token is named (there are only so many); any
+            // other caller counts by its address alone.
+            let who = if entry.who.starts_with("token:") {
+                entry.who.clone()
+            } else {
+                "anonymous".to_string()
+            };
+            let mut key = (entry.client.clone(), who);
             if r.by_client.len() >= COUNTED_CLIENTS && !r.by_client.contains_key(&key) {
                 key = (OTHER_CLIENTS.to_string(), "anonymous".to_string());
             }

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
@@ -82,12 +82,45 @@ pub fn hash_password(password: &str) -> Result<String> {
         })
 }
 
-fn verify(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
-    })
+/// Memory for argon2's blocks (19 MiB with the default parameters),
+/// reused from one password check to the next: with a fixed number of
+/// them, checking passwords allocates nothing however many sign in.
+#[derive(Default)]
+pub struct CheckMemory(Vec<argon2::Block>);
+
+/// Checks a password against its PHC hash string in `memory`.
+fn verify(password: &str, hash: &str, memory: &mut CheckMemory) -> bool {
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Ok(params), Ok(algorithm)) = (
+        argon2::Params::try_from(&parsed),
+        argon2::Algorithm::try_from(parsed.algorithm),
+    ) else {
+        return false;
+    };
+    let version = match parsed.version.map(argon2::Version::try_from) {
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+        None => argon2::Version::default(),
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let blocks = params.block_count();
+    if memory.0.len() < blocks {
+        memory.0.resize(blocks, argon2::Block::default());
+    }
+    let mut out = vec![0u8; expected.len()];
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut memory.0[..blocks])
+        .is_ok()
+        // Output compares in constant time.
+        && argon2::password_hash::Output::new(&out).is_ok_and(|o| o == expected)
 }
 
 /// A password hash to check unknown names against, so that a wrong name
@@ -211,14 +244,19 @@ impl Users {
     }
 
     /// The user of this name and password. Slow on purpose (argon2), also
-    /// for unknown names.
-    pub fn sign_in(&self, name: &str, password: &str) -> Option<UserRecord> {
+    /// for unknown names; the check's memory is `memory`.
+    pub fn sign_in(
+        &self,
+        name: &str,
+        password: &str,
+        memory: &mut CheckMemory,
+    ) -> Option<UserRecord> {
         let user = self.all().into_iter().find(|u| u.name == name);
         let hash = user
             .as_ref()
             .and_then(|u| u.password.clone())
             .unwrap_or_else(|| decoy().to_string());
-        let ok = verify(password, &hash);
+        let ok = verify(password, &hash, memory);
         user.filter(|u| ok && u.password.is_some())
     }
 
@@ -260,10 +298,20 @@ mod tests {
         let text = std::fs::read_to_string(dir.path().join(FILE_NAME)).expect("read");
         assert!(text.contains("$argon2id$") && !text.contains("correct horse"));
         let users = Users::new(dir.path());
-        let anna = users.sign_in("anna", "correct horse").expect("signed in");
+        let anna = users
+            .sign_in("anna", "correct horse", &mut CheckMemory::default())
+            .expect("signed in");
         assert_eq!(anna.caller().scope, scope);
-        assert!(users.sign_in("anna", "wrong").is_none());
-        assert!(users.sign_in("bob", "correct horse").is_none());
+        assert!(
+            users
+                .sign_in("anna", "wrong", &mut CheckMemory::default())
+                .is_none()
+        );
+        assert!(
+            users
+                .sign_in("bob", "correct horse", &mut CheckMemory::default())
+                .is_none()
+        );
         assert_eq!(
             users.by_email("ANNA@example.com").map(|u| u.name),
             Some("anna".into())
@@ -278,7 +326,11 @@ mod tests {
             None,
         )
         .expect("add");
-        assert!(users.sign_in("list", "").is_none());
+        assert!(
+            users
+                .sign_in("list", "", &mut CheckMemory::default())
+                .is_none()
+        );
         assert!(
             add(
                 dir.path(),
@@ -292,7 +344,11 @@ mod tests {
         );
         assert!(add(dir.path(), "i", None, Role::Ingest, Scope::default(), None).is_err());
         assert!(set_password(dir.path(), "anna", "new one").expect("set"));
-        assert!(users.sign_in("anna", "correct horse").is_none());
+        assert!(
+            users
+                .sign_in("anna", "correct horse", &mut CheckMemory::default())
+                .is_none()
+        );
         assert!(remove(dir.path(), "anna").expect("remove"));
         assert!(users.get("anna").is_none());
     }

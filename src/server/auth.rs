@@ -121,6 +121,9 @@ pub struct Sessions {
     by_address: Failures,
     per_address: u32,
     checks: super::limits::Gate,
+    /// The memory of the password checks running, one per turn of
+    /// `checks`, kept between checks.
+    memory: Mutex<Vec<crate::auth::users::CheckMemory>>,
 }
 
 impl Sessions {
@@ -131,6 +134,7 @@ impl Sessions {
             by_address: Failures::default(),
             per_address: server.sign_in_failures_per_address,
             checks: super::limits::Gate::new(server.sign_in_concurrency, server.sign_in_queue),
+            memory: Mutex::default(),
         }
     }
 
@@ -684,10 +688,26 @@ pub async fn login(State(state): State<Arc<AppState>>, request: Request) -> Resp
         };
         let users = state.clone();
         let checked = name.clone();
-        tokio::task::spawn_blocking(move || users.users.sign_in(&checked, &password))
-            .await
-            .ok()
-            .flatten()
+        let mut memory = state
+            .sessions
+            .memory
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop()
+            .unwrap_or_default();
+        let (user, memory) = tokio::task::spawn_blocking(move || {
+            let user = users.users.sign_in(&checked, &password, &mut memory);
+            (user, memory)
+        })
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        state
+            .sessions
+            .memory
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(memory);
+        user
     } else {
         None
     };

@@ -107,6 +107,10 @@ impl From<kpi::Error> for ApiError {
             kpi::Error::EmptyRange { .. } | kpi::Error::LongRange { .. } => {
                 ApiError::parameter("from", e.to_string())
             }
+            kpi::Error::Engine(crate::engine::Error::Busy) => ApiError::Busy {
+                message: e.to_string(),
+                retry_after: 5,
+            },
             e => ApiError::Internal(e.to_string()),
         }
     }

@@ -127,6 +127,8 @@ pub fn widen(request: &Request) -> (Request, Option<View>) {
 /// the weeks the new events changed are decided again.
 pub struct Cache {
     inner: tokio::sync::Mutex<Decided>,
+    /// Held while weeks are decided.
+    computing: tokio::sync::Mutex<()>,
     budget: usize,
 }
 
@@ -153,6 +155,7 @@ impl Cache {
     pub fn new(budget: usize) -> Cache {
         Cache {
             inner: Default::default(),
+            computing: Default::default(),
             budget,
         }
     }
@@ -168,13 +171,15 @@ impl Cache {
                 earlier,
                 ..Decided::default()
             }),
+            computing: Default::default(),
             budget: self.budget,
         }
     }
 
     /// The decisions of the weeks `from..=to`. Weeks not decided yet are
     /// decided from the finest segments `finest(first, last)` returns for
-    /// the range of the missing weeks. Requests wait for one computation.
+    /// the range of the missing weeks, one computation at a time; a request
+    /// whose weeks are all decided does not wait for it.
     pub async fn decide<F, Fut, E>(
         &self,
         from: Week,
@@ -187,45 +192,71 @@ impl Cache {
         F: FnOnce(Week, Week) -> Fut,
         Fut: std::future::Future<Output = Result<Vec<FinestCell>, E>>,
     {
-        let mut inner = self.inner.lock().await;
         let key = |w: Week| (w, scope.clone(), k);
         let weeks: Vec<Week> = (from.number()..=to.number())
             .map(Week::from_number)
             .collect();
-        let missing: Vec<Week> = weeks
-            .iter()
-            .copied()
-            .filter(|w| !inner.map.contains_key(&key(*w)))
-            .collect();
-        if let (Some(first), Some(last)) = (missing.first(), missing.last()) {
-            let mut by_week: BTreeMap<Week, Vec<FinestCell>> =
-                missing.iter().map(|w| (*w, Vec::new())).collect();
-            for cell in finest(*first, *last).await? {
-                if let Some(cells) = by_week.get_mut(&cell.week) {
-                    cells.push(cell);
-                }
-            }
-            let mut todo = Vec::new();
-            for (week, cells) in by_week {
-                let inputs = fingerprint(&cells);
-                match inner.earlier.get(&key(week)) {
-                    Some(d) if d.inputs == inputs => {
-                        let d = d.clone();
-                        inner.keep(key(week), d, self.budget);
-                    }
-                    _ => todo.push((week, cells)),
-                }
-            }
-            for (week, decision) in decide_weeks(todo, k) {
-                inner.keep(key(week), Arc::new(decision), self.budget);
+        let missing = |inner: &Decided| -> Vec<Week> {
+            weeks
+                .iter()
+                .copied()
+                .filter(|w| !inner.map.contains_key(&key(*w)))
+                .collect()
+        };
+        let decided = |inner: &Decided| Protection {
+            weeks: weeks
+                .iter()
+                .filter_map(|w| inner.map.get(&key(*w)).map(|d| (*w, d.clone())))
+                .collect(),
+        };
+        {
+            let inner = self.inner.lock().await;
+            if missing(&inner).is_empty() {
+                return Ok(decided(&inner));
             }
         }
-        Ok(Protection {
-            weeks: weeks
-                .into_iter()
-                .filter_map(|w| inner.map.get(&key(w)).map(|d| (w, d.clone())))
-                .collect(),
-        })
+        // One computation at a time; requests for decided weeks do not
+        // wait for it.
+        let _computing = self.computing.lock().await;
+        let (todo_weeks, earlier) = {
+            let inner = self.inner.lock().await;
+            let todo = missing(&inner);
+            if todo.is_empty() {
+                return Ok(decided(&inner));
+            }
+            let earlier: Vec<Option<Arc<WeekDecision>>> = todo
+                .iter()
+                .map(|w| inner.earlier.get(&key(*w)).cloned())
+                .collect();
+            (todo, earlier)
+        };
+        let (first, last) = (todo_weeks[0], todo_weeks[todo_weeks.len() - 1]);
+        let mut by_week: BTreeMap<Week, Vec<FinestCell>> =
+            todo_weeks.iter().map(|w| (*w, Vec::new())).collect();
+        for cell in finest(first, last).await? {
+            if let Some(cells) = by_week.get_mut(&cell.week) {
+                cells.push(cell);
+            }
+        }
+        let mut kept = Vec::new();
+        let mut todo = Vec::new();
+        for ((week, cells), earlier) in by_week.into_iter().zip(earlier) {
+            match earlier {
+                Some(d) if d.inputs == fingerprint(&cells) => kept.push((week, d)),
+                _ => todo.push((week, cells)),
+            }
+        }
+        // Deciding takes the cores for a while: off the request threads.
+        let decided_now = match tokio::task::spawn_blocking(move || decide_weeks(todo, k)).await {
+            Ok(d) => d,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        };
+        kept.extend(decided_now.into_iter().map(|(w, d)| (w, Arc::new(d))));
+        let mut inner = self.inner.lock().await;
+        for (week, decision) in kept {
+            inner.keep(key(week), decision, self.budget);
+        }
+        Ok(decided(&inner))
     }
 }
 

@@ -111,7 +111,7 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "UPTAKE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
-    /// Serve the bundled sample data (imported afresh into <data>/demo)
+    /// Serve the bundled sample data (imported afresh into DATA/demo)
     /// instead of the data directory.
     #[arg(long)]
     pub demo: bool,

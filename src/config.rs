@@ -116,7 +116,8 @@ pub struct Server {
     /// is 503.
     pub sign_in_queue: u32,
     /// Failed sign-ins from one address within 15 minutes after which its
-    /// sign-ins get 429 until the 15 minutes are over.
+    /// sign-ins get 429 until the 15 minutes are over. Colleagues behind
+    /// one proxy share an address: keep it well above their mistakes.
     pub sign_in_failures_per_address: u32,
     /// PDF reports rendered at once (each takes a core for about a second);
     /// further requests wait, and beyond `render_queue` get 503.
@@ -142,7 +143,7 @@ impl Default for Server {
             max_connections: 1024,
             sign_in_concurrency: 2,
             sign_in_queue: 16,
-            sign_in_failures_per_address: 30,
+            sign_in_failures_per_address: 100,
             render_concurrency: 2,
             render_queue: 8,
             cache_mib: 256,

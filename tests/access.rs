@@ -1304,53 +1304,12 @@ async fn exports_are_audited_with_who_and_what() {
 /// Tests that run `uptake` itself: the commands, TLS, pseudonymous ids.
 mod commands {
     use std::path::Path;
-    use std::process::{Child, Command, Stdio};
-    use std::time::{Duration, Instant};
+    use std::process::{Command, Stdio};
 
     use super::form_token;
-    use crate::support::{repo, sample_store, stderr, stdout, uptake};
-
-    fn free_port() -> u16 {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("free port")
-    }
-
-    struct Server(Child);
-
-    impl Drop for Server {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-
-    fn serve(data: &Path, port: u16, env: &[(&str, String)]) -> Server {
-        let child = Command::new(env!("CARGO_BIN_EXE_uptake"))
-            .arg("--data")
-            .arg(data)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .env_remove("UPTAKE_CONFIG")
-            .env_remove("UPTAKE_TIMEZONE")
-            // The sample data and the posted events run into 2027.
-            .env("UPTAKE_IMPORT_ALLOW_FUTURE", "true")
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .current_dir(data.parent().unwrap_or(data))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("uptake serve");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "serve did not start"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Server(child)
-    }
+    use crate::support::{
+        Server, free_port, repo, sample_store, stderr, stdout, uptake, uptake_command,
+    };
 
     /// curl: status code and body.
     fn curl(args: &[&str]) -> (u16, String) {
@@ -1501,11 +1460,12 @@ mod commands {
         assert!(out.status.success(), "{}", stderr(&out));
         let reader = token(&data, &["--role", "analyst"]);
         let port = free_port();
+        let (cert_path, key_path) = (cert.display().to_string(), key.display().to_string());
         let env = [
-            ("UPTAKE_SERVER_TLS_CERT", cert.display().to_string()),
-            ("UPTAKE_SERVER_TLS_KEY", key.display().to_string()),
+            ("UPTAKE_SERVER_TLS_CERT", cert_path.as_str()),
+            ("UPTAKE_SERVER_TLS_KEY", key_path.as_str()),
         ];
-        let _server = serve(&data, port, &env);
+        let _server = Server::start(&data, port, &env);
         let base = format!("https://127.0.0.1:{port}");
         let cacert = cert.display().to_string();
         let auth = format!("Authorization: Bearer {reader}");
@@ -1571,13 +1531,9 @@ mod commands {
         let sample = repo().join("sample_data");
         let key = ("UPTAKE_PRIVACY_PSEUDONYM_KEY", "a secret key for the tests");
         let run = |args: &[&str], with: Option<&str>| {
-            let mut c = Command::new(env!("CARGO_BIN_EXE_uptake"));
-            c.arg("--data")
-                .arg(&data)
-                .args(args)
-                .env_remove("UPTAKE_CONFIG")
-                // The sample's weeks run into 2027.
-                .env("UPTAKE_IMPORT_ALLOW_FUTURE", "true");
+            let mut c = uptake_command(&data);
+            // The sample's weeks run into 2027.
+            c.args(args).env("UPTAKE_IMPORT_ALLOW_FUTURE", "true");
             match with {
                 Some(k) => c.env(key.0, k),
                 None => c.env_remove(key.0),
@@ -1660,7 +1616,7 @@ mod commands {
         // raw id of a posted event.
         let ingest = token(&data, &["--role", "ingest"]);
         let port = free_port();
-        let server = serve(&data, port, &[(key.0, key.1.to_string())]);
+        let server = Server::start(&data, port, &[key]);
         let event = r#"{"event_time":"2027-01-13T12:00:00Z","user_id":"u000001","module":"campaigns","action":"view"}"#;
         let (code, body) = curl(&[
             "-H",
@@ -1696,8 +1652,7 @@ mod commands {
         let admin = token(&data, &["--role", "admin"]);
         let analyst = token(&data, &["--role", "analyst"]);
         let port = free_port();
-        let on = [("UPTAKE_PRIVACY_USER_LEVEL_VIEWS", "true".to_string())];
-        let _server = serve(&data, port, &on);
+        let _server = Server::start(&data, port, &[("UPTAKE_PRIVACY_USER_LEVEL_VIEWS", "true")]);
         let url = format!(
             "http://127.0.0.1:{port}/api/v1/licensees?week=2027-W02&region=DACH&format=csv"
         );

@@ -8,23 +8,19 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::support::{Reply, Server, free_port, get, get_as, request, sample_store, stderr};
+use crate::support::{
+    Reply, Server, free_port, get, get_as, request, sample_store, stderr, uptake_command,
+};
 
 /// Runs `uptake` with no future times allowed (the default), unlike the
 /// helper for the sample data.
 fn run(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_uptake"))
-        .arg("--data")
-        .arg(data)
+    uptake_command(data)
         .args(args)
-        .env_remove("UPTAKE_CONFIG")
-        .env_remove("UPTAKE_TIMEZONE")
-        .env_remove("UPTAKE_IMPORT_ALLOW_FUTURE")
-        .current_dir(data.parent().unwrap_or(data))
         .output()
         .expect("run uptake")
 }
@@ -315,7 +311,11 @@ fn a_sign_in_flood_costs_bounded_memory_and_disk() {
     let tmp = sample_store();
     let data = tmp.path().join("data");
     let port = free_port();
-    let server = Server::start(&data, port, &[]);
+    let server = Server::start(
+        &data,
+        port,
+        &[("UPTAKE_SERVER_SIGN_IN_FAILURES_PER_ADDRESS", "30")],
+    );
     let audit = data.join("audit.jsonl");
     let (rss_before, _) = server.memory_kib();
     let audit_before = file_size(&audit);
@@ -776,4 +776,48 @@ fn viewers_see_only_the_reports_of_their_scope() {
         get_as(port, &viewer, "/reports/nordics.pdf?region=DACH").status,
         404
     );
+}
+
+#[test]
+fn long_queries_are_not_echoed_and_pdf_renders_wait_their_turn() {
+    let tmp = sample_store();
+    let data = tmp.path().join("data");
+    let admin = token(&data, "admin");
+    let port = free_port();
+    let _server = Server::start(
+        &data,
+        port,
+        &[
+            ("UPTAKE_SERVER_RENDER_CONCURRENCY", "1"),
+            ("UPTAKE_SERVER_RENDER_QUEUE", "1"),
+        ],
+    );
+    // A 60 KB parameter: refused by name, not repeated in the page.
+    let long = format!("/dashboards/overview?region={}", "R".repeat(60_000));
+    let r = get_as(port, &admin, &long);
+    assert_eq!(r.status, 400);
+    assert!(r.body.len() < 16 * 1024, "{} bytes", r.body.len());
+    assert!(r.body.contains("region"));
+    // Eight PDFs at once: one renders, one waits, the others are told to
+    // come back.
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let admin = admin.clone();
+                s.spawn(move || {
+                    get_as(port, &admin, "/reports/steering-weekly.pdf?week=2026-W53").status
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("join"))
+            .collect()
+    });
+    let busy = statuses.iter().filter(|s| **s == 503).count();
+    assert!(
+        busy > 0 && statuses.iter().all(|s| *s == 200 || *s == 503),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&200), "{statuses:?}");
 }

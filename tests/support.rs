@@ -16,17 +16,27 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Runs the `uptake` binary with a data directory and no config file.
-pub fn uptake(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_uptake"))
+/// The `uptake` binary with a data directory, no config file and the
+/// settings' defaults (no future event times).
+pub fn uptake_command(data: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_uptake"));
+    command
         .arg("--data")
         .arg(data)
-        .args(args)
         .env_remove("UPTAKE_CONFIG")
         .env_remove("UPTAKE_TIMEZONE")
-        // The sample data and the posted events run into 2027.
+        .env_remove("UPTAKE_IMPORT_ALLOW_FUTURE")
+        .current_dir(data.parent().unwrap_or(data));
+    command
+}
+
+/// Runs the `uptake` binary on a data directory of the sample, whose
+/// weeks (and the events the tests post) run into 2027: future event
+/// times are allowed.
+pub fn uptake(data: &Path, args: &[&str]) -> Output {
+    uptake_command(data)
+        .args(args)
         .env("UPTAKE_IMPORT_ALLOW_FUTURE", "true")
-        .current_dir(data.parent().unwrap_or(data))
         .output()
         .expect("run uptake")
 }
@@ -298,28 +308,29 @@ pub struct Server {
 }
 
 impl Server {
+    /// Starts it and waits until `/health` answers (with TLS, until it
+    /// accepts connections). Future event times are allowed unless `env`
+    /// says otherwise.
     pub fn start(data: &Path, port: u16, env: &[(&str, &str)]) -> Server {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_uptake"));
+        let mut command = uptake_command(data);
         command
-            .arg("--data")
-            .arg(data)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .env_remove("UPTAKE_CONFIG")
-            .env_remove("UPTAKE_TIMEZONE")
-            // The sample data and the posted events run into 2027.
             .env("UPTAKE_IMPORT_ALLOW_FUTURE", "true")
-            .current_dir(data.parent().unwrap_or(data))
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         for (k, v) in env {
             command.env(k, v);
         }
+        let tls = env.iter().any(|(k, _)| *k == "UPTAKE_SERVER_TLS_CERT");
         let mut child = command.spawn().expect("uptake serve");
         let started = Instant::now();
         loop {
-            if let Ok(r) = request(port, "GET", "/health", &[], b"")
-                && r.status == 200
-            {
+            let up = if tls {
+                TcpStream::connect(("127.0.0.1", port)).is_ok()
+            } else {
+                request(port, "GET", "/health", &[], b"").is_ok_and(|r| r.status == 200)
+            };
+            if up {
                 break;
             }
             if let Ok(Some(status)) = child.try_wait() {

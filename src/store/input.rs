@@ -172,17 +172,19 @@ pub fn canonicalize(
             .ok()
             .map(|i| batch.column(i).clone())
     };
+    for required in ["event_time", "user_id", "module", "action"] {
+        if column(required).is_none() {
+            return Err(Error::Input(vec![InputProblem {
+                file: file.to_string(),
+                position: "header".into(),
+                column: required.into(),
+                reason: "required column is missing".into(),
+            }]));
+        }
+    }
     let mut texts: Vec<ArrayRef> = Vec::with_capacity(4);
     for name in ["user_id", "module", "action", "client"] {
         let Some(array) = column(name) else {
-            if name != "client" {
-                return Err(Error::Input(vec![InputProblem {
-                    file: file.to_string(),
-                    position: "header".into(),
-                    column: name.into(),
-                    reason: "required column is missing".into(),
-                }]));
-            }
             texts.push(datafusion::arrow::array::new_null_array(&DataType::Utf8, n));
             continue;
         };
@@ -192,14 +194,7 @@ pub fn canonicalize(
         })?;
         texts.push(array);
     }
-    let Some(time_column) = column("event_time") else {
-        return Err(Error::Input(vec![InputProblem {
-            file: file.to_string(),
-            position: "header".into(),
-            column: "event_time".into(),
-            reason: "required column is missing".into(),
-        }]));
-    };
+    let time_column = column("event_time").unwrap_or_else(|| unreachable!());
     // One problem per row: the first refused field, as for CSV and NDJSON.
     let mut valid = vec![true; n];
     let mut micros = vec![0i64; n];

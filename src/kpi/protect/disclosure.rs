@@ -175,7 +175,55 @@ impl Bounded<'_> {
     /// Which unknowns are at a bound (0 or their eligible count) on every
     /// solution within the bounds. With the equations they span every
     /// linear function that is constant on the solutions.
+    ///
+    /// Unknowns in exactly the same equations (the hidden teams of one
+    /// department and wave, say) are twins: one of them can give to
+    /// another unless all are at the same bound, so each is pinned exactly
+    /// when their sum is. They are decided together, which keeps the
+    /// linear programs as small as the number of such groups.
     fn pinned(&self) -> Vec<bool> {
+        let n = self.bound.len();
+        let mut equations_of: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for (e, (cols, _)) in self.equations.iter().enumerate() {
+            for &c in cols {
+                equations_of[c as usize].push(e as u32);
+            }
+        }
+        let mut group_of_signature: HashMap<&[u32], u32> = HashMap::new();
+        let mut group_of = Vec::with_capacity(n);
+        let (mut bound, mut truth) = (Vec::new(), Vec::new());
+        for (c, of) in equations_of.iter().enumerate() {
+            let next = group_of_signature.len() as u32;
+            let g = *group_of_signature.entry(of.as_slice()).or_insert(next);
+            if g == next {
+                bound.push(0);
+                truth.push(0);
+            }
+            bound[g as usize] += self.bound[c];
+            truth[g as usize] += self.truth[c];
+            group_of.push(g);
+        }
+        let equations: Vec<(Vec<u32>, usize)> = self
+            .equations
+            .iter()
+            .map(|(cols, node)| {
+                let mut groups: Vec<u32> = cols.iter().map(|&c| group_of[c as usize]).collect();
+                groups.sort_unstable();
+                groups.dedup();
+                (groups, *node)
+            })
+            .collect();
+        let grouped = Bounded {
+            equations: &equations,
+            bound: &bound,
+            truth: &truth,
+        }
+        .pinned_each();
+        group_of.iter().map(|&g| grouped[g as usize]).collect()
+    }
+
+    /// [`Bounded::pinned`] for each unknown on its own.
+    fn pinned_each(&self) -> Vec<bool> {
         let n = self.bound.len();
         let rhs: Vec<i64> = self
             .equations

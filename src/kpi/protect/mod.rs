@@ -26,7 +26,7 @@
 //!    of a sum it takes part in (a part or the whole, nearest first) is
 //!    hidden.
 //!
-//! 4. The exact audit ([`disclosure`]): no hidden segment of 1 to `k`-1
+//! 4. The exact audit (module `disclosure`): no hidden segment of 1 to `k`-1
 //!    licensees has its eligible count, regular users, inactive licensees
 //!    or users of any module pinned to one value by what the caller sees,
 //!    by any combination of sums and the bounds `0 <= figure <= eligible`
@@ -531,6 +531,18 @@ fn figures(
         .collect()
 }
 
+/// How many rounds a leaked figure is given room through finest segments
+/// before a whole segment next to it is hidden instead. Room ends a leak
+/// that one sum pins at once; a leak that follows from several sums can
+/// take a round for each finest segment, and hiding a segment is quicker.
+const SLACK_TRIES: u32 = 2;
+
+/// How many rounds in all a leaked figure gets before a segment holding it
+/// is hidden rather than one next to it: hiding neighbours keeps the
+/// larger segments everyone looks at, but where many sums pin a figure it
+/// can take a round for each neighbour.
+const NEIGHBOUR_TRIES: u32 = 8;
+
 /// Segments of every table as nodes, the sums that tie them, and their
 /// finest segments and figures for the exact audit.
 struct System {
@@ -572,6 +584,7 @@ impl System {
             }
         }
         let mut unfixable = vec![false; self.value.len()];
+        let mut tried: HashMap<(usize, Option<usize>), u32> = HashMap::new();
         let hide = |leaked: Vec<usize>, hidden: &mut Vec<bool>, unfixable: &mut Vec<bool>| {
             let mut changed = false;
             for leaked in leaked {
@@ -615,7 +628,14 @@ impl System {
             let mut touched = vec![false; self.value.len()];
             let mut near = vec![false; self.value.len()];
             for (node, figure) in leaked {
-                if let Some(nodes) = self.slack(node, figure, &hidden, &mut touched) {
+                let tries = {
+                    let tries = tried.entry((node, figure)).or_insert(0);
+                    *tries += 1;
+                    *tries
+                };
+                if tries <= SLACK_TRIES
+                    && let Some(nodes) = self.slack(node, figure, &hidden, &mut touched)
+                {
                     for n in nodes {
                         mended |= !hidden[n];
                         hidden[n] = true;
@@ -625,9 +645,16 @@ impl System {
                 // No finest segment to give room: a shown segment next to
                 // the leaked one is hidden (one with members of both kinds
                 // first), one per neighbourhood and round, as it may mend
-                // its neighbours' leaks too.
-                let mixed = |i: usize| self.mixed(i, figure);
-                match self.nearest_shown(node, &sums_of, &hidden, &mixed) {
+                // its neighbours' leaks too. After NEIGHBOUR_TRIES rounds a
+                // segment that holds the leaked one goes first.
+                let holds = |i: usize| {
+                    self.cells_of[node]
+                        .first()
+                        .is_some_and(|&c| self.nodes_of[c as usize].contains(&i))
+                };
+                let prefer =
+                    |i: usize| self.mixed(i, figure) && (tries <= NEIGHBOUR_TRIES || holds(i));
+                match self.nearest_shown(node, &sums_of, &hidden, &prefer) {
                     // Next to a node hidden in this round: the next audit
                     // tells whether that mended this one too.
                     Some(i) if near[i] => mended = true,
@@ -653,13 +680,18 @@ impl System {
     }
 
     /// What to hide so that a leaked node's figure (`None`: its eligible
-    /// count) gets room: a shown finest segment, with members of both
-    /// kinds for that figure, of the smallest shown segment that holds one
-    /// of the leaked node's finest segments, together with the shown
-    /// segments that equal it in what they add (they would give its figure
-    /// away). Empty when a segment that would be chosen from got such a
-    /// finest segment in this round already (the next audit tells whether
-    /// that was enough); none when no shown segment has one.
+    /// count) gets room: finest segments now shown, each with the shown
+    /// segments that would give it away alone (those whose only unknown
+    /// finest segment it would be).
+    ///
+    /// A shown segment holding the leaked node whose unknown part has the
+    /// figure at 0 (or everyone) pins it on its own: each such segment gets
+    /// its smallest finest segment with some (or not all) members of that
+    /// kind. Without one, the leak follows from several sums: the smallest
+    /// shown segment holding the leaked node that has a finest segment with
+    /// both kinds gets it. Empty when the segments to mend were given room
+    /// in this round already (the next audit tells whether that was
+    /// enough); none when no shown segment has room to give.
     fn slack(
         &self,
         node: usize,
@@ -668,12 +700,7 @@ impl System {
         touched: &mut [bool],
     ) -> Option<Vec<usize>> {
         let unknown = |c: usize| self.cell_eligible[c] == 0 || hidden[self.finest_node[c]];
-        let mixed = |c: usize| {
-            figure.is_none_or(|f| {
-                let v = self.figures[f].cells[c];
-                0 < v && v < self.cell_eligible[c]
-            })
-        };
+        let value = |c: usize| figure.map_or(0, |f| self.figures[f].cells[c]);
         let mut around: Vec<usize> = self.cells_of[node]
             .iter()
             .flat_map(|&c| self.nodes_of[c as usize])
@@ -681,22 +708,9 @@ impl System {
             .collect();
         around.sort_unstable_by_key(|&n| (self.value[n], n));
         around.dedup();
-        for s in around {
-            if touched[s] {
-                return Some(Vec::new());
-            }
-            let Some(cell) = self.cells_of[s]
-                .iter()
-                .map(|&c| c as usize)
-                .filter(|&c| !unknown(c) && mixed(c))
-                .min_by_key(|&c| (self.cell_eligible[c], c))
-            else {
-                continue;
-            };
-            touched[s] = true;
+        // The room of a finest segment now shown, with its givers-away.
+        let give = |cell: usize| {
             let mut nodes = vec![self.finest_node[cell]];
-            // Shown segments whose only unknown finest segment this would
-            // be.
             for &n in &self.nodes_of[cell] {
                 let alone = self.cells_of[n]
                     .iter()
@@ -705,7 +719,57 @@ impl System {
                     nodes.push(n);
                 }
             }
-            return Some(nodes);
+            nodes
+        };
+        let smallest_known = |s: usize, fits: &dyn Fn(usize) -> bool| {
+            self.cells_of[s]
+                .iter()
+                .map(|&c| c as usize)
+                .filter(|&c| !unknown(c) && fits(c))
+                .min_by_key(|&c| (self.cell_eligible[c], c))
+        };
+        if figure.is_some() {
+            let mut nodes = Vec::new();
+            let mut pinning = false;
+            for &s in &around {
+                let (mut rest, mut room) = (0, 0);
+                for &c in &self.cells_of[s] {
+                    let c = c as usize;
+                    if unknown(c) && self.cell_eligible[c] > 0 {
+                        rest += value(c);
+                        room += self.cell_eligible[c];
+                    }
+                }
+                let (low, high) = (rest == 0, rest == room);
+                if room == 0 || !(low || high) {
+                    continue;
+                }
+                if touched[s] {
+                    pinning = true;
+                    continue;
+                }
+                let fits =
+                    |c: usize| (low && value(c) > 0) || (high && value(c) < self.cell_eligible[c]);
+                if let Some(cell) = smallest_known(s, &fits) {
+                    pinning = true;
+                    touched[s] = true;
+                    nodes.extend(give(cell));
+                }
+            }
+            if pinning {
+                return Some(nodes);
+            }
+        }
+        let mixed =
+            |c: usize| figure.is_none_or(|_| 0 < value(c) && value(c) < self.cell_eligible[c]);
+        for s in around {
+            if touched[s] {
+                return Some(Vec::new());
+            }
+            if let Some(cell) = smallest_known(s, &mixed) {
+                touched[s] = true;
+                return Some(give(cell));
+            }
         }
         None
     }

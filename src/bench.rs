@@ -8,12 +8,30 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
-use crate::cli::{Error, Result};
 use crate::config::Settings;
 use crate::engine::Engine;
 use crate::kpi::{self, Dimension, Request};
 use crate::sample::{self, SampleArgs};
 use crate::store::Store;
+
+/// What stops a benchmark.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+    #[error(transparent)]
+    Engine(#[from] crate::engine::Error),
+    #[error(transparent)]
+    Kpi(#[from] kpi::Error),
+    #[error(transparent)]
+    Sample(#[from] crate::sample::Error),
+    #[error(transparent)]
+    Report(#[from] crate::report::Error),
+    #[error("{0}")]
+    Usage(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
@@ -52,7 +70,7 @@ lagging_limit = 200
 /// `uptake report render` process.
 async fn report(
     args: &BenchArgs,
-    engine: &Engine,
+    source: &kpi::Source,
     settings: &Settings,
     store: &Store,
     week: crate::model::Week,
@@ -60,7 +78,7 @@ async fn report(
     let definition = crate::report::parse("bench", REPORT)?;
     let waves = store.table::<crate::model::Wave>()?;
     let inputs = crate::report::Inputs {
-        engine,
+        source,
         settings,
         waves: &waves,
         week,
@@ -127,14 +145,14 @@ pub fn peak_memory_kib() -> u64 {
 /// start-up for the last 26 weeks) and prints what each rule hides and how
 /// long deciding took.
 async fn protection(
-    engine: &Engine,
+    source: &kpi::Source,
     settings: &Settings,
     from: crate::model::Week,
     to: crate::model::Week,
 ) -> Result<()> {
     let started = Instant::now();
     let request = Request::new(Vec::new(), from, to, Default::default());
-    let hiding = kpi::protection_of(engine, settings, &request)
+    let hiding = kpi::protection_of(source, settings, &request)
         .await?
         .hiding();
     let weeks = to.number() - from.number() + 1;
@@ -231,7 +249,7 @@ pub async fn run(args: &BenchArgs) -> Result<()> {
     );
 
     let store = Store::open(&data)?;
-    let engine = Engine::open(&store).await?;
+    let source = kpi::Source::new(Engine::open(&store).await?);
     let (first, last) = store
         .event_weeks(&settings)
         .ok_or_else(|| Error::Usage("no events stored".into()))?;
@@ -246,7 +264,7 @@ pub async fn run(args: &BenchArgs) -> Result<()> {
     let mut times = Vec::new();
     for _ in 0..=args.repeat {
         let started = Instant::now();
-        kpi::kpi_rows(&engine, &settings, &request).await?;
+        kpi::kpi_rows(&source, &settings, &request).await?;
         times.push(started.elapsed().as_secs_f64());
     }
     let first_run = times.remove(0);
@@ -257,8 +275,8 @@ pub async fn run(args: &BenchArgs) -> Result<()> {
         times[times.len() / 2],
         times[0]
     );
-    protection(&engine, &settings, first.max(last.offset(-25)), last).await?;
-    report(args, &engine, &settings, &store, last).await?;
+    protection(&source, &settings, first.max(last.offset(-25)), last).await?;
+    report(args, &source, &settings, &store, last).await?;
     println!(
         "bench process peak memory: {:.0} MiB",
         peak_memory_kib() as f64 / 1024.0

@@ -337,6 +337,8 @@ pub enum Error {
     Engine(#[from] crate::engine::Error),
     #[error(transparent)]
     Kpi(#[from] kpi::Error),
+    #[error(transparent)]
+    Segment(#[from] crate::model::segment::Error),
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
@@ -356,6 +358,8 @@ pub enum Error {
     Schedule(#[from] crate::schedule::Error),
     #[error("{0}")]
     Delivery(String),
+    #[error(transparent)]
+    Bench(#[from] crate::bench::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -413,25 +417,28 @@ pub async fn run(cli: Cli) -> Result<()> {
             to,
             format,
         } => {
-            let (settings, engine, request) = report(&cli.global, &segments, from, to).await?;
-            let rows = kpi::kpi_rows(&engine, &settings, &request).await?;
+            let (settings, source, request) = report(&cli.global, &segments, from, to).await?;
+            let rows = kpi::kpi_rows(&source, &settings, &request).await?;
             print!("{}", kpi::kpi_table(&request.dims, &rows).render(format));
         }
         Command::Modules(args) => {
-            let (settings, engine, request) = week_report(&cli.global, &args).await?;
-            let table = kpi::modules_table(&engine, &settings, &request).await?;
+            let (settings, source, request) = week_report(&cli.global, &args).await?;
+            let table = kpi::modules_table(&source, &settings, &request).await?;
             print!("{}", table.render(args.format));
         }
         Command::Lagging(args) => {
-            let (settings, engine, request) = week_report(&cli.global, &args).await?;
-            let rows = kpi::kpi_rows(&engine, &settings, &request).await?;
+            let (settings, source, request) = week_report(&cli.global, &args).await?;
+            let rows = kpi::kpi_rows(&source, &settings, &request).await?;
             let table = kpi::lagging_table(&request.dims, &rows, &settings);
             print!("{}", table.render(args.format));
         }
         Command::Stats { format } => {
             let settings = settings()?;
-            let (store, engine) = open(&cli.global.data, &settings).await?;
-            print!("{}", stats(&store, &settings, &engine, format).await?);
+            let (store, source) = open(&cli.global.data, &settings).await?;
+            print!(
+                "{}",
+                stats(&store, &settings, &source.engine, format).await?
+            );
         }
         Command::Rebuild => {
             let settings = settings()?;
@@ -719,11 +726,11 @@ fn check(data: &std::path::Path, settings: &Settings, repair: bool) -> Result<()
 }
 
 /// Opens the store and the engine, refusing stale derived data.
-pub async fn open(data: &std::path::Path, settings: &Settings) -> Result<(Store, Engine)> {
+pub async fn open(data: &std::path::Path, settings: &Settings) -> Result<(Store, kpi::Source)> {
     let store = Store::open(data)?;
     store.check_derived(settings)?;
     let engine = Engine::open(&store).await?;
-    Ok((store, engine))
+    Ok((store, kpi::Source::new(engine)))
 }
 
 /// Reports from `--reports`, `./reports` or the bundled ones.
@@ -748,14 +755,14 @@ async fn report_command(global: &Global, cmd: ReportCommand, settings: &Settings
         } => {
             let reports = load_reports(&reports)?;
             let report = crate::report::find(&reports, &name)?;
-            let (store, engine) = open(&global.data, settings).await?;
+            let (store, source) = open(&global.data, settings).await?;
             let now = chrono::Utc::now();
             let week = week.unwrap_or_else(|| {
                 crate::report::last_complete_week(now, settings.tz().unwrap_or(chrono_tz::UTC))
             });
             let waves = store.table::<crate::model::Wave>()?;
             let inputs = crate::report::Inputs {
-                engine: &engine,
+                source: &source,
                 settings,
                 waves: &waves,
                 week,
@@ -789,12 +796,12 @@ async fn schedule_command(
     match cmd {
         ScheduleCommand::RunDue { reports, now } => {
             let reports = load_reports(&reports)?;
-            let (store, engine) = open(&global.data, settings).await?;
+            let (store, source) = open(&global.data, settings).await?;
             let waves = store.table::<crate::model::Wave>()?;
             let ctx = crate::schedule::Context {
                 data: &global.data,
                 settings,
-                engine: &engine,
+                source: &source,
                 waves: &waves,
                 stored: store.event_dates(settings),
                 reports: &reports,
@@ -881,24 +888,24 @@ async fn report(
     segments: &SegmentArgs,
     from: Option<Week>,
     to: Option<Week>,
-) -> Result<(Settings, Engine, Request)> {
+) -> Result<(Settings, kpi::Source, Request)> {
     let settings = Settings::load(global.config.as_deref())?;
-    let (store, engine) = open(&global.data, &settings).await?;
+    let (store, source) = open(&global.data, &settings).await?;
     let request = request(&store, &settings, segments, from, to)?;
-    Ok((settings, engine, request))
+    Ok((settings, source, request))
 }
 
 /// Settings, engine and request of a one-week report: `--week`, by default
 /// the last week with events.
-async fn week_report(global: &Global, args: &WeekArgs) -> Result<(Settings, Engine, Request)> {
+async fn week_report(global: &Global, args: &WeekArgs) -> Result<(Settings, kpi::Source, Request)> {
     let settings = Settings::load(global.config.as_deref())?;
-    let (store, engine) = open(&global.data, &settings).await?;
+    let (store, source) = open(&global.data, &settings).await?;
     let week = match args.week {
         Some(w) => Some(w),
         None => store.event_weeks(&settings).map(|w| w.1),
     };
     let request = request(&store, &settings, &args.segments, week, week)?;
-    Ok((settings, engine, request))
+    Ok((settings, source, request))
 }
 
 /// The request of a reporting command; without `--from` the first week
@@ -1131,7 +1138,7 @@ pub fn import_demo(
 async fn demo(data: &std::path::Path, sample: &std::path::Path, settings: &Settings) -> Result<()> {
     let dir = data.join("demo");
     let (store, events) = import_demo(data, sample, settings)?;
-    let engine = Engine::open(&store).await?;
+    let source = kpi::Source::new(Engine::open(&store).await?);
     let (first, last) = store
         .event_weeks(settings)
         .ok_or_else(|| Error::Usage("no sample events".into()))?;
@@ -1149,7 +1156,7 @@ async fn demo(data: &std::path::Path, sample: &std::path::Path, settings: &Setti
         scope: Default::default(),
         protected: false,
     };
-    let rows = kpi::kpi_rows(&engine, settings, &organisation).await?;
+    let rows = kpi::kpi_rows(&source, settings, &organisation).await?;
     println!(
         "Whole organisation, last weeks:\n{}",
         kpi::kpi_table(&[], &rows).to_text()
@@ -1162,7 +1169,7 @@ async fn demo(data: &std::path::Path, sample: &std::path::Path, settings: &Setti
         scope: Default::default(),
         protected: false,
     };
-    let rows = kpi::kpi_rows(&engine, settings, &by_region).await?;
+    let rows = kpi::kpi_rows(&source, settings, &by_region).await?;
     println!(
         "By region, {last}:\n{}",
         kpi::kpi_table(&by_region.dims, &rows).to_text()
@@ -1179,7 +1186,7 @@ async fn demo(data: &std::path::Path, sample: &std::path::Path, settings: &Setti
         scope: Default::default(),
         protected: false,
     };
-    let rows = kpi::kpi_rows(&engine, settings, &teams).await?;
+    let rows = kpi::kpi_rows(&source, settings, &teams).await?;
     println!(
         "Lagging teams, {last}:\n{}",
         kpi::lagging_table(&teams.dims, &rows, settings).to_text()

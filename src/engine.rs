@@ -162,11 +162,6 @@ pub struct Engine {
     cube: tokio::sync::RwLock<Option<CubeState>>,
     /// One query at a time over a cube of its own (far-away weeks).
     detached: tokio::sync::Semaphore,
-    /// Decisions of [`crate::kpi::protect`] by week, scope and `k`. They
-    /// depend on eligible licensees only (directory and waves, not
-    /// events), so an engine opened after new events were stored may share
-    /// them with the one before.
-    pub protections: std::sync::Arc<crate::kpi::protect::Cache>,
 }
 
 /// The weeks a query over the cube needs, and how the cube is computed.
@@ -251,7 +246,6 @@ impl Engine {
             planned.insert(spec.name, spec);
         }
         Ok(Engine {
-            protections: Default::default(),
             ctx,
             queries: planned,
             cube: tokio::sync::RwLock::new(None),

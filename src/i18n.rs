@@ -1,7 +1,7 @@
 //! The languages of pages and reports: English and German, chosen by `?lang=`, else by
 //! the browser's `Accept-Language`, else English. Reports name theirs.
 
-use crate::kpi::{Cell, Table};
+use crate::model::output::{Cell, Table};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {

@@ -3,6 +3,45 @@
 //!
 //! Data flows one way: files -> [`store`] -> Parquet -> [`engine`] (SQL in
 //! `queries/`) -> [`kpi`] -> [`chart`] / [`server`] / [`report`] / output.
+//!
+//! The modules are layered, lowest first, as [`LAYERS`] lists them; each
+//! uses only modules below it (`tests/layers.rs` checks every import):
+//!
+//! | layer | what it holds |
+//! |---|---|
+//! | [`model`] | the domain of SPEC.md: weeks, decimals, events, directory tables, segments (dimensions, filters, scopes), output tables; no I/O |
+//! | [`config`] | settings (`uptake.toml`, `UPTAKE_*`) |
+//! | [`store`] | the data directory: imports, Parquet, rollups, quarantine |
+//! | [`auth`] | users, tokens, audit log (over the store's directory) |
+//! | [`engine`] | DataFusion over the store, the query catalog, the cube |
+//! | [`kpi`] | KPI tables from query results, protection of small groups |
+//! | [`i18n`], [`dashboard`], [`chart`] | labels, dashboards as data, charts |
+//! | [`report`] | report definitions, their content and PDF |
+//! | [`schedule`] | scheduled reports: due times, runs, delivery |
+//! | [`ingest`] | live ingestion: write-ahead log and commits |
+//! | [`server`] | HTTP: routes, pages, API |
+//! | [`sample`], [`bench`](mod@bench) | generated data and the benchmarks |
+//! | [`cli`] | the commands |
+
+/// The modules from lowest to highest: each may use only those before it.
+pub const LAYERS: [&str; 16] = [
+    "model",
+    "config",
+    "store",
+    "auth",
+    "engine",
+    "kpi",
+    "i18n",
+    "dashboard",
+    "chart",
+    "report",
+    "schedule",
+    "ingest",
+    "server",
+    "sample",
+    "bench",
+    "cli",
+];
 
 pub mod auth;
 pub mod bench;

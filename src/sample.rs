@@ -208,7 +208,7 @@ pub fn generate(args: &SampleArgs) -> Result<Summary, Error> {
     for (id, name, go) in &waves {
         text.push_str(&format!(
             "{id},{},{go}\n",
-            crate::kpi::table::csv_field(name)
+            crate::model::output::csv_field(name)
         ));
     }
     io(out, std::fs::write(out.join("waves.csv"), text))?;
@@ -219,7 +219,7 @@ pub fn generate(args: &SampleArgs) -> Result<Summary, Error> {
             u.id,
             REGIONS[u.region],
             DEPARTMENTS[u.department].0,
-            crate::kpi::table::csv_field(u.team),
+            crate::model::output::csv_field(u.team),
             waves[u.wave].0,
             u.license_start,
             u.license_end.map(|d| d.to_string()).unwrap_or_default()
@@ -231,7 +231,7 @@ pub fn generate(args: &SampleArgs) -> Result<Summary, Error> {
     for (id, name, from, cost, _) in MODULES {
         text.push_str(&format!(
             "{id},{},{},,{cost}\n",
-            crate::kpi::table::csv_field(name),
+            crate::model::output::csv_field(name),
             week(from)
         ));
     }

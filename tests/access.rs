@@ -631,7 +631,7 @@ fn finest_truth(week: &str, scope: &uptake::kpi::Scope) -> BTreeMap<Vec<String>,
             .build()
             .expect("runtime");
         runtime.block_on(async {
-            let engine = state.engine();
+            let source = state.source();
             let request = uptake::kpi::Request {
                 dims: uptake::kpi::Dimension::ALL.to_vec(),
                 from: week,
@@ -641,7 +641,7 @@ fn finest_truth(week: &str, scope: &uptake::kpi::Scope) -> BTreeMap<Vec<String>,
                 protected: false,
             };
             let mut truth: BTreeMap<Vec<String>, Figures> = BTreeMap::new();
-            for r in uptake::kpi::kpi_rows(&engine, &state.settings, &request)
+            for r in uptake::kpi::kpi_rows(&source, &state.settings, &request)
                 .await
                 .expect("kpi")
             {
@@ -649,7 +649,7 @@ fn finest_truth(week: &str, scope: &uptake::kpi::Scope) -> BTreeMap<Vec<String>,
                 f.eligible = r.eligible;
                 f.regular = r.regular;
             }
-            let modules = uptake::kpi::modules_table(&engine, &state.settings, &request)
+            let modules = uptake::kpi::modules_table(&source, &state.settings, &request)
                 .await
                 .expect("modules");
             let column = |name: &str| {

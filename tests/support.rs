@@ -91,7 +91,7 @@ fn table_csv(
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let engine = Engine::open(store).await.expect("engine");
+        let engine = kpi::Source::new(Engine::open(store).await.expect("engine"));
         let request = Request {
             dims: kpi::parse_dimensions(dims).expect("dims"),
             from: from.parse().expect("from"),

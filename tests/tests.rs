@@ -8,6 +8,7 @@ mod charts;
 mod cli;
 mod differential;
 mod ingest;
+mod layers;
 mod reference;
 mod reports;
 mod spec_cases;

@@ -22,7 +22,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::kpi::Scope;
+use crate::model::Scope;
 use crate::store::{Error, Result};
 
 #[derive(
@@ -84,7 +84,7 @@ impl Caller {
 /// Checks that a role and scope go together: viewers need a scope, the
 /// other roles see everything (or, ingest, nothing) and take none.
 pub fn check_scope(role: Role, scope: &Scope) -> std::result::Result<(), String> {
-    let bad = |v: &String| v.is_empty() || v.contains(crate::kpi::SCOPE_SEPARATOR);
+    let bad = |v: &String| v.is_empty() || v.contains(crate::model::segment::SCOPE_SEPARATOR);
     if scope.regions.iter().chain(&scope.departments).any(bad) {
         return Err("a region or department of a scope may not be empty".into());
     }

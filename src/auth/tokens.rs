@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Caller, Record, Role, Watched, digest, secret, timestamp};
-use crate::kpi::Scope;
+use crate::model::Scope;
 use crate::store::{Error, Result};
 
 pub const FILE_NAME: &str = "tokens.json";

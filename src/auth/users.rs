@@ -10,7 +10,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::{Caller, Record, Role, Watched, timestamp};
-use crate::kpi::Scope;
+use crate::model::Scope;
 use crate::store::{Error, Result};
 
 pub const FILE_NAME: &str = "users.json";

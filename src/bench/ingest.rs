@@ -18,7 +18,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use rand::{Rng, SeedableRng};
 
-use crate::cli::{Error, Result};
+use super::{Error, Result};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct IngestBenchArgs {

@@ -1,7 +1,7 @@
-//! Chart data taken from a KPI table (`kpi::Table`) by column name.
+//! Chart data taken from a KPI table (`model::output::Table`) by column name.
 
-use crate::kpi::{Cell, Table};
 use crate::model::Week;
+use crate::model::output::{Cell, Table};
 
 /// One line: (x, y) points, `None` where the figure is suppressed.
 #[derive(Debug, Clone, PartialEq)]

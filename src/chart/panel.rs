@@ -4,7 +4,7 @@
 use crate::config::Settings;
 use crate::dashboard::{Chart, Panel, View};
 use crate::i18n::Lang;
-use crate::kpi::Table;
+use crate::model::output::Table;
 use crate::model::{Decimal, Week};
 
 use super::{ChartText, Result, Scale, TargetLine};

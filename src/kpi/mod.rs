@@ -6,11 +6,9 @@
 //! what is shown.
 
 pub mod protect;
-pub mod table;
 
 use std::collections::HashMap;
-use std::fmt;
-use std::str::FromStr;
+use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
@@ -19,17 +17,16 @@ use datafusion::scalar::ScalarValue;
 
 use crate::config::Settings;
 use crate::engine::{self, CubeRequest, Engine};
-use crate::model::{Decimal, Week};
-pub use table::{Cell, Format, Table};
+pub use crate::model::output::{self as table, Cell, Format, Table};
+pub use crate::model::segment::{Dimension, Filter, SCOPE_SEPARATOR, Scope, parse_dimensions};
+use crate::model::{Decimal, Week, segment};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
     Engine(#[from] engine::Error),
-    #[error("unknown dimension '{0}': use region, department, team or wave")]
-    UnknownDimension(String),
-    #[error("dimension '{0}' is given twice")]
-    DuplicateDimension(String),
+    #[error(transparent)]
+    Segment(#[from] segment::Error),
     #[error("the week range is empty: {from} is after {to}")]
     EmptyRange { from: Week, to: Week },
     #[error("the week range spans {weeks} weeks; ask for at most {MAX_WEEKS} at a time")]
@@ -42,66 +39,24 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// A dimension of a segment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Dimension {
-    Region,
-    Department,
-    Team,
-    Wave,
+/// What the figures are computed from: an engine over the store and the
+/// protection decisions that go with it. Whoever keeps the engine keeps
+/// the decisions: an engine opened after new events were stored may share
+/// those of the one before ([`protect::Cache::succeed`]).
+#[derive(Clone)]
+pub struct Source {
+    pub engine: Arc<Engine>,
+    pub protections: Arc<protect::Cache>,
 }
 
-impl Dimension {
-    pub const ALL: [Dimension; 4] = [
-        Dimension::Region,
-        Dimension::Department,
-        Dimension::Team,
-        Dimension::Wave,
-    ];
-
-    /// Its position in [`Dimension::ALL`].
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Dimension::Region => "region",
-            Dimension::Department => "department",
-            Dimension::Team => "team",
-            Dimension::Wave => "wave",
+impl Source {
+    /// An engine with decisions of its own.
+    pub fn new(engine: Engine) -> Source {
+        Source {
+            engine: Arc::new(engine),
+            protections: Default::default(),
         }
     }
-}
-
-impl fmt::Display for Dimension {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Dimension {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Dimension::ALL
-            .into_iter()
-            .find(|d| d.name() == s)
-            .ok_or_else(|| Error::UnknownDimension(s.to_string()))
-    }
-}
-
-/// Parses `region,department`; empty means the whole organisation.
-pub fn parse_dimensions(s: &str) -> Result<Vec<Dimension>> {
-    let mut dims = Vec::new();
-    for part in s.split(',').filter(|p| !p.is_empty()) {
-        let d: Dimension = part.parse()?;
-        if dims.contains(&d) {
-            return Err(Error::DuplicateDimension(part.to_string()));
-        }
-        dims.push(d);
-    }
-    Ok(dims)
 }
 
 /// What a KPI table is asked for.
@@ -132,105 +87,6 @@ impl Request {
             scope: Scope::default(),
             protected: false,
         }
-    }
-}
-
-/// The regions and/or departments a viewer may see: licensees whose
-/// region is one of `regions` (when any are given) and whose department is
-/// one of `departments` (when any are given). Empty: everything.
-#[derive(
-    Debug,
-    Clone,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-pub struct Scope {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub regions: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub departments: Vec<String>,
-}
-
-/// Separates the values of a scope in a query parameter; no directory value
-/// may contain it.
-pub const SCOPE_SEPARATOR: char = '\u{1f}';
-
-impl Scope {
-    pub fn is_all(&self) -> bool {
-        self.regions.is_empty() && self.departments.is_empty()
-    }
-
-    pub fn allows(&self, d: Dimension, value: &str) -> bool {
-        let allowed = match d {
-            Dimension::Region => &self.regions,
-            Dimension::Department => &self.departments,
-            Dimension::Team | Dimension::Wave => return true,
-        };
-        allowed.is_empty() || allowed.iter().any(|v| v == value)
-    }
-
-    /// Whether a licensee of this region and department is in scope.
-    pub fn covers(&self, region: &str, department: &str) -> bool {
-        self.allows(Dimension::Region, region) && self.allows(Dimension::Department, department)
-    }
-
-    /// The first value of a filter this scope does not allow.
-    pub fn outside<'f>(&self, filter: &'f Filter) -> Option<(Dimension, &'f str)> {
-        [
-            (Dimension::Region, &filter.region),
-            (Dimension::Department, &filter.department),
-        ]
-        .into_iter()
-        .find_map(|(d, v)| v.as_deref().filter(|v| !self.allows(d, v)).map(|v| (d, v)))
-    }
-
-    /// `region DACH, Nordics; department Sales`, or `everything`.
-    pub fn describe(&self) -> String {
-        let mut parts = Vec::new();
-        if !self.regions.is_empty() {
-            parts.push(format!("region {}", self.regions.join(", ")));
-        }
-        if !self.departments.is_empty() {
-            parts.push(format!("department {}", self.departments.join(", ")));
-        }
-        if parts.is_empty() {
-            "everything".into()
-        } else {
-            parts.join("; ")
-        }
-    }
-
-    fn parameter(values: &[String]) -> String {
-        if values.is_empty() {
-            return String::new();
-        }
-        let mut s = String::from(SCOPE_SEPARATOR);
-        for v in values {
-            s.push_str(v);
-            s.push(SCOPE_SEPARATOR);
-        }
-        s
-    }
-}
-
-/// Restricts a report to the licensees of one region, department and/or
-/// wave. The directory requires these values, so none of them is empty.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct Filter {
-    pub region: Option<String>,
-    pub department: Option<String>,
-    pub wave: Option<String>,
-}
-
-impl Filter {
-    pub fn is_empty(&self) -> bool {
-        self.region.is_none() && self.department.is_none() && self.wave.is_none()
     }
 }
 
@@ -417,12 +273,13 @@ fn protection(settings: &Settings, request: &Request) -> (Request, Option<protec
 /// finest segments' figures (decided once per week, scope and k per
 /// engine).
 pub async fn protection_of(
-    engine: &Engine,
+    source: &Source,
     settings: &Settings,
     request: &Request,
 ) -> Result<protect::Protection> {
     let k = settings.privacy.min_group_size as i64;
-    engine
+    let engine = &*source.engine;
+    source
         .protections
         .decide(
             request.from,
@@ -491,7 +348,7 @@ async fn finest_cells(
 /// suppression as decided for all tables, then the rows of the asked
 /// table with the asked segment values.
 async fn protected<T>(
-    engine: &Engine,
+    source: &Source,
     settings: &Settings,
     computed: &Request,
     view: Option<&protect::View>,
@@ -501,7 +358,7 @@ async fn protected<T>(
     let Some(view) = view else {
         return Ok(rows);
     };
-    let protection = protection_of(engine, settings, computed).await?;
+    let protection = protection_of(source, settings, computed).await?;
     Ok(rows
         .into_iter()
         .filter_map(|mut r| {
@@ -519,13 +376,13 @@ async fn protected<T>(
 /// Computes the KPI rows: sorted by week, then segment values in byte order.
 /// A protected request's rows are also protected against differencing.
 pub async fn kpi_rows(
-    engine: &Engine,
+    source: &Source,
     settings: &Settings,
     request: &Request,
 ) -> Result<Vec<KpiRow>> {
     let (computed, view) = protection(settings, request);
-    let rows = computed_kpi_rows(engine, settings, &computed).await?;
-    protected(engine, settings, &computed, view.as_ref(), rows, |r| {
+    let rows = computed_kpi_rows(&source.engine, settings, &computed).await?;
+    protected(source, settings, &computed, view.as_ref(), rows, |r| {
         (r.week, &mut r.segment, &mut r.suppressed)
     })
     .await
@@ -704,12 +561,12 @@ pub fn lagging_table(dims: &[Dimension], rows: &[KpiRow], settings: &Settings) -
 /// Module adoption per segment and module of `L(t)`, with the segment's
 /// inactive licensees and idle license cost (a monthly amount).
 pub async fn modules_table(
-    engine: &Engine,
+    source: &Source,
     settings: &Settings,
     request: &Request,
 ) -> Result<Table> {
     let (computed, view) = protection(settings, request);
-    let batches = run_over_cube(engine, "modules", settings, &computed).await?;
+    let batches = run_over_cube(&source.engine, "modules", settings, &computed).await?;
     let k = settings.privacy.min_group_size as i64;
     let mut rows: Vec<ModuleRow> = Vec::new();
     for batch in &batches {
@@ -747,7 +604,7 @@ pub async fn modules_table(
             });
         }
     }
-    let mut rows = protected(engine, settings, &computed, view.as_ref(), rows, |r| {
+    let mut rows = protected(source, settings, &computed, view.as_ref(), rows, |r| {
         (r.week, &mut r.segment, &mut r.suppressed)
     })
     .await?;
@@ -807,7 +664,7 @@ pub struct CurvePoint {
 /// go-live (week 0 contains go-live), for the requested weeks. Sorted by
 /// segment, then weeks since go-live.
 pub async fn adoption_curve(
-    engine: &Engine,
+    source: &Source,
     settings: &Settings,
     request: &Request,
 ) -> Result<Vec<CurvePoint>> {
@@ -815,7 +672,7 @@ pub async fn adoption_curve(
         return Err(Error::CurveWithoutWave);
     }
     let (computed, view) = protection(settings, request);
-    let batches = run_over_cube(engine, "adoption_curve", settings, &computed).await?;
+    let batches = run_over_cube(&source.engine, "adoption_curve", settings, &computed).await?;
     let k = settings.privacy.min_group_size as i64;
     let mut points = Vec::new();
     for batch in &batches {
@@ -839,7 +696,7 @@ pub async fn adoption_curve(
             });
         }
     }
-    let mut points = protected(engine, settings, &computed, view.as_ref(), points, |p| {
+    let mut points = protected(source, settings, &computed, view.as_ref(), points, |p| {
         (p.week, &mut p.segment, &mut p.suppressed)
     })
     .await?;

@@ -8,7 +8,6 @@ use serde::Serialize;
 use crate::chart::panel::{is_rate, panel_svg, target_of, to_f64};
 use crate::config::Settings;
 use crate::dashboard::{Chart, Panel, Text, View};
-use crate::engine::Engine;
 use crate::i18n::Lang;
 use crate::kpi::{self, Cell, Dimension, KpiRow, Request, Table};
 use crate::model::{Wave, Week};
@@ -17,7 +16,7 @@ use super::{Report, Result, Section};
 
 /// Everything a report is computed from besides its definition.
 pub struct Inputs<'a> {
-    pub engine: &'a Engine,
+    pub source: &'a kpi::Source,
     pub settings: &'a Settings,
     pub waves: &'a [Wave],
     /// The report's week.
@@ -387,10 +386,10 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
     }
 
     // The scope over the report's weeks, and in the previous report's week.
-    let scope = kpi::kpi_rows(inputs.engine, settings, &request(&[], first, week)).await?;
+    let scope = kpi::kpi_rows(inputs.source, settings, &request(&[], first, week)).await?;
     let now = scope.iter().find(|r| r.week == week);
     let before_rows = kpi::kpi_rows(
-        inputs.engine,
+        inputs.source,
         settings,
         &request(&[], inputs.since, inputs.since),
     )
@@ -416,7 +415,7 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
                 });
                 if !report.by.is_empty() {
                     let rows =
-                        kpi::kpi_rows(inputs.engine, settings, &request(&report.by, week, week))
+                        kpi::kpi_rows(inputs.source, settings, &request(&report.by, week, week))
                             .await?;
                     let table = kpi::kpi_table(&report.by, &rows);
                     let mut columns: Vec<&str> = report.by.iter().map(|d| d.name()).collect();
@@ -473,7 +472,7 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
                 );
                 p.x = Some("weeks_since_go_live".into());
                 let points = kpi::adoption_curve(
-                    inputs.engine,
+                    inputs.source,
                     settings,
                     &request(&[Dimension::Wave], first, week),
                 )
@@ -489,7 +488,7 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
             }
             Section::Lagging => {
                 let rows = kpi::kpi_rows(
-                    inputs.engine,
+                    inputs.source,
                     settings,
                     &request(&report.lagging_by, week, week),
                 )
@@ -521,7 +520,7 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
             }
             Section::Modules => {
                 let table =
-                    kpi::modules_table(inputs.engine, settings, &request(&[], week, week)).await?;
+                    kpi::modules_table(inputs.source, settings, &request(&[], week, week)).await?;
                 // The scope's idle cost and inactive licensees repeat on each
                 // module row: shown once, below the table.
                 let col = |name: &str| table.columns.iter().position(|c| c == name);
@@ -565,7 +564,7 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
                         &["module_adoption"],
                     );
                     let table = kpi::modules_table(
-                        inputs.engine,
+                        inputs.source,
                         settings,
                         &request(&report.by, week, week),
                     )
@@ -626,8 +625,8 @@ async fn passed_targets(report: &Report, inputs: &Inputs<'_>) -> Result<Vec<Stri
             scope: inputs.scope.clone(),
             protected: true,
         };
-        let now = kpi::kpi_rows(inputs.engine, settings, &rows(inputs.week)).await?;
-        let before = kpi::kpi_rows(inputs.engine, settings, &rows(inputs.since)).await?;
+        let now = kpi::kpi_rows(inputs.source, settings, &rows(inputs.week)).await?;
+        let before = kpi::kpi_rows(inputs.source, settings, &rows(inputs.since)).await?;
         for r in &now {
             let b = before.iter().find(|b| b.segment == r.segment);
             for figure in TARGET_FIGURES {

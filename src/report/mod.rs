@@ -4,6 +4,7 @@
 //! figures, [`pdf`] typesets them with typst into a PDF.
 
 pub mod content;
+pub mod cron;
 pub mod pdf;
 
 use std::path::{Path, PathBuf};
@@ -244,7 +245,7 @@ pub fn parse(name: &str, text: &str) -> Result<Report> {
         }
     }
     if let Some(s) = &f.schedule {
-        crate::schedule::parse_cron(&s.cron).map_err(|e| invalid(format!("schedule: {e}")))?;
+        cron::parse(&s.cron).map_err(|e| invalid(format!("schedule: {e}")))?;
         if f.deliver.is_empty() {
             return Err(invalid(
                 "schedule: a scheduled report needs at least one [[deliver]] target".into(),

@@ -100,10 +100,9 @@ impl ApiError {
 impl From<kpi::Error> for ApiError {
     fn from(e: kpi::Error) -> ApiError {
         match e {
-            kpi::Error::UnknownDimension(_) | kpi::Error::DuplicateDimension(_) => {
+            kpi::Error::Segment(_) | kpi::Error::CurveWithoutWave => {
                 ApiError::parameter("by", e.to_string())
             }
-            kpi::Error::CurveWithoutWave => ApiError::parameter("by", e.to_string()),
             kpi::Error::EmptyRange { .. } | kpi::Error::LongRange { .. } => {
                 ApiError::parameter("from", e.to_string())
             }

@@ -29,7 +29,7 @@ fn log(state: &AppState) -> Result<Log, ApiError> {
 
 fn next_run(state: &AppState, r: &report::Report) -> Option<chrono::DateTime<chrono_tz::Tz>> {
     let tz = state.settings.tz().ok()?;
-    let cron = schedule::parse_cron(&r.schedule.as_ref()?.cron).ok()?;
+    let cron = crate::report::cron::parse(&r.schedule.as_ref()?.cron).ok()?;
     cron.after(&Utc::now().with_timezone(&tz)).next()
 }
 
@@ -180,9 +180,9 @@ pub async fn pdf(
             retry_after: 5,
         });
     };
-    let engine = state.engine();
+    let source = state.source();
     let inputs = Inputs {
-        engine: &engine,
+        source: &source,
         settings: &state.settings,
         waves: &state.waves,
         week,
@@ -330,11 +330,11 @@ async fn tick(state: &AppState) -> Result<Option<chrono::DateTime<Utc>>, schedul
         // Another process (`uptake schedule run-due`) works on the log.
         return Ok(Some(Utc::now() + chrono::Duration::seconds(5)));
     };
-    let engine = state.engine();
+    let source = state.source();
     let ctx = Context {
         data: &state.data_dir,
         settings: &state.settings,
-        engine: &engine,
+        source: &source,
         waves: &state.waves,
         stored: state.stored_dates(),
         reports: &state.reports,

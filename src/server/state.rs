@@ -245,7 +245,7 @@ impl Stored {
 /// Shared by all requests.
 pub struct AppState {
     pub settings: Settings,
-    engine: std::sync::RwLock<Arc<Engine>>,
+    source: std::sync::RwLock<kpi::Source>,
     pub segments: Segments,
     pub waves: Vec<Wave>,
     pub dashboards: Vec<Dashboard>,
@@ -283,9 +283,6 @@ impl AppState {
     ) -> Result<AppState, crate::store::Error> {
         let licensees = store.table::<Licensee>()?;
         let share = cache_share(&settings);
-        let mut engine = engine;
-        // Protection decisions are cached with the figures' share.
-        engine.protections = Arc::new(crate::kpi::protect::Cache::new(share));
         Ok(AppState {
             stored: Mutex::new(Stored::of(store, &settings)),
             sessions: super::auth::Sessions::new(&settings.server),
@@ -294,7 +291,11 @@ impl AppState {
                 settings.server.render_queue,
             ),
             audit: crate::auth::audit::Audit::new(store.root(), &settings.audit),
-            engine: std::sync::RwLock::new(Arc::new(engine)),
+            // Protection decisions are cached with the figures' share.
+            source: std::sync::RwLock::new(kpi::Source {
+                engine: Arc::new(engine),
+                protections: Arc::new(kpi::protect::Cache::new(share)),
+            }),
             segments: Segments::from_directory(&licensees),
             waves: store.table::<Wave>()?,
             dashboards,
@@ -333,7 +334,13 @@ impl AppState {
 
     /// The engine over the store as last committed.
     pub fn engine(&self) -> Arc<Engine> {
-        self.engine
+        self.source().engine
+    }
+
+    /// The engine over the store as last committed, with its protection
+    /// decisions.
+    pub fn source(&self) -> kpi::Source {
+        self.source
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
@@ -347,17 +354,19 @@ impl AppState {
         let internal = |e: crate::engine::Error| ApiError::Internal(e.to_string());
         // What protection hides depends on every figure: the new engine
         // decides again the weeks whose figures the new events changed.
-        let mut engine = Engine::open(store).await.map_err(internal)?;
-        engine.protections = Arc::new(self.engine().protections.succeed().await);
+        let source = kpi::Source {
+            engine: Arc::new(Engine::open(store).await.map_err(internal)?),
+            protections: Arc::new(self.source().protections.succeed().await),
+        };
         let opened = started.elapsed();
         let stored = Stored::of(store, &self.settings);
-        warm_up(&engine, &self.settings, stored.weeks).await?;
+        warm_up(&source, &self.settings, stored.weeks).await?;
         tracing::debug!(
             open_millis = opened.as_millis() as u64,
             total_millis = started.elapsed().as_millis() as u64,
             "showing newly committed events"
         );
-        *self.engine.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(engine);
+        *self.source.write().unwrap_or_else(|p| p.into_inner()) = source;
         *self.stored.lock().unwrap_or_else(|p| p.into_inner()) = stored;
         self.kpi.clear();
         self.curve.clear();
@@ -370,7 +379,7 @@ impl AppState {
         self.kpi
             .get_or_try_init(request.clone(), || async {
                 Ok::<_, ApiError>(Arc::new(
-                    kpi::kpi_rows(&self.engine(), &self.settings, request).await?,
+                    kpi::kpi_rows(&self.source(), &self.settings, request).await?,
                 ))
             })
             .await
@@ -383,7 +392,7 @@ impl AppState {
         self.curve
             .get_or_try_init(request.clone(), || async {
                 Ok::<_, ApiError>(Arc::new(
-                    kpi::adoption_curve(&self.engine(), &self.settings, request).await?,
+                    kpi::adoption_curve(&self.source(), &self.settings, request).await?,
                 ))
             })
             .await
@@ -393,7 +402,7 @@ impl AppState {
         self.modules
             .get_or_try_init(request.clone(), || async {
                 Ok::<_, ApiError>(Arc::new(
-                    kpi::modules_table(&self.engine(), &self.settings, request).await?,
+                    kpi::modules_table(&self.source(), &self.settings, request).await?,
                 ))
             })
             .await
@@ -420,7 +429,7 @@ impl AppState {
     /// Computes the cube for the stored weeks, so that the first request
     /// does not wait for it.
     pub async fn warm_up(&self) -> Result<(), ApiError> {
-        warm_up(&self.engine(), &self.settings, self.stored_weeks()).await
+        warm_up(&self.source(), &self.settings, self.stored_weeks()).await
     }
 }
 
@@ -428,7 +437,7 @@ impl AppState {
 /// cube covers, the latest), and the protection against differencing of
 /// the last 26 of them over the whole organisation.
 async fn warm_up(
-    engine: &Engine,
+    source: &kpi::Source,
     settings: &Settings,
     weeks: Option<(Week, Week)>,
 ) -> Result<(), ApiError> {
@@ -441,14 +450,14 @@ async fn warm_up(
             scope: Default::default(),
             protected: false,
         };
-        kpi::kpi_rows(engine, settings, &request).await?;
+        kpi::kpi_rows(source, settings, &request).await?;
         // The protection of the weeks pages show by default (at most 26).
         let recent = Request {
             from: from.max(to.offset(-25)),
             protected: true,
             ..request
         };
-        kpi::kpi_rows(engine, settings, &recent).await?;
+        kpi::kpi_rows(source, settings, &recent).await?;
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use crate::api::{get, json as api};
-use crate::support::{repo, sample_store, stderr, stdout, uptake};
+use crate::support::{free_port, repo, sample_store, stderr, stdout, uptake};
 
 fn poppler(tool: &str, args: &[&str]) -> String {
     let out = Command::new(tool)
@@ -443,14 +443,6 @@ fn restarts_neither_double_nor_miss_scheduled_runs() {
     assert_eq!(newest["catch_up"], true);
     assert_eq!(newest["status"], "delivered");
     assert!(runs.iter().all(|r| r["status"] == "delivered"));
-}
-
-/// Binds a free loopback port and lets it go.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
 }
 
 #[tokio::test]

@@ -388,6 +388,7 @@ impl Drop for Server {
     }
 }
 
+/// Binds a free loopback port and lets it go.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

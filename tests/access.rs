@@ -1676,3 +1676,183 @@ mod commands {
         );
     }
 }
+
+/// Every route of the router, with no caller and with each role and scope,
+/// answers as this one table says; the table names every route of
+/// `uptake::server::routes()` and every path of `openapi.json`.
+#[tokio::test]
+async fn every_route_answers_each_caller_as_the_permission_table_says() {
+    use std::collections::BTreeSet;
+    // Callers: nobody, a viewer of DACH, a viewer of Nordics and Sales,
+    // an analyst, an admin, an ingest token.
+    let callers: [Option<String>; 6] = [
+        None,
+        Some(sample_token(Role::Viewer, &["DACH"], &[])),
+        Some(sample_token(Role::Viewer, &["Nordics"], &["Sales"])),
+        Some(sample_token(Role::Analyst, &[], &[])),
+        Some(admin_token()),
+        Some(sample_token(Role::Ingest, &[], &[])),
+    ];
+    // (route, method, address asked, statuses for the callers above).
+    let table: [(&str, &str, &str, [u16; 6]); 26] = [
+        ("/health", "GET", "/health", [200; 6]),
+        ("/favicon.svg", "GET", "/favicon.svg", [200; 6]),
+        ("/favicon.ico", "GET", "/favicon.ico", [200; 6]),
+        ("/login", "GET", "/login", [200; 6]),
+        // no form token: refused by the form check
+        ("/login", "POST", "/login", [403, 403, 403, 403, 403, 403]),
+        ("/logout", "POST", "/logout", [303, 303, 303, 303, 303, 403]),
+        // to the first dashboard, or to /login
+        ("/", "GET", "/", [303, 303, 303, 303, 303, 403]),
+        (
+            "/dashboards/{id}",
+            "GET",
+            "/dashboards/overview",
+            [303, 200, 200, 200, 200, 403],
+        ),
+        (
+            "/dashboards/{id}/panels/{file}",
+            "GET",
+            "/dashboards/overview/panels/1.csv",
+            [303, 200, 200, 200, 200, 403],
+        ),
+        (
+            "/reports",
+            "GET",
+            "/reports",
+            [303, 200, 200, 200, 200, 403],
+        ),
+        (
+            "/reports/{file}",
+            "GET",
+            "/reports/steering-weekly.pdf",
+            [303, 200, 200, 200, 200, 403],
+        ),
+        ("/audit", "GET", "/audit", [303, 403, 403, 403, 200, 403]),
+        (
+            "/api/v1/kpi",
+            "GET",
+            "/api/v1/kpi?by=region",
+            [401, 200, 200, 200, 200, 403],
+        ),
+        (
+            "/api/v1/modules",
+            "GET",
+            "/api/v1/modules",
+            [401, 200, 200, 200, 200, 403],
+        ),
+        (
+            "/api/v1/lagging",
+            "GET",
+            "/api/v1/lagging",
+            [401, 200, 200, 200, 200, 403],
+        ),
+        (
+            "/api/v1/adoption-curve",
+            "GET",
+            "/api/v1/adoption-curve",
+            [401, 200, 200, 200, 200, 403],
+        ),
+        (
+            "/api/v1/segments",
+            "GET",
+            "/api/v1/segments",
+            [401, 200, 200, 200, 200, 403],
+        ),
+        // privacy.user_level_views is off
+        (
+            "/api/v1/licensees",
+            "GET",
+            "/api/v1/licensees",
+            [401, 403, 403, 403, 403, 403],
+        ),
+        (
+            "/api/v1/openapi.json",
+            "GET",
+            "/api/v1/openapi.json",
+            [401, 200, 200, 200, 200, 403],
+        ),
+        (
+            "/api/v1/reports",
+            "GET",
+            "/api/v1/reports",
+            [401, 200, 200, 200, 200, 403],
+        ),
+        (
+            "/api/v1/report-runs",
+            "GET",
+            "/api/v1/report-runs",
+            [401, 403, 403, 200, 200, 403],
+        ),
+        // admitted; this server runs no live ingestion
+        (
+            "/api/v1/events",
+            "POST",
+            "/api/v1/events",
+            [401, 403, 403, 403, 404, 404],
+        ),
+        (
+            "/api/v1/audit",
+            "GET",
+            "/api/v1/audit",
+            [401, 403, 403, 403, 200, 403],
+        ),
+        (
+            "/api/v1/tokens",
+            "GET",
+            "/api/v1/tokens",
+            [401, 403, 403, 403, 200, 403],
+        ),
+        (
+            "/api/v1/users",
+            "GET",
+            "/api/v1/users",
+            [401, 403, 403, 403, 200, 403],
+        ),
+        // read-only
+        (
+            "/api/v1/kpi",
+            "POST",
+            "/api/v1/kpi",
+            [401, 403, 403, 403, 403, 403],
+        ),
+    ];
+    let routes: BTreeSet<&str> = uptake::server::routes()
+        .into_iter()
+        .map(|(path, _, _)| path)
+        .collect();
+    let tabled: BTreeSet<&str> = table.iter().map(|(route, ..)| *route).collect();
+    assert_eq!(routes, tabled, "routes of the router and of the table");
+    let openapi = get_as(&admin_token(), "/api/v1/openapi.json").await.json();
+    // A segment with a parameter matches any segment with one.
+    let shape = |path: &str| -> String {
+        path.split('/')
+            .map(|s| if s.contains('{') { "{}" } else { s })
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    let shapes: BTreeSet<String> = tabled.iter().map(|r| shape(r)).collect();
+    for path in openapi["paths"].as_object().expect("paths").keys() {
+        assert!(
+            shapes.contains(&shape(path)),
+            "{path} of openapi.json is not in the table"
+        );
+    }
+    let mut wrong = Vec::new();
+    for (route, method, uri, expected) in &table {
+        for (caller, want) in callers.iter().zip(expected) {
+            let headers: Vec<(&str, String)> = caller
+                .iter()
+                .map(|t| ("Authorization", format!("Bearer {t}")))
+                .collect();
+            let got = call(method, uri, &headers, "").await.status.as_u16();
+            if got != *want {
+                wrong.push(format!(
+                    "{method} {uri} ({route}) as caller #{}: {got}, table says {want}",
+                    callers.iter().position(|c| c == caller).unwrap_or(0)
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

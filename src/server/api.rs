@@ -143,7 +143,7 @@ pub async fn adoption_curve(
 
 /// `/api/v1/licensees?week=&region=&department=&wave=&format=`: the
 /// user-level view, for admins when `privacy.user_level_views` is on
-/// (`auth::permitted` checks both before this runs).
+/// (its route's group, `Access::UserLevel`, checks both before this runs).
 pub async fn licensees(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,

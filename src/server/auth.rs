@@ -4,8 +4,9 @@
 //! A request carries either `Authorization: Bearer TOKEN` (the API) or the
 //! session cookie of a signed-in user (the pages). Without either, API
 //! addresses answer 401 and pages send the browser to `/login`. The
-//! caller's role decides which addresses it may use ([`permitted`]); its
-//! scope goes with the request to where figures are computed.
+//! caller's role decides which routes it may use: each route belongs to
+//! one group ([`Access`]), checked by [`authorize`]; its scope goes with
+//! the request to where figures are computed.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -238,45 +239,77 @@ fn is_api(path: &str) -> bool {
     path.starts_with("/api/")
 }
 
-fn public(path: &str) -> bool {
-    matches!(path, "/health" | "/login" | "/favicon.svg" | "/favicon.ico")
+/// Who may use a route: every route of the router belongs to exactly one
+/// group ([`super::routes`]), and a route of none is refused to everyone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not: `/health`, `/login`, the icon.
+    Open,
+    /// Any signed-in reader (viewer, analyst, admin); read-only.
+    Readers,
+    /// Readers other than viewers (the delivery log names recipients of
+    /// every scope).
+    NotViewers,
+    /// Admins only.
+    Admins,
+    /// Admins, and only while `privacy.user_level_views` is on.
+    UserLevel,
+    /// Any signed-in reader, posting (sign-out).
+    SignedIn,
+    /// Ingest and admin tokens, posting events; never a browser session.
+    Ingest,
 }
 
-/// Whether a role may use an address; the reason when not.
-pub fn permitted(
-    caller: &Caller,
-    method: &Method,
-    path: &str,
-    user_level_views: bool,
-) -> Result<(), &'static str> {
-    if path == "/api/v1/events" {
-        return match caller.role {
-            Role::Ingest | Role::Admin => Ok(()),
-            _ => Err("posting events needs an ingest or admin token"),
-        };
-    }
-    if caller.role == Role::Ingest {
-        return Err("an ingest token may only post events to /api/v1/events");
-    }
-    let admin_only = ["/api/v1/audit", "/api/v1/tokens", "/api/v1/users", "/audit"];
-    if admin_only.contains(&path) && caller.role != Role::Admin {
-        return Err("only admins may see this");
-    }
-    if path == "/api/v1/licensees" {
-        if !user_level_views {
-            return Err("user-level views are off (privacy.user_level_views)");
+impl Access {
+    /// Whether a caller may use a route of this group; the reason when
+    /// not.
+    pub fn allows(
+        self,
+        caller: &Caller,
+        method: &Method,
+        by_session: bool,
+        user_level_views: bool,
+    ) -> Result<(), &'static str> {
+        match self {
+            Access::Open => return Ok(()),
+            Access::Ingest if by_session => {
+                return Err(
+                    "events are posted with an ingest or admin token, not from a browser session",
+                );
+            }
+            Access::Ingest => {
+                return match caller.role {
+                    Role::Ingest | Role::Admin => Ok(()),
+                    _ => Err("posting events needs an ingest or admin token"),
+                };
+            }
+            _ => {}
         }
-        if caller.role != Role::Admin {
-            return Err("only admins may see user-level data");
+        if caller.role == Role::Ingest {
+            return Err("an ingest token may only post events to /api/v1/events");
         }
+        match self {
+            Access::Admins if caller.role != Role::Admin => {
+                return Err("only admins may see this");
+            }
+            Access::UserLevel if !user_level_views => {
+                return Err("user-level views are off (privacy.user_level_views)");
+            }
+            Access::UserLevel if caller.role != Role::Admin => {
+                return Err("only admins may see user-level data");
+            }
+            Access::NotViewers if caller.role == Role::Viewer => {
+                return Err(
+                    "the delivery log names recipients of every scope; viewers may not see it",
+                );
+            }
+            _ => {}
+        }
+        if method == Method::POST && self != Access::SignedIn {
+            return Err("this address is read-only");
+        }
+        Ok(())
     }
-    if path == "/api/v1/report-runs" && caller.role == Role::Viewer {
-        return Err("the delivery log names recipients of every scope; viewers may not see it");
-    }
-    if method == Method::POST && path != "/logout" {
-        return Err("this address is read-only");
-    }
-    Ok(())
 }
 
 /// The credentials a request presents.
@@ -337,26 +370,35 @@ fn unauthenticated(path_and_query: &str, message: &str) -> Response {
     Redirect::to(&format!("/login?next={next}")).into_response()
 }
 
-/// The middleware: finds the caller, checks the address is open to its
-/// role, passes the caller on to the handler, and records the request in
-/// the audit log.
-pub async fn authenticate(
+/// The permission group of each route, by its path in the router.
+pub type Groups = Arc<HashMap<String, Access>>;
+
+/// Who a request comes from, as far as its credentials tell; found for
+/// every request by [`identify`], judged by [`authorize`] against the
+/// group of the route it reaches.
+#[derive(Clone)]
+struct Identity {
+    caller: Result<Caller, String>,
+    by_session: bool,
+    form_token: String,
+    /// The audit entry of the request, filled in as it goes.
+    entry: Entry,
+}
+
+/// The outer middleware: finds the caller of every request (refusing
+/// nothing: that is the route's group's business, [`authorize`]).
+pub async fn identify(
     State(state): State<Arc<AppState>>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let path = request.uri().path().to_string();
-    if public(&path) {
-        return next.run(request).await;
-    }
     let target = request
         .uri()
         .path_and_query()
-        .map_or(path.clone(), |p| p.to_string());
-    let method = request.method().clone();
+        .map_or_else(|| request.uri().path().to_string(), |p| p.to_string());
     let mut entry = Entry::new("anonymous", "refused");
-    entry.method = method.to_string();
-    entry.target = target.clone();
+    entry.method = request.method().to_string();
+    entry.target = target;
     entry.client = client(&request);
     let mut form_token = String::new();
     let presented = presented(request.headers());
@@ -384,11 +426,60 @@ pub async fn authenticate(
                 None => Err("the sign-in has ended; sign in again".to_string()),
             }
         }
-        Presented::Nothing => Err(if is_api(&path) {
+        Presented::Nothing => Err(if is_api(request.uri().path()) {
             "send a token as Authorization: Bearer TOKEN".to_string()
         } else {
             "sign in first".to_string()
         }),
+    };
+    request.extensions_mut().insert(Identity {
+        caller,
+        by_session,
+        form_token,
+        entry,
+    });
+    next.run(request).await
+}
+
+/// The inner middleware of every route: looks up the route's group
+/// (a route of none is refused), refuses callers the group does not
+/// admit (401 without a caller, 403 with the reason), passes the caller on
+/// to the handler, and records the request in the audit log.
+pub async fn authorize(
+    State((state, groups)): State<(Arc<AppState>, Groups)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let access = match request.extensions().get::<axum::extract::MatchedPath>() {
+        Some(route) => match groups.get(route.as_str()) {
+            Some(access) => *access,
+            None => {
+                tracing::error!(
+                    route = route.as_str(),
+                    "a route outside every permission group"
+                );
+                return ApiError::Forbidden("this address belongs to no permission group".into())
+                    .into_response();
+            }
+        },
+        // The fallback: unknown addresses are for readers to learn about.
+        None => Access::Readers,
+    };
+    guard(&state, access, request, next).await
+}
+
+async fn guard(state: &AppState, access: Access, mut request: Request, next: Next) -> Response {
+    if access == Access::Open {
+        return next.run(request).await;
+    }
+    let Some(Identity {
+        caller,
+        by_session,
+        form_token,
+        mut entry,
+    }) = request.extensions_mut().remove::<Identity>()
+    else {
+        return ApiError::Forbidden("no caller: sign in first".into()).into_response();
     };
     let caller = match caller {
         Ok(c) => c,
@@ -396,7 +487,7 @@ pub async fn authenticate(
             entry.status = Some(401);
             entry.detail = message.clone();
             state.audit.record_refusal(&entry);
-            return unauthenticated(&target, &message);
+            return unauthenticated(&entry.target, &message);
         }
     };
     entry.who = caller.who.clone();
@@ -406,22 +497,19 @@ pub async fn authenticate(
     } else {
         caller.scope.describe()
     };
-    let permission = if by_session && path == "/api/v1/events" {
-        Err("events are posted with an ingest or admin token, not from a browser session")
-    } else {
-        permitted(
-            &caller,
-            &method,
-            &path,
-            state.settings.privacy.user_level_views,
-        )
-    };
+    let permission = access.allows(
+        &caller,
+        request.method(),
+        by_session,
+        state.settings.privacy.user_level_views,
+    );
     if let Err(reason) = permission {
         entry.status = Some(403);
         entry.detail = reason.to_string();
         state.audit.record(&entry);
         return ApiError::Forbidden(reason.to_string()).into_response();
     }
+    let path = request.uri().path().to_string();
     request.extensions_mut().insert(caller.clone());
     let response = CALLER
         .scope(caller, FORM_TOKEN.scope(form_token, next.run(request)))
@@ -903,32 +991,64 @@ mod tests {
     }
 
     #[test]
-    fn roles_open_their_addresses_only() {
+    fn roles_open_their_groups_only() {
         let caller = |role| Caller {
             who: "t".into(),
             role,
             scope: Default::default(),
         };
-        let get = Method::GET;
+        let (get, post) = (Method::GET, Method::POST);
         let ingest = caller(Role::Ingest);
-        assert!(permitted(&ingest, &Method::POST, "/api/v1/events", false).is_ok());
-        for path in [
-            "/api/v1/kpi",
-            "/dashboards/overview",
-            "/reports/x.pdf",
-            "/api/v1/audit",
-        ] {
-            assert!(permitted(&ingest, &get, path, false).is_err(), "{path}");
+        assert!(Access::Ingest.allows(&ingest, &post, false, false).is_ok());
+        // Never from a browser session, whatever the role.
+        let admin = caller(Role::Admin);
+        assert!(Access::Ingest.allows(&admin, &post, true, false).is_err());
+        for access in [Access::Readers, Access::Admins, Access::SignedIn] {
+            assert!(
+                access.allows(&ingest, &get, false, false).is_err(),
+                "{access:?}"
+            );
         }
         let analyst = caller(Role::Analyst);
-        assert!(permitted(&analyst, &Method::POST, "/api/v1/events", false).is_err());
-        assert!(permitted(&analyst, &get, "/api/v1/audit", false).is_err());
-        assert!(permitted(&analyst, &get, "/api/v1/kpi", false).is_ok());
-        let admin = caller(Role::Admin);
-        assert!(permitted(&admin, &get, "/api/v1/audit", false).is_ok());
-        assert!(permitted(&admin, &get, "/api/v1/licensees", false).is_err());
-        assert!(permitted(&admin, &get, "/api/v1/licensees", true).is_ok());
-        assert!(permitted(&analyst, &get, "/api/v1/licensees", true).is_err());
-        assert!(permitted(&caller(Role::Viewer), &get, "/api/v1/report-runs", false).is_err());
+        assert!(
+            Access::Ingest
+                .allows(&analyst, &post, false, false)
+                .is_err()
+        );
+        assert!(Access::Admins.allows(&analyst, &get, false, false).is_err());
+        assert!(Access::Readers.allows(&analyst, &get, false, false).is_ok());
+        assert!(
+            Access::Readers
+                .allows(&analyst, &post, false, false)
+                .is_err()
+        );
+        assert!(
+            Access::SignedIn
+                .allows(&analyst, &post, true, false)
+                .is_ok()
+        );
+        assert!(Access::Admins.allows(&admin, &get, false, false).is_ok());
+        assert!(
+            Access::UserLevel
+                .allows(&admin, &get, false, false)
+                .is_err()
+        );
+        assert!(Access::UserLevel.allows(&admin, &get, false, true).is_ok());
+        assert!(
+            Access::UserLevel
+                .allows(&analyst, &get, false, true)
+                .is_err()
+        );
+        let viewer = caller(Role::Viewer);
+        assert!(
+            Access::NotViewers
+                .allows(&viewer, &get, false, false)
+                .is_err()
+        );
+        assert!(
+            Access::NotViewers
+                .allows(&analyst, &get, false, false)
+                .is_ok()
+        );
     }
 }

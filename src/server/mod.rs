@@ -15,6 +15,7 @@ pub mod reports;
 pub mod state;
 pub mod tls;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,44 +24,68 @@ use axum::Router;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 
+pub use auth::Access;
 pub use state::AppState;
 
-/// All routes, over shared state.
+/// Every route with its permission group ([`auth::Access`]). The router
+/// is built from this table alone, and a route the table does not name is
+/// refused to everyone.
+pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
+    use Access::*;
+    vec![
+        ("/health", Open, get(api::health)),
+        ("/favicon.svg", Open, get(pages::favicon)),
+        ("/favicon.ico", Open, get(pages::favicon)),
+        ("/login", Open, get(auth::login_form).post(auth::login)),
+        ("/logout", SignedIn, post(auth::logout)),
+        ("/", Readers, get(pages::index)),
+        ("/dashboards/{id}", Readers, get(pages::dashboard)),
+        (
+            "/dashboards/{id}/panels/{file}",
+            Readers,
+            get(pages::download),
+        ),
+        ("/reports", Readers, get(reports::page)),
+        ("/reports/{file}", Readers, get(reports::pdf)),
+        ("/audit", Admins, get(auth::audit_page)),
+        ("/api/v1/kpi", Readers, get(api::kpi)),
+        ("/api/v1/modules", Readers, get(api::modules)),
+        ("/api/v1/lagging", Readers, get(api::lagging)),
+        ("/api/v1/adoption-curve", Readers, get(api::adoption_curve)),
+        ("/api/v1/segments", Readers, get(api::segments)),
+        ("/api/v1/licensees", UserLevel, get(api::licensees)),
+        ("/api/v1/openapi.json", Readers, get(api::openapi)),
+        ("/api/v1/reports", Readers, get(reports::list)),
+        ("/api/v1/report-runs", NotViewers, get(reports::runs)),
+        ("/api/v1/events", Ingest, post(ingest::post_events)),
+        ("/api/v1/audit", Admins, get(auth::audit_log)),
+        ("/api/v1/tokens", Admins, get(auth::tokens)),
+        ("/api/v1/users", Admins, get(auth::users)),
+    ]
+}
+
+/// All routes, over shared state: each behind its group's check.
 pub fn router(state: Arc<AppState>) -> Router {
-    let api = Router::new()
-        .route("/kpi", get(api::kpi))
-        .route("/modules", get(api::modules))
-        .route("/lagging", get(api::lagging))
-        .route("/adoption-curve", get(api::adoption_curve))
-        .route("/segments", get(api::segments))
-        .route("/licensees", get(api::licensees))
-        .route("/openapi.json", get(api::openapi))
-        .route("/reports", get(reports::list))
-        .route("/report-runs", get(reports::runs))
-        .route("/events", post(ingest::post_events))
-        .route("/audit", get(auth::audit_log))
-        .route("/tokens", get(auth::tokens))
-        .route("/users", get(auth::users))
-        .fallback(api::not_found);
-    Router::new()
-        .route("/", get(pages::index))
-        .route("/health", get(api::health))
-        .route("/favicon.svg", get(pages::favicon))
-        .route("/favicon.ico", get(pages::favicon))
-        .route("/dashboards/{id}", get(pages::dashboard))
-        .route("/dashboards/{id}/panels/{file}", get(pages::download))
-        .route("/reports", get(reports::page))
-        .route("/reports/{file}", get(reports::pdf))
-        .route("/login", get(auth::login_form).post(auth::login))
-        .route("/logout", post(auth::logout))
-        .route("/audit", get(auth::audit_page))
-        .nest("/api/v1", api)
+    let table = routes();
+    let groups: HashMap<String, Access> = table
+        .iter()
+        .map(|(path, access, _)| (path.to_string(), *access))
+        .collect();
+    let mut router = Router::new();
+    for (path, _, methods) in table {
+        router = router.route(path, methods);
+    }
+    let authorize =
+        middleware::from_fn_with_state((state.clone(), Arc::new(groups)), auth::authorize);
+    router
         .fallback(api::not_found)
+        // Applies to the fallback too (as a reader's address).
+        .layer(authorize)
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            auth::authenticate,
+            auth::identify,
         ))
         .layer(middleware::from_fn(log_request))
         .with_state(state)

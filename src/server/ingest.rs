@@ -81,6 +81,17 @@ impl IntoResponse for Rejection {
     }
 }
 
+/// A failure of the server itself: the cause goes to the log, the
+/// answer stays generic.
+fn internal(cause: impl std::fmt::Display) -> Rejection {
+    tracing::error!(%cause, "posted events could not be handled");
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "the server could not handle these events; the cause is in its log",
+    )
+}
+
 fn refused(r: Refusal) -> Rejection {
     let (status, code) = match r {
         Refusal::KeyConflict => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
@@ -89,12 +100,17 @@ fn refused(r: Refusal) -> Rejection {
         Refusal::DiskFull(_) => (StatusCode::SERVICE_UNAVAILABLE, "disk_full"),
         Refusal::Failed(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_durable"),
     };
-    if let Refusal::Failed(cause) = &r {
-        tracing::error!(%cause, "a batch could not be logged");
-    }
+    let message = match &r {
+        // The cause is the server's business: it goes to the log.
+        Refusal::Failed(cause) => {
+            tracing::error!(%cause, "a batch could not be logged");
+            "the batch could not be made durable; retry in a moment".to_string()
+        }
+        r => r.to_string(),
+    };
     Rejection {
         retry_after: r.retry_after(),
-        ..error(status, code, r.to_string())
+        ..error(status, code, message)
     }
 }
 
@@ -240,10 +256,7 @@ fn parse(
         .map_err(|e| error(StatusCode::BAD_REQUEST, "invalid_body", e.to_string()))?;
     // Raw ids never reach the log: the digest above is of the body as sent.
     let batch = match (batch, pseudonym) {
-        (Some(b), Some(p)) => Some(
-            p.batch(&b)
-                .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?,
-        ),
+        (Some(b), Some(p)) => Some(p.batch(&b).map_err(internal)?),
         (b, _) => b,
     };
     Ok(Parsed {
@@ -340,7 +353,7 @@ async fn accept(
     let parsed =
         tokio::task::spawn_blocking(move || parse(bytes, gzip, max, &times, pseudonym.as_ref()))
             .await
-            .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
+            .map_err(internal)??;
     let rejected = parsed.problems.total;
     if rejected > 0 && (!partial || parsed.batch.is_none()) {
         return Ok((

@@ -1693,6 +1693,11 @@ async fn every_route_answers_each_caller_as_the_permission_table_says() {
         Some(admin_token()),
         Some(sample_token(Role::Ingest, &[], &[])),
     ];
+    // A page or API address for readers, and for admins only.
+    const PAGE: [u16; 6] = [303, 200, 200, 200, 200, 403];
+    const API: [u16; 6] = [401, 200, 200, 200, 200, 403];
+    const ADMIN_PAGE: [u16; 6] = [303, 403, 403, 403, 200, 403];
+    const ADMIN_API: [u16; 6] = [401, 403, 403, 403, 200, 403];
     // (route, method, address asked, statuses for the callers above).
     let table: [(&str, &str, &str, [u16; 6]); 26] = [
         ("/health", "GET", "/health", [200; 6]),
@@ -1704,61 +1709,31 @@ async fn every_route_answers_each_caller_as_the_permission_table_says() {
         ("/logout", "POST", "/logout", [303, 303, 303, 303, 303, 403]),
         // to the first dashboard, or to /login
         ("/", "GET", "/", [303, 303, 303, 303, 303, 403]),
-        (
-            "/dashboards/{id}",
-            "GET",
-            "/dashboards/overview",
-            [303, 200, 200, 200, 200, 403],
-        ),
+        ("/dashboards/{id}", "GET", "/dashboards/overview", PAGE),
         (
             "/dashboards/{id}/panels/{file}",
             "GET",
             "/dashboards/overview/panels/1.csv",
-            [303, 200, 200, 200, 200, 403],
+            PAGE,
         ),
-        (
-            "/reports",
-            "GET",
-            "/reports",
-            [303, 200, 200, 200, 200, 403],
-        ),
+        ("/reports", "GET", "/reports", PAGE),
         (
             "/reports/{file}",
             "GET",
             "/reports/steering-weekly.pdf",
-            [303, 200, 200, 200, 200, 403],
+            PAGE,
         ),
-        ("/audit", "GET", "/audit", [303, 403, 403, 403, 200, 403]),
-        (
-            "/api/v1/kpi",
-            "GET",
-            "/api/v1/kpi?by=region",
-            [401, 200, 200, 200, 200, 403],
-        ),
-        (
-            "/api/v1/modules",
-            "GET",
-            "/api/v1/modules",
-            [401, 200, 200, 200, 200, 403],
-        ),
-        (
-            "/api/v1/lagging",
-            "GET",
-            "/api/v1/lagging",
-            [401, 200, 200, 200, 200, 403],
-        ),
+        ("/audit", "GET", "/audit", ADMIN_PAGE),
+        ("/api/v1/kpi", "GET", "/api/v1/kpi?by=region", API),
+        ("/api/v1/modules", "GET", "/api/v1/modules", API),
+        ("/api/v1/lagging", "GET", "/api/v1/lagging", API),
         (
             "/api/v1/adoption-curve",
             "GET",
             "/api/v1/adoption-curve",
-            [401, 200, 200, 200, 200, 403],
+            API,
         ),
-        (
-            "/api/v1/segments",
-            "GET",
-            "/api/v1/segments",
-            [401, 200, 200, 200, 200, 403],
-        ),
+        ("/api/v1/segments", "GET", "/api/v1/segments", API),
         // privacy.user_level_views is off
         (
             "/api/v1/licensees",
@@ -1766,18 +1741,8 @@ async fn every_route_answers_each_caller_as_the_permission_table_says() {
             "/api/v1/licensees",
             [401, 403, 403, 403, 403, 403],
         ),
-        (
-            "/api/v1/openapi.json",
-            "GET",
-            "/api/v1/openapi.json",
-            [401, 200, 200, 200, 200, 403],
-        ),
-        (
-            "/api/v1/reports",
-            "GET",
-            "/api/v1/reports",
-            [401, 200, 200, 200, 200, 403],
-        ),
+        ("/api/v1/openapi.json", "GET", "/api/v1/openapi.json", API),
+        ("/api/v1/reports", "GET", "/api/v1/reports", API),
         (
             "/api/v1/report-runs",
             "GET",
@@ -1791,24 +1756,9 @@ async fn every_route_answers_each_caller_as_the_permission_table_says() {
             "/api/v1/events",
             [401, 403, 403, 403, 404, 404],
         ),
-        (
-            "/api/v1/audit",
-            "GET",
-            "/api/v1/audit",
-            [401, 403, 403, 403, 200, 403],
-        ),
-        (
-            "/api/v1/tokens",
-            "GET",
-            "/api/v1/tokens",
-            [401, 403, 403, 403, 200, 403],
-        ),
-        (
-            "/api/v1/users",
-            "GET",
-            "/api/v1/users",
-            [401, 403, 403, 403, 200, 403],
-        ),
+        ("/api/v1/audit", "GET", "/api/v1/audit", ADMIN_API),
+        ("/api/v1/tokens", "GET", "/api/v1/tokens", ADMIN_API),
+        ("/api/v1/users", "GET", "/api/v1/users", ADMIN_API),
         // read-only
         (
             "/api/v1/kpi",
@@ -1840,7 +1790,7 @@ async fn every_route_answers_each_caller_as_the_permission_table_says() {
     }
     let mut wrong = Vec::new();
     for (route, method, uri, expected) in &table {
-        for (caller, want) in callers.iter().zip(expected) {
+        for (n, (caller, want)) in callers.iter().zip(expected).enumerate() {
             let headers: Vec<(&str, String)> = caller
                 .iter()
                 .map(|t| ("Authorization", format!("Bearer {t}")))
@@ -1848,8 +1798,7 @@ async fn every_route_answers_each_caller_as_the_permission_table_says() {
             let got = call(method, uri, &headers, "").await.status.as_u16();
             if got != *want {
                 wrong.push(format!(
-                    "{method} {uri} ({route}) as caller #{}: {got}, table says {want}",
-                    callers.iter().position(|c| c == caller).unwrap_or(0)
+                    "{method} {uri} ({route}) as caller #{n}: {got}, table says {want}"
                 ));
             }
         }

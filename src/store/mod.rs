@@ -1,6 +1,7 @@
 //! The data directory: imports, Parquet files, the rollup and the manifest.
 //!
-//! Layout of `--data DIR`:
+//! Layout of `--data DIR`, everything uptake keeps there (the modules
+//! named own their files):
 //!
 //! ```text
 //! manifest.json                        what is stored (the commit point)
@@ -10,6 +11,17 @@
 //! events/date=YYYY-MM-DD/*.parquet     raw events, by local date
 //! rollup/user_module_week-*.parquet    derived, rebuilt by `uptake rebuild`
 //! rollup/user_week-*.parquet
+//! quarantine/                          files taken out of the store, with
+//! quarantine/log.jsonl                   why and when (store::quarantine)
+//! writer.lock                          one writer at a time
+//! pseudonym.json                       which pseudonym key ids were made with, by fingerprint (store::pseudonym)
+//! wal/NNNNNNNNNNNNNNNNNNNN.wal         posted batches not yet committed (ingest::wal)
+//! wal/keys.jsonl                       Idempotency-Keys seen (ingest::keys)
+//! tokens.json, users.json, auth.lock   API tokens and users (auth)
+//! audit.jsonl, audit.jsonl.1 ... .N    the audit log, rotated by size (auth::audit)
+//! reports/runs.jsonl, reports/lock     scheduled report runs (schedule)
+//! reports/out/*.pdf                    rendered PDFs kept for retries
+//! demo/                                `uptake serve --demo`'s own data directory
 //! ```
 //!
 //! Raw events are the source of truth. Every event import writes new files

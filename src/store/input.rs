@@ -147,6 +147,27 @@ fn read_parquet(
     Ok(())
 }
 
+/// The columns every events file has, whatever its format.
+const REQUIRED_COLUMNS: [&str; 4] = ["event_time", "user_id", "module", "action"];
+
+/// A required column missing from the header of `file` (at `position`).
+fn missing_column(file: &str, position: &str, column: &str) -> Error {
+    Error::Input(vec![InputProblem {
+        file: file.to_string(),
+        position: position.to_string(),
+        column: column.to_string(),
+        reason: "required column is missing from the header".into(),
+    }])
+}
+
+/// Refuses a file whose header lacks a required column (`has` tells).
+fn require_columns(file: &str, position: &str, has: impl Fn(&str) -> bool) -> Result<()> {
+    match REQUIRED_COLUMNS.into_iter().find(|c| !has(c)) {
+        Some(c) => Err(missing_column(file, position, c)),
+        None => Ok(()),
+    }
+}
+
 /// Converts an Arrow batch of events in any reasonable types to the stored
 /// schema, dropping (and recording) invalid rows: a missing required
 /// value, a time outside `times`, a control character. Row numbers are
@@ -172,16 +193,7 @@ pub fn canonicalize(
             .ok()
             .map(|i| batch.column(i).clone())
     };
-    for required in ["event_time", "user_id", "module", "action"] {
-        if column(required).is_none() {
-            return Err(Error::Input(vec![InputProblem {
-                file: file.to_string(),
-                position: "header".into(),
-                column: required.into(),
-                reason: "required column is missing".into(),
-            }]));
-        }
-    }
+    require_columns(file, "header", |c| column(c).is_some())?;
     let mut texts: Vec<ArrayRef> = Vec::with_capacity(4);
     for name in ["user_id", "module", "action", "client"] {
         let Some(array) = column(name) else {
@@ -194,7 +206,9 @@ pub fn canonicalize(
         })?;
         texts.push(array);
     }
-    let time_column = column("event_time").unwrap_or_else(|| unreachable!());
+    let Some(time_column) = column("event_time") else {
+        return Err(missing_column(file, "header", "event_time"));
+    };
     // One problem per row: the first refused field, as for CSV and NDJSON.
     let mut valid = vec![true; n];
     let mut micros = vec![0i64; n];
@@ -370,16 +384,7 @@ fn read_csv(
     let mut reader = csv::ReaderBuilder::new().from_reader(open_input(path)?);
     let headers = reader.headers().in_file(path)?.clone();
     let index = |c: &str| headers.iter().position(|h| h == c);
-    for required in ["event_time", "user_id", "module", "action"] {
-        if index(required).is_none() {
-            return Err(Error::Input(vec![InputProblem {
-                file: name.into(),
-                position: "line 1".into(),
-                column: required.into(),
-                reason: "required column is missing from the header".into(),
-            }]));
-        }
-    }
+    require_columns(name, "line 1", |c| index(c).is_some())?;
     let cols: Vec<(&str, Option<usize>)> = crate::model::event::EVENT_COLUMNS
         .iter()
         .map(|c| (*c, index(c)))

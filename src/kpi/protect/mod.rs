@@ -537,8 +537,8 @@ fn figures(
 /// take a round for each finest segment, and hiding a segment is quicker.
 const SLACK_TRIES: u32 = 2;
 
-/// How many rounds in all a leaked figure gets before a segment holding it
-/// is hidden rather than one next to it: hiding neighbours keeps the
+/// How many rounds in all a leaked figure gets before a segment sharing a
+/// finest segment with it is hidden rather than one next to it: hiding neighbours keeps the
 /// larger segments everyone looks at, but where many sums pin a figure it
 /// can take a round for each neighbour.
 const NEIGHBOUR_TRIES: u32 = 8;
@@ -646,7 +646,9 @@ impl System {
                 // the leaked one is hidden (one with members of both kinds
                 // first), one per neighbourhood and round, as it may mend
                 // its neighbours' leaks too. After NEIGHBOUR_TRIES rounds a
-                // segment that holds the leaked one goes first.
+                // segment that shares the leaked one's first finest segment
+                // goes first (a leaked segment is small, so mostly one
+                // finest segment, and such a segment then holds it).
                 let holds = |i: usize| {
                     self.cells_of[node]
                         .first()

@@ -345,13 +345,8 @@ pub enum Error {
     Sample(#[from] crate::sample::Error),
     #[error(transparent)]
     Dashboard(#[from] crate::dashboard::Error),
-    #[error("cannot listen on {address}: {source}")]
-    Listen {
-        address: std::net::SocketAddr,
-        source: std::io::Error,
-    },
-    #[error("cannot prepare the figures: {0}")]
-    WarmUp(String),
+    #[error(transparent)]
+    Start(#[from] crate::app::Error),
     #[error(transparent)]
     Report(#[from] crate::report::Error),
     #[error(transparent)]
@@ -735,7 +730,7 @@ pub async fn open(data: &std::path::Path, settings: &Settings) -> Result<(Store,
 
 /// Reports from `--reports`, `./reports` or the bundled ones.
 pub fn load_reports(arg: &ReportsArg) -> Result<Vec<crate::report::Report>> {
-    let dir = crate::report::directory(arg.reports.as_deref());
+    let dir = crate::config::given_or_local(arg.reports.as_deref(), "reports");
     Ok(crate::report::load(dir.as_deref())?)
 }
 
@@ -1004,8 +999,14 @@ async fn stats(
 /// Opens the data (or the demo data), checks the dashboards, computes the
 /// figures of the stored weeks, then serves until Ctrl-C or SIGTERM.
 async fn serve(global: &Global, args: &ServeArgs, settings: Settings) -> Result<()> {
+    let mut options = crate::app::Options {
+        data: global.data.clone(),
+        listen: args.listen,
+        dashboards: args.dashboards.clone(),
+        reports: args.reports.reports.clone(),
+    };
     let mut sign_in = None;
-    let store = if args.demo {
+    if args.demo {
         let (store, events) = import_demo(&global.data, &args.sample, &settings)?;
         tracing::info!(events, sample = %args.sample.display(), "imported the sample data");
         // The demo's own admin; the demo directory is new each time.
@@ -1019,92 +1020,21 @@ async fn serve(global: &Global, args: &ServeArgs, settings: Settings) -> Result<
             Some(&password),
         )?;
         sign_in = Some(password);
-        store
-    } else {
-        let mut store = Store::open(&global.data)?;
-        if !store.is_writer() {
-            return Err(Error::Usage(format!(
-                "another uptake process writes {}; one server per data directory",
-                global.data.display()
-            )));
-        }
-        store.repair(&settings)?;
-        store.check_derived(&settings)?;
-        store.check_pseudonym(&settings)?;
-        if crate::auth::users::list(store.root())?.is_empty()
-            && crate::auth::tokens::list(store.root())?.is_empty()
-        {
-            eprintln!(
-                "nobody can sign in yet: add an admin with `uptake user add NAME --role admin`"
-            );
-        }
-        store
-    };
-    // Events acknowledged before a stop are replayed from the log and
-    // stored before the figures are computed.
-    let ingest = crate::ingest::Ingest::open(store.clone(), &settings)?;
-    let store = ingest.flush()?.unwrap_or(store);
-    let engine = Engine::open(&store).await?;
-    let dashboards_dir = match &args.dashboards {
-        Some(dir) => Some(dir.clone()),
-        None => {
-            let dir = PathBuf::from("dashboards");
-            dir.is_dir().then_some(dir)
-        }
-    };
-    let dashboards = crate::dashboard::load(dashboards_dir.as_deref(), &engine.query_names())?;
-    let mut state = crate::server::AppState::new(settings, &store, engine, dashboards)?;
-    state.reports = load_reports(&args.reports)?;
-    state.ingest = Some(std::sync::Arc::new(ingest));
-    let started = std::time::Instant::now();
-    state
-        .warm_up()
-        .await
-        .map_err(|e| Error::WarmUp(format!("{e:?}")))?;
-    tracing::info!(
-        millis = started.elapsed().as_millis() as u64,
-        "computed the figures of the stored weeks"
+        options.data = store.root().to_path_buf();
+    }
+    let app = crate::app::App::build(settings, options).await?;
+    if !app.anyone_can_sign_in()? {
+        eprintln!("nobody can sign in yet: add an admin with `uptake user add NAME --role admin`");
+    }
+    eprintln!(
+        "uptake serves {}://{}/ (Ctrl-C stops)",
+        app.scheme(),
+        app.address()
     );
-    let state = std::sync::Arc::new(state);
-    tokio::spawn(crate::server::reports::scheduler(state.clone()));
-    tokio::spawn(crate::server::ingest::flusher(state.clone()));
-    let counting = state.clone();
-    tokio::spawn(async move {
-        // Counts of refused requests are written once their minute is over.
-        loop {
-            tokio::time::sleep(std::time::Duration::from_secs(15)).await;
-            counting.audit.flush_refusals(false);
-        }
-    });
-    let server = crate::server::Server::bind(args.listen, state.clone())
-        .await
-        .map_err(|source| Error::Listen {
-            address: args.listen,
-            source,
-        })?;
-    let address = server.address().map_err(|source| Error::Listen {
-        address: args.listen,
-        source,
-    })?;
-    tracing::info!(%address, "listening");
-    let scheme = if state.settings.server.tls_cert.is_some() {
-        "https"
-    } else {
-        "http"
-    };
-    eprintln!("uptake serves {scheme}://{address}/ (Ctrl-C stops)");
     if let Some(password) = sign_in {
         eprintln!("sign in as user demo with password {password}");
     }
-    server
-        .run(crate::server::shutdown_signal())
-        .await
-        .map_err(|source| Error::Listen { address, source })?;
-    // What was acknowledged is in the log either way; storing it now
-    // leaves nothing to replay.
-    crate::server::ingest::flush_now(&state).await;
-    state.audit.flush_refusals(true);
-    Ok(())
+    Ok(app.run_until_stopped(crate::app::shutdown_signal()).await?)
 }
 
 /// Imports the sample data into `<data>/demo`, replacing it; returns the

@@ -14,6 +14,18 @@ use serde::{Deserialize, Serialize};
 use crate::model::Decimal;
 use crate::model::event::TimeRange;
 
+/// A directory of definitions (dashboards, reports): the one given, else
+/// `./<name>` when it exists, else none (the built-in definitions).
+pub fn given_or_local(given: Option<&Path>, name: &str) -> Option<PathBuf> {
+    match given {
+        Some(dir) => Some(dir.to_path_buf()),
+        None => {
+            let dir = PathBuf::from(name);
+            dir.is_dir().then_some(dir)
+        }
+    }
+}
+
 /// Why the settings could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

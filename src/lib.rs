@@ -21,10 +21,11 @@
 //! | [`ingest`] | live ingestion: write-ahead log and commits |
 //! | [`server`] | HTTP: routes, pages, API |
 //! | [`sample`], [`bench`](mod@bench) | generated data and the benchmarks |
+//! | [`app`] | the composition root: the server and its background loops, built in one place |
 //! | [`cli`] | the commands |
 
 /// The modules from lowest to highest: each may use only those before it.
-pub const LAYERS: [&str; 16] = [
+pub const LAYERS: [&str; 17] = [
     "model",
     "config",
     "store",
@@ -40,9 +41,11 @@ pub const LAYERS: [&str; 16] = [
     "server",
     "sample",
     "bench",
+    "app",
     "cli",
 ];
 
+pub mod app;
 pub mod auth;
 pub mod bench;
 pub mod chart;

@@ -12,9 +12,7 @@ use std::process::Output;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::support::{
-    Reply, Server, free_port, get, get_as, request, sample_store, stderr, uptake_command,
-};
+use crate::support::{Reply, Server, get, get_as, request, sample_store, stderr, uptake_command};
 
 /// Runs `uptake` with no future times allowed (the default), unlike the
 /// helper for the sample data.
@@ -172,8 +170,8 @@ fn events_dated_where_none_can_be_are_refused_and_never_stop_the_service() {
     // Live ingestion refuses them per line as well.
     let ingest = token(&data, "ingest");
     let reader = token(&data, "analyst");
-    let port = free_port();
-    let server = Server::start(&data, port, &[("UPTAKE_IMPORT_ALLOW_FUTURE", "false")]);
+    let server = Server::start(&data, &[("UPTAKE_IMPORT_ALLOW_FUTURE", "false")]);
+    let port = server.port;
     let ndjson: String = POISONED
         .iter()
         .map(|(t, a)| {
@@ -218,7 +216,8 @@ fn events_dated_where_none_can_be_are_refused_and_never_stop_the_service() {
     plant(&data, "2100-01-01", 4_102_444_800_000_000);
     let out = run(&data, &["rebuild"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let server = Server::start(&data, port, &[("UPTAKE_IMPORT_ALLOW_FUTURE", "false")]);
+    let server = Server::start(&data, &[("UPTAKE_IMPORT_ALLOW_FUTURE", "false")]);
+    let port = server.port;
     let health = get(port, "/health").json();
     assert_eq!(health["status"], "degraded", "{health}");
     assert_eq!(
@@ -258,7 +257,8 @@ fn events_dated_where_none_can_be_are_refused_and_never_stop_the_service() {
     assert_eq!(stored_events(&data), before + 3);
     let quarantined = std::fs::read_to_string(data.join("quarantine/log.jsonl")).expect("log");
     assert_eq!(quarantined.lines().count(), 3, "{quarantined}");
-    let server = Server::start(&data, port, &[("UPTAKE_IMPORT_ALLOW_FUTURE", "false")]);
+    let server = Server::start(&data, &[("UPTAKE_IMPORT_ALLOW_FUTURE", "false")]);
+    let port = server.port;
     let health = get(port, "/health").json();
     assert_eq!(
         health["implausible_events"],
@@ -310,12 +310,11 @@ fn sign_in(
 fn a_sign_in_flood_costs_bounded_memory_and_disk() {
     let tmp = sample_store();
     let data = tmp.path().join("data");
-    let port = free_port();
     let server = Server::start(
         &data,
-        port,
         &[("UPTAKE_SERVER_SIGN_IN_FAILURES_PER_ADDRESS", "30")],
     );
+    let port = server.port;
     let audit = data.join("audit.jsonl");
     let (rss_before, _) = server.memory_kib();
     let audit_before = file_size(&audit);
@@ -426,8 +425,8 @@ fn an_audit_log_flood_costs_bounded_disk_and_the_log_reads_from_its_end() {
             f.flush().expect("flush");
         }
     }
-    let port = free_port();
-    let server = Server::start(&data, port, &[]);
+    let server = Server::start(&data, &[]);
+    let port = server.port;
     let (rss_before, _) = server.memory_kib();
     let started = Instant::now();
     let r = get_as(port, &admin, "/api/v1/audit?limit=1");
@@ -501,14 +500,14 @@ fn slow_and_stalled_clients_are_dropped_and_shutdown_keeps_its_deadline() {
     let tmp = sample_store();
     let data = tmp.path().join("data");
     let ingest = token(&data, "ingest");
-    let port = free_port();
     let limits = [
         ("UPTAKE_SERVER_HEADER_TIMEOUT_SECONDS", "2"),
         ("UPTAKE_SERVER_BODY_TIMEOUT_SECONDS", "2"),
         ("UPTAKE_SERVER_IDLE_TIMEOUT_SECONDS", "2"),
         ("UPTAKE_SERVER_SHUTDOWN_GRACE_SECONDS", "3"),
     ];
-    let server = Server::start(&data, port, &limits);
+    let server = Server::start(&data, &limits);
+    let port = server.port;
 
     // Slowloris: half a request head, then silence.
     let heads: Vec<_> = (0..20)
@@ -599,8 +598,8 @@ fn requests_for_many_and_far_apart_ranges_keep_memory_bounded() {
     let tmp = sample_store();
     let data = tmp.path().join("data");
     let reader = token(&data, "analyst");
-    let port = free_port();
-    let server = Server::start(&data, port, &[("UPTAKE_SERVER_CACHE_MIB", "32")]);
+    let server = Server::start(&data, &[("UPTAKE_SERVER_CACHE_MIB", "32")]);
+    let port = server.port;
     let (rss_before, _) = server.memory_kib();
     // 16 distinct ten-year ranges at the finest breakdown (answers of 10
     // MB each, which were kept whole), and ranges far apart in turn (each
@@ -643,8 +642,8 @@ fn a_too_large_body_is_answered_not_reset() {
     let tmp = sample_store();
     let data = tmp.path().join("data");
     let ingest = token(&data, "ingest");
-    let port = free_port();
-    let _server = Server::start(&data, port, &[("UPTAKE_INGEST_MAX_BODY_BYTES", "1000000")]);
+    let server = Server::start(&data, &[("UPTAKE_INGEST_MAX_BODY_BYTES", "1000000")]);
+    let port = server.port;
     // Content-Length above the limit, the whole body sent without waiting
     // for 100-continue, as curl does for small bodies and most clients do.
     let body = vec![b'x'; 1_500_000];
@@ -755,12 +754,8 @@ fn viewers_see_only_the_reports_of_their_scope() {
         assert!(out.status.success(), "{}", stderr(&out));
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
-    let port = free_port();
-    let _server = Server::start(
-        &data,
-        port,
-        &[("UPTAKE_REPORTS", &reports.display().to_string())],
-    );
+    let server = Server::start(&data, &[("UPTAKE_REPORTS", &reports.display().to_string())]);
+    let port = server.port;
     let listed = get_as(port, &viewer, "/api/v1/reports");
     assert_eq!(listed.status, 200, "{}", listed.body);
     assert!(listed.body.contains("Report for DACH"), "{}", listed.body);
@@ -783,15 +778,14 @@ fn long_queries_are_not_echoed_and_pdf_renders_wait_their_turn() {
     let tmp = sample_store();
     let data = tmp.path().join("data");
     let admin = token(&data, "admin");
-    let port = free_port();
-    let _server = Server::start(
+    let server = Server::start(
         &data,
-        port,
         &[
             ("UPTAKE_SERVER_RENDER_CONCURRENCY", "1"),
             ("UPTAKE_SERVER_RENDER_QUEUE", "1"),
         ],
     );
+    let port = server.port;
     // A 60 KB parameter: refused by name, not repeated in the page.
     let long = format!("/dashboards/overview?region={}", "R".repeat(60_000));
     let r = get_as(port, &admin, &long);

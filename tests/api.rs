@@ -1,12 +1,10 @@
-//! The JSON API and the pages on `sample_data/`, through the router
-//! (`tower::ServiceExt::oneshot`): snapshots, parity with the CLI, filters,
+//! The JSON API and the pages of the sample app over HTTP: snapshots, parity with the CLI, filters,
 //! and a JSON error naming the parameter for every kind of bad request.
 
-use axum::body::{Body, to_bytes};
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 use serde_json::Value;
-use tower::ServiceExt;
 
+use crate::support::sample::call;
 use crate::support::{admin_token, repo, sample_state, stderr, stdout, uptake};
 
 /// GET `uri` as an admin; status, content type and body.
@@ -19,27 +17,10 @@ pub async fn get(uri: &str, headers: &[(&str, &str)]) -> (StatusCode, String, Ve
 
 /// GET `uri` with exactly these headers; status, content type and body.
 pub async fn get_with(uri: &str, headers: &[(&str, &str)]) -> (StatusCode, String, Vec<u8>) {
-    let router = uptake::server::router(sample_state());
-    let mut request = Request::builder().uri(uri);
-    for (k, v) in headers {
-        request = request.header(*k, *v);
-    }
-    let response = router
-        .oneshot(request.body(Body::empty()).expect("request"))
-        .await
-        .expect("response");
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let body = to_bytes(response.into_body(), 64 << 20)
-        .await
-        .expect("body")
-        .to_vec();
-    (status, content_type, body)
+    let headers: Vec<(&str, String)> = headers.iter().map(|(k, v)| (*k, v.to_string())).collect();
+    let reply = call("GET", uri, &headers, "").await;
+    let status = StatusCode::from_u16(reply.status).expect("status");
+    (status, reply.content_type().to_string(), reply.bytes)
 }
 
 /// GET `uri`, which must answer 200 with JSON; the parsed body.

@@ -4,7 +4,6 @@
 //! figures on the page equal the API's, back and forward work, and the
 //! language switch works.
 
-use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,7 +13,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
-use crate::support::{ADMIN_PASSWORD, admin_token, free_port, sample_state};
+use crate::support::{ADMIN_PASSWORD, admin_token, free_port, sample_port, sample_state};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -148,15 +147,7 @@ fn dashboards_in_headless_chromium() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let server =
-            uptake::server::Server::bind(SocketAddr::from(([127, 0, 0, 1], 0)), sample_state())
-                .await
-                .expect("bind");
-        let base = format!("http://{}", server.address().expect("address"));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let serving = tokio::spawn(server.run(async {
-            let _ = stopped.await;
-        }));
+        let base = format!("http://127.0.0.1:{}", sample_port());
 
         let profile = tempfile::tempdir().expect("profile");
         let mut caps = serde_json::Map::new();
@@ -414,7 +405,5 @@ fn dashboards_in_headless_chromium() {
         assert!(console_errors(&browser, driver_port).await.is_empty());
 
         browser.close().await.expect("close");
-        let _ = stop.send(());
-        serving.await.expect("join").expect("served");
     });
 }

@@ -69,9 +69,9 @@ fn events_posted_over_http_are_checked_stored_once_and_counted() {
     let token = token(&data);
     let reader = token_with(&data, "analyst");
     let before = stored_events(&data);
-    let port = free_port();
     let limits = [("UPTAKE_INGEST_MAX_BODY_BYTES", "65536")];
-    let server = Server::start(&data, port, &limits);
+    let server = Server::start(&data, &limits);
+    let port = server.port;
     let path = "/api/v1/events";
     let one = event("2027-01-13T12:00:00Z", "u000001", "campaigns", "web");
 
@@ -286,7 +286,8 @@ fn events_posted_over_http_are_checked_stored_once_and_counted() {
     );
     assert_eq!(r.status, 200);
     server.kill();
-    let server = Server::start(&data, port, &limits);
+    let server = Server::start(&data, &limits);
+    let port = server.port;
     for k in ["late-1", "campaign-push-1"] {
         let body = if k == "late-1" { &late } else { &everyone };
         let r = post(
@@ -315,7 +316,6 @@ fn overload_and_a_full_disk_get_retry_after() {
     let tmp = tempfile::tempdir().expect("tmp");
     let data = tmp.path().join("data");
     let token = token(&data);
-    let port = free_port();
     let batch: String = (0..10)
         .map(|i| {
             format!(
@@ -327,12 +327,12 @@ fn overload_and_a_full_disk_get_retry_after() {
     // The store never catches up: beyond 5 waiting events, 429.
     let server = Server::start(
         &data,
-        port,
         &[
             ("UPTAKE_INGEST_MAX_PENDING_EVENTS", "5"),
             ("UPTAKE_INGEST_FLUSH_MILLISECONDS", "3600000"),
         ],
     );
+    let port = server.port;
     let r = post(port, &token, "/api/v1/events", &[], batch.as_bytes());
     assert_eq!(r.status, 200, "{}", r.body);
     let r = post(port, &token, "/api/v1/events", &[], batch.as_bytes());
@@ -346,11 +346,8 @@ fn overload_and_a_full_disk_get_retry_after() {
 
     // Less free disk than required: 503. The 10 events acknowledged before
     // the kill were replayed at start.
-    let server = Server::start(
-        &data,
-        port,
-        &[("UPTAKE_INGEST_MIN_FREE_DISK_MB", "999999999999")],
-    );
+    let server = Server::start(&data, &[("UPTAKE_INGEST_MIN_FREE_DISK_MB", "999999999999")]);
+    let port = server.port;
     let r = post(port, &token, "/api/v1/events", &[], batch.as_bytes());
     assert_eq!(
         (r.status, r.json()["error"].clone()),
@@ -516,13 +513,13 @@ fn crash_harness_every_acknowledged_event_is_stored_exactly_once() {
         .collect();
 
     for _ in 0..rounds {
-        let server = Server::start(&data, port, &env);
+        let server = Server::start_on(&data, port, &env);
         std::thread::sleep(Duration::from_millis(rng.random_range(100..1200)));
         server.kill();
         std::thread::sleep(Duration::from_millis(rng.random_range(0..200)));
     }
     // A last run lets the clients' retries in flight through.
-    let server = Server::start(&data, port, &env);
+    let server = Server::start_on(&data, port, &env);
     stop.store(true, Ordering::Relaxed);
     for c in clients {
         c.join().expect("client");
@@ -620,8 +617,8 @@ fn damaged_files_are_quarantined_reported_and_the_rest_kept() {
     assert_eq!(stored_events(&data), total - files[0].events + 2);
 
     // The server starts, answers, and reports the damage.
-    let port = free_port();
-    let server = Server::start(&data, port, &[]);
+    let server = Server::start(&data, &[]);
+    let port = server.port;
     let health = get(port, "/health").json();
     assert_eq!(health["status"], "degraded");
     let quarantined = health["quarantined"].as_array().expect("list");

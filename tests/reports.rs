@@ -494,14 +494,19 @@ async fn failed_deliveries_are_retried_recorded_and_shown() {
     assert_eq!(after_two[0]["status"], "failed");
     assert_eq!(after_two[0]["attempts"], 2);
 
-    // The API and the page show the failure.
-    let settings = uptake::config::Settings::default();
-    let store = uptake::store::Store::open(&data).expect("store");
-    let engine = uptake::engine::Engine::open(&store).await.expect("engine");
-    let mut state =
-        uptake::server::AppState::new(settings, &store, engine, Vec::new()).expect("state");
-    state.reports = uptake::report::load(Some(&reports)).expect("reports");
-    let router = uptake::server::router(std::sync::Arc::new(state));
+    // The API and the page show the failure: the app as `uptake serve`
+    // builds it, asked through its router (its scheduler, which would
+    // catch up on the missed slots, is not started).
+    let options = uptake::app::Options {
+        data: data.clone(),
+        listen: ([127, 0, 0, 1], 0).into(),
+        dashboards: None,
+        reports: Some(reports.clone()),
+    };
+    let app = uptake::app::App::build(uptake::config::Settings::default(), options)
+        .await
+        .expect("app");
+    let router = uptake::server::router(app.state());
     let (token, _) = uptake::auth::tokens::create(
         &data,
         uptake::auth::tokens::NewToken {

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -191,9 +191,9 @@ impl Audit {
     }
 
     /// Writes the counts of refusals of a minute that is over (of the
-    /// current one too when `now`, at shutdown). `serve` calls this
-    /// regularly, so a count appears even when its address sends nothing
-    /// more.
+    /// current one too when `now`, at shutdown).
+    /// [`Audit::flush_refusals_forever`] calls this regularly, so a count
+    /// appears even when its address sends nothing more.
     pub fn flush_refusals(&self, now: bool) {
         let minute = Utc::now().timestamp().div_euclid(60);
         let done = {
@@ -205,6 +205,15 @@ impl Audit {
             std::mem::take(&mut r.by_client)
         };
         self.write_counts(done);
+    }
+
+    /// Writes the counts of refused requests once their minute is over,
+    /// while the server runs; never returns.
+    pub async fn flush_refusals_forever(self: Arc<Self>) {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(15)).await;
+            self.flush_refusals(false);
+        }
     }
 
     fn write_counts(&self, counted: HashMap<(String, String), (Entry, u64)>) {

@@ -24,6 +24,7 @@
 //! acknowledged events wait for the store (429), so at most that many plus
 //! [`PARSING`] batches are held.
 
+pub mod flusher;
 pub mod keys;
 pub mod wal;
 

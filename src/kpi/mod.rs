@@ -5,6 +5,7 @@
 //! come from `queries/`; this module binds their parameters and decides
 //! what is shown.
 
+pub mod live;
 pub mod protect;
 
 use std::collections::HashMap;

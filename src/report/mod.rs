@@ -310,18 +310,6 @@ pub fn load(dir: Option<&Path>) -> Result<Vec<Report>> {
     Ok(reports)
 }
 
-/// The reports directory: the option, else `./reports` when it exists,
-/// else none (the bundled reports).
-pub fn directory(option: Option<&Path>) -> Option<PathBuf> {
-    match option {
-        Some(dir) => Some(dir.to_path_buf()),
-        None => {
-            let dir = PathBuf::from("reports");
-            dir.is_dir().then_some(dir)
-        }
-    }
-}
-
 /// Computes and typesets a report: the PDF and the content it shows.
 pub async fn render(report: &Report, inputs: &Inputs<'_>) -> Result<(pdf::Pdf, Content)> {
     let content = build(report, inputs).await?;

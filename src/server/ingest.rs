@@ -21,7 +21,6 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::ingest::{ADMISSION_WAIT, Outcome, Refusal};
-use crate::store::Store;
 use crate::store::input::{Problems, ndjson_batch};
 
 use super::state::AppState;
@@ -396,68 +395,4 @@ async fn accept(
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(response)
-}
-
-/// Flushes acknowledged events into the store every
-/// `ingest.flush_milliseconds`, and shows what each flush committed: a
-/// second task opens the server's engine over the newest committed store
-/// (see [`AppState::reload`]), so flushing never waits for that.
-pub async fn flusher(state: Arc<AppState>) {
-    let Some(ingest) = state.ingest.clone() else {
-        return;
-    };
-    let (committed, mut newest) = tokio::sync::watch::channel(None::<Store>);
-    let reloading = state.clone();
-    tokio::spawn(async move {
-        while newest.changed().await.is_ok() {
-            let store = newest.borrow_and_update().clone();
-            if let Some(store) = store {
-                show(&reloading, &store).await;
-            }
-        }
-    });
-    let every = Duration::from_millis(ingest.settings().ingest.flush_milliseconds);
-    loop {
-        tokio::time::sleep(every).await;
-        let Some(store) = flush(&state).await else {
-            continue;
-        };
-        committed.send_replace(Some(store));
-        // After the flush is on its way to the figures: merging files
-        // changes no figure, only the file list.
-        let compacting = ingest.clone();
-        match tokio::task::spawn_blocking(move || compacting.compact()).await {
-            Ok(Ok(Some(store))) => {
-                committed.send_replace(Some(store));
-            }
-            Ok(Ok(None)) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "compacting event files failed"),
-            Err(e) => tracing::error!(error = %e, "the compaction task failed"),
-        }
-    }
-}
-
-/// One flush; the store as committed when it wrote anything. Failures are
-/// logged, and the batches stay in the log for the next try.
-async fn flush(state: &AppState) -> Option<Store> {
-    let ingest = state.ingest.clone()?;
-    match tokio::task::spawn_blocking(move || ingest.flush()).await {
-        Ok(Ok(store)) => store,
-        Ok(Err(_)) => None, // logged by the flush
-        Err(e) => {
-            tracing::error!(error = %e, "the flush task failed");
-            None
-        }
-    }
-}
-
-async fn show(state: &AppState, store: &Store) {
-    if let Err(e) = state.reload(store).await {
-        tracing::error!(error = ?e, "the server cannot read the flushed store");
-    }
-}
-
-/// Stores what the log holds, for a clean stop.
-pub async fn flush_now(state: &AppState) {
-    flush(state).await;
 }

@@ -1,8 +1,7 @@
 //! Reports over HTTP: their definitions and run log as JSON, the run log
-//! as a page, PDF downloads, and the scheduler that `uptake serve` runs.
+//! as a page, and PDF downloads.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Extension;
 use axum::extract::{Path, RawQuery, State};
@@ -16,7 +15,7 @@ use serde_json::json;
 use crate::auth::{Caller, Role};
 use crate::i18n::Lang;
 use crate::report::{self, Inputs};
-use crate::schedule::{self, Context, Lock, Log};
+use crate::schedule::{self, Log};
 
 use super::api::json;
 use super::error::ApiError;
@@ -300,45 +299,4 @@ pub async fn page(
         t("Reports", "Berichte"),
         body,
     ))
-}
-
-/// Runs due reports until the server stops: sleeps until the next slot or
-/// retry (at most a minute), then runs what is due.
-pub async fn scheduler(state: Arc<AppState>) {
-    if !state.reports.iter().any(|r| r.schedule.is_some()) {
-        return;
-    }
-    tracing::info!("report scheduler started");
-    loop {
-        let wait = match tick(&state).await {
-            Ok(Some(next)) => (next - Utc::now())
-                .to_std()
-                .unwrap_or(Duration::ZERO)
-                .clamp(Duration::from_millis(200), Duration::from_secs(60)),
-            Ok(None) => Duration::from_secs(60),
-            Err(e) => {
-                tracing::error!(error = %e, "scheduled reports could not run");
-                Duration::from_secs(60)
-            }
-        };
-        tokio::time::sleep(wait).await;
-    }
-}
-
-async fn tick(state: &AppState) -> Result<Option<chrono::DateTime<Utc>>, schedule::Error> {
-    let Some(lock) = Lock::take(&state.data_dir, false)? else {
-        // Another process (`uptake schedule run-due`) works on the log.
-        return Ok(Some(Utc::now() + chrono::Duration::seconds(5)));
-    };
-    let source = state.source();
-    let ctx = Context {
-        data: &state.data_dir,
-        settings: &state.settings,
-        source: &source,
-        waves: &state.waves,
-        stored: state.stored_dates(),
-        reports: &state.reports,
-    };
-    let summary = schedule::run_due(&ctx, Utc::now(), &lock).await?;
-    Ok(summary.next_due)
 }

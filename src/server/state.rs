@@ -4,10 +4,9 @@
 //!
 //! Stored data changes only when live ingestion commits new events, and a
 //! week's figures never depend on the range asked for, so computed rows are
-//! cached per request until the next commit ([`AppState::reload`]);
-//! concurrent requests for the same figures wait for one computation.
-//! After a commit a new engine is opened and its cube computed beside the
-//! one serving; then it takes over, so no request waits for a cold cube.
+//! cached per request until the next commit (a new generation of
+//! [`Live`]); concurrent requests for the same figures wait for one
+//! computation.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::hash::Hash;
@@ -19,6 +18,7 @@ use tokio::sync::OnceCell;
 use crate::config::Settings;
 use crate::dashboard::Dashboard;
 use crate::engine::Engine;
+use crate::kpi::live::Live;
 use crate::kpi::{self, CurvePoint, Dimension, KpiRow, Request, Scope, Table};
 use crate::model::{Licensee, Wave, Week};
 use crate::store::Store;
@@ -101,6 +101,8 @@ struct Entries<K, V> {
     /// Keys in the order they came; may name keys already dropped.
     order: VecDeque<K>,
     bytes: usize,
+    /// The generation of the figures held.
+    generation: u64,
 }
 
 /// Most entries of one cache, whatever their size.
@@ -164,27 +166,45 @@ impl<K: Eq + Hash + Clone, V: Clone + Weigh> Cache<K, V> {
                 map: HashMap::new(),
                 order: VecDeque::new(),
                 bytes: 0,
+                generation: 0,
             }),
             budget,
         }
     }
 
-    async fn get_or_try_init<E, F, Fut>(&self, key: K, compute: F) -> Result<V, E>
+    /// The value for `key` computed over the state of `generation`
+    /// ([`crate::kpi::live::Shown::generation`]). A newer generation
+    /// drops every entry first; a request over an older one is computed
+    /// and not kept.
+    async fn get_or_try_init<E, F, Fut>(&self, generation: u64, key: K, compute: F) -> Result<V, E>
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<V, E>>,
     {
-        let (cell, fresh) = {
+        let found = {
             let mut e = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-            match e.map.get(&key) {
-                Some((cell, _)) => (cell.clone(), false),
-                None => {
-                    let cell: Arc<OnceCell<V>> = Arc::default();
-                    e.map.insert(key.clone(), (cell.clone(), 0));
-                    e.order.push_back(key.clone());
-                    (cell, true)
-                }
+            if generation > e.generation {
+                e.map.clear();
+                e.order.clear();
+                e.bytes = 0;
+                e.generation = generation;
             }
+            if generation < e.generation {
+                None
+            } else {
+                Some(match e.map.get(&key) {
+                    Some((cell, _)) => (cell.clone(), false),
+                    None => {
+                        let cell: Arc<OnceCell<V>> = Arc::default();
+                        e.map.insert(key.clone(), (cell.clone(), 0));
+                        e.order.push_back(key.clone());
+                        (cell, true)
+                    }
+                })
+            }
+        };
+        let Some((cell, fresh)) = found else {
+            return compute().await;
         };
         let value = cell.get_or_try_init(compute).await.cloned();
         if fresh {
@@ -212,44 +232,16 @@ impl<K: Eq + Hash + Clone, V: Clone + Weigh> Cache<K, V> {
         }
         value
     }
-
-    /// Forgets every result. A computation in flight finishes into a cell
-    /// no later request sees.
-    fn clear(&self) {
-        let mut e = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        e.map.clear();
-        e.order.clear();
-        e.bytes = 0;
-    }
 }
 
-/// What the stored events cover.
-#[derive(Debug, Clone, Default)]
-struct Stored {
-    weeks: Option<(Week, Week)>,
-    dates: Option<(NaiveDate, NaiveDate)>,
-    /// Event files dated where no event can be, with the reason.
-    implausible: Vec<(EventFile, String)>,
-}
-
-impl Stored {
-    fn of(store: &Store, settings: &Settings) -> Stored {
-        Stored {
-            weeks: store.event_weeks(settings),
-            dates: store.event_dates(settings),
-            implausible: store.implausible_event_files(settings),
-        }
-    }
-}
-
-/// Shared by all requests.
+/// Shared by all requests; complete when built ([`AppState::new`]).
 pub struct AppState {
     pub settings: Settings,
-    source: std::sync::RwLock<kpi::Source>,
+    /// The figures as last committed.
+    pub live: Arc<Live>,
     pub segments: Segments,
     pub waves: Vec<Wave>,
     pub dashboards: Vec<Dashboard>,
-    /// Report definitions (none unless set after `new`).
     pub reports: Vec<crate::report::Report>,
     /// The data directory: the run log of scheduled reports lives here.
     pub data_dir: std::path::PathBuf,
@@ -260,8 +252,7 @@ pub struct AppState {
     pub sessions: super::auth::Sessions,
     /// PDF renders of requests (`server.render_concurrency`).
     pub renders: super::limits::Gate,
-    pub audit: crate::auth::audit::Audit,
-    stored: Mutex<Stored>,
+    pub audit: Arc<crate::auth::audit::Audit>,
     kpi: Cache<Request, Arc<Vec<KpiRow>>>,
     curve: Cache<Request, Arc<Vec<CurvePoint>>>,
     modules: Cache<Request, Arc<Table>>,
@@ -269,39 +260,50 @@ pub struct AppState {
     bodies: Cache<(&'static str, Request), Arc<String>>,
 }
 
+/// What the server is built from.
+pub struct Parts<'a> {
+    pub settings: Settings,
+    /// The store as committed when the server starts.
+    pub store: &'a Store,
+    pub live: Arc<Live>,
+    pub dashboards: Vec<Dashboard>,
+    pub reports: Vec<crate::report::Report>,
+    pub ingest: Option<Arc<crate::ingest::Ingest>>,
+    pub audit: Arc<crate::auth::audit::Audit>,
+}
+
 /// Each of the four caches gets a quarter of `server.cache_mib`.
-fn cache_share(settings: &Settings) -> usize {
+pub fn cache_share(settings: &Settings) -> usize {
     usize::try_from(settings.server.cache_mib.saturating_mul(1 << 20) / 4).unwrap_or(usize::MAX)
 }
 
 impl AppState {
-    pub fn new(
-        settings: Settings,
-        store: &Store,
-        engine: Engine,
-        dashboards: Vec<Dashboard>,
-    ) -> Result<AppState, crate::store::Error> {
+    pub fn new(parts: Parts<'_>) -> Result<AppState, crate::store::Error> {
+        let Parts {
+            settings,
+            store,
+            live,
+            dashboards,
+            reports,
+            ingest,
+            audit,
+        } = parts;
         let licensees = store.table::<Licensee>()?;
         let share = cache_share(&settings);
         Ok(AppState {
-            stored: Mutex::new(Stored::of(store, &settings)),
+            live,
             sessions: super::auth::Sessions::new(&settings.server),
             renders: super::limits::Gate::new(
                 settings.server.render_concurrency,
                 settings.server.render_queue,
             ),
-            audit: crate::auth::audit::Audit::new(store.root(), &settings.audit),
-            // Protection decisions are cached with the figures' share.
-            source: std::sync::RwLock::new(kpi::Source {
-                engine: Arc::new(engine),
-                protections: Arc::new(kpi::protect::Cache::new(share)),
-            }),
+            audit,
             segments: Segments::from_directory(&licensees),
             waves: store.table::<Wave>()?,
             dashboards,
-            reports: Vec::new(),
+            reports,
             data_dir: store.root().to_path_buf(),
-            ingest: None,
+            ingest,
             tokens: crate::auth::tokens::Tokens::new(store.root()),
             users: crate::auth::users::Users::new(store.root()),
             kpi: Cache::new(share),
@@ -314,72 +316,36 @@ impl AppState {
 
     /// Weeks of the first and last stored events.
     pub fn stored_weeks(&self) -> Option<(Week, Week)> {
-        self.stored.lock().unwrap_or_else(|p| p.into_inner()).weeks
+        self.live.stored().weeks
     }
 
     /// Dates of the first and last stored events.
     pub fn stored_dates(&self) -> Option<(NaiveDate, NaiveDate)> {
-        self.stored.lock().unwrap_or_else(|p| p.into_inner()).dates
+        self.live.stored().dates
     }
 
-    /// Stored event files dated where no event can be (see
-    /// [`Store::implausible_event_files`]).
+    /// Stored event files dated where no event can be.
     pub fn implausible_events(&self) -> Vec<(EventFile, String)> {
-        self.stored
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .implausible
-            .clone()
+        self.live.stored().implausible.clone()
     }
 
     /// The engine over the store as last committed.
     pub fn engine(&self) -> Arc<Engine> {
-        self.source().engine
+        self.live.source().engine
     }
 
     /// The engine over the store as last committed, with its protection
     /// decisions.
     pub fn source(&self) -> kpi::Source {
-        self.source
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// Shows the store as committed now: opens an engine over it, computes
-    /// its cube for the stored weeks, and puts it in place of the old one;
-    /// cached figures are dropped. Requests meanwhile use the old engine.
-    pub async fn reload(&self, store: &Store) -> Result<(), ApiError> {
-        let started = std::time::Instant::now();
-        let internal = |e: crate::engine::Error| ApiError::Internal(e.to_string());
-        // What protection hides depends on every figure: the new engine
-        // decides again the weeks whose figures the new events changed.
-        let source = kpi::Source {
-            engine: Arc::new(Engine::open(store).await.map_err(internal)?),
-            protections: Arc::new(self.source().protections.succeed().await),
-        };
-        let opened = started.elapsed();
-        let stored = Stored::of(store, &self.settings);
-        warm_up(&source, &self.settings, stored.weeks).await?;
-        tracing::debug!(
-            open_millis = opened.as_millis() as u64,
-            total_millis = started.elapsed().as_millis() as u64,
-            "showing newly committed events"
-        );
-        *self.source.write().unwrap_or_else(|p| p.into_inner()) = source;
-        *self.stored.lock().unwrap_or_else(|p| p.into_inner()) = stored;
-        self.kpi.clear();
-        self.curve.clear();
-        self.modules.clear();
-        self.bodies.clear();
-        Ok(())
+        self.live.source()
     }
 
     pub async fn kpi_rows(&self, request: &Request) -> Result<Arc<Vec<KpiRow>>, ApiError> {
+        let shown = self.live.shown();
         self.kpi
-            .get_or_try_init(request.clone(), || async {
+            .get_or_try_init(shown.generation, request.clone(), || async {
                 Ok::<_, ApiError>(Arc::new(
-                    kpi::kpi_rows(&self.source(), &self.settings, request).await?,
+                    kpi::kpi_rows(&shown.source, &self.settings, request).await?,
                 ))
             })
             .await
@@ -389,20 +355,22 @@ impl AppState {
         &self,
         request: &Request,
     ) -> Result<Arc<Vec<CurvePoint>>, ApiError> {
+        let shown = self.live.shown();
         self.curve
-            .get_or_try_init(request.clone(), || async {
+            .get_or_try_init(shown.generation, request.clone(), || async {
                 Ok::<_, ApiError>(Arc::new(
-                    kpi::adoption_curve(&self.source(), &self.settings, request).await?,
+                    kpi::adoption_curve(&shown.source, &self.settings, request).await?,
                 ))
             })
             .await
     }
 
     pub async fn modules_table(&self, request: &Request) -> Result<Arc<Table>, ApiError> {
+        let shown = self.live.shown();
         self.modules
-            .get_or_try_init(request.clone(), || async {
+            .get_or_try_init(shown.generation, request.clone(), || async {
                 Ok::<_, ApiError>(Arc::new(
-                    kpi::modules_table(&self.source(), &self.settings, request).await?,
+                    kpi::modules_table(&shown.source, &self.settings, request).await?,
                 ))
             })
             .await
@@ -420,44 +388,11 @@ impl AppState {
         Fut: std::future::Future<Output = Result<String, ApiError>>,
     {
         self.bodies
-            .get_or_try_init((endpoint, request.clone()), || async {
-                Ok(Arc::new(compute().await?))
-            })
+            .get_or_try_init(
+                self.live.shown().generation,
+                (endpoint, request.clone()),
+                || async { Ok(Arc::new(compute().await?)) },
+            )
             .await
     }
-
-    /// Computes the cube for the stored weeks, so that the first request
-    /// does not wait for it.
-    pub async fn warm_up(&self) -> Result<(), ApiError> {
-        warm_up(&self.source(), &self.settings, self.stored_weeks()).await
-    }
-}
-
-/// Computes an engine's cube for the stored weeks (at most the weeks one
-/// cube covers, the latest), and the protection against differencing of
-/// the last 26 of them over the whole organisation.
-async fn warm_up(
-    source: &kpi::Source,
-    settings: &Settings,
-    weeks: Option<(Week, Week)>,
-) -> Result<(), ApiError> {
-    if let Some((from, to)) = weeks {
-        let request = Request {
-            dims: Vec::new(),
-            from: from.max(to.offset(-(kpi::MAX_WEEKS - 1))),
-            to,
-            filter: Default::default(),
-            scope: Default::default(),
-            protected: false,
-        };
-        kpi::kpi_rows(source, settings, &request).await?;
-        // The protection of the weeks pages show by default (at most 26).
-        let recent = Request {
-            from: from.max(to.offset(-25)),
-            protected: true,
-            ..request
-        };
-        kpi::kpi_rows(source, settings, &recent).await?;
-    }
-    Ok(())
 }

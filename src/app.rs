@@ -1,0 +1,213 @@
+//! The composition root: everything `uptake serve` runs, built in one
+//! place. [`App::build`] opens the data directory, replays acknowledged
+//! events, opens the engine and computes the stored weeks' figures, loads
+//! dashboards and reports and binds the listener; [`App::run_until_stopped`]
+//! starts the background loops (the report scheduler, the ingest flusher,
+//! the audit's refusal counts) and serves until shutdown, then stores what
+//! ingestion acknowledged. The tests build the server through the same
+//! function, on port 0.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::auth::audit::Audit;
+use crate::config::{self, Settings};
+use crate::ingest::{Ingest, flusher};
+use crate::kpi::live::Live;
+use crate::kpi::protect;
+use crate::schedule::Scheduler;
+use crate::server::{AppState, Server, state};
+use crate::store::Store;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+    #[error("another uptake process writes {0}; one server per data directory")]
+    Busy(PathBuf),
+    #[error("cannot prepare the figures: {0}")]
+    Figures(#[from] crate::kpi::Error),
+    #[error(transparent)]
+    Dashboard(#[from] crate::dashboard::Error),
+    #[error(transparent)]
+    Report(#[from] crate::report::Error),
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What the server is built from, besides the settings.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The data directory.
+    pub data: PathBuf,
+    /// Where to listen; port 0 picks a free port ([`App::address`]).
+    pub listen: SocketAddr,
+    /// Dashboards (`*.toml`); `None`: `./dashboards` when it exists, else
+    /// the built-in ones.
+    pub dashboards: Option<PathBuf>,
+    /// Report definitions (`*.toml`); `None`: `./reports` when it exists,
+    /// else the built-in ones.
+    pub reports: Option<PathBuf>,
+}
+
+/// The server, built and bound, not yet serving.
+pub struct App {
+    server: Server,
+    address: SocketAddr,
+    state: Arc<AppState>,
+    scheduler: Scheduler,
+    ingest: Arc<Ingest>,
+}
+
+impl App {
+    pub async fn build(settings: Settings, options: Options) -> Result<App> {
+        let mut store = Store::open(&options.data)?;
+        if !store.is_writer() {
+            return Err(Error::Busy(options.data));
+        }
+        store.repair(&settings)?;
+        store.check_derived(&settings)?;
+        store.check_pseudonym(&settings)?;
+        // Events acknowledged before a stop are replayed from the log and
+        // stored before the figures are computed.
+        let ingest = Arc::new(Ingest::open(store.clone(), &settings)?);
+        let store = ingest.flush()?.unwrap_or(store);
+        // Protection decisions are cached with the figures' share.
+        let protections = Arc::new(protect::Cache::new(state::cache_share(&settings)));
+        let live = Arc::new(Live::open(&store, &settings, protections).await?);
+        let dashboards = crate::dashboard::load(
+            config::given_or_local(options.dashboards.as_deref(), "dashboards").as_deref(),
+            &live.source().engine.query_names(),
+        )?;
+        let reports = crate::report::load(
+            config::given_or_local(options.reports.as_deref(), "reports").as_deref(),
+        )?;
+        let started = std::time::Instant::now();
+        live.warm_up().await?;
+        tracing::info!(
+            millis = started.elapsed().as_millis() as u64,
+            "computed the figures of the stored weeks"
+        );
+        let scheduler = Scheduler {
+            data: store.root().to_path_buf(),
+            settings: settings.clone(),
+            live: live.clone(),
+            waves: store.table()?,
+            reports: reports.clone(),
+        };
+        let state = Arc::new(AppState::new(state::Parts {
+            audit: Arc::new(Audit::new(store.root(), &settings.audit)),
+            settings,
+            store: &store,
+            live,
+            dashboards,
+            reports,
+            ingest: Some(ingest.clone()),
+        })?);
+        let listening = |source| Error::Listen {
+            address: options.listen,
+            source,
+        };
+        let server = Server::bind(options.listen, state.clone())
+            .await
+            .map_err(listening)?;
+        let address = server.address().map_err(listening)?;
+        tracing::info!(%address, "listening");
+        Ok(App {
+            server,
+            address,
+            state,
+            scheduler,
+            ingest,
+        })
+    }
+
+    /// The address bound (with port 0, the port picked).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// `https` when the server speaks TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.state.settings.server.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// What every request reads.
+    pub fn state(&self) -> Arc<AppState> {
+        self.state.clone()
+    }
+
+    /// Whether some user or token can sign in.
+    pub fn anyone_can_sign_in(&self) -> Result<bool> {
+        let data = &self.state.data_dir;
+        Ok(!crate::auth::users::list(data)?.is_empty()
+            || !crate::auth::tokens::list(data)?.is_empty())
+    }
+
+    /// Serves until `shutdown` completes, with the background loops
+    /// running; then stores what ingestion acknowledged, so that nothing
+    /// is left to replay, and writes the pending refusal counts.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
+        let App {
+            server,
+            address,
+            state,
+            scheduler,
+            ingest,
+        } = self;
+        let loops = [
+            tokio::spawn(scheduler.run_forever()),
+            tokio::spawn(flusher::run_forever(ingest.clone(), state.live.clone())),
+            tokio::spawn(state.audit.clone().flush_refusals_forever()),
+        ];
+        let served = server
+            .run(shutdown)
+            .await
+            .map_err(|source| Error::Listen { address, source });
+        for task in loops {
+            task.abort();
+        }
+        flusher::flush(&ingest).await;
+        state.audit.flush_refusals(true);
+        served
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

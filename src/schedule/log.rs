@@ -1,0 +1,321 @@
+//! The run log: `<data>/reports/runs.jsonl`, read as a whole and appended
+//! to entry by entry.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Settings;
+
+use super::{Error, Result, time, time_opt};
+
+/// One line of the run log.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "entry", rename_all = "snake_case")]
+pub enum Entry {
+    Armed {
+        report: String,
+        cron: String,
+        #[serde(with = "time")]
+        since: DateTime<Utc>,
+    },
+    Run {
+        run: String,
+        report: String,
+        #[serde(with = "time")]
+        slot: DateTime<Utc>,
+        week: String,
+        since_week: String,
+        #[serde(with = "time")]
+        started: DateTime<Utc>,
+        catch_up: bool,
+        targets: Vec<String>,
+    },
+    Skipped {
+        report: String,
+        slots: usize,
+        #[serde(with = "time")]
+        first: DateTime<Utc>,
+        #[serde(with = "time")]
+        last: DateTime<Utc>,
+        #[serde(with = "time")]
+        at: DateTime<Utc>,
+    },
+    Attempt {
+        run: String,
+        target: String,
+        attempt: u32,
+        #[serde(with = "time")]
+        at: DateTime<Utc>,
+        ok: bool,
+        error: Option<String>,
+        #[serde(with = "time_opt")]
+        next_attempt: Option<DateTime<Utc>>,
+    },
+}
+
+/// The state of one target of a run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TargetState {
+    pub target: String,
+    /// `pending`, `delivered`, `retrying` or `failed`.
+    pub status: &'static str,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    #[serde(with = "time_opt")]
+    pub last_attempt: Option<DateTime<Utc>>,
+    #[serde(with = "time_opt")]
+    pub next_attempt: Option<DateTime<Utc>>,
+}
+
+/// A run and its targets, as the API shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RunState {
+    pub run: String,
+    pub report: String,
+    #[serde(with = "time")]
+    pub slot: DateTime<Utc>,
+    pub week: String,
+    pub since_week: String,
+    #[serde(with = "time")]
+    pub started: DateTime<Utc>,
+    pub catch_up: bool,
+    /// `delivered` when every target is, `failed` when one has failed for
+    /// good, else `pending`.
+    pub status: &'static str,
+    pub targets: Vec<TargetState>,
+}
+
+/// Missed slots not run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SkippedState {
+    pub report: String,
+    pub slots: usize,
+    #[serde(with = "time")]
+    pub first: DateTime<Utc>,
+    #[serde(with = "time")]
+    pub last: DateTime<Utc>,
+    #[serde(with = "time")]
+    pub at: DateTime<Utc>,
+}
+
+/// What the run log says.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Log {
+    pub runs: Vec<RunState>,
+    pub skipped: Vec<SkippedState>,
+    /// Per report: the cron and since when it is armed.
+    #[serde(skip)]
+    pub(super) armed: BTreeMap<String, (String, DateTime<Utc>)>,
+}
+
+impl Log {
+    /// Reads the log of a data directory (empty when there is none).
+    pub fn read(data: &Path, settings: &Settings) -> Result<Log> {
+        let path = log_path(data);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(source) => return Err(Error::Io { path, source }),
+        };
+        let mut log = Log::default();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let entry: Entry = match serde_json::from_str(line) {
+                Ok(e) => e,
+                // A last line cut short by a crash is what was not yet
+                // recorded: the step it describes is repeated.
+                Err(e) if i + 1 == lines.len() && !text.ends_with('\n') => {
+                    tracing::warn!(path = %path.display(), line = i + 1, error = %e, "ignoring an incomplete last line of the run log");
+                    continue;
+                }
+                Err(e) => {
+                    return Err(Error::Log {
+                        path,
+                        line: i + 1,
+                        message: e.to_string(),
+                    });
+                }
+            };
+            log.apply(entry, settings);
+        }
+        Ok(log)
+    }
+
+    pub(super) fn apply(&mut self, entry: Entry, settings: &Settings) {
+        match entry {
+            Entry::Armed {
+                report,
+                cron,
+                since,
+            } => {
+                self.armed.insert(report, (cron, since));
+            }
+            Entry::Run {
+                run,
+                report,
+                slot,
+                week,
+                since_week,
+                started,
+                catch_up,
+                targets,
+            } => self.runs.push(RunState {
+                run,
+                report,
+                slot,
+                week,
+                since_week,
+                started,
+                catch_up,
+                status: "pending",
+                targets: targets
+                    .into_iter()
+                    .map(|target| TargetState {
+                        target,
+                        status: "pending",
+                        attempts: 0,
+                        last_error: None,
+                        last_attempt: None,
+                        next_attempt: None,
+                    })
+                    .collect(),
+            }),
+            Entry::Skipped {
+                report,
+                slots,
+                first,
+                last,
+                at,
+            } => self.skipped.push(SkippedState {
+                report,
+                slots,
+                first,
+                last,
+                at,
+            }),
+            Entry::Attempt {
+                run,
+                target,
+                attempt,
+                at,
+                ok,
+                error,
+                next_attempt,
+            } => {
+                let max = settings.delivery.max_attempts;
+                if let Some(r) = self.runs.iter_mut().find(|r| r.run == run) {
+                    if let Some(t) = r.targets.iter_mut().find(|t| t.target == target) {
+                        t.attempts = t.attempts.max(attempt);
+                        t.last_attempt = Some(at);
+                        t.last_error = error;
+                        t.next_attempt = next_attempt;
+                        t.status = if ok {
+                            "delivered"
+                        } else if next_attempt.is_some() && attempt < max {
+                            "retrying"
+                        } else {
+                            "failed"
+                        };
+                    }
+                    r.status = if r.targets.iter().all(|t| t.status == "delivered") {
+                        "delivered"
+                    } else if r.targets.iter().any(|t| t.status == "failed") {
+                        "failed"
+                    } else {
+                        "pending"
+                    };
+                }
+            }
+        }
+    }
+
+    /// The last slot of a report that was run or skipped, or when it was
+    /// armed.
+    pub(super) fn last_slot(&self, report: &str) -> Option<DateTime<Utc>> {
+        let runs = self
+            .runs
+            .iter()
+            .filter(|r| r.report == report)
+            .map(|r| r.slot);
+        let skipped = self
+            .skipped
+            .iter()
+            .filter(|s| s.report == report)
+            .map(|s| s.last);
+        let armed = self.armed.get(report).map(|a| a.1);
+        runs.chain(skipped).chain(armed).max()
+    }
+
+    /// Runs, newest first, optionally of one report.
+    pub fn newest_first(&self, report: Option<&str>) -> Vec<&RunState> {
+        let mut runs: Vec<&RunState> = self
+            .runs
+            .iter()
+            .filter(|r| report.is_none_or(|n| r.report == n))
+            .collect();
+        runs.sort_by(|a, b| b.started.cmp(&a.started).then(b.slot.cmp(&a.slot)));
+        runs
+    }
+}
+
+pub(super) fn reports_dir(data: &Path) -> PathBuf {
+    data.join("reports")
+}
+
+pub fn log_path(data: &Path) -> PathBuf {
+    reports_dir(data).join("runs.jsonl")
+}
+
+/// Appends entries to the run log and flushes them to disk.
+pub(super) fn append(data: &Path, entries: &[Entry]) -> Result<()> {
+    let path = log_path(data);
+    let io = |source| Error::Io {
+        path: path.clone(),
+        source,
+    };
+    std::fs::create_dir_all(reports_dir(data)).map_err(io)?;
+    let mut text = String::new();
+    for e in entries {
+        text.push_str(&serde_json::to_string(e).unwrap_or_default());
+        text.push('\n');
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .read(true)
+        .open(&path)
+        .map_err(io)?;
+    cut_incomplete_line(&mut f).map_err(io)?;
+    f.write_all(text.as_bytes()).map_err(io)?;
+    f.sync_data().map_err(io)?;
+    Ok(())
+}
+
+/// Drops a last line without its line end: one that a crash cut short, and
+/// that [`Log::read`] ignored. Appending after it would damage the next.
+fn cut_incomplete_line(f: &mut std::fs::File) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = f.metadata()?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    let mut last = [0u8];
+    f.seek(SeekFrom::Start(len - 1))?;
+    f.read_exact(&mut last)?;
+    if last[0] == b'\n' {
+        return Ok(());
+    }
+    let mut text = Vec::new();
+    f.seek(SeekFrom::Start(0))?;
+    f.read_to_end(&mut text)?;
+    let keep = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    f.set_len(keep as u64)?;
+    f.sync_data()
+}

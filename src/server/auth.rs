@@ -894,8 +894,7 @@ pub async fn audit_log(
 ) -> Result<Response, ApiError> {
     let params = Params::parse(raw.as_deref(), &AUDIT_PARAMETERS)?;
     let q = audit_query(&params)?;
-    let entries =
-        audit::read(&state.data_dir, &q).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let entries = audit::read(&state.data_dir, &q)?;
     Ok(axum::Json(json!({ "entries": entries })).into_response())
 }
 
@@ -908,8 +907,7 @@ pub async fn audit_page(
     let params = Params::parse(raw.as_deref(), &AUDIT_PARAMETERS)?;
     let q = audit_query(&params)?;
     let lang = super::pages::lang_of(&params, &headers)?;
-    let entries =
-        audit::read(&state.data_dir, &q).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let entries = audit::read(&state.data_dir, &q)?;
     let title = lang.t("audit_log");
     let body = html! {
         h1 { (title) }
@@ -937,8 +935,7 @@ pub async fn tokens(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     Params::parse(raw.as_deref(), &[])?;
-    let tokens = crate::auth::tokens::list(&state.data_dir)
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let tokens = crate::auth::tokens::list(&state.data_dir)?;
     let list: Vec<_> = tokens
         .iter()
         .map(|t| {
@@ -956,8 +953,7 @@ pub async fn users(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     Params::parse(raw.as_deref(), &[])?;
-    let users =
-        crate::auth::users::list(&state.data_dir).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let users = crate::auth::users::list(&state.data_dir)?;
     let list: Vec<_> = users
         .iter()
         .map(|u| {

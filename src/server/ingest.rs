@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 use crate::ingest::{ADMISSION_WAIT, Outcome, Refusal};
 use crate::store::input::{Problems, ndjson_batch};
 
+use super::error::ApiError;
 use super::state::AppState;
 
 /// Refused rows listed in an answer; the count covers all.
@@ -30,86 +31,11 @@ const LISTED_ERRORS: usize = 1000;
 /// Longest accepted `Idempotency-Key`.
 const MAX_KEY: usize = 200;
 
-/// A refused request: status, error code, message and, when retrying
-/// later helps, `Retry-After`.
-struct Rejection {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-    retry_after: Option<u64>,
-}
-
-fn error(status: StatusCode, code: &'static str, message: impl Into<String>) -> Rejection {
-    Rejection {
-        status,
+/// A request that cannot be read: 400 with this code.
+fn bad(code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::BadRequest {
         code,
         message: message.into(),
-        retry_after: None,
-    }
-}
-
-impl IntoResponse for Rejection {
-    fn into_response(self) -> Response {
-        let mut response = (
-            self.status,
-            axum::Json(json!({"error": self.code, "message": self.message})),
-        )
-            .into_response();
-        if let Some(seconds) = self.retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"uptake\""),
-            );
-        }
-        if matches!(
-            self.status,
-            StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT
-        ) {
-            // What is left of the body is not read: the connection ends
-            // after the answer.
-            response
-                .headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        }
-        response
-    }
-}
-
-/// A failure of the server itself: the cause goes to the log, the
-/// answer stays generic.
-fn internal(cause: impl std::fmt::Display) -> Rejection {
-    tracing::error!(%cause, "posted events could not be handled");
-    error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "the server could not handle these events; the cause is in its log",
-    )
-}
-
-fn refused(r: Refusal) -> Rejection {
-    let (status, code) = match r {
-        Refusal::KeyConflict => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
-        Refusal::Behind(_) => (StatusCode::TOO_MANY_REQUESTS, "store_behind"),
-        Refusal::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
-        Refusal::DiskFull(_) => (StatusCode::SERVICE_UNAVAILABLE, "disk_full"),
-        Refusal::Failed(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_durable"),
-    };
-    let message = match &r {
-        // The cause is the server's business: it goes to the log.
-        Refusal::Failed(cause) => {
-            tracing::error!(%cause, "a batch could not be logged");
-            "the batch could not be made durable; retry in a moment".to_string()
-        }
-        r => r.to_string(),
-    };
-    Rejection {
-        retry_after: r.retry_after(),
-        ..error(status, code, message)
     }
 }
 
@@ -133,57 +59,46 @@ async fn drain(body: Body, limit: usize, timeout: Duration) {
 }
 
 /// A refusal sent after the body was read and dropped ([`drain`]).
-async fn refused_after(body: Body, limit: usize, timeout: Duration, r: Refusal) -> Rejection {
+async fn refused_after(body: Body, limit: usize, timeout: Duration, r: Refusal) -> ApiError {
     drain(body, limit, timeout).await;
-    refused(r)
-}
-
-fn body_timeout() -> Rejection {
-    error(
-        StatusCode::REQUEST_TIMEOUT,
-        "body_timeout",
-        "the body did not arrive within server.body_timeout_seconds; send it faster or in smaller batches",
-    )
+    ApiError::from(r)
 }
 
 /// The `Idempotency-Key`, checked: 1 to 200 visible ASCII characters.
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Rejection> {
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
-    let bad = || {
-        error(
-            StatusCode::BAD_REQUEST,
+    let invalid = || {
+        bad(
             "invalid_header",
             format!("Idempotency-Key: use 1 to {MAX_KEY} visible ASCII characters"),
         )
     };
-    let key = value.to_str().map_err(|_| bad())?;
+    let key = value.to_str().map_err(|_| invalid())?;
     let key = key.trim_matches('"');
     if key.is_empty() || key.len() > MAX_KEY || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(bad());
+        return Err(invalid());
     }
     Ok(Some(key.to_string()))
 }
 
-fn partial(raw: Option<&str>) -> Result<bool, Rejection> {
+fn partial(raw: Option<&str>) -> Result<bool, ApiError> {
     let mut partial = false;
     for (name, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         match (name.as_ref(), value.as_ref()) {
             ("partial", "true" | "1") => partial = true,
             ("partial", "false" | "0") => partial = false,
             ("partial", other) => {
-                return Err(error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_parameter",
-                    format!("partial: '{other}' is not true or false"),
+                return Err(ApiError::parameter(
+                    "partial",
+                    format!("'{other}' is not true or false"),
                 ));
             }
             (other, _) => {
-                return Err(error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_parameter",
-                    format!("{other}: unknown parameter; the only one is partial"),
+                return Err(ApiError::parameter(
+                    other,
+                    "unknown parameter; the only one is partial",
                 ));
             }
         }
@@ -191,7 +106,7 @@ fn partial(raw: Option<&str>) -> Result<bool, Rejection> {
     Ok(partial)
 }
 
-fn checked_encoding(headers: &HeaderMap) -> Result<bool, Rejection> {
+fn checked_encoding(headers: &HeaderMap) -> Result<bool, ApiError> {
     match headers
         .get(header::CONTENT_ENCODING)
         .map(|e| e.to_str().unwrap_or("").trim().to_ascii_lowercase())
@@ -199,22 +114,16 @@ fn checked_encoding(headers: &HeaderMap) -> Result<bool, Rejection> {
     {
         None | Some("" | "identity") => Ok(false),
         Some("gzip" | "x-gzip") => Ok(true),
-        Some(other) => Err(error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_encoding",
-            format!("Content-Encoding {other}: send gzip or no encoding"),
-        )),
+        Some(other) => Err(ApiError::Unsupported(format!(
+            "Content-Encoding {other}: send gzip or no encoding"
+        ))),
     }
 }
 
-fn too_large(max: u64) -> Rejection {
-    error(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "body_too_large",
-        format!(
-            "the body is larger than {max} bytes (ingest.max_body_bytes); send smaller batches"
-        ),
-    )
+fn too_large(max: u64) -> ApiError {
+    ApiError::TooLarge(format!(
+        "the body is larger than {max} bytes (ingest.max_body_bytes); send smaller batches"
+    ))
 }
 
 /// What parsing a body produced.
@@ -230,15 +139,14 @@ fn parse(
     max: u64,
     times: &crate::model::event::TimeRange,
     pseudonym: Option<&crate::store::Pseudonym>,
-) -> Result<Parsed, Rejection> {
+) -> Result<Parsed, ApiError> {
     let body: Vec<u8> = if gzip {
         let mut out = Vec::new();
         let read = flate2::read::MultiGzDecoder::new(&bytes[..])
             .take(max + 1)
             .read_to_end(&mut out);
         if let Err(e) = read {
-            return Err(error(
-                StatusCode::BAD_REQUEST,
+            return Err(bad(
                 "invalid_body",
                 format!("the body is not valid gzip: {e}"),
             ));
@@ -251,11 +159,11 @@ fn parse(
         bytes.to_vec()
     };
     let digest: [u8; 32] = Sha256::digest(&body).into();
-    let (batch, problems) = ndjson_batch(body, "body", times)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, "invalid_body", e.to_string()))?;
+    let (batch, problems) =
+        ndjson_batch(body, "body", times).map_err(|e| bad("invalid_body", e.to_string()))?;
     // Raw ids never reach the log: the digest above is of the body as sent.
     let batch = match (batch, pseudonym) {
-        (Some(b), Some(p)) => Some(p.batch(&b).map_err(internal)?),
+        (Some(b), Some(p)) => Some(p.batch(&b)?),
         (b, _) => b,
     };
     Ok(Parsed {
@@ -291,12 +199,10 @@ async fn accept(
     raw: Option<&str>,
     headers: &HeaderMap,
     body: Body,
-) -> Result<Response, Rejection> {
+) -> Result<Response, ApiError> {
     let Some(ingest) = state.ingest.clone() else {
-        return Err(error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "live ingestion is not running on this server",
+        return Err(ApiError::NotFound(
+            "live ingestion is not running on this server".into(),
         ));
     };
     // The token was checked by `auth::authenticate`: only ingest and
@@ -338,49 +244,43 @@ async fn accept(
             return Err(if too_long {
                 too_large(max)
             } else {
-                error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_body",
-                    format!("the body could not be read: {e}"),
-                )
+                bad("invalid_body", format!("the body could not be read: {e}"))
             });
         }
-        Err(_) => return Err(body_timeout()),
+        Err(_) => return Err(ApiError::Timeout),
     };
     let pseudonym = crate::store::Pseudonym::new(&ingest.settings().privacy.pseudonym_key);
     let times = ingest.settings().event_times(chrono::Utc::now());
     let parsed =
         tokio::task::spawn_blocking(move || parse(bytes, gzip, max, &times, pseudonym.as_ref()))
-            .await
-            .map_err(internal)??;
+            .await??;
     let rejected = parsed.problems.total;
     if rejected > 0 && (!partial || parsed.batch.is_none()) {
-        return Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            axum::Json(json!({
-                "error": "invalid_events",
-                "message": format!(
-                    "{rejected} of the events are invalid; nothing was stored{}",
-                    if partial { "" } else { " (send ?partial=true to store the valid ones)" }
-                ),
-                "accepted": 0,
-                "rejected": rejected,
-                "errors": listed(&parsed.problems),
-            })),
-        )
-            .into_response());
+        let details = json!({
+            "accepted": 0,
+            "rejected": rejected,
+            "errors": listed(&parsed.problems),
+        });
+        return Err(ApiError::Unprocessable {
+            code: "invalid_events",
+            message: format!(
+                "{rejected} of the events are invalid; nothing was stored{}",
+                if partial {
+                    ""
+                } else {
+                    " (send ?partial=true to store the valid ones)"
+                }
+            ),
+            details: details.as_object().cloned().unwrap_or_default(),
+        });
     }
-    let batch = parsed.batch.ok_or_else(|| {
-        error(
-            StatusCode::BAD_REQUEST,
-            "no_events",
-            "the body holds no events",
-        )
-    })?;
+    let batch = parsed
+        .batch
+        .ok_or_else(|| bad("no_events", "the body holds no events"))?;
     let (events, replayed) = match ingest.submit(key, parsed.digest, batch).await {
         Ok(Outcome::Stored { events }) => (events, false),
         Ok(Outcome::Replayed { events }) => (events, true),
-        Err(r) => return Err(refused(r)),
+        Err(r) => return Err(r.into()),
     };
     let mut response = axum::Json(json!({
         "accepted": events,

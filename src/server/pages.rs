@@ -452,7 +452,7 @@ fn filter_form(
 }
 
 fn svg(result: Result<String, chart::Error>, label: &str) -> Result<Markup, ApiError> {
-    let svg = result.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let svg = result?;
     let svg = svg.replacen(
         "<svg ",
         &format!(
@@ -682,9 +682,7 @@ pub async fn download(
         )
             .into_response()),
         "xlsx" if panel.chart == Chart::Table => {
-            let bytes = table
-                .to_xlsx(&format!("{id}-{n}"))
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            let bytes = table.to_xlsx(&format!("{id}-{n}"))?;
             Ok((
                 StatusCode::OK,
                 [

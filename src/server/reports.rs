@@ -23,7 +23,7 @@ use super::params::Params;
 use super::state::AppState;
 
 fn log(state: &AppState) -> Result<Log, ApiError> {
-    Log::read(&state.data_dir, &state.settings).map_err(|e| ApiError::Internal(e.to_string()))
+    Ok(Log::read(&state.data_dir, &state.settings)?)
 }
 
 fn next_run(state: &AppState, r: &report::Report) -> Option<chrono::DateTime<chrono_tz::Tz>> {
@@ -165,19 +165,16 @@ pub async fn pdf(
         )));
     }
     let now = Utc::now();
-    let tz = state
-        .settings
-        .tz()
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let tz = state.settings.tz()?;
     let week = params
         .week("week")?
         .unwrap_or_else(|| report::last_complete_week(now, tz));
     let since = params.week("since")?.unwrap_or(week.offset(-1));
     let Some(_turn) = state.renders.enter().await else {
-        return Err(ApiError::Busy {
-            message: "many reports are being rendered; try again in a few seconds".into(),
-            retry_after: 5,
-        });
+        return Err(ApiError::busy(
+            "many reports are being rendered; try again in a few seconds",
+            5,
+        ));
     };
     let source = state.source();
     let inputs = Inputs {
@@ -190,12 +187,7 @@ pub async fn pdf(
         stored: state.stored_dates(),
         scope: caller.scope.clone(),
     };
-    let (pdf, _) = report::render(&report, &inputs)
-        .await
-        .map_err(|e| match e {
-            report::Error::Kpi(k) => ApiError::from(k),
-            e => ApiError::Internal(e.to_string()),
-        })?;
+    let (pdf, _) = report::render(&report, &inputs).await?;
     Ok((
         [
             (CONTENT_TYPE, "application/pdf".to_string()),

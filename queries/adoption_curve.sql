@@ -1,3 +1,4 @@
+-- continues: segment_prelude.sql
 -- Adoption curve: the active licensee rate of each segment (its wave among
 -- the dimensions) by weeks since its wave's go-live. Week 0 is the ISO week
 -- that contains go-live; weeks before it are left out.
@@ -13,8 +14,7 @@
      AND sw.wave = f.wave AND sw.week = f.week
 )
 SELECT week, region, department, team, wave, weeks_since_go_live, eligible, regular,
-       CASE WHEN eligible > 0
-            THEN (2 * regular * 1000000 + eligible) / (2 * eligible) END AS active_licensee_rate_micros
+       rate_micros(regular, eligible) AS active_licensee_rate_micros
 FROM curve
 WHERE weeks_since_go_live >= 0
 ORDER BY wave, weeks_since_go_live, region, department, team

@@ -1,3 +1,4 @@
+-- continues: segment_prelude.sql
 -- The KPI table of SPEC.md section 5: one row per requested week and segment.
 -- Rates are exact fractions rounded half up to millionths; success and
 -- users to target compare exact fractions. Suppression happens afterwards.
@@ -7,7 +8,7 @@
     JOIN segment_figures f
       ON mu.region = f.region AND mu.department = f.department AND mu.team = f.team
      AND mu.wave = f.wave AND mu.week = f.week
-    WHERE mu.users >= greatest(1, ($theta_num * f.eligible + $theta_den - 1) / $theta_den)
+    WHERE mu.users >= users_needed(f.eligible, $theta_num, $theta_den)
     GROUP BY mu.region, mu.department, mu.team, mu.wave, mu.week
 ),
 licensed_count AS (
@@ -29,12 +30,9 @@ counts AS (
      AND sw.wave = iu.wave AND sw.week = iu.week
 )
 SELECT week, region, department, team, wave, eligible, regular,
-       CASE WHEN eligible > 0
-            THEN (2 * regular * 1000000 + eligible) / (2 * eligible) END AS active_licensee_rate_micros,
+       rate_micros(regular, eligible) AS active_licensee_rate_micros,
        modules_licensed, modules_in_use,
-       CASE WHEN modules_licensed > 0
-            THEN (2 * modules_in_use * 1000000 + modules_licensed) / (2 * modules_licensed) END
-           AS module_utilization_micros,
+       rate_micros(modules_in_use, modules_licensed) AS module_utilization_micros,
        greatest(0, ($alr_num * eligible) / $alr_den + 1 - regular) AS users_to_target,
        eligible > 0 AND regular * $alr_den > $alr_num * eligible
            AND modules_licensed > 0 AND modules_in_use * $mu_den > $mu_num * modules_licensed

@@ -1,3 +1,4 @@
+-- prelude: the start of a WITH clause that queries continue
 -- Per-licensee definitions of SPEC.md section 2, shared by the cube
 -- queries (segment_cube.sql, module_cube.sql).
 --

@@ -1,3 +1,4 @@
+-- continues: licensee_prelude.sql
 -- User-level view (privacy.user_level_views, admins only): every licensee
 -- eligible in the week $from_week (= $to_week) with their active weeks in
 -- the window and whether they are regular users (SPEC.md section 2).

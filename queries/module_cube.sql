@@ -1,3 +1,5 @@
+-- continues: licensee_prelude.sql
+-- materialized as: module_cube
 -- U_m for every finest segment, week and module of L(t).
 SELECT s.region, s.department, s.team, s.wave, u.week, lm.module_id AS module, u.users
 FROM module_users u

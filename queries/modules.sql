@@ -1,3 +1,4 @@
+-- continues: segment_prelude.sql
 -- Module adoption: one row per requested week, segment and module of L(t),
 -- with the segment's inactive licensees and idle license cost.
 , idle_cost AS (
@@ -10,11 +11,9 @@ SELECT sw.week, sw.region, sw.department, sw.team, sw.wave,
        lm.module_id AS module, lm.name AS module_name,
        coalesce(f.eligible, 0) AS eligible,
        coalesce(mu.users, 0) AS module_users,
-       CASE WHEN coalesce(f.eligible, 0) > 0
-            THEN (2 * coalesce(mu.users, 0) * 1000000 + f.eligible) / (2 * f.eligible) END
-           AS module_adoption_micros,
-       greatest(1, ($theta_num * coalesce(f.eligible, 0) + $theta_den - 1) / $theta_den) AS users_needed,
-       coalesce(mu.users, 0) >= greatest(1, ($theta_num * coalesce(f.eligible, 0) + $theta_den - 1) / $theta_den)
+       rate_micros(coalesce(mu.users, 0), coalesce(f.eligible, 0)) AS module_adoption_micros,
+       users_needed(coalesce(f.eligible, 0), $theta_num, $theta_den) AS users_needed,
+       coalesce(mu.users, 0) >= users_needed(coalesce(f.eligible, 0), $theta_num, $theta_den)
            AS in_use,
        lm.monthly_cost_per_user,
        coalesce(f.inactive, 0) AS inactive_licensees,

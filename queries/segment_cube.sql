@@ -1,3 +1,5 @@
+-- continues: licensee_prelude.sql
+-- materialized as: segment_cube
 -- N, R and inactive licensees for every finest segment (region, department,
 -- team, wave) and week. Counts of disjoint sets of users add up, so every
 -- coarser segment's figures are sums of these (see segment_prelude.sql).

@@ -1,3 +1,4 @@
+-- prelude: the start of a WITH clause that queries continue
 -- Segments as asked for, summed from the cube tables (segment_cube,
 -- module_cube), shared by kpi.sql and modules.sql.
 --
@@ -14,6 +15,10 @@
 --                               enclosed in the unit separator chr(31)
 --                               ('\x1fDACH\x1fNordics\x1f'); '' allows all
 --   $theta_num / $theta_den     module.min_user_share as an exact fraction
+--
+-- Functions (src/engine/functions.rs): rate_micros(part, whole) rounds a
+-- rate half up to millionths; users_needed(eligible, num, den) is the users
+-- a module needs to count as in use, max(1, ceil(theta * eligible)).
 --   $alr_num / $alr_den         targets.active_licensee_rate
 --   $mu_num / $mu_den           targets.module_utilization
 WITH

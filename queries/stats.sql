@@ -1,3 +1,4 @@
+-- continues: nothing (a whole query)
 -- What is stored, and the data-quality figures of SPEC.md section 3: events
 -- of ids not in the directory and of modules not in the catalog.
 SELECT count(*) AS events,

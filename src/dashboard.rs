@@ -333,6 +333,21 @@ mod tests {
     }
 
     #[test]
+    fn a_view_whose_query_file_is_gone_stops_the_start() {
+        let catalog: Vec<&str> = crate::engine::catalog()
+            .expect("catalog")
+            .iter()
+            .map(|q| q.name)
+            .collect();
+        assert!(load(None, &catalog).is_ok());
+        let without_modules: Vec<&str> = catalog.into_iter().filter(|q| *q != "modules").collect();
+        let err = load(None, &without_modules)
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains("queries/modules.sql"), "{err}");
+    }
+
+    #[test]
     fn unknown_query_figure_or_dimension_is_named() {
         let base = "order = 1\ntitle = { en = 'A', de = 'A' }\ndescription = { en = '', de = '' }\nfilters = []\ndefault_weeks = 8\n";
         let with =

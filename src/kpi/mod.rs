@@ -146,6 +146,18 @@ pub fn cube_parameters(settings: &Settings) -> Vec<(&'static str, ScalarValue)> 
     ]
 }
 
+/// The cube a request's weeks need.
+pub fn cube_request(settings: &Settings, request: &Request) -> CubeRequest {
+    CubeRequest {
+        from: request.from.number() as i64,
+        to: request.to.number() as i64,
+        max_weeks: MAX_WEEKS as i64,
+        // week masks: the weeks of a chunk plus the window before it
+        chunk_weeks: 64 - settings.regular.window_weeks as i64,
+        params: cube_parameters(settings),
+    }
+}
+
 /// Runs a KPI query over the cube, computing the cube for its weeks first.
 async fn run_over_cube(
     engine: &Engine,
@@ -154,14 +166,7 @@ async fn run_over_cube(
     request: &Request,
 ) -> Result<Vec<RecordBatch>> {
     check_range(request)?;
-    let cube = CubeRequest {
-        from: request.from.number() as i64,
-        to: request.to.number() as i64,
-        max_weeks: MAX_WEEKS as i64,
-        // week masks: the weeks of a chunk plus the window before it
-        chunk_weeks: 64 - settings.regular.window_weeks as i64,
-        params: cube_parameters(settings),
-    };
+    let cube = cube_request(settings, request);
     Ok(engine
         .run_over_cube(name, parameters(settings, request), &cube)
         .await?)

@@ -46,14 +46,19 @@ pub enum Error {
     },
     #[error("no query named {0}")]
     Unknown(String),
+    #[error("{0}")]
+    Catalog(String),
     #[error("another request for weeks far from the others is being computed; try again shortly")]
     Busy,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-const LICENSEE_PRELUDE: &str = include_str!("../queries/licensee_prelude.sql");
-const SEGMENT_PRELUDE: &str = include_str!("../queries/segment_prelude.sql");
+pub mod functions;
+
+mod files {
+    include!(concat!(env!("OUT_DIR"), "/queries.rs"));
+}
 
 /// A query of `queries/`.
 #[derive(Debug, Clone)]
@@ -65,83 +70,85 @@ pub struct QuerySpec {
     pub materialized_as: Option<&'static str>,
 }
 
-/// The query catalog, in planning order. The cube queries continue
-/// `queries/licensee_prelude.sql` and are materialized; the KPI queries
-/// continue `queries/segment_prelude.sql` and read the cube.
-pub fn catalog() -> Vec<QuerySpec> {
-    let spec = |name, sql: String, materialized_as| QuerySpec {
-        name,
-        sql,
-        materialized_as,
+/// What a query file's header says about it: the lines `-- continues:
+/// FILE` (the prelude its text continues, or `nothing`), `-- materialized
+/// as: TABLE` and, for a prelude, `-- prelude:`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    pub prelude: bool,
+    pub continues: Option<&'static str>,
+    pub materialized_as: Option<&'static str>,
+}
+
+impl Header {
+    /// Reads the header of the file `file`.
+    pub fn of(file: &str, text: &'static str) -> std::result::Result<Header, String> {
+        let mut header = Header {
+            prelude: false,
+            continues: None,
+            materialized_as: None,
+        };
+        let mut said = false;
+        for line in text.lines().take_while(|l| l.starts_with("--")) {
+            let line = line.trim_start_matches('-').trim();
+            if line.starts_with("prelude:") {
+                header.prelude = true;
+                said = true;
+            } else if let Some(prelude) = line.strip_prefix("continues:") {
+                let prelude = prelude.trim();
+                header.continues = prelude.ends_with(".sql").then_some(prelude);
+                said = true;
+            } else if let Some(table) = line.strip_prefix("materialized as:") {
+                header.materialized_as = Some(table.trim());
+            }
+        }
+        if !said {
+            return Err(format!(
+                "queries/{file} does not say what it is: begin it with `-- continues: PRELUDE.sql` \
+                 (or `nothing`) or `-- prelude:`"
+            ));
+        }
+        Ok(header)
+    }
+}
+
+/// The query catalog, built from the files of `queries/` and their
+/// headers ([`Header`]), in planning order: the materialized (cube)
+/// queries first, as later ones read their tables.
+pub fn catalog() -> Result<Vec<QuerySpec>> {
+    let text = |file: &str| {
+        files::FILES
+            .iter()
+            .find(|(f, _)| *f == file)
+            .map(|(_, t)| *t)
     };
-    vec![
-        spec(
-            "segment_cube",
-            format!(
-                "{LICENSEE_PRELUDE}{}",
-                include_str!("../queries/segment_cube.sql")
-            ),
-            Some("segment_cube"),
-        ),
-        spec(
-            "module_cube",
-            format!(
-                "{LICENSEE_PRELUDE}{}",
-                include_str!("../queries/module_cube.sql")
-            ),
-            Some("module_cube"),
-        ),
-        spec(
-            "kpi",
-            format!("{SEGMENT_PRELUDE}{}", include_str!("../queries/kpi.sql")),
-            None,
-        ),
-        spec(
-            "modules",
-            format!(
-                "{SEGMENT_PRELUDE}{}",
-                include_str!("../queries/modules.sql")
-            ),
-            None,
-        ),
-        spec(
-            "adoption_curve",
-            format!(
-                "{SEGMENT_PRELUDE}{}",
-                include_str!("../queries/adoption_curve.sql")
-            ),
-            None,
-        ),
-        spec(
-            "protection_cells",
-            format!(
-                "{SEGMENT_PRELUDE}{}",
-                include_str!("../queries/protection_cells.sql")
-            ),
-            None,
-        ),
-        spec(
-            "protection_module_users",
-            format!(
-                "{SEGMENT_PRELUDE}{}",
-                include_str!("../queries/protection_module_users.sql")
-            ),
-            None,
-        ),
-        spec(
-            "licensees",
-            format!(
-                "{LICENSEE_PRELUDE}{}",
-                include_str!("../queries/licensees.sql")
-            ),
-            None,
-        ),
-        spec(
-            "stats",
-            include_str!("../queries/stats.sql").to_string(),
-            None,
-        ),
-    ]
+    let mut specs = Vec::new();
+    for (file, sql) in files::FILES {
+        let header = Header::of(file, sql).map_err(Error::Catalog)?;
+        if header.prelude {
+            continue;
+        }
+        let prelude = match header.continues {
+            Some(prelude) => text(prelude).ok_or_else(|| {
+                Error::Catalog(format!(
+                    "queries/{file} continues {prelude}, which does not exist"
+                ))
+            })?,
+            None => "",
+        };
+        specs.push(QuerySpec {
+            name: file.strip_suffix(".sql").unwrap_or(file),
+            sql: format!("{prelude}{sql}"),
+            materialized_as: header.materialized_as,
+        });
+    }
+    specs.sort_by_key(|s| (s.materialized_as.is_none(), s.name));
+    Ok(specs)
+}
+
+/// Every file of `queries/` with its text.
+pub fn query_files() -> &'static [(&'static str, &'static str)] {
+    files::FILES
 }
 
 /// The weeks and parameters the cube tables were computed for.
@@ -207,13 +214,14 @@ const DETACHED_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 impl Engine {
     /// Registers the stored tables and plans every query of [`catalog`].
     pub async fn open(store: &Store) -> Result<Engine> {
-        Self::with_queries(store, catalog()).await
+        Self::with_queries(store, catalog()?).await
     }
 
     /// Registers the stored tables and plans the given queries.
     pub async fn with_queries(store: &Store, queries: Vec<QuerySpec>) -> Result<Engine> {
         let config = SessionConfig::new().with_information_schema(false);
         let ctx = SessionContext::new_with_config(config);
+        functions::register(&ctx);
         register_file(&ctx, "waves", &store.table_path("waves"), Wave::schema()).await?;
         register_file(
             &ctx,
@@ -314,6 +322,7 @@ impl Engine {
             return Err(Error::Busy);
         };
         let ctx = SessionContext::new_with_config(self.ctx.copied_config());
+        functions::register(&ctx);
         for table in STORED_TABLES {
             let err = |source| Error::Register { table, source };
             let provider = self.ctx.table_provider(table).await.map_err(err)?;
@@ -551,6 +560,41 @@ fn register_events(ctx: &SessionContext, store: &Store) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_catalog_is_every_file_with_the_cubes_first() {
+        let catalog = catalog().expect("catalog");
+        let names: Vec<&str> = catalog.iter().map(|q| q.name).collect();
+        let files = query_files().len();
+        assert_eq!(names.len(), files - 2, "every file but the two preludes");
+        assert_eq!(&names[..2], ["module_cube", "segment_cube"]);
+        let kpi = catalog.iter().find(|q| q.name == "kpi").expect("kpi");
+        assert!(
+            kpi.sql.starts_with(
+                files::FILES
+                    .iter()
+                    .find(|f| f.0 == "segment_prelude.sql")
+                    .expect("prelude")
+                    .1
+            )
+        );
+        assert_eq!(
+            Header::of("x.sql", "SELECT 1").expect_err("no header"),
+            "queries/x.sql does not say what it is: begin it with `-- continues: PRELUDE.sql` \
+             (or `nothing`) or `-- prelude:`"
+        );
+        assert_eq!(
+            Header::of(
+                "y.sql",
+                "-- continues: nothing (whole)\n-- materialized as: t\nSELECT 1"
+            ),
+            Ok(Header {
+                prelude: false,
+                continues: None,
+                materialized_as: Some("t"),
+            })
+        );
+    }
 
     fn runtime() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread()

@@ -4,8 +4,9 @@
 --
 -- Dates are day numbers (days since 1970-01-01) and weeks are week numbers
 -- (ISO weeks since the week of 1970-01-01): week t runs from day 7t-3
--- (Monday) to day 7t+3 (Sunday). Stored dates are from 1970 on, so integer
--- division and remainder need no care for negative numbers.
+-- (Monday) to day 7t+3 (Sunday, `sunday(t)`, src/engine/functions.rs).
+-- Stored dates are from 1970 on, so integer division and remainder need no
+-- care for negative numbers.
 --
 -- Parameters:
 --   $from_week, $to_week        weeks to compute (week numbers, inclusive)
@@ -55,8 +56,8 @@ eligible AS (
            least($window, t.week - l.e_week + 1) AS eligible_weeks
     FROM licensee l
     CROSS JOIN week_range t
-    WHERE l.e_day <= t.week * 7 + 3
-      AND (l.end_day IS NULL OR l.end_day >= t.week * 7 + 3)
+    WHERE l.e_day <= sunday(t.week)
+      AND (l.end_day IS NULL OR l.end_day >= sunday(t.week))
 ),
 -- Weeks with a counted event: qualifying (the rollup holds only those) and
 -- on a local date on or after e_u.
@@ -91,14 +92,14 @@ segment_figures AS (
     FROM licensee_week
     GROUP BY segment_key, week
 ),
--- L(t): catalog modules licensed on sunday(t).
+-- L(t): catalog modules licensed on the Sunday of week t.
 licensed AS (
     SELECT t.week, m.module_id, k.module_key
     FROM modules m
     LEFT JOIN rollup_modules k ON m.module_id = k.module
     CROSS JOIN week_range t
-    WHERE CAST(m.licensed_from AS INT) <= t.week * 7 + 3
-      AND (m.licensed_until IS NULL OR CAST(m.licensed_until AS INT) >= t.week * 7 + 3)
+    WHERE CAST(m.licensed_from AS INT) <= sunday(t.week)
+      AND (m.licensed_until IS NULL OR CAST(m.licensed_until AS INT) >= sunday(t.week))
 ),
 -- The weeks with a counted event in a module, as the bits of one integer
 -- per licensee and module: bit i stands for week $from_week - $window + 1 + i.

@@ -6,6 +6,8 @@
 //! - `users_needed(eligible, theta_num, theta_den)`: the users a module
 //!   needs to count as in use in a segment, max(1, ⌈θ · eligible⌉) with
 //!   θ = theta_num / theta_den (`module.min_user_share`).
+//! - `sunday(week)`: the day number of the Sunday of a week number; a
+//!   license or a module counts in a week when it holds on that day.
 
 use std::sync::Arc;
 
@@ -21,6 +23,7 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(function("users_needed", 3, |a| {
         users_needed(a[0], a[1], a[2])
     }));
+    ctx.register_udf(function("sunday", 1, |a| Some(sunday(a[0]))));
 }
 
 /// part / whole in millionths, rounded half up; `None` when whole is not
@@ -32,6 +35,13 @@ pub fn rate_micros(part: i64, whole: i64) -> Option<i64> {
 /// max(1, ⌈θ · eligible⌉) for θ = num / den.
 pub fn users_needed(eligible: i64, num: i64, den: i64) -> Option<i64> {
     (den > 0).then(|| ((num * eligible + den - 1) / den).max(1))
+}
+
+/// The day number (days since 1970-01-01) of the Sunday of the week
+/// number `week` (ISO weeks since the week of 1970-01-01, which began on
+/// Monday 1969-12-29, day -3).
+pub fn sunday(week: i64) -> i64 {
+    week * 7 + 3
 }
 
 /// A function of `arity` BIGINT arguments returning BIGINT, NULL when an

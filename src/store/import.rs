@@ -1,0 +1,381 @@
+//! Importing event files: read in parallel, split by local date, written
+//! as Parquet and committed with a new rollup.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use datafusion::arrow::array::{RecordBatch, UInt32Array};
+use datafusion::arrow::compute::take_record_batch;
+use sha2::{Digest, Sha256};
+
+use crate::config::Settings;
+use crate::model::LocalDays;
+use crate::model::week::date_of_day;
+
+use super::error::{Error, FileContext, InputProblem, IoContext, Result};
+use super::files::{self, ParquetFile};
+use super::manifest::{EventFile, ImportRecord};
+use super::rollup::{self, Rollup};
+use super::{Pseudonym, Store, input};
+
+/// What an event import did.
+#[derive(Debug, Default)]
+pub struct ImportSummary {
+    pub files_imported: usize,
+    /// Files not imported again: (file, why).
+    pub files_skipped: Vec<(String, String)>,
+    pub events: u64,
+    /// Rows refused and left out (only with partial acceptance).
+    pub rejected: Vec<InputProblem>,
+    pub rejected_total: usize,
+    pub seconds: f64,
+}
+
+/// What importing one events file produced.
+#[derive(Default)]
+pub(super) struct FileOutcome {
+    files: Vec<EventFile>,
+    events: u64,
+    rollup: Rollup,
+    problems: input::Problems,
+}
+
+/// Applies `f` to every item on one worker thread per core, keeping order.
+pub(super) fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
+    if workers <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else {
+                            return done;
+                        };
+                        done.push((i, f(item)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+impl Store {
+    /// Imports event files (paths or glob patterns). All or nothing: with
+    /// any refused row and `partial` false nothing is stored.
+    pub fn import_events(
+        &mut self,
+        patterns: &[String],
+        settings: &Settings,
+        partial: bool,
+        progress: bool,
+    ) -> Result<ImportSummary> {
+        self.check_writer()?;
+        let started = Instant::now();
+        let files = expand_patterns(patterns)?;
+        self.check_derived(settings)?;
+        self.check_pseudonym(settings)?;
+        let mut rollup = match self.rollup_files() {
+            Some(files) => Rollup::load(&files)?,
+            None => Rollup::default(),
+        };
+        let import_id = new_import_id();
+        let mut written: Vec<PathBuf> = Vec::new();
+        let result = self.import_event_files(
+            &files,
+            &import_id,
+            settings,
+            partial,
+            progress,
+            &mut rollup,
+            &mut written,
+        );
+        let outcome = result.and_then(|(new_files, records, mut summary)| {
+            if new_files.is_empty() {
+                return Ok(summary);
+            }
+            self.commit(&import_id, &rollup, settings, &mut written, |m| {
+                m.event_files.extend(new_files);
+                m.imports.extend(records);
+            })?;
+            summary.seconds = started.elapsed().as_secs_f64();
+            Ok(summary)
+        });
+        if outcome.is_err() {
+            for path in &written {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        outcome
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn import_event_files(
+        &self,
+        files: &[PathBuf],
+        import_id: &str,
+        settings: &Settings,
+        partial: bool,
+        progress: bool,
+        rollup: &mut Rollup,
+        written: &mut Vec<PathBuf>,
+    ) -> Result<(
+        Vec<EventFile>,
+        BTreeMap<String, ImportRecord>,
+        ImportSummary,
+    )> {
+        settings.tz()?;
+        // "After the moment of import": one moment for the whole import.
+        let times = settings.event_times(chrono::Utc::now());
+        let pseudonym = Pseudonym::new(&settings.privacy.pseudonym_key);
+        let pseudonym = pseudonym.as_ref();
+        let mut summary = ImportSummary::default();
+        // Files whose content was imported before, or comes twice in this
+        // call, are skipped.
+        let hashes = parallel_map(files, |path| file_sha256(path));
+        let mut todo: Vec<(usize, &PathBuf, String)> = Vec::new();
+        let mut seen: HashMap<String, String> = HashMap::new();
+        for (index, (path, hash)) in files.iter().zip(hashes).enumerate() {
+            let (hash, name) = (hash?, path.display().to_string());
+            if let Some(previous) = self.manifest.imports.get(&hash) {
+                let why = format!(
+                    "same content as {} imported {}",
+                    previous.source, previous.imported_at
+                );
+                summary.files_skipped.push((name, why));
+            } else if let Some(source) = seen.get(&hash) {
+                let why = format!("same content as {source} in this import");
+                summary.files_skipped.push((name, why));
+            } else {
+                seen.insert(hash.clone(), name);
+                todo.push((index, path, hash));
+            }
+        }
+
+        // Each file is read, partitioned and rolled up on its own, one
+        // worker per core; the results are merged in file order.
+        let bar = progress_bar(progress, todo.len() as u64);
+        let shared_written = Mutex::new(Vec::new());
+        let outcomes = parallel_map(&todo, |(index, path, _)| {
+            bar.set_message(path.display().to_string());
+            let outcome = self.import_file(
+                path,
+                *index,
+                import_id,
+                settings,
+                &times,
+                pseudonym,
+                &shared_written,
+            );
+            bar.inc(1);
+            outcome
+        });
+        bar.finish_and_clear();
+        written.extend(
+            shared_written
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+
+        let mut problems = input::Problems::default();
+        let mut new_files = Vec::new();
+        let mut records = BTreeMap::new();
+        for ((_, path, hash), outcome) in todo.into_iter().zip(outcomes) {
+            let outcome = outcome?;
+            problems.extend(outcome.problems);
+            rollup.merge(outcome.rollup);
+            new_files.extend(outcome.files);
+            records.insert(
+                hash,
+                ImportRecord {
+                    source: path.display().to_string(),
+                    events: outcome.events,
+                    imported_at: chrono::Utc::now()
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                },
+            );
+            summary.events += outcome.events;
+            summary.files_imported += 1;
+        }
+        if problems.total > 0 {
+            if !partial {
+                return Err(Error::Input(problems.kept));
+            }
+            summary.rejected_total = problems.total;
+            summary.rejected = problems.kept;
+        }
+        Ok((new_files, records, summary))
+    }
+
+    /// Reads one events file into new partition files (not yet committed)
+    /// and a rollup of its events.
+    #[allow(clippy::too_many_arguments)]
+    fn import_file(
+        &self,
+        path: &Path,
+        index: usize,
+        import_id: &str,
+        settings: &Settings,
+        times: &crate::model::event::TimeRange,
+        pseudonym: Option<&Pseudonym>,
+        written: &Mutex<Vec<PathBuf>>,
+    ) -> Result<FileOutcome> {
+        let tz = settings.tz()?;
+        let mut outcome = FileOutcome::default();
+        let mut partitions: BTreeMap<i32, (PathBuf, ParquetFile)> = BTreeMap::new();
+        let mut local = LocalDays::new(tz);
+        let rollup = &mut outcome.rollup;
+        let events = &mut outcome.events;
+        let mut sink = |batch: RecordBatch| -> Result<()> {
+            let batch = match pseudonym {
+                Some(p) => p.batch(&batch)?,
+                None => batch,
+            };
+            let days = rollup::local_days(&batch, &mut local);
+            rollup.add_events(&batch, &days, &settings.activity.exclude_actions);
+            *events += batch.num_rows() as u64;
+            for (day, part) in split_by_day(&batch, &days)? {
+                let entry = match partitions.entry(day) {
+                    std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::btree_map::Entry::Vacant(v) => {
+                        let full = self.root.join(format!(
+                            "events/date={}/{import_id}-{index:05}.parquet",
+                            date_of_day(day)
+                        ));
+                        written
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(full.clone());
+                        let file = ParquetFile::create(&full, input::event_schema())?;
+                        v.insert((full, file))
+                    }
+                };
+                entry.1.write(&part, &entry.0)?;
+            }
+            Ok(())
+        };
+        input::read_events(path, times, &mut outcome.problems, &mut sink)?;
+        for (day, (full, file)) in partitions {
+            let rows = file.finish(&full)?;
+            let rel = full
+                .strip_prefix(&self.root)
+                .unwrap_or(&full)
+                .to_string_lossy()
+                .into_owned();
+            outcome.files.push(EventFile {
+                path: rel,
+                date: date_of_day(day).to_string(),
+                events: rows,
+                future_allowed: settings.import.allow_future,
+            });
+        }
+        Ok(outcome)
+    }
+}
+
+/// Splits a batch into one batch per local day.
+pub(super) fn split_by_day(batch: &RecordBatch, days: &[i32]) -> Result<Vec<(i32, RecordBatch)>> {
+    let Some(&first) = days.first() else {
+        return Ok(Vec::new());
+    };
+    if days.iter().all(|&d| d == first) {
+        return Ok(vec![(first, batch.clone())]);
+    }
+    let mut groups: BTreeMap<i32, Vec<u32>> = BTreeMap::new();
+    for (i, &d) in days.iter().enumerate() {
+        groups.entry(d).or_default().push(i as u32);
+    }
+    groups
+        .into_iter()
+        .map(|(day, idx)| {
+            take_record_batch(batch, &UInt32Array::from(idx))
+                .map(|b| (day, b))
+                .in_file("events")
+        })
+        .collect()
+}
+
+pub(super) fn expand_patterns(patterns: &[String]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for pattern in patterns {
+        if pattern.contains(['*', '?', '[']) {
+            let matches: Vec<PathBuf> = glob::glob(pattern)
+                .map_err(|e| Error::File {
+                    path: pattern.into(),
+                    message: format!("bad glob pattern: {e}"),
+                })?
+                .filter_map(|p| p.ok())
+                .filter(|p| p.is_file())
+                .collect();
+            if matches.is_empty() {
+                return Err(Error::NoMatch(pattern.clone()));
+            }
+            files.extend(matches);
+        } else {
+            let path = PathBuf::from(pattern);
+            if !path.is_file() {
+                return Err(Error::Io {
+                    path,
+                    source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+                });
+            }
+            files.push(path);
+        }
+    }
+    Ok(files)
+}
+
+pub(super) fn file_sha256(path: &Path) -> Result<String> {
+    let mut file = std::fs::File::open(path).at(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).at(path)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(files::hex(&hasher.finalize()))
+}
+
+pub(super) fn new_import_id() -> String {
+    format!(
+        "{}-{}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%S%6f"),
+        std::process::id()
+    )
+}
+
+pub(super) fn progress_bar(enabled: bool, len: u64) -> indicatif::ProgressBar {
+    if !enabled {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} files {elapsed} {wide_msg}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}

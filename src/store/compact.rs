@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
-
 use crate::config::Settings;
 use crate::model::LocalDays;
 

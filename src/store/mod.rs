@@ -45,8 +45,8 @@ pub mod tables;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-pub use error::{Error, InputProblem, Result};
 use error::IoContext;
+pub use error::{Error, InputProblem, Result};
 use manifest::{Manifest, RollupInfo, RollupSettings};
 pub use pseudonym::Pseudonym;
 use rollup::{Rollup, RollupFiles};

@@ -1,0 +1,137 @@
+//! Importing and checking the data directory: `uptake import`, `uptake
+//! check`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+use crate::config::Settings;
+use crate::store::{self, Store};
+
+use super::{Error, Global, Result};
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Rollout waves: wave_id, name, go_live.
+    Waves { file: PathBuf },
+    /// Licensee directory: user_id, region, department, team, wave,
+    /// license_start, license_end.
+    Directory { file: PathBuf },
+    /// Module catalog: module_id, name, licensed_from, licensed_until,
+    /// monthly_cost_per_user.
+    Modules { file: PathBuf },
+    /// Usage events: files or glob patterns. A file imported before (same
+    /// bytes) is skipped.
+    Events {
+        #[arg(required = true)]
+        files: Vec<String>,
+        /// Store the valid rows even when some rows are refused.
+        #[arg(long)]
+        partial: bool,
+        /// Accept event times in the future (import.allow_future): for
+        /// tests and migrations.
+        #[arg(long)]
+        allow_future: bool,
+    },
+}
+
+/// `uptake check`: see [`Command::Check`].
+pub(super) fn check(data: &std::path::Path, settings: &Settings, repair: bool) -> Result<()> {
+    let mut store = Store::open(data)?;
+    if store.is_writer() {
+        if store.repair(settings)? {
+            eprintln!("rebuilt the damaged rollup from the stored events");
+        }
+        if repair {
+            for (file, why) in store.quarantine_implausible(settings)? {
+                eprintln!(
+                    "moved {} ({} events) to quarantine: {why}",
+                    file.path, file.events
+                );
+            }
+        }
+        let ingest = crate::ingest::Ingest::open(store.clone(), settings)?;
+        let status = ingest.status();
+        if let Some(flushed) = ingest.flush()? {
+            store = flushed;
+            eprintln!(
+                "stored {} events left in the ingestion log",
+                status.recovered_events
+            );
+        }
+    } else {
+        eprintln!("another process (uptake serve?) writes the data directory; only listing");
+    }
+    let implausible = store.implausible_event_files(settings);
+    for (file, why) in &implausible {
+        println!("{}\t{} events\t{why}", file.path, file.events);
+    }
+    let entries = store::quarantine::entries(data);
+    for e in &entries {
+        println!("{}\t{}\t{}\t{}", e.at, e.original, e.kept_as, e.reason);
+    }
+    let mut problems = Vec::new();
+    if !implausible.is_empty() {
+        problems.push(format!(
+            "{} event files are dated where no event can be; `uptake check --repair` moves them to quarantine",
+            implausible.len()
+        ));
+    }
+    if !entries.is_empty() {
+        problems.push(format!(
+            "{} damaged files are in {}; remove them from there once dealt with",
+            entries.len(),
+            data.join(store::quarantine::DIR).display()
+        ));
+    }
+    if problems.is_empty() {
+        println!("no damaged files");
+        return Ok(());
+    }
+    Err(Error::Usage(problems.join("; ")))
+}
+
+/// `uptake import TABLE FILE...`.
+pub(super) fn import(global: &Global, cmd: ImportCommand, settings: &Settings) -> Result<()> {
+    let mut store = Store::open(&global.data)?;
+    match cmd {
+        ImportCommand::Waves { file } => {
+            let n = store.import_waves(&file)?;
+            eprintln!("imported {n} waves");
+        }
+        ImportCommand::Directory { file } => {
+            let n = store.import_directory(&file, settings)?;
+            eprintln!("imported {n} licensees");
+        }
+        ImportCommand::Modules { file } => {
+            let n = store.import_modules(&file)?;
+            eprintln!("imported {n} modules");
+        }
+        ImportCommand::Events {
+            files,
+            partial,
+            allow_future,
+        } => {
+            let mut settings = settings.clone();
+            settings.import.allow_future |= allow_future;
+            let progress = std::io::stderr().is_terminal();
+            let s = store.import_events(&files, &settings, partial, progress)?;
+            for (file, why) in &s.files_skipped {
+                eprintln!("skipped {file}: {why}");
+            }
+            if s.rejected_total > 0 {
+                eprintln!(
+                    "left out {} refused rows:\n{}",
+                    s.rejected_total,
+                    store::error::list_problems(&s.rejected)
+                );
+            }
+            eprintln!(
+                "imported {} events from {} files",
+                s.events, s.files_imported
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,249 @@
+//! The command line: what each `uptake` command does, on top of the
+//! library. `main.rs` only parses arguments and starts tracing. One file
+//! per group of commands: `data` (import, check), `figures` (kpi, modules,
+//! lagging, stats), `access` (token, user), `reports` (report, schedule),
+//! `serve` (serve, demo).
+
+mod access;
+mod data;
+mod figures;
+mod reports;
+mod serve;
+
+pub use access::{Access, TokenCommand, UserCommand};
+pub use data::ImportCommand;
+pub use figures::{SegmentArgs, WeekArgs};
+pub use reports::{ReportCommand, ReportsArg, ScheduleCommand};
+pub use serve::ServeArgs;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::engine::Engine;
+use crate::kpi::{self, Format};
+use crate::model::Week;
+use crate::store::{self, Store};
+
+use access::{token_command, user_command};
+use data::check;
+use figures::{report, stats, week_report};
+use reports::{report_command, schedule_command};
+use serve::{demo, serve};
+
+/// uptake measures CRM adoption: active licensee rate and module
+/// utilization per region, department, team and rollout wave.
+#[derive(Debug, Parser)]
+#[command(name = "uptake", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options of every command.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Data directory holding everything uptake stores.
+    #[arg(long, global = true, env = "UPTAKE_DATA", default_value = "data")]
+    pub data: PathBuf,
+    /// Settings file (TOML); default ./uptake.toml when it exists.
+    #[arg(long, global = true, env = "UPTAKE_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import waves, directory or module catalog (CSV; replaces the table),
+    /// or usage events (Parquet, CSV, NDJSON, optionally .gz).
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// The KPI table: one row per week and segment.
+    Kpi {
+        #[command(flatten)]
+        segments: SegmentArgs,
+        /// First week, e.g. 2026-W07 (default: first week with events).
+        #[arg(long)]
+        from: Option<Week>,
+        /// Last week (default: last week with events).
+        #[arg(long)]
+        to: Option<Week>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Module adoption per segment and module, with idle license cost.
+    Modules(WeekArgs),
+    /// Segments below a target, most users to target first.
+    Lagging(WeekArgs),
+    /// What is stored, and data-quality figures.
+    Stats {
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Rebuild derived data (the rollup) from the stored raw events.
+    Rebuild,
+    /// Check the data directory: quarantine damaged files, rebuild a
+    /// damaged rollup, store events left in the ingestion log, and list
+    /// events dated where none can be and what is in quarantine. Fails
+    /// (exit status 2) while anything is.
+    Check {
+        /// Also move events dated before 2000 or in the future (see
+        /// import.max_future_minutes) to quarantine, and rebuild the rollup
+        /// without them.
+        #[arg(long)]
+        repair: bool,
+    },
+    /// API tokens: `token create --role viewer --region DACH` prints a new
+    /// one.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Users of the web pages (and recipients of scheduled reports).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Import the bundled sample data into a fresh data directory and print
+    /// its KPIs: the organisation, by region, and the lagging teams.
+    Demo {
+        /// Directory with waves.csv, directory.csv, modules.csv, events/.
+        #[arg(long, default_value = "sample_data")]
+        sample: PathBuf,
+    },
+    /// Serve the dashboards and the JSON API (/api/v1) over HTTP.
+    Serve(ServeArgs),
+    /// PDF reports defined in reports/*.toml.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Scheduled reports: run what is due, show the run log.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
+    /// Generate realistic rollout data in the import formats.
+    Sample(crate::sample::SampleArgs),
+    /// Measure import and KPI speed on generated data.
+    Bench(crate::bench::BenchArgs),
+    /// Measure live ingestion: events per second over HTTP, durable, and
+    /// the server's memory.
+    BenchIngest(crate::bench::ingest::IngestBenchArgs),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] crate::config::Error),
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error(transparent)]
+    Engine(#[from] crate::engine::Error),
+    #[error(transparent)]
+    Kpi(#[from] kpi::Error),
+    #[error(transparent)]
+    Segment(#[from] crate::model::segment::Error),
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Sample(#[from] crate::sample::Error),
+    #[error(transparent)]
+    Dashboard(#[from] crate::dashboard::Error),
+    #[error(transparent)]
+    Start(#[from] crate::app::Error),
+    #[error(transparent)]
+    Report(#[from] crate::report::Error),
+    #[error(transparent)]
+    Schedule(#[from] crate::schedule::Error),
+    #[error("{0}")]
+    Delivery(String),
+    #[error(transparent)]
+    Bench(#[from] crate::bench::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Runs a command; what it prints for the user goes to stdout, notes to
+/// stderr.
+pub async fn run(cli: Cli) -> Result<()> {
+    let settings = || Settings::load(cli.global.config.as_deref());
+    match cli.command {
+        Command::Import(cmd) => data::import(&cli.global, cmd, &settings()?)?,
+        Command::Kpi {
+            segments,
+            from,
+            to,
+            format,
+        } => {
+            let (settings, source, request) = report(&cli.global, &segments, from, to).await?;
+            let rows = kpi::kpi_rows(&source, &settings, &request).await?;
+            print!("{}", kpi::kpi_table(&request.dims, &rows).render(format));
+        }
+        Command::Modules(args) => {
+            let (settings, source, request) = week_report(&cli.global, &args).await?;
+            let table = kpi::modules_table(&source, &settings, &request).await?;
+            print!("{}", table.render(args.format));
+        }
+        Command::Lagging(args) => {
+            let (settings, source, request) = week_report(&cli.global, &args).await?;
+            let rows = kpi::kpi_rows(&source, &settings, &request).await?;
+            let table = kpi::lagging_table(&request.dims, &rows, &settings);
+            print!("{}", table.render(args.format));
+        }
+        Command::Stats { format } => {
+            let settings = settings()?;
+            let (store, source) = open(&cli.global.data, &settings).await?;
+            print!(
+                "{}",
+                stats(&store, &settings, &source.engine, format).await?
+            );
+        }
+        Command::Rebuild => {
+            let settings = settings()?;
+            let mut store = Store::open(&cli.global.data)?;
+            let events = store.rebuild(&settings, std::io::stderr().is_terminal())?;
+            eprintln!(
+                "rebuilt the rollup from {events} events ({})",
+                store::rollup_settings(&settings)
+            );
+        }
+        Command::Check { repair } => {
+            let settings = settings()?;
+            check(&cli.global.data, &settings, repair)?;
+        }
+        Command::Token(cmd) => token_command(&cli.global.data, &settings()?, cmd)?,
+        Command::User(cmd) => user_command(&cli.global.data, &settings()?, cmd)?,
+        Command::Demo { sample } => {
+            let settings = settings()?;
+            demo(&cli.global.data, &sample, &settings).await?;
+        }
+        Command::Serve(args) => {
+            let mut settings = settings()?;
+            settings.import.allow_future |= args.allow_future;
+            serve(&cli.global, &args, settings).await?;
+        }
+        Command::Report(cmd) => {
+            let settings = settings()?;
+            report_command(&cli.global, cmd, &settings).await?;
+        }
+        Command::Schedule(cmd) => {
+            let settings = settings()?;
+            schedule_command(&cli.global, cmd, &settings).await?;
+        }
+        Command::Sample(args) => {
+            let summary = crate::sample::generate(&args)?;
+            eprintln!("{summary}");
+        }
+        Command::Bench(args) => {
+            crate::bench::run(&args).await?;
+        }
+        Command::BenchIngest(args) => {
+            crate::bench::ingest::run(&args).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Opens the store and the engine, refusing stale derived data.
+pub async fn open(data: &std::path::Path, settings: &Settings) -> Result<(Store, kpi::Source)> {
+    let store = Store::open(data)?;
+    store.check_derived(settings)?;
+    let engine = Engine::open(&store).await?;
+    Ok((store, kpi::Source::new(engine)))
+}

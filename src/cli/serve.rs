@@ -1,0 +1,171 @@
+//! `uptake serve` and `uptake demo`: the composition root run as a
+//! process, on the data directory or on the bundled sample.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::config::Settings;
+use crate::engine::Engine;
+use crate::kpi::{self, Request};
+use crate::store::{self, Store};
+
+use super::reports::ReportsArg;
+use super::{Error, Global, Result};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "UPTAKE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Serve the bundled sample data (imported afresh into DATA/demo)
+    /// instead of the data directory.
+    #[arg(long)]
+    pub demo: bool,
+    /// Sample data of --demo.
+    #[arg(long, default_value = "sample_data")]
+    pub sample: PathBuf,
+    /// Accept posted events dated in the future (import.allow_future):
+    /// for tests and migrations.
+    #[arg(long)]
+    pub allow_future: bool,
+    /// Directory of dashboards (*.toml). Default: ./dashboards when it
+    /// exists, else the dashboards built into uptake.
+    #[arg(long, env = "UPTAKE_DASHBOARDS")]
+    pub dashboards: Option<PathBuf>,
+    #[command(flatten)]
+    pub reports: ReportsArg,
+}
+
+/// Opens the data (or the demo data), checks the dashboards, computes the
+/// figures of the stored weeks, then serves until Ctrl-C or SIGTERM.
+pub(super) async fn serve(global: &Global, args: &ServeArgs, settings: Settings) -> Result<()> {
+    let mut options = crate::app::Options {
+        data: global.data.clone(),
+        listen: args.listen,
+        dashboards: args.dashboards.clone(),
+        reports: args.reports.reports.clone(),
+    };
+    let mut sign_in = None;
+    if args.demo {
+        let (store, events) = import_demo(&global.data, &args.sample, &settings)?;
+        tracing::info!(events, sample = %args.sample.display(), "imported the sample data");
+        // The demo's own admin; the demo directory is new each time.
+        let password = crate::auth::users::generated_password();
+        crate::auth::users::add(
+            store.root(),
+            "demo",
+            None,
+            crate::auth::Role::Admin,
+            kpi::Scope::default(),
+            Some(&password),
+        )?;
+        sign_in = Some(password);
+        options.data = store.root().to_path_buf();
+    }
+    let app = crate::app::App::build(settings, options).await?;
+    if !app.anyone_can_sign_in()? {
+        eprintln!("nobody can sign in yet: add an admin with `uptake user add NAME --role admin`");
+    }
+    eprintln!(
+        "uptake serves {}://{}/ (Ctrl-C stops)",
+        app.scheme(),
+        app.address()
+    );
+    if let Some(password) = sign_in {
+        eprintln!("sign in as user demo with password {password}");
+    }
+    Ok(app.run_until_stopped(crate::app::shutdown_signal()).await?)
+}
+
+/// Imports the sample data into `<data>/demo`, replacing it; returns the
+/// store and the number of events.
+pub fn import_demo(
+    data: &std::path::Path,
+    sample: &std::path::Path,
+    settings: &Settings,
+) -> Result<(Store, u64)> {
+    let dir = data.join("demo");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|source| store::Error::Io {
+            path: dir.clone(),
+            source,
+        })?;
+    }
+    let mut store = Store::open(&dir)?;
+    store.import_waves(&sample.join("waves.csv"))?;
+    store.import_directory(&sample.join("directory.csv"), settings)?;
+    store.import_modules(&sample.join("modules.csv"))?;
+    let pattern = format!("{}/events/*", sample.display());
+    // The bundled sample is a fixed rollout whose last weeks may lie after
+    // today.
+    let mut sample_settings = settings.clone();
+    sample_settings.import.allow_future = true;
+    let imported = store.import_events(&[pattern], &sample_settings, false, false)?;
+    Ok((store, imported.events))
+}
+
+/// Imports sample data into `<data>/demo` (replacing it) and prints KPIs.
+pub(super) async fn demo(
+    data: &std::path::Path,
+    sample: &std::path::Path,
+    settings: &Settings,
+) -> Result<()> {
+    let dir = data.join("demo");
+    let (store, events) = import_demo(data, sample, settings)?;
+    let source = kpi::Source::new(Engine::open(&store).await?);
+    let (first, last) = store
+        .event_weeks(settings)
+        .ok_or_else(|| Error::Usage("no sample events".into()))?;
+    println!(
+        "Imported {} events from {}, weeks {first} to {last} ({}).\n",
+        events,
+        sample.display(),
+        settings.timezone
+    );
+    let organisation = Request {
+        dims: Vec::new(),
+        from: last.offset(-7).max(first),
+        to: last,
+        filter: Default::default(),
+        scope: Default::default(),
+        protected: false,
+    };
+    let rows = kpi::kpi_rows(&source, settings, &organisation).await?;
+    println!(
+        "Whole organisation, last weeks:\n{}",
+        kpi::kpi_table(&[], &rows).to_text()
+    );
+    let by_region = Request {
+        dims: vec![kpi::Dimension::Region],
+        from: last,
+        to: last,
+        filter: Default::default(),
+        scope: Default::default(),
+        protected: false,
+    };
+    let rows = kpi::kpi_rows(&source, settings, &by_region).await?;
+    println!(
+        "By region, {last}:\n{}",
+        kpi::kpi_table(&by_region.dims, &rows).to_text()
+    );
+    let teams = Request {
+        dims: vec![
+            kpi::Dimension::Region,
+            kpi::Dimension::Department,
+            kpi::Dimension::Team,
+        ],
+        from: last,
+        to: last,
+        filter: Default::default(),
+        scope: Default::default(),
+        protected: false,
+    };
+    let rows = kpi::kpi_rows(&source, settings, &teams).await?;
+    println!(
+        "Lagging teams, {last}:\n{}",
+        kpi::lagging_table(&teams.dims, &rows, settings).to_text()
+    );
+    println!("The data directory of this demo is {}.", dir.display());
+    Ok(())
+}

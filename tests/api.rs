@@ -278,3 +278,134 @@ async fn every_panel_offers_csv_and_tables_xlsx() {
         }
     }
 }
+
+/// Where a response departs from its schema in `openapi.json`: a missing
+/// required field, a wrong type, a value outside an enum, or a field the
+/// schema does not describe.
+fn departures(doc: &Value, schema: &Value, value: &Value, at: &str, out: &mut Vec<String>) {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.trim_start_matches("#/components/schemas/");
+        return departures(doc, &doc["components"]["schemas"][name], value, at, out);
+    }
+    if let Some(parts) = schema["allOf"].as_array() {
+        // Each part is checked for its types; fields are described by all
+        // parts together.
+        let mut merged = serde_json::Map::new();
+        for part in parts {
+            let part = match part["$ref"].as_str() {
+                Some(r) => {
+                    &doc["components"]["schemas"][r.trim_start_matches("#/components/schemas/")]
+                }
+                None => part,
+            };
+            if let Some(p) = part["properties"].as_object() {
+                merged.extend(p.clone());
+            }
+        }
+        let whole = serde_json::json!({"type": "object", "properties": merged});
+        return departures(doc, &whole, value, at, out);
+    }
+    if value.is_null() && schema["nullable"] == true {
+        return;
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let is = |t: &str| match t {
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "string" => value.is_string(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "boolean" => value.is_boolean(),
+        "null" => value.is_null(),
+        _ => true,
+    };
+    if !types.is_empty() && !types.iter().any(|t| is(t)) {
+        out.push(format!("{at}: {value} is not {}", types.join(" or ")));
+        return;
+    }
+    if let Some(allowed) = schema["enum"].as_array()
+        && !allowed.contains(value)
+    {
+        out.push(format!("{at}: {value} is not one of {allowed:?}"));
+    }
+    if let (Some(object), Some(properties)) = (value.as_object(), schema["properties"].as_object())
+    {
+        for required in schema["required"].as_array().into_iter().flatten() {
+            let name = required.as_str().unwrap_or("");
+            if !object.contains_key(name) {
+                out.push(format!("{at}: lacks required field {name}"));
+            }
+        }
+        for (name, v) in object {
+            match properties.get(name) {
+                Some(s) => departures(doc, s, v, &format!("{at}.{name}"), out),
+                None => match &schema["additionalProperties"] {
+                    Value::Object(_) => departures(
+                        doc,
+                        &schema["additionalProperties"],
+                        v,
+                        &format!("{at}.{name}"),
+                        out,
+                    ),
+                    Value::Bool(true) => {}
+                    _ => out.push(format!("{at}: field {name} is not described")),
+                },
+            }
+        }
+    } else if let (Some(object), Value::Object(_)) =
+        (value.as_object(), &schema["additionalProperties"])
+    {
+        for (name, v) in object {
+            departures(
+                doc,
+                &schema["additionalProperties"],
+                v,
+                &format!("{at}.{name}"),
+                out,
+            );
+        }
+    }
+    if let Some(items) = value.as_array() {
+        for (i, item) in items.iter().enumerate() {
+            departures(doc, &schema["items"], item, &format!("{at}[{i}]"), out);
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_json_answer_matches_its_schema_in_openapi_json() {
+    let doc = json("/api/v1/openapi.json").await;
+    let mut checked = 0;
+    let mut out = Vec::new();
+    for (path, operations) in doc["paths"].as_object().expect("paths") {
+        let Some(operation) = operations.get("get") else {
+            continue;
+        };
+        if path.contains('{') {
+            continue;
+        }
+        // The answer as an admin of the sample app, and one with a bad
+        // parameter: each must be a documented status with its schema.
+        for uri in [path.clone(), format!("{path}?nonsense=1")] {
+            let (status, content_type, body) = get(&uri, &[]).await;
+            let documented = &operation["responses"][status.as_str()];
+            if !documented.is_object() {
+                out.push(format!("{uri}: {status} is not documented"));
+                continue;
+            }
+            let Some(schema) = documented["content"]["application/json"].get("schema") else {
+                continue;
+            };
+            assert_eq!(content_type, "application/json", "{uri}");
+            let value: Value = serde_json::from_slice(&body).expect("JSON");
+            departures(&doc, schema, &value, &uri, &mut out);
+            checked += 1;
+        }
+    }
+    assert!(out.is_empty(), "{}", out.join("\n"));
+    assert!(checked >= 20, "only {checked} answers checked");
+}

@@ -109,7 +109,7 @@ impl App {
             live,
             dashboards,
             reports,
-            ingest: Some(ingest.clone()),
+            ingest: ingest.clone(),
         })?);
         let listening = |source| Error::Listen {
             address: options.listen,

@@ -210,8 +210,8 @@ pub async fn segments(
 /// into the store failed.
 pub async fn health(State(state): State<Arc<AppState>>) -> Response {
     let quarantined = crate::store::quarantine::entries(&state.data_dir);
-    let ingest = state.ingest.as_ref().map(|i| i.status());
-    let failing = ingest.as_ref().is_some_and(|i| i.last_error.is_some());
+    let ingest = state.ingest.status();
+    let failing = ingest.last_error.is_some();
     let implausible: Vec<_> = state
         .implausible_events()
         .into_iter()

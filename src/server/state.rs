@@ -245,8 +245,8 @@ pub struct AppState {
     pub reports: Vec<crate::report::Report>,
     /// The data directory: the run log of scheduled reports lives here.
     pub data_dir: std::path::PathBuf,
-    /// Live ingestion (`POST /api/v1/events`), when the server runs it.
-    pub ingest: Option<Arc<crate::ingest::Ingest>>,
+    /// Live ingestion (`POST /api/v1/events`).
+    pub ingest: Arc<crate::ingest::Ingest>,
     pub tokens: crate::auth::tokens::Tokens,
     pub users: crate::auth::users::Users,
     pub sessions: super::auth::Sessions,
@@ -268,7 +268,7 @@ pub struct Parts<'a> {
     pub live: Arc<Live>,
     pub dashboards: Vec<Dashboard>,
     pub reports: Vec<crate::report::Report>,
-    pub ingest: Option<Arc<crate::ingest::Ingest>>,
+    pub ingest: Arc<crate::ingest::Ingest>,
     pub audit: Arc<crate::auth::audit::Audit>,
 }
 

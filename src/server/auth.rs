@@ -240,8 +240,9 @@ fn is_api(path: &str) -> bool {
 }
 
 /// Who may use a route: every route of the router belongs to exactly one
-/// group ([`super::routes`]), and a route of none is refused to everyone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// group ([`super::routes`]), and each group's routes sit behind that
+/// group's layer ([`authorize`]); there is no route outside a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Access {
     /// Anyone, signed in or not: `/health`, `/login`, the icon.
     Open,
@@ -261,6 +262,17 @@ pub enum Access {
 }
 
 impl Access {
+    /// Every group.
+    pub const ALL: [Access; 7] = [
+        Access::Open,
+        Access::Readers,
+        Access::NotViewers,
+        Access::Admins,
+        Access::UserLevel,
+        Access::SignedIn,
+        Access::Ingest,
+    ];
+
     /// Whether a caller may use a route of this group; the reason when
     /// not.
     pub fn allows(
@@ -370,9 +382,6 @@ fn unauthenticated(path_and_query: &str, message: &str) -> Response {
     Redirect::to(&format!("/login?next={next}")).into_response()
 }
 
-/// The permission group of each route, by its path in the router.
-pub type Groups = Arc<HashMap<String, Access>>;
-
 /// Who a request comes from, as far as its credentials tell; found for
 /// every request by [`identify`], judged by [`authorize`] against the
 /// group of the route it reaches.
@@ -441,30 +450,15 @@ pub async fn identify(
     next.run(request).await
 }
 
-/// The inner middleware of every route: looks up the route's group
-/// (a route of none is refused), refuses callers the group does not
-/// admit (401 without a caller, 403 with the reason), passes the caller on
-/// to the handler, and records the request in the audit log.
+/// The layer of each permission group, around its routes (and, as
+/// [`Access::Readers`], around the fallback): refuses callers the group
+/// does not admit (401 without a caller, 403 with the reason), passes the
+/// caller on to the handler, and records the request in the audit log.
 pub async fn authorize(
-    State((state, groups)): State<(Arc<AppState>, Groups)>,
+    State((state, access)): State<(Arc<AppState>, Access)>,
     request: Request,
     next: Next,
 ) -> Response {
-    let access = match request.extensions().get::<axum::extract::MatchedPath>() {
-        Some(route) => match groups.get(route.as_str()) {
-            Some(access) => *access,
-            None => {
-                tracing::error!(
-                    route = route.as_str(),
-                    "a route outside every permission group"
-                );
-                return ApiError::Forbidden("this address belongs to no permission group".into())
-                    .into_response();
-            }
-        },
-        // The fallback: unknown addresses are for readers to learn about.
-        None => Access::Readers,
-    };
     guard(&state, access, request, next).await
 }
 

@@ -15,7 +15,6 @@ pub mod reports;
 pub mod state;
 pub mod tls;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -24,14 +23,14 @@ use axum::Router;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, any, get, post};
 
 pub use auth::Access;
 pub use state::AppState;
 
 /// Every route with its permission group ([`auth::Access`]). The router
-/// is built from this table alone, and a route the table does not name is
-/// refused to everyone.
+/// is built from this table alone: a route cannot be added without a
+/// group.
 pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
     use Access::*;
     vec![
@@ -66,23 +65,23 @@ pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
     ]
 }
 
-/// All routes, over shared state: each behind its group's check.
+/// All routes, over shared state: one router per permission group, each
+/// behind its group's layer ([`auth::authorize`]); an unknown address is
+/// answered as to a reader.
 pub fn router(state: Arc<AppState>) -> Router {
-    let table = routes();
-    let groups: HashMap<String, Access> = table
-        .iter()
-        .map(|(path, access, _)| (path.to_string(), *access))
-        .collect();
+    let mut table = routes();
     let mut router = Router::new();
-    for (path, _, methods) in table {
-        router = router.route(path, methods);
+    for access in Access::ALL {
+        let mut group = Router::new();
+        for (path, _, methods) in table.extract_if(.., |(_, a, _)| *a == access) {
+            group = group.route(path, methods);
+        }
+        let admit = middleware::from_fn_with_state((state.clone(), access), auth::authorize);
+        router = router.merge(group.route_layer(admit));
     }
-    let authorize =
-        middleware::from_fn_with_state((state.clone(), Arc::new(groups)), auth::authorize);
+    let readers = middleware::from_fn_with_state((state.clone(), Access::Readers), auth::authorize);
     router
-        .fallback(api::not_found)
-        // Applies to the fallback too (as a reader's address).
-        .layer(authorize)
+        .fallback_service(any(api::not_found).layer(readers).with_state(state.clone()))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::identify,

@@ -72,6 +72,27 @@ pub fn week_request(
     })
 }
 
+/// A table as the JSON answer to `request`, serialized once per request
+/// until the next commit.
+async fn answer<F, Fut, T>(
+    state: &AppState,
+    endpoint: &'static str,
+    request: &Request,
+    table: F,
+) -> Result<Response, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ApiError>>,
+    T: std::borrow::Borrow<kpi::Table>,
+{
+    let body = state
+        .body(endpoint, request, || async {
+            Ok(table().await?.borrow().to_json())
+        })
+        .await?;
+    Ok(cached_json(body))
+}
+
 pub async fn kpi(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
@@ -79,13 +100,13 @@ pub async fn kpi(
 ) -> Result<Response, ApiError> {
     let params = Params::parse(raw.as_deref(), &allowed(&["by", "from", "to"]))?;
     let request = range_request(&state, &caller, &params, "", None)?;
-    let body = state
-        .body("kpi", &request, || async {
-            let rows = state.kpi_rows(&request).await?;
-            Ok(kpi::kpi_table(&request.dims, &rows).to_json())
-        })
-        .await?;
-    Ok(cached_json(body))
+    answer(&state, "kpi", &request, || async {
+        Ok(kpi::kpi_table(
+            &request.dims,
+            &state.kpi_rows(&request).await?,
+        ))
+    })
+    .await
 }
 
 pub async fn modules(
@@ -95,12 +116,10 @@ pub async fn modules(
 ) -> Result<Response, ApiError> {
     let params = Params::parse(raw.as_deref(), &allowed(&["by", "week"]))?;
     let request = week_request(&state, &caller, &params, "")?;
-    let body = state
-        .body("modules", &request, || async {
-            Ok(state.modules_table(&request).await?.to_json())
-        })
-        .await?;
-    Ok(cached_json(body))
+    answer(&state, "modules", &request, || async {
+        state.modules_table(&request).await
+    })
+    .await
 }
 
 pub async fn lagging(
@@ -110,13 +129,11 @@ pub async fn lagging(
 ) -> Result<Response, ApiError> {
     let params = Params::parse(raw.as_deref(), &allowed(&["by", "week"]))?;
     let request = week_request(&state, &caller, &params, "")?;
-    let body = state
-        .body("lagging", &request, || async {
-            let rows = state.kpi_rows(&request).await?;
-            Ok(kpi::lagging_table(&request.dims, &rows, &state.settings).to_json())
-        })
-        .await?;
-    Ok(cached_json(body))
+    answer(&state, "lagging", &request, || async {
+        let rows = state.kpi_rows(&request).await?;
+        Ok(kpi::lagging_table(&request.dims, &rows, &state.settings))
+    })
+    .await
 }
 
 pub async fn adoption_curve(
@@ -132,13 +149,11 @@ pub async fn adoption_curve(
             "an adoption curve is drawn per wave: include wave, e.g. by=wave",
         ));
     }
-    let body = state
-        .body("adoption_curve", &request, || async {
-            let points = state.adoption_curve(&request).await?;
-            Ok(kpi::curve_table(&request.dims, &points).to_json())
-        })
-        .await?;
-    Ok(cached_json(body))
+    answer(&state, "adoption_curve", &request, || async {
+        let points = state.adoption_curve(&request).await?;
+        Ok(kpi::curve_table(&request.dims, &points))
+    })
+    .await
 }
 
 /// `/api/v1/licensees?week=&region=&department=&wave=&format=`: the

@@ -214,7 +214,7 @@ pub async fn run(args: &BenchArgs) -> Result<()> {
             .iter()
             .map(|f| f.display().to_string())
             .collect();
-        let s = store.import_events(&files, &settings, false, false)?;
+        let s = store.import_events(&files, &Default::default(), &settings, false, false)?;
         println!(
             "import: {} events ({:.0} MB of Parquet) in {:.2} s = {:.0} events/s",
             s.events,

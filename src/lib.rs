@@ -11,6 +11,7 @@
 //! |---|---|
 //! | [`model`] | the domain of SPEC.md: weeks, decimals, events, directory tables, segments (dimensions, filters, scopes), output tables; no I/O |
 //! | [`config`] | settings (`uptake.toml`, `UPTAKE_*`) |
+//! | [`connect`] | sources: vendors' log files read into events through mappings |
 //! | [`store`] | the data directory: imports, Parquet, rollups, quarantine |
 //! | [`auth`] | users, tokens, audit log (over the store's directory) |
 //! | [`engine`] | DataFusion over the store, the query catalog, the cube |
@@ -25,9 +26,10 @@
 //! | [`cli`] | the commands |
 
 /// The modules from lowest to highest: each may use only those before it.
-pub const LAYERS: [&str; 17] = [
+pub const LAYERS: [&str; 18] = [
     "model",
     "config",
+    "connect",
     "store",
     "auth",
     "engine",
@@ -51,6 +53,7 @@ pub mod bench;
 pub mod chart;
 pub mod cli;
 pub mod config;
+pub mod connect;
 pub mod dashboard;
 pub mod engine;
 pub mod i18n;

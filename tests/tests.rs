@@ -12,5 +12,6 @@ mod layers;
 mod queries;
 mod reference;
 mod reports;
+mod sources;
 mod spec_cases;
 mod support;

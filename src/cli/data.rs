@@ -33,6 +33,18 @@ pub enum ImportCommand {
         /// tests and migrations.
         #[arg(long)]
         allow_future: bool,
+        /// What the files are: native (uptake's own format) or
+        /// salesforce-elf (Salesforce Event Monitoring log files).
+        #[arg(long, default_value = "native")]
+        source: crate::connect::Source,
+        /// How the source's fields become module and action (TOML, the
+        /// shape of connectors/NAME.toml); default: the bundled mapping.
+        #[arg(long)]
+        mapping: Option<PathBuf>,
+        /// Store nothing: print the events as CSV on stdout, the summary
+        /// on stderr.
+        #[arg(long)]
+        preview: bool,
     },
 }
 
@@ -94,6 +106,21 @@ pub(super) fn check(data: &std::path::Path, settings: &Settings, repair: bool) -
 
 /// `uptake import TABLE FILE...`.
 pub(super) fn import(global: &Global, cmd: ImportCommand, settings: &Settings) -> Result<()> {
+    // A preview stores nothing: the data directory is not even opened.
+    if let ImportCommand::Events {
+        files,
+        source,
+        mapping,
+        preview: true,
+        allow_future,
+        ..
+    } = &cmd
+    {
+        let mut settings = settings.clone();
+        settings.import.allow_future |= *allow_future;
+        let input = crate::connect::Input::new(*source, mapping.as_deref())?;
+        return preview_events(files, &input, &settings);
+    }
     let mut store = Store::open(&global.data)?;
     match cmd {
         ImportCommand::Waves { file } => {
@@ -112,11 +139,18 @@ pub(super) fn import(global: &Global, cmd: ImportCommand, settings: &Settings) -
             files,
             partial,
             allow_future,
+            source,
+            mapping,
+            ..
         } => {
             let mut settings = settings.clone();
             settings.import.allow_future |= allow_future;
+            let input = crate::connect::Input::new(source, mapping.as_deref())?;
             let progress = std::io::stderr().is_terminal();
-            let s = store.import_events(&files, &settings, partial, progress)?;
+            let s = store.import_events(&files, &input, &settings, partial, progress)?;
+            if input.source != crate::connect::Source::Native {
+                eprintln!("{}", s.reading.summary());
+            }
             for (file, why) in &s.files_skipped {
                 eprintln!("skipped {file}: {why}");
             }
@@ -133,5 +167,34 @@ pub(super) fn import(global: &Global, cmd: ImportCommand, settings: &Settings) -
             );
         }
     }
+    Ok(())
+}
+
+/// `uptake import events --preview`: the events on stdout, the summary
+/// on stderr; nothing is stored.
+fn preview_events(
+    files: &[String],
+    input: &crate::connect::Input,
+    settings: &Settings,
+) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let s = store::preview_events(files, input, settings, &mut out)?;
+    std::io::Write::flush(&mut out).map_err(|source| store::Error::Io {
+        path: "(standard output)".into(),
+        source,
+    })?;
+    eprintln!("{}", s.reading.summary());
+    if s.rejected_total > 0 {
+        eprintln!(
+            "would refuse {} rows:\n{}",
+            s.rejected_total,
+            store::error::list_problems(&s.rejected)
+        );
+    }
+    eprintln!(
+        "would import {} events from {} files (nothing was stored)",
+        s.events, s.files_imported
+    );
     Ok(())
 }

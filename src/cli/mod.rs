@@ -148,6 +148,8 @@ pub enum Error {
     #[error(transparent)]
     Start(#[from] crate::app::Error),
     #[error(transparent)]
+    Source(#[from] crate::connect::Error),
+    #[error(transparent)]
     Report(#[from] crate::report::Error),
     #[error(transparent)]
     Schedule(#[from] crate::schedule::Error),

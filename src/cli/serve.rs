@@ -101,7 +101,13 @@ pub fn import_demo(
     // today.
     let mut sample_settings = settings.clone();
     sample_settings.import.allow_future = true;
-    let imported = store.import_events(&[pattern], &sample_settings, false, false)?;
+    let imported = store.import_events(
+        &[pattern],
+        &Default::default(),
+        &sample_settings,
+        false,
+        false,
+    )?;
     Ok((store, imported.events))
 }
 

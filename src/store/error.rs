@@ -61,6 +61,8 @@ pub enum Error {
     Stale { built: String, now: String },
     #[error(transparent)]
     Settings(#[from] crate::config::Error),
+    #[error(transparent)]
+    Source(#[from] crate::connect::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -33,6 +33,8 @@ pub struct ImportSummary {
     pub rejected: Vec<InputProblem>,
     pub rejected_total: usize,
     pub seconds: f64,
+    /// What a source other than `native` read besides events.
+    pub reading: crate::connect::Reading,
 }
 
 /// What importing one events file produced.
@@ -42,6 +44,7 @@ pub(super) struct FileOutcome {
     events: u64,
     rollup: Rollup,
     problems: input::Problems,
+    reading: crate::connect::Reading,
 }
 
 /// Applies `f` to every item on one worker thread per core, keeping order.
@@ -86,6 +89,7 @@ impl Store {
     pub fn import_events(
         &mut self,
         patterns: &[String],
+        input: &crate::connect::Input,
         settings: &Settings,
         partial: bool,
         progress: bool,
@@ -103,6 +107,7 @@ impl Store {
         let mut written: Vec<PathBuf> = Vec::new();
         let result = self.import_event_files(
             &files,
+            input,
             &import_id,
             settings,
             partial,
@@ -133,6 +138,7 @@ impl Store {
     fn import_event_files(
         &self,
         files: &[PathBuf],
+        input: &crate::connect::Input,
         import_id: &str,
         settings: &Settings,
         partial: bool,
@@ -176,10 +182,12 @@ impl Store {
         // worker per core; the results are merged in file order.
         let bar = progress_bar(progress, todo.len() as u64);
         let shared_written = Mutex::new(Vec::new());
+        let seen = input::Seen::default();
         let outcomes = parallel_map(&todo, |(index, path, _)| {
             bar.set_message(path.display().to_string());
             let outcome = self.import_file(
                 path,
+                (input, &seen),
                 *index,
                 import_id,
                 settings,
@@ -203,6 +211,7 @@ impl Store {
         for ((_, path, hash), outcome) in todo.into_iter().zip(outcomes) {
             let outcome = outcome?;
             problems.extend(outcome.problems);
+            summary.reading.extend(outcome.reading);
             rollup.merge(outcome.rollup);
             new_files.extend(outcome.files);
             records.insert(
@@ -233,6 +242,7 @@ impl Store {
     fn import_file(
         &self,
         path: &Path,
+        (source, seen): (&crate::connect::Input, &input::Seen),
         index: usize,
         import_id: &str,
         settings: &Settings,
@@ -274,7 +284,15 @@ impl Store {
             }
             Ok(())
         };
-        input::read_events(path, times, &mut outcome.problems, &mut sink)?;
+        input::read_events(
+            path,
+            source,
+            times,
+            &mut outcome.problems,
+            &mut outcome.reading,
+            seen,
+            &mut sink,
+        )?;
         for (day, (full, file)) in partitions {
             let rows = file.finish(&full)?;
             let rel = full
@@ -378,4 +396,76 @@ pub(super) fn progress_bar(enabled: bool, len: u64) -> indicatif::ProgressBar {
         bar.set_style(style);
     }
     bar
+}
+
+/// Reads event files of a source as an import would, stores nothing, and
+/// writes the events as CSV to `out` (`user_id,event_time,module,action`,
+/// times in UTC to the millisecond, ids as the source gives them after
+/// normalisation, before pseudonymisation); the summary counts what an
+/// import would store, refuse and drop.
+pub fn preview_events(
+    patterns: &[String],
+    source: &crate::connect::Input,
+    settings: &Settings,
+    out: &mut dyn std::io::Write,
+) -> Result<ImportSummary> {
+    let started = Instant::now();
+    let times = settings.event_times(chrono::Utc::now());
+    let files = expand_patterns(patterns)?;
+    let mut summary = ImportSummary::default();
+    let mut problems = input::Problems::default();
+    let seen = input::Seen::default();
+    let stdout = |e: std::io::Error| Error::Io {
+        path: "(standard output)".into(),
+        source: e,
+    };
+    writeln!(out, "user_id,event_time,module,action").map_err(stdout)?;
+    for path in &files {
+        let mut events = 0u64;
+        let mut sink = |batch: RecordBatch| -> Result<()> {
+            use datafusion::arrow::array::{AsArray, TimestampMicrosecondArray};
+            let time = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<TimestampMicrosecondArray>()
+                .ok_or_else(|| Error::File {
+                    path: path.clone(),
+                    message: "event_time is not a timestamp".into(),
+                })?;
+            let text = |i: usize| batch.column(i).as_string::<i32>();
+            let (user, module, action) = (text(1), text(2), text(3));
+            let mut csv = csv::Writer::from_writer(Vec::new());
+            for row in 0..batch.num_rows() {
+                let at = chrono::DateTime::from_timestamp_micros(time.value(row))
+                    .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+                    .unwrap_or_default();
+                csv.write_record([user.value(row), &at, module.value(row), action.value(row)])
+                    .in_file(path)?;
+            }
+            let bytes = csv.into_inner().map_err(|e| Error::File {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            out.write_all(&bytes).map_err(stdout)?;
+            events += batch.num_rows() as u64;
+            Ok(())
+        };
+        let mut file_problems = input::Problems::default();
+        input::read_events(
+            path,
+            source,
+            &times,
+            &mut file_problems,
+            &mut summary.reading,
+            &seen,
+            &mut sink,
+        )?;
+        problems.extend(file_problems);
+        summary.events += events;
+        summary.files_imported += 1;
+    }
+    summary.rejected_total = problems.total;
+    summary.rejected = problems.kept;
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
 }

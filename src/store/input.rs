@@ -15,6 +15,7 @@ use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::error::{Error, FileContext, InputProblem, IoContext, Result};
 use super::tables::open_input;
+use crate::connect;
 use crate::model::event::{TimeRange, check_text, parse_event_time};
 
 /// Rows per batch handed on.
@@ -91,21 +92,97 @@ fn format_of(path: &Path) -> Result<Format> {
     }
 }
 
-/// Reads one events file, handing batches of its valid rows to `sink` and
-/// recording refused rows in `problems`; times outside `times` are
-/// refused.
+/// Events already read in one import, by a hash of all their fields:
+/// a source's rows identical to one read before are one event.
+pub type Seen = std::sync::Mutex<std::collections::HashSet<u64>>;
+
+/// Reads one events file of a source, handing batches of its valid rows
+/// to `sink` and recording refused rows in `problems`; times outside
+/// `times` are refused. A source other than `native` also counts in
+/// `reading` the rows that are no activity and the values its mapping did
+/// not know, and stores a row identical to one in `seen` once.
 pub fn read_events(
     path: &Path,
+    input: &connect::Input,
     times: &TimeRange,
     problems: &mut Problems,
+    reading: &mut connect::Reading,
+    seen: &Seen,
     sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
 ) -> Result<()> {
     let name = path.display().to_string();
+    if let (connect::Source::SalesforceElf, Some(mapping)) = (input.source, &input.mapping) {
+        return read_salesforce(path, &name, mapping, times, problems, reading, seen, sink);
+    }
     match format_of(path)? {
         Format::Parquet => read_parquet(path, &name, times, problems, sink),
         Format::Csv => read_csv(path, &name, times, problems, sink),
         Format::Ndjson => read_ndjson(open_input(path)?, &name, times, problems, sink),
     }
+}
+
+/// Reads a Salesforce EventLogFile CSV as [`read_events`] does.
+#[allow(clippy::too_many_arguments)]
+fn read_salesforce(
+    path: &Path,
+    name: &str,
+    mapping: &connect::mapping::Mapping,
+    times: &TimeRange,
+    problems: &mut Problems,
+    reading: &mut connect::Reading,
+    seen: &Seen,
+    sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
+) -> Result<()> {
+    let mut rows = RowBuilder::new(times);
+    let mut duplicates = 0u64;
+    let mut emit = |line: u64, event: connect::Row| -> Result<()> {
+        let problem = |column: String, reason: String| InputProblem {
+            file: name.to_string(),
+            position: format!("line {line}"),
+            column,
+            reason,
+        };
+        let raw = match event {
+            Ok(raw) => raw,
+            Err(r) => {
+                problems.push(problem(r.field, r.reason));
+                return Ok(());
+            }
+        };
+        let get = |c: &str| match c {
+            "event_time" => Some(raw.event_time.clone()),
+            "user_id" => Some(raw.user_id.clone()),
+            "module" => Some(raw.module.clone()),
+            "action" => Some(raw.action.clone()),
+            "client" => raw.client.clone(),
+            _ => None,
+        };
+        let hash = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            raw.hash(&mut h);
+            h.finish()
+        };
+        if !seen.lock().unwrap_or_else(|p| p.into_inner()).insert(hash) {
+            duplicates += 1;
+            return Ok(());
+        }
+        if let Err((column, reason)) = rows.push(&get) {
+            problems.push(problem(column, reason));
+        }
+        if rows.len() >= BATCH_ROWS {
+            sink(rows.finish()?)?;
+        }
+        Ok(())
+    };
+    let mut counted = connect::Reading::default();
+    connect::salesforce::read_elf(open_input(path)?, name, mapping, &mut counted, &mut emit)?;
+    if rows.len() > 0 {
+        sink(rows.finish()?)?;
+    }
+    counted.duplicates = duplicates;
+    reading.extend(counted);
+    Ok(())
 }
 
 fn read_parquet(
@@ -381,7 +458,8 @@ fn read_csv(
     problems: &mut Problems,
     sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
 ) -> Result<()> {
-    let mut reader = csv::ReaderBuilder::new().from_reader(open_input(path)?);
+    let lines = connect::Lines::default();
+    let mut reader = csv::ReaderBuilder::new().from_reader(lines.wrap(open_input(path)?));
     let headers = reader.headers().in_file(path)?.clone();
     let index = |c: &str| headers.iter().position(|h| h == c);
     require_columns(name, "line 1", |c| index(c).is_some())?;
@@ -392,11 +470,11 @@ fn read_csv(
     let mut rows = RowBuilder::new(times);
     let mut record = csv::StringRecord::new();
     loop {
-        let line = reader.position().line();
+        let line = lines.line_at(reader.position().byte());
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
-                let line = record.position().map_or(line, |p| p.line());
+                let line = record.position().map_or(line, |p| lines.line_at(p.byte()));
                 let get = |c: &str| {
                     cols.iter()
                         .find(|(n, _)| *n == c)
@@ -413,7 +491,7 @@ fn read_csv(
                 }
             }
             Err(e) => {
-                let line = e.position().map_or(line, |p| p.line());
+                let line = e.position().map_or(line, |p| lines.line_at(p.byte()));
                 problems.push(InputProblem {
                     file: name.into(),
                     position: format!("line {line}"),

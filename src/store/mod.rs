@@ -57,7 +57,7 @@ use crate::model::tables::{RowProblem, check_known_waves};
 use crate::model::{Licensee, Module, Wave};
 
 pub use dates::implausible_date;
-pub use import::ImportSummary;
+pub use import::{ImportSummary, preview_events};
 
 /// An open data directory. One process at a time may write it: the first
 /// to open it holds `writer.lock`; others open it for reading only (they
@@ -417,7 +417,7 @@ mod tests {
         .expect("write");
         let patterns = [good.display().to_string()];
         store
-            .import_events(&patterns, &settings, false, false)
+            .import_events(&patterns, &Default::default(), &settings, false, false)
             .expect("import");
         let before = files_under(store.root());
         let manifest_before = std::fs::read(store.root().join("manifest.json")).expect("read");
@@ -429,7 +429,13 @@ mod tests {
         )
         .expect("write");
         let err = store
-            .import_events(&[bad.display().to_string()], &settings, false, false)
+            .import_events(
+                &[bad.display().to_string()],
+                &Default::default(),
+                &settings,
+                false,
+                false,
+            )
             .expect_err("refused");
         assert!(
             err.to_string()
@@ -467,14 +473,26 @@ mod tests {
         std::fs::write(&b, text).expect("write");
         let patterns = [a.display().to_string(), b.display().to_string()];
         let s = store
-            .import_events(&patterns, &Settings::default(), false, false)
+            .import_events(
+                &patterns,
+                &Default::default(),
+                &Settings::default(),
+                false,
+                false,
+            )
             .expect("import");
         assert_eq!(
             (s.events, s.files_imported, s.files_skipped.len()),
             (1, 1, 1)
         );
         let s = store
-            .import_events(&patterns[..1], &Settings::default(), false, false)
+            .import_events(
+                &patterns[..1],
+                &Default::default(),
+                &Settings::default(),
+                false,
+                false,
+            )
             .expect("import");
         assert_eq!((s.events, s.files_skipped.len()), (0, 1));
         assert_eq!(store.manifest().event_count(), 1);

@@ -217,9 +217,10 @@ pub fn read_csv_table<T: Table>(path: &Path) -> Result<(Vec<T>, Vec<u64>)> {
         column: e.column,
         reason: e.reason,
     };
+    let counted = crate::connect::Lines::default();
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
-        .from_reader(open_input(path)?);
+        .from_reader(counted.wrap(open_input(path)?));
     let headers = reader.headers().in_file(path)?.clone();
     let index: HashMap<String, usize> = headers
         .iter()
@@ -247,7 +248,7 @@ pub fn read_csv_table<T: Table>(path: &Path) -> Result<(Vec<T>, Vec<u64>)> {
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
-                let line = record.position().map_or(0, |p| p.line());
+                let line = record.position().map_or(0, |p| counted.line_at(p.byte()));
                 match T::from_fields(&CsvRow {
                     index: &index,
                     record: &record,
@@ -260,7 +261,7 @@ pub fn read_csv_table<T: Table>(path: &Path) -> Result<(Vec<T>, Vec<u64>)> {
                 }
             }
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| counted.line_at(p.byte()));
                 problems.push(InputProblem {
                     file: name.clone(),
                     position: format!("line {line}"),

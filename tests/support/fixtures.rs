@@ -25,7 +25,7 @@ pub fn import_dir(store: &mut Store, dir: &Path, settings: &Settings) {
         .expect("modules");
     let pattern = format!("{}/events/*", dir.display());
     store
-        .import_events(&[pattern], settings, false, false)
+        .import_events(&[pattern], &Default::default(), settings, false, false)
         .expect("events");
 }
 

@@ -1,0 +1,257 @@
+//! Reading what CRMs already log: each source's files turned into uptake's
+//! events (SPEC.md section 1) through a mapping (`connectors/*.toml`).
+//! The store checks and stores what a source gives like any other events.
+//!
+//! Sources: `native` (uptake's own format, the default) and
+//! `salesforce-elf` ([`salesforce`]).
+
+pub mod mapping;
+pub mod salesforce;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+/// Why a source file cannot be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{file}: {message}")]
+    Read { file: String, message: String },
+    #[error("mapping {file}: {message}")]
+    Mapping { file: String, message: String },
+    #[error("unknown source '{0}': use native or salesforce-elf")]
+    UnknownSource(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Where events come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Source {
+    /// uptake's own format: Parquet, CSV or NDJSON with SPEC.md's columns.
+    #[default]
+    Native,
+    /// Salesforce Event Monitoring log files (EventLogFile CSVs).
+    SalesforceElf,
+}
+
+impl std::str::FromStr for Source {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Source> {
+        match s {
+            "native" => Ok(Source::Native),
+            "salesforce-elf" => Ok(Source::SalesforceElf),
+            other => Err(Error::UnknownSource(other.to_string())),
+        }
+    }
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Source::Native => "native",
+            Source::SalesforceElf => "salesforce-elf",
+        })
+    }
+}
+
+/// A source with its mapping, as an import reads it.
+#[derive(Debug, Clone, Default)]
+pub struct Input {
+    pub source: Source,
+    /// The mapping of a source other than `native`.
+    pub mapping: Option<mapping::Mapping>,
+}
+
+impl Input {
+    /// A source with its bundled mapping, or the one in `mapping`.
+    pub fn new(source: Source, mapping: Option<&std::path::Path>) -> Result<Input> {
+        let mapping = match source {
+            Source::Native => None,
+            Source::SalesforceElf => Some(mapping::Mapping::load(mapping)?),
+        };
+        Ok(Input { source, mapping })
+    }
+}
+
+/// One event as a source gives it, before uptake's checks.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Raw {
+    /// RFC 3339.
+    pub event_time: String,
+    pub user_id: String,
+    pub module: String,
+    pub action: String,
+    pub client: Option<String>,
+}
+
+/// A row a source cannot turn into an event: the field and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub field: String,
+    pub reason: String,
+}
+
+/// A source row: an event, or why not.
+pub type Row = std::result::Result<Raw, Refused>;
+
+/// A refusal of `field`.
+pub fn refused(field: &str, reason: impl Into<String>) -> Refused {
+    Refused {
+        field: field.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// What reading source files found besides events: rows read, rows that
+/// are no activity (by reason), values the mapping did not know (each
+/// stored as the mapping's `unmapped` module).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reading {
+    pub rows: u64,
+    pub dropped: BTreeMap<String, u64>,
+    pub unmapped: BTreeMap<String, u64>,
+    /// Rows identical to one read before in the same import.
+    pub duplicates: u64,
+}
+
+/// Distinct values listed per kind; beyond it they are counted only.
+const LISTED_VALUES: usize = 1000;
+
+impl Reading {
+    pub fn drop(&mut self, reason: &str) {
+        count(&mut self.dropped, reason);
+    }
+
+    pub fn unmapped(&mut self, value: &str) {
+        count(&mut self.unmapped, value);
+    }
+
+    /// Adds another file's reading.
+    pub fn extend(&mut self, other: Reading) {
+        self.rows += other.rows;
+        self.duplicates += other.duplicates;
+        for (k, n) in other.dropped {
+            *self.dropped.entry(k).or_default() += n;
+        }
+        for (k, n) in other.unmapped {
+            if self.unmapped.len() < LISTED_VALUES || self.unmapped.contains_key(&k) {
+                *self.unmapped.entry(k).or_default() += n;
+            } else {
+                *self.unmapped.entry("(further values)".into()).or_default() += n;
+            }
+        }
+    }
+
+    /// One line per kind, for the import summary.
+    pub fn summary(&self) -> String {
+        let list = |m: &BTreeMap<String, u64>| {
+            m.iter()
+                .map(|(k, n)| format!("{k}: {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut out = format!("read {} rows", self.rows);
+        if self.duplicates > 0 {
+            out.push_str(&format!("; {} repeated rows stored once", self.duplicates));
+        }
+        if !self.dropped.is_empty() {
+            out.push_str(&format!("; no activity: {}", list(&self.dropped)));
+        }
+        if !self.unmapped.is_empty() {
+            out.push_str(&format!("; unmapped values: {}", list(&self.unmapped)));
+        }
+        out
+    }
+}
+
+fn count(map: &mut BTreeMap<String, u64>, key: &str) {
+    if let Some(n) = map.get_mut(key) {
+        *n += 1;
+    } else if map.len() < LISTED_VALUES {
+        map.insert(key.to_string(), 1);
+    } else {
+        *map.entry("(further values)".into()).or_default() += 1;
+    }
+}
+
+/// Reads past a UTF-8 byte order mark, if the input starts with one.
+pub fn without_bom(input: impl Read) -> impl Read {
+    let mut input = std::io::BufReader::new(input);
+    let mut start = [0u8; 3];
+    let mut kept = Vec::new();
+    let mut filled = 0;
+    while filled < 3 {
+        match input.read(&mut start[filled..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => filled += n,
+        }
+    }
+    if start[..filled] != [0xEF, 0xBB, 0xBF] {
+        kept.extend_from_slice(&start[..filled]);
+    }
+    std::io::Cursor::new(kept).chain(input)
+}
+
+/// Line numbers of a CSV's records as a reader sees them: the csv crate
+/// counts lines wrongly after CRLF line ends, so the reader's input is
+/// wrapped ([`Lines::wrap`]) and the line of a record is found from its
+/// byte offset ([`Lines::line_at`]). Holds only the line ends of what is
+/// read ahead.
+#[derive(Clone, Default)]
+pub struct Lines {
+    inner: std::rc::Rc<std::cell::RefCell<LineEnds>>,
+}
+
+#[derive(Default)]
+struct LineEnds {
+    /// Bytes read so far.
+    read: u64,
+    /// Offsets of line ends read but not yet passed.
+    ahead: std::collections::VecDeque<u64>,
+    /// Line ends passed.
+    passed: u64,
+}
+
+impl Lines {
+    /// `input`, counting its line ends into `self`.
+    pub fn wrap<R: Read>(&self, input: R) -> impl Read + use<R> {
+        Counted {
+            input,
+            lines: self.clone(),
+        }
+    }
+
+    /// The line (from 1) of a record starting at `offset`; offsets must
+    /// not decrease from one call to the next. After a CRLF the csv crate
+    /// puts the next record's start on the LF, which still ends the line
+    /// before.
+    pub fn line_at(&self, offset: u64) -> u64 {
+        let mut ends = self.inner.borrow_mut();
+        while ends.ahead.front().is_some_and(|end| *end <= offset) {
+            ends.ahead.pop_front();
+            ends.passed += 1;
+        }
+        ends.passed + 1
+    }
+}
+
+struct Counted<R> {
+    input: R,
+    lines: Lines,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.input.read(buf)?;
+        let mut ends = self.lines.inner.borrow_mut();
+        let start = ends.read;
+        for (i, b) in buf[..n].iter().enumerate() {
+            if *b == b'\n' {
+                ends.ahead.push_back(start + i as u64);
+            }
+        }
+        ends.read += n as u64;
+        Ok(n)
+    }
+}

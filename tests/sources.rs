@@ -376,3 +376,93 @@ fn windows_line_ends_do_not_shift_the_lines_errors_name() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("line 3"), "{}", stderr(&out));
 }
+
+#[test]
+fn salesforce_login_events_are_logins_of_the_platform() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    organisation(tmp.path());
+    let data = tmp.path().join("data");
+    import_tables(&data, tmp.path());
+    let record = |date: &str, user: &str, status: &str| {
+        format!(
+            r#"{{"attributes": {{"type": "LoginEvent", "url": "/services/data/v62.0/sobjects/LoginEvent/000000000000000AAA"}},
+               "EventDate": "{date}", "UserId": "{user}", "Status": "{status}",
+               "LoginType": "Application", "Application": "Browser", "Browser": "Chrome 120",
+               "SourceIp": "10.0.0.1", "Username": "anna@example.com, Sales"}}"#
+        )
+    };
+    // A query result in two pages, as the REST API returns it.
+    let first = tmp.path().join("loginevent-1.json");
+    write(
+        &first,
+        &format!(
+            "\u{feff}{{\"totalSize\": 3, \"done\": false, \"nextRecordsUrl\": \"/services/data/v62.0/query/01g-2000\", \"records\": [{}, {}]}}",
+            record("2026-11-02T07:15:00.000+0000", &ANNA[..15], "Success"),
+            record(
+                "2026-11-02T07:16:00.000+0000",
+                BEN,
+                "Failed: Invalid Password"
+            ),
+        ),
+    );
+    let second = tmp.path().join("loginevent-2.json");
+    write(
+        &second,
+        &format!(
+            "{{\"totalSize\": 3, \"done\": true, \"records\": [{}]}}",
+            record("2026-11-03T23:30:00.000+0000", CARL, "Success")
+        ),
+    );
+    let (first, second) = (first.display().to_string(), second.display().to_string());
+    let args = [
+        "import",
+        "events",
+        "--source",
+        "salesforce-loginevent",
+        &first,
+        &second,
+    ];
+    let out = uptake(&data, &[&args[..], &["--preview"]].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "user_id,event_time,module,action\n\
+             {ANNA},2026-11-02T07:15:00.000Z,platform,login\n\
+             {CARL},2026-11-03T23:30:00.000Z,platform,login\n"
+        )
+    );
+    assert!(stderr(&out).contains("failed login: 1"), "{}", stderr(&out));
+    let out = uptake(&data, &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("imported 2 events"),
+        "{}",
+        stderr(&out)
+    );
+    // A record without a user is named by its place in the file.
+    let bad = tmp.path().join("bad.json");
+    write(
+        &bad,
+        &format!(
+            "[{}]",
+            record("2026-11-04T07:15:00.000+0000", "", "Success")
+        ),
+    );
+    let out = uptake(
+        &data,
+        &[
+            "import",
+            "events",
+            "--source",
+            "salesforce-loginevent",
+            &bad.display().to_string(),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("record 1") && stderr(&out).contains("UserId"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -2,8 +2,8 @@
 //! events (SPEC.md section 1) through a mapping (`connectors/*.toml`).
 //! The store checks and stores what a source gives like any other events.
 //!
-//! Sources: `native` (uptake's own format, the default) and
-//! `salesforce-elf` ([`salesforce`]).
+//! Sources: `native` (uptake's own format, the default),
+//! `salesforce-elf` and `salesforce-loginevent` ([`salesforce`]).
 
 pub mod mapping;
 pub mod salesforce;
@@ -18,7 +18,7 @@ pub enum Error {
     Read { file: String, message: String },
     #[error("mapping {file}: {message}")]
     Mapping { file: String, message: String },
-    #[error("unknown source '{0}': use native or salesforce-elf")]
+    #[error("unknown source '{0}': use native, salesforce-elf or salesforce-loginevent")]
     UnknownSource(String),
 }
 
@@ -32,6 +32,8 @@ pub enum Source {
     Native,
     /// Salesforce Event Monitoring log files (EventLogFile CSVs).
     SalesforceElf,
+    /// Salesforce `LoginEvent` query results (JSON).
+    SalesforceLoginEvent,
 }
 
 impl std::str::FromStr for Source {
@@ -41,6 +43,7 @@ impl std::str::FromStr for Source {
         match s {
             "native" => Ok(Source::Native),
             "salesforce-elf" => Ok(Source::SalesforceElf),
+            "salesforce-loginevent" => Ok(Source::SalesforceLoginEvent),
             other => Err(Error::UnknownSource(other.to_string())),
         }
     }
@@ -51,6 +54,7 @@ impl std::fmt::Display for Source {
         f.write_str(match self {
             Source::Native => "native",
             Source::SalesforceElf => "salesforce-elf",
+            Source::SalesforceLoginEvent => "salesforce-loginevent",
         })
     }
 }
@@ -68,9 +72,37 @@ impl Input {
     pub fn new(source: Source, mapping: Option<&std::path::Path>) -> Result<Input> {
         let mapping = match source {
             Source::Native => None,
-            Source::SalesforceElf => Some(mapping::Mapping::load(mapping)?),
+            Source::SalesforceElf | Source::SalesforceLoginEvent => {
+                Some(mapping::Mapping::load(mapping)?)
+            }
         };
         Ok(Input { source, mapping })
+    }
+}
+
+impl Input {
+    /// Reads one file of this source (not `native`), handing each row to
+    /// `emit`.
+    pub fn read<E: From<Error>>(
+        &self,
+        input: impl Read,
+        file: &str,
+        reading: &mut Reading,
+        emit: &mut Emit<'_, E>,
+    ) -> std::result::Result<(), E> {
+        let Some(mapping) = &self.mapping else {
+            return Err(E::from(Error::Read {
+                file: file.into(),
+                message: "uptake's own format is read by the store".into(),
+            }));
+        };
+        match self.source {
+            Source::Native => Ok(()),
+            Source::SalesforceElf => salesforce::read_elf(input, file, mapping, reading, emit),
+            Source::SalesforceLoginEvent => {
+                salesforce::read_login_events(input, file, mapping, reading, emit)
+            }
+        }
     }
 }
 
@@ -91,6 +123,25 @@ pub struct Refused {
     pub field: String,
     pub reason: String,
 }
+
+/// Where a row is in its file: a CSV line or a JSON record (from 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum At {
+    Line(u64),
+    Record(u64),
+}
+
+impl std::fmt::Display for At {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            At::Line(n) => write!(f, "line {n}"),
+            At::Record(n) => write!(f, "record {n}"),
+        }
+    }
+}
+
+/// Hands each row of a file on, with where it is.
+pub type Emit<'a, E> = dyn FnMut(At, Row) -> std::result::Result<(), E> + 'a;
 
 /// A source row: an event, or why not.
 pub type Row = std::result::Result<Raw, Refused>;

@@ -11,7 +11,7 @@
 use std::io::Read;
 
 use super::mapping::{Mapping, Way};
-use super::{Error, Raw, Reading, Row, refused};
+use super::{At, Emit, Error, Raw, Reading, Row, refused};
 
 /// The 18-character, case-insensitive form of a Salesforce id: a 15-
 /// character id gets the checksum of its upper-case letters; an 18-
@@ -69,7 +69,7 @@ pub fn read_elf<E: From<Error>>(
     file: &str,
     mapping: &Mapping,
     reading: &mut Reading,
-    emit: &mut dyn FnMut(u64, Row) -> Result<(), E>,
+    emit: &mut Emit<'_, E>,
 ) -> Result<(), E> {
     let lines = super::Lines::default();
     let mut reader = csv::ReaderBuilder::new()
@@ -121,13 +121,13 @@ pub fn read_elf<E: From<Error>>(
                 let line = record.position().map_or(0, |p| lines.line_at(p.byte()));
                 reading.rows += 1;
                 if let Some(event) = columns.event(&record, mapping, reading) {
-                    emit(line, event)?;
+                    emit(At::Line(line), event)?;
                 }
             }
             Err(e) => {
                 let line = e.position().map_or(0, |p| lines.line_at(p.byte()));
                 reading.rows += 1;
-                emit(line, Err(refused("-", e.to_string())))?;
+                emit(At::Line(line), Err(refused("-", e.to_string())))?;
                 if !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
                     return Ok(());
                 }
@@ -214,6 +214,88 @@ impl Columns {
     }
 }
 
+/// Reads the results of a REST/SOQL query of the real-time `LoginEvent`
+/// object (`{"records": [...]}`, one page per file, or a bare array):
+/// each successful login is an event of the platform module.
+pub fn read_login_events<E: From<Error>>(
+    input: impl Read,
+    file: &str,
+    mapping: &Mapping,
+    reading: &mut Reading,
+    emit: &mut Emit<'_, E>,
+) -> Result<(), E> {
+    let page: serde_json::Value =
+        serde_json::from_reader(super::without_bom(input)).map_err(|e| {
+            E::from(Error::Read {
+                file: file.into(),
+                message: format!("not JSON: {e}"),
+            })
+        })?;
+    let records = match &page {
+        serde_json::Value::Array(records) => records,
+        serde_json::Value::Object(o) => match o.get("records") {
+            Some(serde_json::Value::Array(records)) => records,
+            _ => {
+                return Err(E::from(Error::Read {
+                    file: file.into(),
+                    message: "no records: this is not a LoginEvent query result".into(),
+                }));
+            }
+        },
+        _ => {
+            return Err(E::from(Error::Read {
+                file: file.into(),
+                message: "neither a query result nor an array of records".into(),
+            }));
+        }
+    };
+    for (i, record) in records.iter().enumerate() {
+        reading.rows += 1;
+        let at = At::Record(i as u64 + 1);
+        let text = |name: &str| record.get(name).and_then(|v| v.as_str()).unwrap_or("");
+        if text("Status") != "Success" {
+            reading.drop("failed login");
+            continue;
+        }
+        let row = login_event(text("EventDate"), text("UserId"), mapping);
+        emit(at, row)?;
+    }
+    Ok(())
+}
+
+fn login_event(date: &str, user: &str, mapping: &Mapping) -> Row {
+    if date.is_empty() {
+        return Err(refused("EventDate", "no time"));
+    }
+    let Some(user) = id18(user) else {
+        return Err(refused(
+            "UserId",
+            format!("'{user}' is not a 15- or 18-character Salesforce id"),
+        ));
+    };
+    Ok(Raw {
+        event_time: with_offset_colon(date),
+        user_id: user,
+        module: mapping.platform_module().to_string(),
+        action: mapping.action(Way::Login).to_string(),
+        client: None,
+    })
+}
+
+/// `...+0000` (Salesforce's offsets) as `...+00:00` (RFC 3339).
+fn with_offset_colon(time: &str) -> String {
+    let bytes = time.as_bytes();
+    let n = bytes.len();
+    if n > 5
+        && (bytes[n - 5] == b'+' || bytes[n - 5] == b'-')
+        && bytes[n - 4..].iter().all(u8::is_ascii_digit)
+    {
+        format!("{}:{}", &time[..n - 2], &time[n - 2..])
+    } else {
+        time.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,6 +322,18 @@ mod tests {
         );
         assert_eq!(id18("0055j00000"), None);
         assert_eq!(id18("0055j000001-bcd"), None);
+    }
+
+    #[test]
+    fn salesforce_offsets_get_their_colon() {
+        assert_eq!(
+            with_offset_colon("2026-11-02T07:15:00.000+0000"),
+            "2026-11-02T07:15:00.000+00:00"
+        );
+        assert_eq!(
+            with_offset_colon("2026-11-02T07:15:00Z"),
+            "2026-11-02T07:15:00Z"
+        );
     }
 
     #[test]

@@ -111,8 +111,8 @@ pub fn read_events(
     sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
 ) -> Result<()> {
     let name = path.display().to_string();
-    if let (connect::Source::SalesforceElf, Some(mapping)) = (input.source, &input.mapping) {
-        return read_salesforce(path, &name, mapping, times, problems, reading, seen, sink);
+    if input.source != connect::Source::Native {
+        return read_source(path, &name, input, times, problems, reading, seen, sink);
     }
     match format_of(path)? {
         Format::Parquet => read_parquet(path, &name, times, problems, sink),
@@ -121,12 +121,12 @@ pub fn read_events(
     }
 }
 
-/// Reads a Salesforce EventLogFile CSV as [`read_events`] does.
+/// Reads a file of a source other than `native` as [`read_events`] does.
 #[allow(clippy::too_many_arguments)]
-fn read_salesforce(
+fn read_source(
     path: &Path,
     name: &str,
-    mapping: &connect::mapping::Mapping,
+    input: &connect::Input,
     times: &TimeRange,
     problems: &mut Problems,
     reading: &mut connect::Reading,
@@ -135,10 +135,10 @@ fn read_salesforce(
 ) -> Result<()> {
     let mut rows = RowBuilder::new(times);
     let mut duplicates = 0u64;
-    let mut emit = |line: u64, event: connect::Row| -> Result<()> {
+    let mut emit = |at: connect::At, event: connect::Row| -> Result<()> {
         let problem = |column: String, reason: String| InputProblem {
             file: name.to_string(),
-            position: format!("line {line}"),
+            position: at.to_string(),
             column,
             reason,
         };
@@ -176,7 +176,7 @@ fn read_salesforce(
         Ok(())
     };
     let mut counted = connect::Reading::default();
-    connect::salesforce::read_elf(open_input(path)?, name, mapping, &mut counted, &mut emit)?;
+    input.read(open_input(path)?, name, &mut counted, &mut emit)?;
     if rows.len() > 0 {
         sink(rows.finish()?)?;
     }

@@ -466,3 +466,114 @@ fn salesforce_login_events_are_logins_of_the_platform() {
         stderr(&out)
     );
 }
+
+#[test]
+fn salesforce_ids_resolve_to_the_hr_directory_through_aliases() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    organisation(tmp.path());
+    // The HR export knows employee numbers; the aliases say which
+    // Salesforce user each is (15- or 18-character ids both work).
+    write(
+        &tmp.path().join("directory.csv"),
+        "user_id,region,department,team,wave,license_start,license_end\n\
+         E10442,DACH,Sales,Team A,W1,2026-08-01,\n\
+         E10443,DACH,Sales,Team A,W1,2026-08-01,\n",
+    );
+    let identities = tmp.path().join("identities.csv");
+    write(
+        &identities,
+        &format!(
+            "user_id,source,alias\nE10442,salesforce,{}\nE10443,salesforce,{BEN}\nE10442,email,Anna.Berg@Example.com\n",
+            &ANNA[..15]
+        ),
+    );
+    let elf = tmp.path().join("elf.csv");
+    write(
+        &elf,
+        &format!(
+            "{PAGE_VIEW_HEADER}\n{}{}{}",
+            page_view("20261102071500.123", &ANNA[..15], "Account", "/x", false),
+            page_view("20261102081500.123", &BEN[..15], "Account", "/x", true),
+            page_view("20261102091500.123", &CARL[..15], "Account", "/x", false),
+        ),
+    );
+    let (identities, elf) = (identities.display().to_string(), elf.display().to_string());
+    for key in [None, Some("a secret of at least sixteen bytes")] {
+        let data = tmp.path().join(format!("data-{}", key.is_some()));
+        let env_key = key.unwrap_or("");
+        let run = |args: &[&str]| {
+            let out = crate::support::uptake_command(&data)
+                .args(args)
+                .env("UPTAKE_PRIVACY_PSEUDONYM_KEY", env_key)
+                .output()
+                .expect("uptake");
+            assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+            out
+        };
+        import_tables_with(tmp.path(), &run);
+        run(&["import", "identities", &identities]);
+        let preview = run(&[
+            "import",
+            "events",
+            "--source",
+            "salesforce-elf",
+            "--preview",
+            &elf,
+        ]);
+        let summary = stderr(&preview);
+        assert!(
+            summary.contains(&format!(
+                "ids of nobody in the directory (stored as they are): {CARL}: 1"
+            )),
+            "{summary}"
+        );
+        if key.is_none() {
+            assert_eq!(
+                stdout(&preview),
+                format!(
+                    "user_id,event_time,module,action\n\
+                     E10442,2026-11-02T07:15:00.123Z,accounts,view\n\
+                     E10443,2026-11-02T08:15:00.123Z,accounts,view\n\
+                     {CARL},2026-11-02T09:15:00.123Z,accounts,view\n"
+                )
+            );
+        } else {
+            // Pseudonymised: no id of the file appears, the known users
+            // still join the directory.
+            let printed = stdout(&preview);
+            assert!(
+                !printed.contains("E1044") && !printed.contains("0055j"),
+                "{printed}"
+            );
+        }
+        run(&["import", "events", "--source", "salesforce-elf", &elf]);
+        let stats = stdout(&run(&["stats", "--format", "json"]));
+        assert!(stats.contains("\"events\": 3"), "{stats}");
+        // Two of the three events are of directory users.
+        assert!(stats.contains("\"events_of_unknown_users\": 1"), "{stats}");
+    }
+    // An alias of someone not in the directory is refused with its line.
+    let data = tmp.path().join("data-false");
+    let bad = tmp.path().join("bad-identities.csv");
+    write(
+        &bad,
+        "user_id,source,alias\nE10442,salesforce,0055j000001AbCd\nE99999,email,x@example.com\n",
+    );
+    let out = uptake(&data, &["import", "identities", &bad.display().to_string()]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("line 3") && stderr(&out).contains("not in the directory"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+fn import_tables_with(dir: &Path, run: &dyn Fn(&[&str]) -> std::process::Output) {
+    for (table, file) in [
+        ("waves", "waves.csv"),
+        ("directory", "directory.csv"),
+        ("modules", "modules.csv"),
+    ] {
+        run(&["import", table, &dir.join(file).display().to_string()]);
+    }
+}

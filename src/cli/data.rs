@@ -21,6 +21,10 @@ pub enum ImportCommand {
     /// Module catalog: module_id, name, licensed_from, licensed_until,
     /// monthly_cost_per_user.
     Modules { file: PathBuf },
+    /// Aliases of directory users in other id systems: user_id, source
+    /// (salesforce, email, upn, entra, hubspot, employee), alias. Replaces
+    /// the aliases stored.
+    Identities { file: PathBuf },
     /// Usage events: files or glob patterns. A file imported before (same
     /// bytes) is skipped.
     Events {
@@ -119,7 +123,7 @@ pub(super) fn import(global: &Global, cmd: ImportCommand, settings: &Settings) -
         let mut settings = settings.clone();
         settings.import.allow_future |= *allow_future;
         let input = crate::connect::Input::new(*source, mapping.as_deref())?;
-        return preview_events(files, &input, &settings);
+        return preview_events(&global.data, files, &input, &settings);
     }
     let mut store = Store::open(&global.data)?;
     match cmd {
@@ -134,6 +138,10 @@ pub(super) fn import(global: &Global, cmd: ImportCommand, settings: &Settings) -
         ImportCommand::Modules { file } => {
             let n = store.import_modules(&file)?;
             eprintln!("imported {n} modules");
+        }
+        ImportCommand::Identities { file } => {
+            let n = store.import_identities(&file, settings)?;
+            eprintln!("imported {n} aliases");
         }
         ImportCommand::Events {
             files,
@@ -173,13 +181,14 @@ pub(super) fn import(global: &Global, cmd: ImportCommand, settings: &Settings) -
 /// `uptake import events --preview`: the events on stdout, the summary
 /// on stderr; nothing is stored.
 fn preview_events(
+    data: &std::path::Path,
     files: &[String],
     input: &crate::connect::Input,
     settings: &Settings,
 ) -> Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let s = store::preview_events(files, input, settings, &mut out)?;
+    let s = store::preview_events(data, files, input, settings, &mut out)?;
     std::io::Write::flush(&mut out).map_err(|source| store::Error::Io {
         path: "(standard output)".into(),
         source,

@@ -49,6 +49,18 @@ impl std::str::FromStr for Source {
     }
 }
 
+impl Source {
+    /// The id system of the source's user ids (see
+    /// [`crate::model::identity::normalise`]); `None` for `native`, whose
+    /// ids are the directory's.
+    pub fn id_system(self) -> Option<&'static str> {
+        match self {
+            Source::Native => None,
+            Source::SalesforceElf | Source::SalesforceLoginEvent => Some("salesforce"),
+        }
+    }
+}
+
 impl std::fmt::Display for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
@@ -164,6 +176,8 @@ pub struct Reading {
     pub unmapped: BTreeMap<String, u64>,
     /// Rows identical to one read before in the same import.
     pub duplicates: u64,
+    /// Ids neither in the directory nor an alias of one, with their rows.
+    pub unresolved: BTreeMap<String, u64>,
 }
 
 /// Distinct values listed per kind; beyond it they are counted only.
@@ -178,12 +192,23 @@ impl Reading {
         count(&mut self.unmapped, value);
     }
 
+    pub fn unresolved(&mut self, id: &str) {
+        count(&mut self.unresolved, id);
+    }
+
     /// Adds another file's reading.
     pub fn extend(&mut self, other: Reading) {
         self.rows += other.rows;
         self.duplicates += other.duplicates;
         for (k, n) in other.dropped {
             *self.dropped.entry(k).or_default() += n;
+        }
+        for (k, n) in other.unresolved {
+            if self.unresolved.len() < LISTED_VALUES || self.unresolved.contains_key(&k) {
+                *self.unresolved.entry(k).or_default() += n;
+            } else {
+                *self.unresolved.entry("(further ids)".into()).or_default() += n;
+            }
         }
         for (k, n) in other.unmapped {
             if self.unmapped.len() < LISTED_VALUES || self.unmapped.contains_key(&k) {
@@ -211,6 +236,12 @@ impl Reading {
         }
         if !self.unmapped.is_empty() {
             out.push_str(&format!("; unmapped values: {}", list(&self.unmapped)));
+        }
+        if !self.unresolved.is_empty() {
+            out.push_str(&format!(
+                "; ids of nobody in the directory (stored as they are): {}",
+                list(&self.unresolved)
+            ));
         }
         out
     }

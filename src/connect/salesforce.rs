@@ -13,30 +13,10 @@ use std::io::Read;
 use super::mapping::{Mapping, Way};
 use super::{At, Emit, Error, Raw, Reading, Row, refused};
 
-/// The 18-character, case-insensitive form of a Salesforce id: a 15-
-/// character id gets the checksum of its upper-case letters; an 18-
-/// character id is kept. `None` for anything else.
+/// The 18-character form of a Salesforce id (see
+/// [`crate::model::identity::salesforce_id18`]).
 pub fn id18(id: &str) -> Option<String> {
-    const SUFFIX: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
-    if !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return None;
-    }
-    match id.len() {
-        18 => Some(id.to_string()),
-        15 => {
-            let mut out = id.to_string();
-            for chunk in id.as_bytes().chunks(5) {
-                let bits = chunk
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, b)| b.is_ascii_uppercase())
-                    .fold(0usize, |acc, (i, _)| acc | (1 << i));
-                out.push(char::from(SUFFIX[bits]));
-            }
-            Some(out)
-        }
-        _ => None,
-    }
+    crate::model::identity::salesforce_id18(id)
 }
 
 /// `yyyyMMddHHmmss.SSS` in GMT (0 to 3 fraction digits) as RFC 3339.

@@ -3,12 +3,14 @@
 
 pub mod decimal;
 pub mod event;
+pub mod identity;
 pub mod output;
 pub mod segment;
 pub mod tables;
 pub mod week;
 
 pub use decimal::Decimal;
+pub use identity::Identity;
 pub use segment::{Dimension, Filter, Scope};
 pub use tables::{FieldError, Fields, Licensee, Module, Table, Wave};
 pub use week::{LocalDays, Week};

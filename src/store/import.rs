@@ -183,11 +183,27 @@ impl Store {
         let bar = progress_bar(progress, todo.len() as u64);
         let shared_written = Mutex::new(Vec::new());
         let seen = input::Seen::default();
+        let resolver = match input.source.id_system() {
+            Some(system) => input::Resolver::new(
+                Some(system),
+                self.table::<crate::model::Identity>()?,
+                self.table::<crate::model::Licensee>()?
+                    .into_iter()
+                    .map(|l| l.user_id),
+                pseudonym.cloned(),
+            ),
+            None => input::Resolver::default(),
+        };
+        let source = input::SourceRead {
+            input,
+            seen: &seen,
+            resolver: &resolver,
+        };
         let outcomes = parallel_map(&todo, |(index, path, _)| {
             bar.set_message(path.display().to_string());
             let outcome = self.import_file(
                 path,
-                (input, &seen),
+                &source,
                 *index,
                 import_id,
                 settings,
@@ -242,7 +258,7 @@ impl Store {
     fn import_file(
         &self,
         path: &Path,
-        (source, seen): (&crate::connect::Input, &input::Seen),
+        source: &input::SourceRead<'_>,
         index: usize,
         import_id: &str,
         settings: &Settings,
@@ -256,10 +272,12 @@ impl Store {
         let mut local = LocalDays::new(tz);
         let rollup = &mut outcome.rollup;
         let events = &mut outcome.events;
+        // A source's ids are stored as the directory's already.
+        let native = source.input.source == crate::connect::Source::Native;
         let mut sink = |batch: RecordBatch| -> Result<()> {
             let batch = match pseudonym {
-                Some(p) => p.batch(&batch)?,
-                None => batch,
+                Some(p) if native => p.batch(&batch)?,
+                _ => batch,
             };
             let days = rollup::local_days(&batch, &mut local);
             rollup.add_events(&batch, &days, &settings.activity.exclude_actions);
@@ -290,7 +308,6 @@ impl Store {
             times,
             &mut outcome.problems,
             &mut outcome.reading,
-            seen,
             &mut sink,
         )?;
         for (day, (full, file)) in partitions {
@@ -398,12 +415,14 @@ pub(super) fn progress_bar(enabled: bool, len: u64) -> indicatif::ProgressBar {
     bar
 }
 
-/// Reads event files of a source as an import would, stores nothing, and
-/// writes the events as CSV to `out` (`user_id,event_time,module,action`,
-/// times in UTC to the millisecond, ids as the source gives them after
-/// normalisation, before pseudonymisation); the summary counts what an
+/// Reads event files of a source as an import into the data directory
+/// `data` would (with its directory and identities, read only), stores
+/// nothing, and writes the events as CSV to `out`
+/// (`user_id,event_time,module,action`, times in UTC to the millisecond,
+/// ids resolved as they would be stored); the summary counts what an
 /// import would store, refuse and drop.
 pub fn preview_events(
+    data: &Path,
     patterns: &[String],
     source: &crate::connect::Input,
     settings: &Settings,
@@ -415,6 +434,24 @@ pub fn preview_events(
     let mut summary = ImportSummary::default();
     let mut problems = input::Problems::default();
     let seen = input::Seen::default();
+    let pseudonym = Pseudonym::new(&settings.privacy.pseudonym_key);
+    let table = |name: &str| data.join(format!("tables/{name}.parquet"));
+    let resolver = match source.source.id_system() {
+        Some(system) => input::Resolver::new(
+            Some(system),
+            super::tables::read_table(&table("identities"))?,
+            super::tables::read_table::<crate::model::Licensee>(&table("directory"))?
+                .into_iter()
+                .map(|l| l.user_id),
+            pseudonym,
+        ),
+        None => input::Resolver::default(),
+    };
+    let read = input::SourceRead {
+        input: source,
+        seen: &seen,
+        resolver: &resolver,
+    };
     let stdout = |e: std::io::Error| Error::Io {
         path: "(standard output)".into(),
         source: e,
@@ -453,11 +490,10 @@ pub fn preview_events(
         let mut file_problems = input::Problems::default();
         input::read_events(
             path,
-            source,
+            &read,
             &times,
             &mut file_problems,
             &mut summary.reading,
-            &seen,
             &mut sink,
         )?;
         problems.extend(file_problems);

@@ -96,6 +96,59 @@ fn format_of(path: &Path) -> Result<Format> {
 /// a source's rows identical to one read before are one event.
 pub type Seen = std::sync::Mutex<std::collections::HashSet<u64>>;
 
+/// Turns a source's user ids into the directory's, as stored: an alias of
+/// the source's id system ([`crate::model::Identity`]) becomes its
+/// directory user; any other id stays as it is. With a pseudonym key both
+/// are compared and stored pseudonymised, as the directory is.
+#[derive(Default)]
+pub struct Resolver {
+    /// Stored form of an alias -> stored user id.
+    aliases: std::collections::HashMap<String, String>,
+    /// Stored user ids of the directory.
+    directory: std::collections::HashSet<String>,
+    pseudonym: Option<super::Pseudonym>,
+}
+
+impl Resolver {
+    pub fn new(
+        system: Option<&str>,
+        identities: Vec<crate::model::Identity>,
+        directory: impl IntoIterator<Item = String>,
+        pseudonym: Option<super::Pseudonym>,
+    ) -> Resolver {
+        Resolver {
+            aliases: identities
+                .into_iter()
+                .filter(|i| Some(i.source.as_str()) == system)
+                .map(|i| (i.alias, i.user_id))
+                .collect(),
+            directory: directory.into_iter().collect(),
+            pseudonym,
+        }
+    }
+
+    /// The stored form of a (normalised) id, and whether it is someone of
+    /// the directory.
+    pub fn resolve(&self, id: &str) -> (String, bool) {
+        let stored = match &self.pseudonym {
+            Some(p) => p.id(id),
+            None => id.to_string(),
+        };
+        if let Some(user) = self.aliases.get(&stored) {
+            return (user.clone(), true);
+        }
+        let known = self.directory.contains(&stored);
+        (stored, known)
+    }
+}
+
+/// How a source's files are read in one import.
+pub struct SourceRead<'a> {
+    pub input: &'a connect::Input,
+    pub seen: &'a Seen,
+    pub resolver: &'a Resolver,
+}
+
 /// Reads one events file of a source, handing batches of its valid rows
 /// to `sink` and recording refused rows in `problems`; times outside
 /// `times` are refused. A source other than `native` also counts in
@@ -103,16 +156,15 @@ pub type Seen = std::sync::Mutex<std::collections::HashSet<u64>>;
 /// not know, and stores a row identical to one in `seen` once.
 pub fn read_events(
     path: &Path,
-    input: &connect::Input,
+    source: &SourceRead<'_>,
     times: &TimeRange,
     problems: &mut Problems,
     reading: &mut connect::Reading,
-    seen: &Seen,
     sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
 ) -> Result<()> {
     let name = path.display().to_string();
-    if input.source != connect::Source::Native {
-        return read_source(path, &name, input, times, problems, reading, seen, sink);
+    if source.input.source != connect::Source::Native {
+        return read_source(path, &name, source, times, problems, reading, sink);
     }
     match format_of(path)? {
         Format::Parquet => read_parquet(path, &name, times, problems, sink),
@@ -121,18 +173,24 @@ pub fn read_events(
     }
 }
 
-/// Reads a file of a source other than `native` as [`read_events`] does.
-#[allow(clippy::too_many_arguments)]
+/// Reads a file of a source other than `native` as [`read_events`] does:
+/// ids resolved and stored as the directory's, so the sink does not
+/// pseudonymise them again.
 fn read_source(
     path: &Path,
     name: &str,
-    input: &connect::Input,
+    source: &SourceRead<'_>,
     times: &TimeRange,
     problems: &mut Problems,
     reading: &mut connect::Reading,
-    seen: &Seen,
     sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
 ) -> Result<()> {
+    let SourceRead {
+        input,
+        seen,
+        resolver,
+    } = *source;
+    let mut unresolved = connect::Reading::default();
     let mut rows = RowBuilder::new(times);
     let mut duplicates = 0u64;
     let mut emit = |at: connect::At, event: connect::Row| -> Result<()> {
@@ -142,20 +200,12 @@ fn read_source(
             column,
             reason,
         };
-        let raw = match event {
+        let mut raw = match event {
             Ok(raw) => raw,
             Err(r) => {
                 problems.push(problem(r.field, r.reason));
                 return Ok(());
             }
-        };
-        let get = |c: &str| match c {
-            "event_time" => Some(raw.event_time.clone()),
-            "user_id" => Some(raw.user_id.clone()),
-            "module" => Some(raw.module.clone()),
-            "action" => Some(raw.action.clone()),
-            "client" => raw.client.clone(),
-            _ => None,
         };
         let hash = {
             use std::hash::{Hash, Hasher};
@@ -167,6 +217,19 @@ fn read_source(
             duplicates += 1;
             return Ok(());
         }
+        let (user, known) = resolver.resolve(&raw.user_id);
+        if !known {
+            unresolved.unresolved(&raw.user_id);
+        }
+        raw.user_id = user;
+        let get = |c: &str| match c {
+            "event_time" => Some(raw.event_time.clone()),
+            "user_id" => Some(raw.user_id.clone()),
+            "module" => Some(raw.module.clone()),
+            "action" => Some(raw.action.clone()),
+            "client" => raw.client.clone(),
+            _ => None,
+        };
         if let Err((column, reason)) = rows.push(&get) {
             problems.push(problem(column, reason));
         }
@@ -182,6 +245,7 @@ fn read_source(
     }
     counted.duplicates = duplicates;
     reading.extend(counted);
+    reading.extend(unresolved);
     Ok(())
 }
 

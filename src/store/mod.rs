@@ -8,6 +8,7 @@
 //! tables/waves.parquet                 tables uptake owns, replaced whole
 //! tables/directory.parquet
 //! tables/modules.parquet
+//! tables/identities.parquet            aliases of directory users (`uptake import identities`)
 //! events/date=YYYY-MM-DD/*.parquet     raw events, by local date
 //! rollup/user_module_week-*.parquet    derived, rebuilt by `uptake rebuild`
 //! rollup/user_week-*.parquet
@@ -54,7 +55,7 @@ use tables::{StoredTable, read_csv_table, read_table, write_table};
 
 use crate::config::Settings;
 use crate::model::tables::{RowProblem, check_known_waves};
-use crate::model::{Licensee, Module, Wave};
+use crate::model::{Identity, Licensee, Module, Wave};
 
 pub use dates::implausible_date;
 pub use import::{ImportSummary, preview_events};
@@ -289,6 +290,46 @@ impl Store {
     }
 
     /// Replaces the module catalog.
+    /// Imports the aliases of directory users (`user_id,source,alias`),
+    /// replacing those stored. Every `user_id` must be in the directory;
+    /// with `privacy.pseudonym_key` set, user ids and aliases are stored
+    /// pseudonymised, as events are.
+    pub fn import_identities(&mut self, path: &Path, settings: &Settings) -> Result<usize> {
+        self.check_writer()?;
+        let pseudonym = self.check_pseudonym(settings)?;
+        let (mut identities, lines) = read_csv_table::<Identity>(path)?;
+        let known: HashSet<String> = self
+            .table::<Licensee>()?
+            .into_iter()
+            .map(|l| l.user_id)
+            .collect();
+        let mut problems = Vec::new();
+        for (row, identity) in identities.iter_mut().enumerate() {
+            if let Some(p) = &pseudonym {
+                *identity = Identity::new(
+                    p.id(&identity.user_id),
+                    identity.source.clone(),
+                    p.id(&identity.alias),
+                );
+            }
+            if !known.contains(&identity.user_id) {
+                problems.push(tables::problem_at_line(
+                    path,
+                    lines[row],
+                    crate::model::FieldError::new(
+                        "user_id",
+                        "not in the directory: import the directory first",
+                    ),
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::Input(problems));
+        }
+        write_table(&self.table_path("identities"), &identities)?;
+        Ok(identities.len())
+    }
+
     pub fn import_modules(&mut self, path: &Path) -> Result<usize> {
         self.check_writer()?;
         let (modules, _) = read_csv_table::<Module>(path)?;

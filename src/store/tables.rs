@@ -15,7 +15,7 @@ use super::error::{Error, FileContext, InputProblem, Result};
 use super::files;
 use crate::model::tables::{FieldError, Fields, RowProblem, Table};
 use crate::model::week::{date_of_day, day_number};
-use crate::model::{Licensee, Module, Wave};
+use crate::model::{Identity, Licensee, Module, Wave};
 
 /// Arrow schema and conversion of a stored table.
 pub trait StoredTable: Table {
@@ -126,6 +126,37 @@ impl StoredTable for Licensee {
                 wave: c[4][r].clone().unwrap_or_default(),
                 license_start: start[r].unwrap_or_default(),
                 license_end: end[r],
+            })
+            .collect()
+    }
+}
+
+impl StoredTable for Identity {
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            text("user_id", false),
+            text("source", false),
+            text("alias", false),
+        ]))
+    }
+
+    fn to_batch(rows: &[Self]) -> Result<RecordBatch, datafusion::arrow::error::ArrowError> {
+        RecordBatch::try_new(
+            Self::schema(),
+            vec![
+                strings(rows.iter().map(|r| r.user_id.as_str())),
+                strings(rows.iter().map(|r| r.source.as_str())),
+                strings(rows.iter().map(|r| r.alias.as_str())),
+            ],
+        )
+    }
+
+    fn from_batch(batch: &RecordBatch) -> Vec<Self> {
+        let c: Vec<Vec<Option<String>>> = (0..3).map(|i| col_str(batch, i)).collect();
+        (0..batch.num_rows())
+            .map(|r| {
+                let get = |i: usize| c[i][r].clone().unwrap_or_default();
+                Identity::new(get(0), get(1), get(2))
             })
             .collect()
     }

@@ -1,0 +1,140 @@
+//! The same person under other ids: a Salesforce user id, an e-mail
+//! address or user principal name, a HubSpot user id. Each kind of id is
+//! normalised one way ([`normalise`]) before it is stored or looked up.
+
+use super::tables::{FieldError, Fields, Table};
+
+/// An alias of a directory `user_id` in one id system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub user_id: String,
+    /// `salesforce`, `email`, `upn`, `entra` (object ids), `hubspot` or
+    /// `employee`.
+    pub source: String,
+    /// Normalised ([`normalise`]).
+    pub alias: String,
+    /// `source` and `alias` together: unique in the table.
+    key: String,
+}
+
+/// The id systems aliases may come from.
+pub const ID_SOURCES: [&str; 6] = ["salesforce", "email", "upn", "entra", "hubspot", "employee"];
+
+impl Identity {
+    pub fn new(user_id: String, source: String, alias: String) -> Identity {
+        let key = format!("{source}\u{1f}{alias}");
+        Identity {
+            user_id,
+            source,
+            alias,
+            key,
+        }
+    }
+}
+
+/// An id as the id system `source` means it, in the one form uptake
+/// stores and compares: Salesforce ids in their 18-character form (case
+/// kept: 15-character ids are case-sensitive), e-mail addresses, user
+/// principal names and Entra object ids lower-cased, HubSpot's numeric ids
+/// as decimal text, employee numbers as given. The reason when the id
+/// cannot be one of that system.
+pub fn normalise(source: &str, id: &str) -> Result<String, String> {
+    let id = id.trim();
+    if id.is_empty() {
+        return Err("the id is empty".into());
+    }
+    match source {
+        "salesforce" => salesforce_id18(id)
+            .ok_or_else(|| format!("'{id}' is not a 15- or 18-character Salesforce id")),
+        "email" | "upn" | "entra" => Ok(id.to_lowercase()),
+        "hubspot" => id
+            .parse::<u64>()
+            .map(|n| n.to_string())
+            .map_err(|_| format!("'{id}' is not a HubSpot user id (a number)")),
+        "employee" => Ok(id.to_string()),
+        other => Err(format!(
+            "unknown id source '{other}': use one of {}",
+            ID_SOURCES.join(", ")
+        )),
+    }
+}
+
+/// The 18-character, case-insensitive form of a Salesforce id: a
+/// 15-character id gets the checksum of its upper-case letters; an
+/// 18-character id is kept. `None` for anything else.
+pub fn salesforce_id18(id: &str) -> Option<String> {
+    const SUFFIX: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
+    if !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    match id.len() {
+        18 => Some(id.to_string()),
+        15 => {
+            let mut out = id.to_string();
+            for chunk in id.as_bytes().chunks(5) {
+                let bits = chunk
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| b.is_ascii_uppercase())
+                    .fold(0usize, |acc, (i, _)| acc | (1 << i));
+                out.push(char::from(SUFFIX[bits]));
+            }
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
+impl Table for Identity {
+    const NAME: &'static str = "identities";
+    const REQUIRED: &'static [&'static str] = &["user_id", "source", "alias"];
+    const OPTIONAL: &'static [&'static str] = &[];
+    const ID_COLUMN: &'static str = "alias";
+
+    fn from_fields(f: &dyn Fields) -> Result<Self, FieldError> {
+        let source = f.required("source")?.to_lowercase();
+        let alias = normalise(&source, &f.required("alias")?).map_err(|reason| {
+            let column = if ID_SOURCES.contains(&source.as_str()) {
+                "alias"
+            } else {
+                "source"
+            };
+            FieldError::new(column, reason)
+        })?;
+        Ok(Identity::new(f.required("user_id")?, source, alias))
+    }
+
+    fn id(&self) -> &str {
+        &self.key
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_id_system_has_one_form() {
+        assert_eq!(
+            normalise("salesforce", "001A0000006Vm9r").as_deref(),
+            Ok("001A0000006Vm9rIAC")
+        );
+        // Case twins stay two people.
+        assert_ne!(
+            normalise("salesforce", "0055j000001abcd"),
+            normalise("salesforce", "0055j000001ABCD")
+        );
+        assert_eq!(
+            normalise("upn", " Anna.Berg@Example.COM ").as_deref(),
+            Ok("anna.berg@example.com")
+        );
+        assert_eq!(normalise("hubspot", "0042").as_deref(), Ok("42"));
+        assert_eq!(normalise("employee", "E10442").as_deref(), Ok("E10442"));
+        assert!(normalise("hubspot", "anna").is_err());
+        assert!(
+            normalise("sap", "x")
+                .expect_err("unknown")
+                .contains("unknown id source")
+        );
+    }
+}

@@ -577,3 +577,100 @@ fn import_tables_with(dir: &Path, run: &dyn Fn(&[&str]) -> std::process::Output)
         run(&["import", table, &dir.join(file).display().to_string()]);
     }
 }
+
+#[test]
+fn dataverse_audit_records_use_the_raw_time_and_resolve_systemusers() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    organisation(tmp.path());
+    let data = tmp.path().join("data");
+    import_tables(&data, tmp.path());
+    let anna = "5E4F2A3B-1C2D-4E5F-8A9B-0C1D2E3F4A5B";
+    let identities = tmp.path().join("identities.csv");
+    write(
+        &identities,
+        &format!("user_id,source,alias\n{ANNA},dataverse,{anna}\n"),
+    );
+    let out = uptake(
+        &data,
+        &["import", "identities", &identities.display().to_string()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A page as the Web API returns it with formatted values requested:
+    // the formatted createdon is the exporter's local time, a day later
+    // here; only the raw value counts.
+    let record = |created: &str, formatted: &str, action: i64, operation: i64, table: &str| {
+        format!(
+            r#"{{"@odata.etag": "W/\"1\"", "auditid": "a1", "createdon": "{created}",
+               "createdon@OData.Community.Display.V1.FormattedValue": "{formatted}",
+               "action": {action}, "action@OData.Community.Display.V1.FormattedValue": "Update",
+               "operation": {operation}, "objecttypecode": "{table}",
+               "_userid_value": "{anna}",
+               "_userid_value@OData.Community.Display.V1.FormattedValue": "Berg, Anna"}}"#
+        )
+    };
+    let page = tmp.path().join("audits-1.json");
+    write(
+        &page,
+        &format!(
+            r#"{{"@odata.context": "https://org.crm4.dynamics.com/api/data/v9.2/$metadata#audits",
+                "value": [{}, {}, {}, {}],
+                "@odata.nextLink": "https://org.crm4.dynamics.com/api/data/v9.2/audits?$skiptoken=2"}}"#,
+            record(
+                "2026-11-08T23:30:00Z",
+                "11/9/2026 12:30 AM",
+                2,
+                2,
+                "opportunity"
+            ),
+            record(
+                "2026-11-09T07:00:00Z",
+                "11/9/2026 8:00 AM",
+                64,
+                4,
+                "systemuser"
+            ),
+            record(
+                "2026-11-09T07:05:00Z",
+                "11/9/2026 8:05 AM",
+                1,
+                1,
+                "new_invoice"
+            ),
+            record(
+                "2026-11-09T07:06:00Z",
+                "11/9/2026 8:06 AM",
+                3,
+                99,
+                "account"
+            ),
+        ),
+    );
+    let page = page.display().to_string();
+    let out = uptake(
+        &data,
+        &[
+            "import",
+            "events",
+            "--source",
+            "dataverse-audit",
+            "--preview",
+            &page,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "user_id,event_time,module,action\n\
+             {ANNA},2026-11-08T23:30:00.000Z,opportunities,update\n\
+             {ANNA},2026-11-09T07:00:00.000Z,platform,login\n\
+             {ANNA},2026-11-09T07:05:00.000Z,other,create\n"
+        )
+    );
+    let summary = stderr(&out);
+    assert!(summary.contains("operation 99 not mapped: 1"), "{summary}");
+    assert!(
+        summary.contains("objecttypecode new_invoice: 1"),
+        "{summary}"
+    );
+}

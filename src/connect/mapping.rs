@@ -2,7 +2,6 @@
 //! (`connectors/*.toml`, bundled, or `--mapping FILE`).
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde::Deserialize;
 
@@ -75,20 +74,6 @@ impl Mapping {
             }
         }
         Ok(mapping)
-    }
-
-    /// The mapping of a file, or the bundled one.
-    pub fn load(path: Option<&Path>) -> Result<Mapping> {
-        match path {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| Error::Mapping {
-                    file: path.display().to_string(),
-                    message: e.to_string(),
-                })?;
-                Mapping::parse(&text, &path.display().to_string())
-            }
-            None => Mapping::parse(SALESFORCE_ELF, "connectors/salesforce-elf.toml"),
-        }
     }
 
     pub fn way(&self, event_type: &str) -> Option<Way> {
@@ -172,7 +157,7 @@ mod tests {
 
     #[test]
     fn the_bundled_mapping_reads_standard_objects_and_counts_the_rest() {
-        let m = Mapping::load(None).expect("bundled");
+        let m = Mapping::parse(SALESFORCE_ELF, "bundled").expect("bundled");
         let mut r = Reading::default();
         assert_eq!(m.page_module("Opportunity", "", &mut r), "opportunities");
         assert_eq!(m.page_module("OPPORTUNITY", "", &mut r), "opportunities");

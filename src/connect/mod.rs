@@ -5,6 +5,7 @@
 //! Sources: `native` (uptake's own format, the default),
 //! `salesforce-elf` and `salesforce-loginevent` ([`salesforce`]).
 
+pub mod dataverse;
 pub mod mapping;
 pub mod salesforce;
 
@@ -18,7 +19,9 @@ pub enum Error {
     Read { file: String, message: String },
     #[error("mapping {file}: {message}")]
     Mapping { file: String, message: String },
-    #[error("unknown source '{0}': use native, salesforce-elf or salesforce-loginevent")]
+    #[error(
+        "unknown source '{0}': use native, salesforce-elf, salesforce-loginevent or dataverse-audit"
+    )]
     UnknownSource(String),
 }
 
@@ -34,6 +37,8 @@ pub enum Source {
     SalesforceElf,
     /// Salesforce `LoginEvent` query results (JSON).
     SalesforceLoginEvent,
+    /// Dataverse (Dynamics 365) audit records from the Web API (JSON).
+    DataverseAudit,
 }
 
 impl std::str::FromStr for Source {
@@ -44,6 +49,7 @@ impl std::str::FromStr for Source {
             "native" => Ok(Source::Native),
             "salesforce-elf" => Ok(Source::SalesforceElf),
             "salesforce-loginevent" => Ok(Source::SalesforceLoginEvent),
+            "dataverse-audit" => Ok(Source::DataverseAudit),
             other => Err(Error::UnknownSource(other.to_string())),
         }
     }
@@ -57,6 +63,7 @@ impl Source {
         match self {
             Source::Native => None,
             Source::SalesforceElf | Source::SalesforceLoginEvent => Some("salesforce"),
+            Source::DataverseAudit => Some("dataverse"),
         }
     }
 }
@@ -67,6 +74,7 @@ impl std::fmt::Display for Source {
             Source::Native => "native",
             Source::SalesforceElf => "salesforce-elf",
             Source::SalesforceLoginEvent => "salesforce-loginevent",
+            Source::DataverseAudit => "dataverse-audit",
         })
     }
 }
@@ -76,16 +84,39 @@ impl std::fmt::Display for Source {
 pub struct Input {
     pub source: Source,
     /// The mapping of a source other than `native`.
-    pub mapping: Option<mapping::Mapping>,
+    pub mapping: Option<Mapping>,
+}
+
+/// A source's mapping.
+#[derive(Debug, Clone)]
+pub enum Mapping {
+    Salesforce(mapping::Mapping),
+    Dataverse(dataverse::Mapping),
 }
 
 impl Input {
     /// A source with its bundled mapping, or the one in `mapping`.
     pub fn new(source: Source, mapping: Option<&std::path::Path>) -> Result<Input> {
+        let read = |bundled: &str, name: &str| -> Result<(String, String)> {
+            match mapping {
+                Some(path) => std::fs::read_to_string(path)
+                    .map(|text| (text, path.display().to_string()))
+                    .map_err(|e| Error::Mapping {
+                        file: path.display().to_string(),
+                        message: e.to_string(),
+                    }),
+                None => Ok((bundled.to_string(), format!("connectors/{name}.toml"))),
+            }
+        };
         let mapping = match source {
             Source::Native => None,
             Source::SalesforceElf | Source::SalesforceLoginEvent => {
-                Some(mapping::Mapping::load(mapping)?)
+                let (text, file) = read(mapping::SALESFORCE_ELF, "salesforce-elf")?;
+                Some(Mapping::Salesforce(mapping::Mapping::parse(&text, &file)?))
+            }
+            Source::DataverseAudit => {
+                let (text, file) = read(dataverse::BUNDLED, "dataverse-audit")?;
+                Some(Mapping::Dataverse(dataverse::Mapping::parse(&text, &file)?))
             }
         };
         Ok(Input { source, mapping })
@@ -108,12 +139,17 @@ impl Input {
                 message: "uptake's own format is read by the store".into(),
             }));
         };
-        match self.source {
-            Source::Native => Ok(()),
-            Source::SalesforceElf => salesforce::read_elf(input, file, mapping, reading, emit),
-            Source::SalesforceLoginEvent => {
-                salesforce::read_login_events(input, file, mapping, reading, emit)
+        match (self.source, mapping) {
+            (Source::SalesforceElf, Mapping::Salesforce(m)) => {
+                salesforce::read_elf(input, file, m, reading, emit)
             }
+            (Source::SalesforceLoginEvent, Mapping::Salesforce(m)) => {
+                salesforce::read_login_events(input, file, m, reading, emit)
+            }
+            (Source::DataverseAudit, Mapping::Dataverse(m)) => {
+                dataverse::read_audit(input, file, m, reading, emit)
+            }
+            _ => Ok(()),
         }
     }
 }
@@ -335,5 +371,34 @@ impl<R: Read> Read for Counted<R> {
         }
         ends.read += n as u64;
         Ok(n)
+    }
+}
+
+/// The records of a JSON page: the array under `key` of an object (an
+/// OData `value`, a SOQL `records`), or a bare array.
+pub fn json_records<E: From<Error>>(
+    input: impl Read,
+    file: &str,
+    key: &str,
+) -> std::result::Result<Vec<serde_json::Value>, E> {
+    let page: serde_json::Value = serde_json::from_reader(without_bom(input)).map_err(|e| {
+        E::from(Error::Read {
+            file: file.into(),
+            message: format!("not JSON: {e}"),
+        })
+    })?;
+    match page {
+        serde_json::Value::Array(records) => Ok(records),
+        serde_json::Value::Object(mut o) => match o.remove(key) {
+            Some(serde_json::Value::Array(records)) => Ok(records),
+            _ => Err(E::from(Error::Read {
+                file: file.into(),
+                message: format!("no '{key}' array of records"),
+            })),
+        },
+        _ => Err(E::from(Error::Read {
+            file: file.into(),
+            message: format!("neither an object with '{key}' nor an array of records"),
+        })),
     }
 }

@@ -93,9 +93,9 @@ pub fn read_elf<E: From<Error>>(
             message: "line 1: neither USER_ID_DERIVED nor USER_ID".into(),
         }));
     }
-    let mut record = csv::StringRecord::new();
+    let mut record = csv::ByteRecord::new();
     loop {
-        match reader.read_record(&mut record) {
+        match reader.read_byte_record(&mut record) {
             Ok(false) => return Ok(()),
             Ok(true) => {
                 let line = record.position().map_or(0, |p| lines.line_at(p.byte()));
@@ -134,11 +134,17 @@ impl Columns {
     /// activity (counted in `reading`).
     fn event(
         &self,
-        record: &csv::StringRecord,
+        record: &csv::ByteRecord,
         mapping: &Mapping,
         reading: &mut Reading,
     ) -> Option<Row> {
-        let field = |i: Option<usize>| i.and_then(|i| record.get(i)).map(str::trim).unwrap_or("");
+        // Only the fields read are checked for UTF-8; a field that is not
+        // reads as U+FFFD, which no id, time or mapping accepts.
+        let field = |i: Option<usize>| {
+            i.and_then(|i| record.get(i))
+                .map(|b| std::str::from_utf8(b).unwrap_or("\u{fffd}").trim())
+                .unwrap_or("")
+        };
         let event_type = field(Some(self.event_type));
         let Some(way) = mapping.way(event_type) else {
             reading.drop(&format!("event type {event_type} not mapped"));
@@ -204,31 +210,7 @@ pub fn read_login_events<E: From<Error>>(
     reading: &mut Reading,
     emit: &mut Emit<'_, E>,
 ) -> Result<(), E> {
-    let page: serde_json::Value =
-        serde_json::from_reader(super::without_bom(input)).map_err(|e| {
-            E::from(Error::Read {
-                file: file.into(),
-                message: format!("not JSON: {e}"),
-            })
-        })?;
-    let records = match &page {
-        serde_json::Value::Array(records) => records,
-        serde_json::Value::Object(o) => match o.get("records") {
-            Some(serde_json::Value::Array(records)) => records,
-            _ => {
-                return Err(E::from(Error::Read {
-                    file: file.into(),
-                    message: "no records: this is not a LoginEvent query result".into(),
-                }));
-            }
-        },
-        _ => {
-            return Err(E::from(Error::Read {
-                file: file.into(),
-                message: "neither a query result nor an array of records".into(),
-            }));
-        }
-    };
+    let records = super::json_records(input, file, "records")?;
     for (i, record) in records.iter().enumerate() {
         reading.rows += 1;
         let at = At::Record(i as u64 + 1);

@@ -8,8 +8,8 @@ use super::tables::{FieldError, Fields, Table};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
     pub user_id: String,
-    /// `salesforce`, `email`, `upn`, `entra` (object ids), `hubspot` or
-    /// `employee`.
+    /// `salesforce`, `email`, `upn`, `entra` (object ids), `dataverse`
+    /// (`systemuser` ids), `hubspot` or `employee`.
     pub source: String,
     /// Normalised ([`normalise`]).
     pub alias: String,
@@ -18,7 +18,15 @@ pub struct Identity {
 }
 
 /// The id systems aliases may come from.
-pub const ID_SOURCES: [&str; 6] = ["salesforce", "email", "upn", "entra", "hubspot", "employee"];
+pub const ID_SOURCES: [&str; 7] = [
+    "salesforce",
+    "email",
+    "upn",
+    "entra",
+    "dataverse",
+    "hubspot",
+    "employee",
+];
 
 impl Identity {
     pub fn new(user_id: String, source: String, alias: String) -> Identity {
@@ -46,7 +54,7 @@ pub fn normalise(source: &str, id: &str) -> Result<String, String> {
     match source {
         "salesforce" => salesforce_id18(id)
             .ok_or_else(|| format!("'{id}' is not a 15- or 18-character Salesforce id")),
-        "email" | "upn" | "entra" => Ok(id.to_lowercase()),
+        "email" | "upn" | "entra" | "dataverse" => Ok(id.to_lowercase()),
         "hubspot" => id
             .parse::<u64>()
             .map(|n| n.to_string())

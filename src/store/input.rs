@@ -222,15 +222,14 @@ fn read_source(
             unresolved.unresolved(&raw.user_id);
         }
         raw.user_id = user;
-        let get = |c: &str| match c {
-            "event_time" => Some(raw.event_time.clone()),
-            "user_id" => Some(raw.user_id.clone()),
-            "module" => Some(raw.module.clone()),
-            "action" => Some(raw.action.clone()),
-            "client" => raw.client.clone(),
-            _ => None,
-        };
-        if let Err((column, reason)) = rows.push(&get) {
+        let fields = [
+            raw.event_time.as_str(),
+            &raw.user_id,
+            &raw.module,
+            &raw.action,
+        ];
+        if let Err((column, reason)) = rows.push_fields(fields, raw.client.as_deref().unwrap_or(""))
+        {
             problems.push(problem(column, reason));
         }
         if rows.len() >= BATCH_ROWS {
@@ -465,32 +464,39 @@ impl RowBuilder {
         &mut self,
         get: &dyn Fn(&str) -> Option<String>,
     ) -> std::result::Result<(), (String, String)> {
-        let optional = |c: &str| match get(c).filter(|v| !v.is_empty()) {
-            Some(v) => match check_text(&v) {
-                Ok(()) => Ok(Some(v)),
-                Err(reason) => Err((c.to_string(), reason)),
-            },
-            None => Ok(None),
-        };
-        let required = |c: &str| match optional(c)? {
-            Some(v) => Ok(v),
-            None => Err((c.to_string(), "required value is missing".to_string())),
-        };
-        let time = required("event_time")?;
-        let micros = parse_event_time(&time)
+        let [time, user, module, action, client] =
+            crate::model::event::EVENT_COLUMNS.map(|c| get(c).unwrap_or_default());
+        self.push_fields([&time, &user, &module, &action], &client)
+    }
+
+    /// Validates one row given as its fields (time, user, module, action;
+    /// client may be empty); on success it is appended.
+    fn push_fields(
+        &mut self,
+        required: [&str; 4],
+        client: &str,
+    ) -> std::result::Result<(), (String, String)> {
+        const NAMES: [&str; 4] = ["event_time", "user_id", "module", "action"];
+        for (name, value) in NAMES.iter().zip(required) {
+            if value.is_empty() {
+                return Err((name.to_string(), "required value is missing".to_string()));
+            }
+            check_text(value).map_err(|reason| (name.to_string(), reason))?;
+        }
+        check_text(client).map_err(|reason| ("client".to_string(), reason))?;
+        let [time, user, module, action] = required;
+        let micros = parse_event_time(time)
             .and_then(|m| self.times.check(m))
             .map_err(|r| ("event_time".to_string(), r))?;
-        let (user, module, action) = (
-            required("user_id")?,
-            required("module")?,
-            required("action")?,
-        );
-        let client = optional("client")?;
         self.time.push(micros);
         self.user.append_value(user);
         self.module.append_value(module);
         self.action.append_value(action);
-        self.client.append_option(client);
+        if client.is_empty() {
+            self.client.append_null();
+        } else {
+            self.client.append_value(client);
+        }
         Ok(())
     }
 

@@ -110,7 +110,13 @@ impl Mapping {
             }
             return self.unmapped(&format!("PAGE_URL {page_url}"), reading);
         }
-        match self.entity_types.get(&entity_type.to_lowercase()) {
+        // A few dozen names: compared in place, without a lower-cased copy.
+        let found = self
+            .entity_types
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(entity_type))
+            .map(|(_, module)| module);
+        match found {
             Some(module) => module.clone(),
             None => self.unmapped(&format!("PAGE_ENTITY_TYPE {entity_type}"), reading),
         }

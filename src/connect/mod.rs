@@ -364,10 +364,8 @@ impl<R: Read> Read for Counted<R> {
         let n = self.input.read(buf)?;
         let mut ends = self.lines.inner.borrow_mut();
         let start = ends.read;
-        for (i, b) in buf[..n].iter().enumerate() {
-            if *b == b'\n' {
-                ends.ahead.push_back(start + i as u64);
-            }
+        for i in memchr::memchr_iter(b'\n', &buf[..n]) {
+            ends.ahead.push_back(start + i as u64);
         }
         ends.read += n as u64;
         Ok(n)

@@ -600,7 +600,7 @@ fn dataverse_audit_records_use_the_raw_time_and_resolve_systemusers() {
     // here; only the raw value counts.
     let record = |created: &str, formatted: &str, action: i64, operation: i64, table: &str| {
         format!(
-            r#"{{"@odata.etag": "W/\"1\"", "auditid": "a1", "createdon": "{created}",
+            r#"{{"@odata.etag": "W/\"1\"", "auditid": "a-{created}", "createdon": "{created}",
                "createdon@OData.Community.Display.V1.FormattedValue": "{formatted}",
                "action": {action}, "action@OData.Community.Display.V1.FormattedValue": "Update",
                "operation": {operation}, "objecttypecode": "{table}",
@@ -671,6 +671,123 @@ fn dataverse_audit_records_use_the_raw_time_and_resolve_systemusers() {
     assert!(summary.contains("operation 99 not mapped: 1"), "{summary}");
     assert!(
         summary.contains("objecttypecode new_invoice: 1"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn office_365_records_count_once_per_id_whatever_the_case_of_the_upn() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    organisation(tmp.path());
+    let data = tmp.path().join("data");
+    import_tables(&data, tmp.path());
+    let identities = tmp.path().join("identities.csv");
+    write(
+        &identities,
+        &format!("user_id,source,alias\n{ANNA},upn,anna.berg@example.com\n"),
+    );
+    let out = uptake(
+        &data,
+        &["import", "identities", &identities.display().to_string()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let record = |id: &str, time: &str, upn: &str, workload: &str, message: &str, entity: &str| {
+        format!(
+            r#"{{"CreationTime": "{time}", "Id": "{id}", "Operation": "{message}",
+               "OrganizationId": "d2f3a4b5-0000-4000-8000-000000000000", "RecordType": 21,
+               "UserKey": "10037FFE8A1B2C3D", "UserType": 0, "Version": 1, "Workload": "{workload}",
+               "ClientIP": "10.0.0.1", "ObjectId": "https://org.crm4.dynamics.com/main.aspx",
+               "UserId": "{upn}", "CrmOrganizationUniqueName": "org", "InstanceUrl": "https://org.crm4.dynamics.com",
+               "ItemType": "{entity}", "ItemUrl": "https://org.crm4.dynamics.com/main.aspx?etn={entity}",
+               "EntityName": "{entity}", "EntityId": "0f1e2d3c-0000-4000-8000-000000000000",
+               "Message": "{message}", "UserAgent": "Mozilla/5.0, like Gecko", "Fields": "[]"}}"#
+        )
+    };
+    // Two blobs that overlap, out of order, the UPN in two cases.
+    let first = tmp.path().join("blob-1.json");
+    write(
+        &first,
+        &format!(
+            "[{}, {}, {}]",
+            record(
+                "6C8E8D4A-1111-4000-8000-000000000001",
+                "2026-11-02T09:00:00",
+                "Anna.Berg@Example.com",
+                "CRM",
+                "Retrieve",
+                "account"
+            ),
+            record(
+                "6C8E8D4A-1111-4000-8000-000000000000",
+                "2026-11-02T08:00:00",
+                "anna.berg@example.com",
+                "CRM",
+                "Update",
+                "opportunity"
+            ),
+            record(
+                "6C8E8D4A-1111-4000-8000-000000000009",
+                "2026-11-02T08:30:00",
+                "anna.berg@example.com",
+                "Exchange",
+                "MailItemsAccessed",
+                ""
+            ),
+        ),
+    );
+    let second = tmp.path().join("blob-2.json");
+    write(
+        &second,
+        &format!(
+            "[{}, {}]",
+            record(
+                "6c8e8d4a-1111-4000-8000-000000000001",
+                "2026-11-02T09:00:00",
+                "ANNA.BERG@EXAMPLE.COM",
+                "CRM",
+                "Retrieve",
+                "account"
+            ),
+            record(
+                "6C8E8D4A-1111-4000-8000-000000000002",
+                "2026-11-02T09:00:00",
+                "anna.berg@example.com",
+                "CRM",
+                "Retrieve",
+                "account"
+            ),
+        ),
+    );
+    let (first, second) = (first.display().to_string(), second.display().to_string());
+    let out = uptake(
+        &data,
+        &[
+            "import",
+            "events",
+            "--source",
+            "o365-management",
+            "--preview",
+            &first,
+            &second,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut rows: Vec<String> = stdout(&out).lines().skip(1).map(str::to_string).collect();
+    rows.sort();
+    // Two records of the same second and kind with different ids are two
+    // events; the repeated id is one.
+    assert_eq!(
+        rows,
+        [
+            format!("{ANNA},2026-11-02T08:00:00.000Z,opportunities,update"),
+            format!("{ANNA},2026-11-02T09:00:00.000Z,accounts,view"),
+            format!("{ANNA},2026-11-02T09:00:00.000Z,accounts,view"),
+        ]
+    );
+    let summary = stderr(&out);
+    assert!(summary.contains("1 repeated rows stored once"), "{summary}");
+    assert!(
+        summary.contains("workload Exchange is not Dynamics 365: 1"),
         "{summary}"
     );
 }

@@ -108,6 +108,7 @@ pub fn read_audit<E: From<Error>>(
                 module,
                 action,
                 client: None,
+                key: Some(text("auditid").to_lowercase()).filter(|k| !k.is_empty()),
             })
         };
         emit(at, row)?;

@@ -7,6 +7,7 @@
 
 pub mod dataverse;
 pub mod mapping;
+pub mod o365;
 pub mod salesforce;
 
 use std::collections::BTreeMap;
@@ -20,7 +21,7 @@ pub enum Error {
     #[error("mapping {file}: {message}")]
     Mapping { file: String, message: String },
     #[error(
-        "unknown source '{0}': use native, salesforce-elf, salesforce-loginevent or dataverse-audit"
+        "unknown source '{0}': use native, salesforce-elf, salesforce-loginevent, dataverse-audit or o365-management"
     )]
     UnknownSource(String),
 }
@@ -39,6 +40,8 @@ pub enum Source {
     SalesforceLoginEvent,
     /// Dataverse (Dynamics 365) audit records from the Web API (JSON).
     DataverseAudit,
+    /// Office 365 Management Activity API content blobs, workload CRM.
+    O365Management,
 }
 
 impl std::str::FromStr for Source {
@@ -50,6 +53,7 @@ impl std::str::FromStr for Source {
             "salesforce-elf" => Ok(Source::SalesforceElf),
             "salesforce-loginevent" => Ok(Source::SalesforceLoginEvent),
             "dataverse-audit" => Ok(Source::DataverseAudit),
+            "o365-management" => Ok(Source::O365Management),
             other => Err(Error::UnknownSource(other.to_string())),
         }
     }
@@ -64,6 +68,7 @@ impl Source {
             Source::Native => None,
             Source::SalesforceElf | Source::SalesforceLoginEvent => Some("salesforce"),
             Source::DataverseAudit => Some("dataverse"),
+            Source::O365Management => Some("upn"),
         }
     }
 }
@@ -75,6 +80,7 @@ impl std::fmt::Display for Source {
             Source::SalesforceElf => "salesforce-elf",
             Source::SalesforceLoginEvent => "salesforce-loginevent",
             Source::DataverseAudit => "dataverse-audit",
+            Source::O365Management => "o365-management",
         })
     }
 }
@@ -92,6 +98,7 @@ pub struct Input {
 pub enum Mapping {
     Salesforce(mapping::Mapping),
     Dataverse(dataverse::Mapping),
+    O365(o365::Mapping),
 }
 
 impl Input {
@@ -117,6 +124,10 @@ impl Input {
             Source::DataverseAudit => {
                 let (text, file) = read(dataverse::BUNDLED, "dataverse-audit")?;
                 Some(Mapping::Dataverse(dataverse::Mapping::parse(&text, &file)?))
+            }
+            Source::O365Management => {
+                let (text, file) = read(o365::BUNDLED, "o365-management")?;
+                Some(Mapping::O365(o365::Mapping::parse(&text, &file)?))
             }
         };
         Ok(Input { source, mapping })
@@ -149,6 +160,9 @@ impl Input {
             (Source::DataverseAudit, Mapping::Dataverse(m)) => {
                 dataverse::read_audit(input, file, m, reading, emit)
             }
+            (Source::O365Management, Mapping::O365(m)) => {
+                o365::read_blob(input, file, m, reading, emit)
+            }
             _ => Ok(()),
         }
     }
@@ -163,6 +177,9 @@ pub struct Raw {
     pub module: String,
     pub action: String,
     pub client: Option<String>,
+    /// The event's identity in its source, when it has one (an audit
+    /// record's id): two rows with the same key are one event.
+    pub key: Option<String>,
 }
 
 /// A row a source cannot turn into an event: the field and why.

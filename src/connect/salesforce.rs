@@ -196,6 +196,7 @@ impl Columns {
             module,
             action: mapping.action(way).to_string(),
             client: None,
+            key: None,
         }))
     }
 }
@@ -219,13 +220,19 @@ pub fn read_login_events<E: From<Error>>(
             reading.drop("failed login");
             continue;
         }
-        let row = login_event(text("EventDate"), text("UserId"), mapping);
+        let row = login_event(
+            text("EventDate"),
+            text("UserId"),
+            text("EventIdentifier"),
+            mapping,
+        );
         emit(at, row)?;
     }
     Ok(())
 }
 
-fn login_event(date: &str, user: &str, mapping: &Mapping) -> Row {
+/// `key` is the record's `EventIdentifier`, unique per login.
+fn login_event(date: &str, user: &str, key: &str, mapping: &Mapping) -> Row {
     if date.is_empty() {
         return Err(refused("EventDate", "no time"));
     }
@@ -241,6 +248,7 @@ fn login_event(date: &str, user: &str, mapping: &Mapping) -> Row {
         module: mapping.platform_module().to_string(),
         action: mapping.action(Way::Login).to_string(),
         client: None,
+        key: (!key.is_empty()).then(|| key.to_string()),
     })
 }
 

@@ -210,7 +210,10 @@ fn read_source(
         let hash = {
             use std::hash::{Hash, Hasher};
             let mut h = std::collections::hash_map::DefaultHasher::new();
-            raw.hash(&mut h);
+            match &raw.key {
+                Some(key) => key.hash(&mut h),
+                None => raw.hash(&mut h),
+            }
             h.finish()
         };
         if !seen.lock().unwrap_or_else(|p| p.into_inner()).insert(hash) {

@@ -12,7 +12,8 @@ use std::io::Read;
 
 use serde::Deserialize;
 
-use super::{At, Emit, Error, Raw, Reading, refused};
+use super::mapping::{Unmapped, lower_keys, module_of, parse_toml};
+use super::{Emit, Error, Raw, Reading, Row, field, refused};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,12 +21,6 @@ struct Logins {
     actions: Vec<i64>,
     module: String,
     action: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Unmapped {
-    module: String,
 }
 
 /// How audit records become events (`connectors/dataverse-audit.toml`).
@@ -45,14 +40,8 @@ pub const BUNDLED: &str = include_str!("../../connectors/dataverse-audit.toml");
 
 impl Mapping {
     pub fn parse(text: &str, file: &str) -> Result<Mapping, Error> {
-        let mut mapping: Mapping = toml::from_str(text).map_err(|e| Error::Mapping {
-            file: file.into(),
-            message: e.to_string(),
-        })?;
-        mapping.entities = std::mem::take(&mut mapping.entities)
-            .into_iter()
-            .map(|(k, v)| (k.to_lowercase(), v))
-            .collect();
+        let mut mapping: Mapping = parse_toml(text, file)?;
+        mapping.entities = lower_keys(std::mem::take(&mut mapping.entities));
         Ok(mapping)
     }
 }
@@ -65,55 +54,56 @@ pub fn read_audit<E: From<Error>>(
     reading: &mut Reading,
     emit: &mut Emit<'_, E>,
 ) -> Result<(), E> {
-    let records = super::json_records(input, file, "value")?;
-    for (i, record) in records.iter().enumerate() {
-        reading.rows += 1;
-        let at = At::Record(i as u64 + 1);
-        let text = |name: &str| record.get(name).and_then(|v| v.as_str()).unwrap_or("");
-        let code = |name: &str| record.get(name).and_then(serde_json::Value::as_i64);
-        let (module, action) = match (code("action"), code("operation")) {
-            (Some(a), _) if mapping.logins.actions.contains(&a) => {
-                (mapping.logins.module.clone(), mapping.logins.action.clone())
-            }
-            (_, Some(op)) => {
-                let Some(action) = mapping.operations.get(&op.to_string()) else {
-                    reading.drop(&format!("operation {op} not mapped"));
-                    continue;
-                };
-                let table = text("objecttypecode").to_lowercase();
-                let module = match mapping.entities.get(&table) {
-                    Some(module) => module.clone(),
-                    None => {
-                        reading.unmapped(&format!("objecttypecode {table}"));
-                        mapping.unmapped.module.clone()
-                    }
-                };
-                (module, action.clone())
-            }
-            (_, None) => {
-                emit(at, Err(refused("operation", "no operation code")))?;
-                continue;
-            }
-        };
-        let time = text("createdon");
-        let user = text("_userid_value");
-        let row = if time.is_empty() {
-            Err(refused("createdon", "no time"))
-        } else if user.is_empty() {
-            Err(refused("_userid_value", "no user"))
-        } else {
-            Ok(Raw {
-                event_time: time.to_string(),
-                user_id: user.to_lowercase(),
-                module,
-                action,
-                client: None,
-                key: Some(text("auditid").to_lowercase()).filter(|k| !k.is_empty()),
-            })
-        };
-        emit(at, row)?;
-    }
-    Ok(())
+    super::read_records(input, file, "value", reading, emit, |record, reading| {
+        audit_event(record, mapping, reading)
+    })
+}
+
+/// One audit record: an event, a refusal, or `None` when it is no
+/// activity (counted in `reading`).
+fn audit_event(
+    record: &serde_json::Value,
+    mapping: &Mapping,
+    reading: &mut Reading,
+) -> Option<Row> {
+    let text = |name: &str| field(record, name);
+    let code = |name: &str| record.get(name).and_then(serde_json::Value::as_i64);
+    let (module, action) = match (code("action"), code("operation")) {
+        (Some(a), _) if mapping.logins.actions.contains(&a) => {
+            (mapping.logins.module.clone(), mapping.logins.action.clone())
+        }
+        (_, Some(op)) => {
+            let Some(action) = mapping.operations.get(&op.to_string()) else {
+                reading.drop(&format!("operation {op} not mapped"));
+                return None;
+            };
+            let table = text("objecttypecode");
+            let module = module_of(
+                &mapping.entities,
+                &mapping.unmapped,
+                "objecttypecode",
+                table,
+                reading,
+            );
+            (module, action.clone())
+        }
+        (_, None) => return Some(Err(refused("operation", "no operation code"))),
+    };
+    let (time, user) = (text("createdon"), text("_userid_value"));
+    Some(if time.is_empty() {
+        Err(refused("createdon", "no time"))
+    } else if user.is_empty() {
+        Err(refused("_userid_value", "no user"))
+    } else {
+        Ok(Raw {
+            event_time: time.to_string(),
+            user_id: user.to_lowercase(),
+            module,
+            action,
+            client: None,
+            key: Some(text("auditid").to_lowercase()).filter(|k| !k.is_empty()),
+        })
+    })
 }
 
 #[cfg(test)]

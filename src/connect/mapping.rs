@@ -31,10 +31,44 @@ struct Home {
     paths: Vec<String>,
 }
 
+/// What a value a mapping does not know becomes.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Unmapped {
-    module: String,
+pub struct Unmapped {
+    pub module: String,
+}
+
+/// Reads a mapping of any source from TOML; `file` names it in errors.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<T> {
+    toml::from_str(text).map_err(|e| Error::Mapping {
+        file: file.into(),
+        message: e.to_string(),
+    })
+}
+
+/// A table of names compared case-insensitively: its keys lower-cased.
+pub fn lower_keys(map: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    map.into_iter()
+        .map(|(k, v)| (k.to_lowercase(), v))
+        .collect()
+}
+
+/// The module of a table name (`entities` keyed in lower case), or the
+/// unmapped module with the value counted as `label name`.
+pub fn module_of(
+    entities: &BTreeMap<String, String>,
+    unmapped: &Unmapped,
+    label: &str,
+    name: &str,
+    reading: &mut Reading,
+) -> String {
+    match entities.get(&name.to_lowercase()) {
+        Some(module) => module.clone(),
+        None => {
+            reading.unmapped(&format!("{label} {name}"));
+            unmapped.module.clone()
+        }
+    }
 }
 
 /// A Salesforce Event Monitoring mapping.
@@ -57,14 +91,8 @@ pub const SALESFORCE_ELF: &str = include_str!("../../connectors/salesforce-elf.t
 impl Mapping {
     /// Reads a mapping; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Mapping> {
-        let mut mapping: Mapping = toml::from_str(text).map_err(|e| Error::Mapping {
-            file: file.into(),
-            message: e.to_string(),
-        })?;
-        mapping.entity_types = std::mem::take(&mut mapping.entity_types)
-            .into_iter()
-            .map(|(k, v)| (k.to_lowercase(), v))
-            .collect();
+        let mut mapping: Mapping = parse_toml(text, file)?;
+        mapping.entity_types = lower_keys(std::mem::take(&mut mapping.entity_types));
         for way in mapping.event_types.values() {
             if !mapping.actions.contains_key(way.name()) {
                 return Err(Error::Mapping {

@@ -389,6 +389,31 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
+/// Reads a JSON page of records (see [`json_records`]), turning each into
+/// a row with `row` (`None` for a record that is no activity, counted in
+/// `reading` by `row`) and handing it to `emit` with its place.
+pub fn read_records<E: From<Error>>(
+    input: impl Read,
+    file: &str,
+    key: &str,
+    reading: &mut Reading,
+    emit: &mut Emit<'_, E>,
+    mut row: impl FnMut(&serde_json::Value, &mut Reading) -> Option<Row>,
+) -> std::result::Result<(), E> {
+    for (i, record) in json_records::<E>(input, file, key)?.iter().enumerate() {
+        reading.rows += 1;
+        if let Some(row) = row(record, reading) {
+            emit(At::Record(i as u64 + 1), row)?;
+        }
+    }
+    Ok(())
+}
+
+/// A text field of a JSON record; empty when missing or not text.
+pub fn field<'a>(record: &'a serde_json::Value, name: &str) -> &'a str {
+    record.get(name).and_then(|v| v.as_str()).unwrap_or("")
+}
+
 /// The records of a JSON page: the array under `key` of an object (an
 /// OData `value`, a SOQL `records`), or a bare array.
 pub fn json_records<E: From<Error>>(

@@ -12,13 +12,8 @@ use std::io::Read;
 
 use serde::Deserialize;
 
-use super::{At, Emit, Error, Raw, Reading, refused};
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Unmapped {
-    module: String,
-}
+use super::mapping::{Unmapped, lower_keys, module_of, parse_toml};
+use super::{Emit, Error, Raw, Reading, Row, field, refused};
 
 /// How records become events (`connectors/o365-management.toml`).
 #[derive(Debug, Clone, Deserialize)]
@@ -34,14 +29,8 @@ pub const BUNDLED: &str = include_str!("../../connectors/o365-management.toml");
 
 impl Mapping {
     pub fn parse(text: &str, file: &str) -> Result<Mapping, Error> {
-        let mut mapping: Mapping = toml::from_str(text).map_err(|e| Error::Mapping {
-            file: file.into(),
-            message: e.to_string(),
-        })?;
-        mapping.entities = std::mem::take(&mut mapping.entities)
-            .into_iter()
-            .map(|(k, v)| (k.to_lowercase(), v))
-            .collect();
+        let mut mapping: Mapping = parse_toml(text, file)?;
+        mapping.entities = lower_keys(std::mem::take(&mut mapping.entities));
         Ok(mapping)
     }
 }
@@ -54,49 +43,49 @@ pub fn read_blob<E: From<Error>>(
     reading: &mut Reading,
     emit: &mut Emit<'_, E>,
 ) -> Result<(), E> {
-    let records = super::json_records(input, file, "value")?;
-    for (i, record) in records.iter().enumerate() {
-        reading.rows += 1;
-        let at = At::Record(i as u64 + 1);
-        let text = |name: &str| record.get(name).and_then(|v| v.as_str()).unwrap_or("");
-        let workload = text("Workload");
-        if workload != "CRM" {
-            reading.drop(&format!("workload {workload} is not Dynamics 365"));
-            continue;
-        }
-        let message = text("Message");
-        let Some(action) = mapping.messages.get(message) else {
-            reading.drop(&format!("message {message} not mapped"));
-            continue;
-        };
-        let entity = text("EntityName").to_lowercase();
-        let module = match mapping.entities.get(&entity) {
-            Some(module) => module.clone(),
-            None => {
-                reading.unmapped(&format!("EntityName {entity}"));
-                mapping.unmapped.module.clone()
-            }
-        };
-        let (time, user, id) = (text("CreationTime"), text("UserId"), text("Id"));
-        let row = if time.is_empty() {
-            Err(refused("CreationTime", "no time"))
-        } else if user.is_empty() {
-            Err(refused("UserId", "no user"))
-        } else if id.is_empty() {
-            Err(refused("Id", "no record id"))
-        } else {
-            Ok(Raw {
-                event_time: utc(time),
-                user_id: user.to_lowercase(),
-                module,
-                action: action.clone(),
-                client: None,
-                key: Some(id.to_lowercase()),
-            })
-        };
-        emit(at, row)?;
+    super::read_records(input, file, "value", reading, emit, |record, reading| {
+        crm_event(record, mapping, reading)
+    })
+}
+
+/// One audit record: an event, a refusal, or `None` when it is no
+/// Dynamics 365 activity (counted in `reading`).
+fn crm_event(record: &serde_json::Value, mapping: &Mapping, reading: &mut Reading) -> Option<Row> {
+    let text = |name: &str| field(record, name);
+    let workload = text("Workload");
+    if workload != "CRM" {
+        reading.drop(&format!("workload {workload} is not Dynamics 365"));
+        return None;
     }
-    Ok(())
+    let message = text("Message");
+    let Some(action) = mapping.messages.get(message) else {
+        reading.drop(&format!("message {message} not mapped"));
+        return None;
+    };
+    let module = module_of(
+        &mapping.entities,
+        &mapping.unmapped,
+        "EntityName",
+        text("EntityName"),
+        reading,
+    );
+    let (time, user, id) = (text("CreationTime"), text("UserId"), text("Id"));
+    Some(if time.is_empty() {
+        Err(refused("CreationTime", "no time"))
+    } else if user.is_empty() {
+        Err(refused("UserId", "no user"))
+    } else if id.is_empty() {
+        Err(refused("Id", "no record id"))
+    } else {
+        Ok(Raw {
+            event_time: utc(time),
+            user_id: user.to_lowercase(),
+            module,
+            action: action.clone(),
+            client: None,
+            key: Some(id.to_lowercase()),
+        })
+    })
 }
 
 /// A time without an offset, as the API gives it, marked as UTC.

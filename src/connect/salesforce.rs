@@ -211,24 +211,19 @@ pub fn read_login_events<E: From<Error>>(
     reading: &mut Reading,
     emit: &mut Emit<'_, E>,
 ) -> Result<(), E> {
-    let records = super::json_records(input, file, "records")?;
-    for (i, record) in records.iter().enumerate() {
-        reading.rows += 1;
-        let at = At::Record(i as u64 + 1);
-        let text = |name: &str| record.get(name).and_then(|v| v.as_str()).unwrap_or("");
+    super::read_records(input, file, "records", reading, emit, |record, reading| {
+        let text = |name: &str| super::field(record, name);
         if text("Status") != "Success" {
             reading.drop("failed login");
-            continue;
+            return None;
         }
-        let row = login_event(
+        Some(login_event(
             text("EventDate"),
             text("UserId"),
             text("EventIdentifier"),
             mapping,
-        );
-        emit(at, row)?;
-    }
-    Ok(())
+        ))
+    })
 }
 
 /// `key` is the record's `EventIdentifier`, unique per login.

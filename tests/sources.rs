@@ -774,3 +774,81 @@ fn office_365_records_count_once_per_id_whatever_the_case_of_the_upn() {
         "{summary}"
     );
 }
+
+#[test]
+fn hubspot_logins_and_audit_records_resolve_numeric_user_ids() {
+    let (tmp, data) = organisation_store();
+    let identities = tmp.path().join("identities.csv");
+    write(
+        &identities,
+        &format!("user_id,source,alias\n{ANNA},hubspot,876\n{BEN},hubspot,0089274502\n"),
+    );
+    let out = uptake(
+        &data,
+        &["import", "identities", &identities.display().to_string()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let logins = tmp.path().join("login-1.json");
+    write(
+        &logins,
+        r#"{"results": [
+             {"countryCode": "de", "email": "anna.berg@example.com", "id": "5432653",
+              "ipAddress": "45.56.67.89", "loginAt": "2026-11-02T07:36:24.303Z",
+              "loginSucceeded": true, "regionCode": "he", "userAgent": "Mozilla/5.0 (X11, Linux)", "userId": 876},
+             {"countryCode": "de", "email": "anna.berg@example.com", "id": "5432654",
+              "ipAddress": "45.56.67.89", "loginAt": "2026-11-02T07:35:00.000Z",
+              "loginSucceeded": false, "regionCode": "he", "userAgent": "Mozilla/5.0", "userId": 876}],
+           "paging": {"next": {"after": "NTQzMjY1NA==", "link": "https://api.hubapi.com/account-info/v3/activity/login?after=NTQzMjY1NA=="}}}"#,
+    );
+    let audit = tmp.path().join("audit-1.json");
+    write(
+        &audit,
+        r#"{"results": [
+             {"id": "jAzNiQgaEZUTlJISRtESldLGFNM", "category": "CRM_OBJECT", "subCategory": "DEAL",
+              "action": "UPDATE", "targetObjectId": "1234", "occurredAt": "2026-11-03T20:58:49.529Z",
+              "actingUser": {"userId": "089274502", "userEmail": "ben@example.com"}},
+             {"id": "FQVHSQEHchIJDy0EB14CAhcEFC9P", "category": "REPORT", "subCategory": "",
+              "action": "VIEW", "targetObjectId": "Weekly pipeline", "occurredAt": "2026-11-03T21:00:00Z",
+              "actingUser": {"userId": 876, "userEmail": "anna.berg@example.com"}},
+             {"id": "QQQ", "category": "SECURITY", "subCategory": "USER",
+              "action": "LOGIN_AS", "targetObjectId": "x", "occurredAt": "2026-11-03T21:00:00Z",
+              "actingUser": {"userId": 876, "userEmail": "anna.berg@example.com"}}],
+           "paging": {}}"#,
+    );
+    let preview = |source: &str, file: &Path| {
+        let out = uptake(
+            &data,
+            &[
+                "import",
+                "events",
+                "--source",
+                source,
+                "--preview",
+                &file.display().to_string(),
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        (stdout(&out), stderr(&out))
+    };
+    let (rows, summary) = preview("hubspot-login", &logins);
+    assert_eq!(
+        rows,
+        format!(
+            "user_id,event_time,module,action\n{ANNA},2026-11-02T07:36:24.303Z,platform,login\n"
+        )
+    );
+    assert!(summary.contains("failed login: 1"), "{summary}");
+    let (rows, summary) = preview("hubspot-audit", &audit);
+    assert_eq!(
+        rows,
+        format!(
+            "user_id,event_time,module,action\n\
+             {BEN},2026-11-03T20:58:49.529Z,opportunities,update\n\
+             {ANNA},2026-11-03T21:00:00.000Z,analytics,view\n"
+        )
+    );
+    assert!(
+        summary.contains("action LOGIN_AS not mapped: 1"),
+        "{summary}"
+    );
+}

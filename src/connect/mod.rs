@@ -6,6 +6,7 @@
 //! `salesforce-elf` and `salesforce-loginevent` ([`salesforce`]).
 
 pub mod dataverse;
+pub mod hubspot;
 pub mod mapping;
 pub mod o365;
 pub mod salesforce;
@@ -21,7 +22,7 @@ pub enum Error {
     #[error("mapping {file}: {message}")]
     Mapping { file: String, message: String },
     #[error(
-        "unknown source '{0}': use native, salesforce-elf, salesforce-loginevent, dataverse-audit or o365-management"
+        "unknown source '{0}': use native, salesforce-elf, salesforce-loginevent, dataverse-audit, o365-management, hubspot-login or hubspot-audit"
     )]
     UnknownSource(String),
 }
@@ -42,6 +43,10 @@ pub enum Source {
     DataverseAudit,
     /// Office 365 Management Activity API content blobs, workload CRM.
     O365Management,
+    /// HubSpot login history pages (JSON).
+    HubspotLogin,
+    /// HubSpot audit log pages (JSON).
+    HubspotAudit,
 }
 
 impl std::str::FromStr for Source {
@@ -54,6 +59,8 @@ impl std::str::FromStr for Source {
             "salesforce-loginevent" => Ok(Source::SalesforceLoginEvent),
             "dataverse-audit" => Ok(Source::DataverseAudit),
             "o365-management" => Ok(Source::O365Management),
+            "hubspot-login" => Ok(Source::HubspotLogin),
+            "hubspot-audit" => Ok(Source::HubspotAudit),
             other => Err(Error::UnknownSource(other.to_string())),
         }
     }
@@ -69,6 +76,7 @@ impl Source {
             Source::SalesforceElf | Source::SalesforceLoginEvent => Some("salesforce"),
             Source::DataverseAudit => Some("dataverse"),
             Source::O365Management => Some("upn"),
+            Source::HubspotLogin | Source::HubspotAudit => Some("hubspot"),
         }
     }
 }
@@ -81,6 +89,8 @@ impl std::fmt::Display for Source {
             Source::SalesforceLoginEvent => "salesforce-loginevent",
             Source::DataverseAudit => "dataverse-audit",
             Source::O365Management => "o365-management",
+            Source::HubspotLogin => "hubspot-login",
+            Source::HubspotAudit => "hubspot-audit",
         })
     }
 }
@@ -99,6 +109,7 @@ pub enum Mapping {
     Salesforce(mapping::Mapping),
     Dataverse(dataverse::Mapping),
     O365(o365::Mapping),
+    Hubspot(hubspot::Mapping),
 }
 
 impl Input {
@@ -128,6 +139,10 @@ impl Input {
             Source::O365Management => {
                 let (text, file) = read(o365::BUNDLED, "o365-management")?;
                 Some(Mapping::O365(o365::Mapping::parse(&text, &file)?))
+            }
+            Source::HubspotLogin | Source::HubspotAudit => {
+                let (text, file) = read(hubspot::BUNDLED, "hubspot")?;
+                Some(Mapping::Hubspot(hubspot::Mapping::parse(&text, &file)?))
             }
         };
         Ok(Input { source, mapping })
@@ -162,6 +177,12 @@ impl Input {
             }
             (Source::O365Management, Mapping::O365(m)) => {
                 o365::read_blob(input, file, m, reading, emit)
+            }
+            (Source::HubspotLogin, Mapping::Hubspot(m)) => {
+                hubspot::read_logins(input, file, m, reading, emit)
+            }
+            (Source::HubspotAudit, Mapping::Hubspot(m)) => {
+                hubspot::read_audit(input, file, m, reading, emit)
             }
             _ => Ok(()),
         }

@@ -852,3 +852,112 @@ fn hubspot_logins_and_audit_records_resolve_numeric_user_ids() {
         "{summary}"
     );
 }
+
+#[test]
+fn directories_come_from_salesforce_and_entra_exports_through_the_example_mappings() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    write(
+        &tmp.path().join("waves.csv"),
+        "wave_id,name,go_live\nW1,DACH,2026-09-07\nW2,Nordics,2026-10-05\nW3,Iberia,2026-11-02\n",
+    );
+    let data = tmp.path().join("data");
+    let waves = tmp.path().join("waves.csv").display().to_string();
+    assert!(uptake(&data, &["import", "waves", &waves]).status.success());
+    let example = |name: &str| {
+        crate::support::repo()
+            .join("connectors/directory")
+            .join(name)
+            .display()
+            .to_string()
+    };
+    // A Salesforce User export: every value quoted, 15-character ids, an
+    // inactive user, a comma inside a role.
+    let users = tmp.path().join("users.csv");
+    write(
+        &users,
+        &format!(
+            "\"Id\",\"Username\",\"Email\",\"Department\",\"Division\",\"UserRole\",\"IsActive\",\"CreatedDate\"\r\n\
+             \"{}\",\"anna@example.com\",\"anna@example.com\",\"Sales\",\"Central Europe\",\"Sales, North\",\"true\",\"2026-08-01T09:00:00.000+0000\"\r\n\
+             \"{}\",\"ben@example.com\",\"ben@example.com\",\"Service\",\"Northern Europe\",\"Service\",\"true\",\"2026-08-02T09:00:00.000+0000\"\r\n\
+             \"{}\",\"carl@example.com\",\"carl@example.com\",\"Sales\",\"Central Europe\",\"Sales, North\",\"false\",\"2020-01-01T09:00:00.000+0000\"\r\n",
+            &ANNA[..15],
+            &BEN[..15],
+            &CARL[..15]
+        ),
+    );
+    let users = users.display().to_string();
+    let mapping = example("salesforce-user.toml");
+    let out = uptake(
+        &data,
+        &[
+            "import",
+            "directory",
+            &users,
+            "--mapping",
+            &mapping,
+            "--preview",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "user_id,region,department,team,wave,license_start,license_end\n\
+             {ANNA},DACH,Sales,\"Sales, North\",W1,2026-08-01,\n\
+             {BEN},Nordics,Service,Service,W2,2026-08-02,\n"
+        )
+    );
+    let out = uptake(
+        &data,
+        &["import", "directory", &users, "--mapping", &mapping],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("imported 2 licensees"),
+        "{}",
+        stderr(&out)
+    );
+
+    // An Entra ID export: a byte order mark, an unknown country on line 3.
+    let entra = tmp.path().join("exportUsers.csv");
+    write(
+        &entra,
+        "\u{feff}userPrincipalName,displayName,objectId,jobTitle,department,accountEnabled,country,officeLocation,createdDateTime\n\
+         Anna.Berg@Example.com,\"Berg, Anna\",5e4f2a3b-0000-4000-8000-000000000001,Rep,Sales,True,Germany,Frankfurt,2026-08-01T09:00:00Z\n\
+         eve@example.com,Eve,5e4f2a3b-0000-4000-8000-000000000002,Rep,Sales,True,France,Paris,2026-08-01T09:00:00Z\n",
+    );
+    let entra = entra.display().to_string();
+    let out = uptake(
+        &data,
+        &[
+            "import",
+            "directory",
+            &entra,
+            "--mapping",
+            &example("entra-users.toml"),
+        ],
+    );
+    assert!(!out.status.success());
+    let e = stderr(&out);
+    assert!(
+        e.contains("line 3") && e.contains("region") && e.contains("'France'"),
+        "{e}"
+    );
+    // Plain renames: the export's columns under other names.
+    let renamed = tmp.path().join("hr.csv");
+    write(
+        &renamed,
+        "Personnel No,Area,Dept,Group,Rollout,From\nE10442,DACH,Sales,Team A,W1,2026-08-01\n",
+    );
+    let out = uptake(
+        &data,
+        &[
+            "import",
+            "directory",
+            &renamed.display().to_string(),
+            "--map",
+            "user_id=Personnel No,region=Area,department=Dept,team=Group,wave=Rollout,license_start=From",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}

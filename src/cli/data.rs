@@ -17,7 +17,21 @@ pub enum ImportCommand {
     Waves { file: PathBuf },
     /// Licensee directory: user_id, region, department, team, wave,
     /// license_start, license_end.
-    Directory { file: PathBuf },
+    Directory {
+        file: PathBuf,
+        /// How an HR or identity export's columns become the directory's
+        /// (TOML: [columns], [constants], [values.COLUMN], [wave], [keep],
+        /// [ids]); see the README.
+        #[arg(long)]
+        mapping: Option<PathBuf>,
+        /// Plain renames instead of a mapping file:
+        /// region=Country,department=Department,...
+        #[arg(long, conflicts_with = "mapping")]
+        map: Option<String>,
+        /// Store nothing: print the directory rows as CSV on stdout.
+        #[arg(long)]
+        preview: bool,
+    },
     /// Module catalog: module_id, name, licensed_from, licensed_until,
     /// monthly_cost_per_user.
     Modules { file: PathBuf },
@@ -111,6 +125,39 @@ pub(super) fn check(data: &std::path::Path, settings: &Settings, repair: bool) -
 /// `uptake import TABLE FILE...`.
 pub(super) fn import(global: &Global, cmd: ImportCommand, settings: &Settings) -> Result<()> {
     // A preview stores nothing: the data directory is not even opened.
+    if let ImportCommand::Directory {
+        file,
+        mapping,
+        map,
+        preview: true,
+    } = &cmd
+    {
+        let mapping = directory_mapping(mapping.as_deref(), map.as_deref())?;
+        let (licensees, _) = store::read_directory(file, mapping.as_ref())?;
+        let mut out = csv::Writer::from_writer(std::io::stdout().lock());
+        let stdout = |e: csv::Error| Error::Usage(format!("cannot write the preview: {e}"));
+        out.write_record(crate::connect::directory::COLUMNS)
+            .map_err(stdout)?;
+        for l in &licensees {
+            out.write_record([
+                l.user_id.as_str(),
+                &l.region,
+                &l.department,
+                &l.team,
+                &l.wave,
+                &l.license_start.to_string(),
+                &l.license_end.map(|d| d.to_string()).unwrap_or_default(),
+            ])
+            .map_err(stdout)?;
+        }
+        out.flush()
+            .map_err(|e| Error::Usage(format!("cannot write the preview: {e}")))?;
+        eprintln!(
+            "would import {} licensees (nothing was stored)",
+            licensees.len()
+        );
+        return Ok(());
+    }
     if let ImportCommand::Events {
         files,
         source,
@@ -131,8 +178,11 @@ pub(super) fn import(global: &Global, cmd: ImportCommand, settings: &Settings) -
             let n = store.import_waves(&file)?;
             eprintln!("imported {n} waves");
         }
-        ImportCommand::Directory { file } => {
-            let n = store.import_directory(&file, settings)?;
+        ImportCommand::Directory {
+            file, mapping, map, ..
+        } => {
+            let mapping = directory_mapping(mapping.as_deref(), map.as_deref())?;
+            let n = store.import_directory_mapped(&file, mapping.as_ref(), settings)?;
             eprintln!("imported {n} licensees");
         }
         ImportCommand::Modules { file } => {
@@ -206,4 +256,23 @@ fn preview_events(
         s.events, s.files_imported
     );
     Ok(())
+}
+
+/// The directory mapping of `--mapping FILE` or `--map RENAMES`, if any.
+fn directory_mapping(
+    file: Option<&std::path::Path>,
+    renames: Option<&str>,
+) -> Result<Option<crate::connect::directory::Mapping>> {
+    use crate::connect::directory::Mapping;
+    Ok(match (file, renames) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path).map_err(|source| store::Error::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            Some(Mapping::parse(&text, &path.display().to_string())?)
+        }
+        (None, Some(renames)) => Some(Mapping::from_renames(renames)?),
+        (None, None) => None,
+    })
 }

@@ -6,6 +6,7 @@
 //! `salesforce-elf` and `salesforce-loginevent` ([`salesforce`]).
 
 pub mod dataverse;
+pub mod directory;
 pub mod hubspot;
 pub mod mapping;
 pub mod o365;

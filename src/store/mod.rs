@@ -271,9 +271,21 @@ impl Store {
     /// Replaces the licensee directory; user ids are pseudonymised first
     /// when a key is configured.
     pub fn import_directory(&mut self, path: &Path, settings: &Settings) -> Result<usize> {
+        self.import_directory_mapped(path, None, settings)
+    }
+
+    /// Imports the directory from an HR or identity export through a
+    /// mapping ([`crate::connect::directory`]), or from uptake's own
+    /// columns without one.
+    pub fn import_directory_mapped(
+        &mut self,
+        path: &Path,
+        mapping: Option<&crate::connect::directory::Mapping>,
+        settings: &Settings,
+    ) -> Result<usize> {
         self.check_writer()?;
         let pseudonym = self.check_pseudonym(settings)?;
-        let (mut licensees, lines) = read_csv_table::<Licensee>(path)?;
+        let (mut licensees, lines) = read_directory(path, mapping)?;
         if let Some(p) = &pseudonym {
             for l in &mut licensees {
                 l.user_id = p.id(&l.user_id);
@@ -383,6 +395,17 @@ impl Store {
             }
         }
         Ok(())
+    }
+}
+
+/// The directory rows of a file, through a mapping when one is given.
+pub fn read_directory(
+    path: &Path,
+    mapping: Option<&crate::connect::directory::Mapping>,
+) -> Result<(Vec<Licensee>, Vec<u64>)> {
+    match mapping {
+        Some(mapping) => tables::read_mapped_directory(path, mapping),
+        None => read_csv_table::<Licensee>(path),
     }
 }
 

@@ -241,6 +241,43 @@ pub fn open_input(path: &Path) -> Result<Box<dyn Read>> {
 /// Every problem found is returned, with the file's line numbers (the header
 /// is line 1).
 pub fn read_csv_table<T: Table>(path: &Path) -> Result<(Vec<T>, Vec<u64>)> {
+    read_csv_rows(path, T::REQUIRED, &|row| T::from_fields(row).map(Some))
+}
+
+/// Reads the directory from an export through a mapping
+/// ([`crate::connect::directory`]): rows it leaves out are skipped, rows
+/// it cannot place are refused with their line.
+pub fn read_mapped_directory(
+    path: &Path,
+    mapping: &crate::connect::directory::Mapping,
+) -> Result<(Vec<Licensee>, Vec<u64>)> {
+    read_csv_rows(path, &mapping.source_columns(), &|row| {
+        let mapped = mapping
+            .row(&|c| row.field(c).map(str::to_string))
+            .map_err(|(column, reason)| FieldError::new(&column, reason))?;
+        match mapped {
+            Some(values) => Licensee::from_fields(&Mapped(values)).map(Some),
+            None => Ok(None),
+        }
+    })
+}
+
+/// Directory columns and their values, as a mapping made them.
+struct Mapped(std::collections::BTreeMap<&'static str, String>);
+
+impl Fields for Mapped {
+    fn field(&self, column: &str) -> Option<&str> {
+        self.0.get(column).map(String::as_str)
+    }
+}
+
+/// Reads the rows of a CSV file: `required` columns must be in the
+/// header, `make` turns each row into a table row (`None`: skipped).
+fn read_csv_rows<T: Table>(
+    path: &Path,
+    required: &[&str],
+    make: &dyn Fn(&CsvRow<'_>) -> std::result::Result<Option<T>, FieldError>,
+) -> Result<(Vec<T>, Vec<u64>)> {
     let name = path.display().to_string();
     let problem = |position: String, e: FieldError| InputProblem {
         file: name.clone(),
@@ -251,14 +288,14 @@ pub fn read_csv_table<T: Table>(path: &Path) -> Result<(Vec<T>, Vec<u64>)> {
     let counted = crate::connect::Lines::default();
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
-        .from_reader(counted.wrap(open_input(path)?));
+        .from_reader(counted.wrap(crate::connect::without_bom(open_input(path)?)));
     let headers = reader.headers().in_file(path)?.clone();
     let index: HashMap<String, usize> = headers
         .iter()
         .enumerate()
         .map(|(i, h)| (h.to_string(), i))
         .collect();
-    let missing: Vec<InputProblem> = T::REQUIRED
+    let missing: Vec<InputProblem> = required
         .iter()
         .filter(|c| !index.contains_key(**c))
         .map(|c| {
@@ -280,14 +317,15 @@ pub fn read_csv_table<T: Table>(path: &Path) -> Result<(Vec<T>, Vec<u64>)> {
             Ok(false) => break,
             Ok(true) => {
                 let line = record.position().map_or(0, |p| counted.line_at(p.byte()));
-                match T::from_fields(&CsvRow {
+                match make(&CsvRow {
                     index: &index,
                     record: &record,
                 }) {
-                    Ok(row) => {
+                    Ok(Some(row)) => {
                         rows.push(row);
                         lines.push(line);
                     }
+                    Ok(None) => {}
                     Err(e) => problems.push(problem(format!("line {line}"), e)),
                 }
             }

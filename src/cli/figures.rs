@@ -127,7 +127,13 @@ pub(super) async fn stats(
     let s = kpi::event_stats(engine).await?;
     let m = store.manifest();
     let range = store.event_dates(settings);
-    let value = serde_json::json!({
+    let mut unmapped = std::collections::BTreeMap::<&str, u64>::new();
+    for record in m.imports.values() {
+        for (value, rows) in &record.unmapped {
+            *unmapped.entry(value).or_default() += rows;
+        }
+    }
+    let mut value = serde_json::json!({
         "events": s.events,
         "files": m.event_files.len(),
         "imported_files": m.imports.len(),
@@ -142,6 +148,10 @@ pub(super) async fn stats(
         "events_of_unknown_modules": s.events_of_unknown_modules,
         "unknown_module_ids": s.unknown_module_ids,
     });
+    // Values vendors' logs gave that their mappings did not know.
+    if !unmapped.is_empty() {
+        value["unmapped_values"] = serde_json::json!(unmapped);
+    }
     Ok(match format {
         Format::Json => format!(
             "{}\n",

@@ -227,6 +227,7 @@ impl Store {
         for ((_, path, hash), outcome) in todo.into_iter().zip(outcomes) {
             let outcome = outcome?;
             problems.extend(outcome.problems);
+            let unmapped = outcome.reading.unmapped.clone();
             summary.reading.extend(outcome.reading);
             rollup.merge(outcome.rollup);
             new_files.extend(outcome.files);
@@ -237,6 +238,7 @@ impl Store {
                     events: outcome.events,
                     imported_at: chrono::Utc::now()
                         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    unmapped,
                 },
             );
             summary.events += outcome.events;

@@ -49,6 +49,10 @@ pub struct ImportRecord {
     pub source: String,
     pub events: u64,
     pub imported_at: String,
+    /// Values a source's mapping did not know, with their rows (stored as
+    /// the mapping's `unmapped` module); listed by `uptake stats`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub unmapped: std::collections::BTreeMap<String, u64>,
 }
 
 /// What the rollup depends on besides the events themselves.

@@ -20,8 +20,8 @@ pub enum ImportCommand {
     Directory {
         file: PathBuf,
         /// How an HR or identity export's columns become the directory's
-        /// (TOML: [columns], [constants], [values.COLUMN], [wave], [keep],
-        /// [ids]); see the README.
+        /// (TOML with the tables columns, constants, values.COLUMN, wave,
+        /// keep and ids); see the README.
         #[arg(long)]
         mapping: Option<PathBuf>,
         /// Plain renames instead of a mapping file:

@@ -185,7 +185,10 @@ impl Input {
             (Source::HubspotAudit, Mapping::Hubspot(m)) => {
                 hubspot::read_audit(input, file, m, reading, emit)
             }
-            _ => Ok(()),
+            (source, _) => Err(E::from(Error::Read {
+                file: file.into(),
+                message: format!("the mapping given is not one of source {source}"),
+            })),
         }
     }
 }

@@ -57,18 +57,14 @@ pub fn read_elf<E: From<Error>>(
         .from_reader(lines.wrap(super::without_bom(input)));
     let headers = reader
         .headers()
-        .map_err(|e| Error::Read {
-            file: file.into(),
-            message: e.to_string(),
-        })
-        .map_err(E::from)?
+        .map_err(|e| unreadable(file, &e.to_string()))?
         .clone();
     let index = |name: &str| headers.iter().position(|h| h.trim() == name);
     let Some(event_type) = index("EVENT_TYPE") else {
-        return Err(E::from(Error::Read {
-            file: file.into(),
-            message: "line 1: no EVENT_TYPE column: this is not an EventLogFile CSV".into(),
-        }));
+        return Err(unreadable(
+            file,
+            "line 1: no EVENT_TYPE column: this is not an EventLogFile CSV",
+        ));
     };
     let columns = Columns {
         event_type,
@@ -82,16 +78,16 @@ pub fn read_elf<E: From<Error>>(
         login_status: index("LOGIN_STATUS"),
     };
     if columns.timestamp_derived.is_none() && columns.timestamp.is_none() {
-        return Err(E::from(Error::Read {
-            file: file.into(),
-            message: "line 1: neither TIMESTAMP_DERIVED nor TIMESTAMP".into(),
-        }));
+        return Err(unreadable(
+            file,
+            "line 1: neither TIMESTAMP_DERIVED nor TIMESTAMP",
+        ));
     }
     if columns.user_id_derived.is_none() && columns.user_id.is_none() {
-        return Err(E::from(Error::Read {
-            file: file.into(),
-            message: "line 1: neither USER_ID_DERIVED nor USER_ID".into(),
-        }));
+        return Err(unreadable(
+            file,
+            "line 1: neither USER_ID_DERIVED nor USER_ID",
+        ));
     }
     let mut record = csv::ByteRecord::new();
     loop {
@@ -114,6 +110,14 @@ pub fn read_elf<E: From<Error>>(
             }
         }
     }
+}
+
+/// A file that cannot be read at all.
+fn unreadable<E: From<Error>>(file: &str, message: &str) -> E {
+    E::from(Error::Read {
+        file: file.into(),
+        message: message.into(),
+    })
 }
 
 /// Where the fields uptake reads are in a file's rows.

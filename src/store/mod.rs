@@ -301,7 +301,6 @@ impl Store {
         Ok(licensees.len())
     }
 
-    /// Replaces the module catalog.
     /// Imports the aliases of directory users (`user_id,source,alias`),
     /// replacing those stored. Every `user_id` must be in the directory;
     /// with `privacy.pseudonym_key` set, user ids and aliases are stored
@@ -342,6 +341,7 @@ impl Store {
         Ok(identities.len())
     }
 
+    /// Replaces the module catalog.
     pub fn import_modules(&mut self, path: &Path) -> Result<usize> {
         self.check_writer()?;
         let (modules, _) = read_csv_table::<Module>(path)?;

@@ -54,17 +54,11 @@ fn organisation_store() -> (tempfile::TempDir, std::path::PathBuf) {
 }
 
 fn import_tables(data: &Path, dir: &Path) {
-    for (table, file) in [
-        ("waves", "waves.csv"),
-        ("directory", "directory.csv"),
-        ("modules", "modules.csv"),
-    ] {
-        let out = uptake(
-            data,
-            &["import", table, &dir.join(file).display().to_string()],
-        );
-        assert!(out.status.success(), "{table}: {}", stderr(&out));
-    }
+    import_tables_with(dir, &|args| {
+        let out = uptake(data, args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        out
+    });
 }
 
 const PAGE_VIEW_HEADER: &str = "\"EVENT_TYPE\",\"TIMESTAMP\",\"REQUEST_ID\",\"ORGANIZATION_ID\",\"USER_ID\",\"CLIENT_IP\",\"SESSION_KEY\",\"LOGIN_KEY\",\"USER_TYPE\",\"APP_NAME\",\"DEVICE_PLATFORM\",\"PAGE_START_TIME\",\"DURATION\",\"PAGE_ENTITY_ID\",\"PAGE_ENTITY_TYPE\",\"PAGE_URL\",\"PAGE_APP_NAME\",\"TIMESTAMP_DERIVED\",\"USER_ID_DERIVED\",\"CLIENT_GEO\"";

@@ -62,7 +62,12 @@ pub fn module_of(
     name: &str,
     reading: &mut Reading,
 ) -> String {
-    match entities.get(&name.to_lowercase()) {
+    // A few dozen names: compared in place, without a lower-cased copy.
+    let found = entities
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, module)| module);
+    match found {
         Some(module) => module.clone(),
         None => {
             reading.unmapped(&format!("{label} {name}"));
@@ -138,16 +143,13 @@ impl Mapping {
             }
             return self.unmapped(&format!("PAGE_URL {page_url}"), reading);
         }
-        // A few dozen names: compared in place, without a lower-cased copy.
-        let found = self
-            .entity_types
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(entity_type))
-            .map(|(_, module)| module);
-        match found {
-            Some(module) => module.clone(),
-            None => self.unmapped(&format!("PAGE_ENTITY_TYPE {entity_type}"), reading),
-        }
+        module_of(
+            &self.entity_types,
+            &self.unmapped,
+            "PAGE_ENTITY_TYPE",
+            entity_type,
+            reading,
+        )
     }
 
     /// The module of a request, by the key prefix of the record id it

@@ -263,36 +263,28 @@ const LISTED_VALUES: usize = 1000;
 
 impl Reading {
     pub fn drop(&mut self, reason: &str) {
-        count(&mut self.dropped, reason);
+        add(&mut self.dropped, reason, 1);
     }
 
     pub fn unmapped(&mut self, value: &str) {
-        count(&mut self.unmapped, value);
+        add(&mut self.unmapped, value, 1);
     }
 
     pub fn unresolved(&mut self, id: &str) {
-        count(&mut self.unresolved, id);
+        add(&mut self.unresolved, id, 1);
     }
 
     /// Adds another file's reading.
     pub fn extend(&mut self, other: Reading) {
         self.rows += other.rows;
         self.duplicates += other.duplicates;
-        for (k, n) in other.dropped {
-            *self.dropped.entry(k).or_default() += n;
-        }
-        for (k, n) in other.unresolved {
-            if self.unresolved.len() < LISTED_VALUES || self.unresolved.contains_key(&k) {
-                *self.unresolved.entry(k).or_default() += n;
-            } else {
-                *self.unresolved.entry("(further ids)".into()).or_default() += n;
-            }
-        }
-        for (k, n) in other.unmapped {
-            if self.unmapped.len() < LISTED_VALUES || self.unmapped.contains_key(&k) {
-                *self.unmapped.entry(k).or_default() += n;
-            } else {
-                *self.unmapped.entry("(further values)".into()).or_default() += n;
+        for (mine, theirs) in [
+            (&mut self.dropped, other.dropped),
+            (&mut self.unresolved, other.unresolved),
+            (&mut self.unmapped, other.unmapped),
+        ] {
+            for (k, n) in theirs {
+                add(mine, &k, n);
             }
         }
     }
@@ -325,13 +317,15 @@ impl Reading {
     }
 }
 
-fn count(map: &mut BTreeMap<String, u64>, key: &str) {
-    if let Some(n) = map.get_mut(key) {
-        *n += 1;
+/// Counts `n` rows of `key`; beyond [`LISTED_VALUES`] distinct keys, new
+/// ones are counted together.
+fn add(map: &mut BTreeMap<String, u64>, key: &str, n: u64) {
+    if let Some(count) = map.get_mut(key) {
+        *count += n;
     } else if map.len() < LISTED_VALUES {
-        map.insert(key.to_string(), 1);
+        map.insert(key.to_string(), n);
     } else {
-        *map.entry("(further values)".into()).or_default() += 1;
+        *map.entry("(further values)".into()).or_default() += n;
     }
 }
 

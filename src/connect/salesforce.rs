@@ -13,11 +13,8 @@ use std::io::Read;
 use super::mapping::{Mapping, Way};
 use super::{At, Emit, Error, Raw, Reading, Row, refused};
 
-/// The 18-character form of a Salesforce id (see
-/// [`crate::model::identity::salesforce_id18`]).
-pub fn id18(id: &str) -> Option<String> {
-    crate::model::identity::salesforce_id18(id)
-}
+/// The 18-character form of a Salesforce id.
+pub use crate::model::identity::salesforce_id18 as id18;
 
 /// `yyyyMMddHHmmss.SSS` in GMT (0 to 3 fraction digits) as RFC 3339.
 pub fn elf_timestamp(text: &str) -> Option<String> {

@@ -437,7 +437,7 @@ pub fn preview_events(
     let mut problems = input::Problems::default();
     let seen = input::Seen::default();
     let pseudonym = Pseudonym::new(&settings.privacy.pseudonym_key);
-    let table = |name: &str| data.join(format!("tables/{name}.parquet"));
+    let table = |name: &str| super::table_path(data, name);
     let resolver = match source.source.id_system() {
         Some(system) => input::Resolver::new(
             Some(system),

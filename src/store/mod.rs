@@ -182,7 +182,7 @@ impl Store {
     }
 
     pub fn table_path(&self, name: &str) -> PathBuf {
-        self.root.join("tables").join(format!("{name}.parquet"))
+        table_path(&self.root, name)
     }
 
     /// Absolute paths of the stored raw event files.
@@ -396,6 +396,11 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Where the data directory `root` keeps the table `name`.
+pub fn table_path(root: &Path, name: &str) -> PathBuf {
+    root.join("tables").join(format!("{name}.parquet"))
 }
 
 /// The directory rows of a file, through a mapping when one is given.

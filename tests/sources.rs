@@ -199,7 +199,10 @@ fn salesforce_event_log_files_import_as_the_same_events_in_native_form() {
     assert_eq!(printed, expected);
     let summary = stderr(&out);
     assert!(summary.contains("read 9 rows"), "{summary}");
-    assert!(summary.contains("2 repeated rows stored once"), "{summary}");
+    assert!(
+        summary.contains("2 events already stored or repeated, stored once"),
+        "{summary}"
+    );
     assert!(summary.contains("failed login: 1"), "{summary}");
     assert!(
         summary.contains("unmapped values: PAGE_ENTITY_TYPE Invoice__c: 1"),
@@ -267,6 +270,70 @@ fn salesforce_event_log_files_import_as_the_same_events_in_native_form() {
     assert_eq!(
         stats["unmapped_values"],
         serde_json::json!({"PAGE_ENTITY_TYPE Invoice__c": 1})
+    );
+}
+
+#[test]
+fn overlapping_salesforce_files_count_once_across_imports() {
+    let (tmp, data) = organisation_store();
+    let paths = elf_files(tmp.path());
+    let (hourly, daily) = (&paths[0], &paths[1]);
+    let import = |file: &str| {
+        uptake(
+            &data,
+            &["import", "events", "--source", "salesforce-elf", file],
+        )
+    };
+    let events = || {
+        let out = uptake(&data, &["stats", "--format", "json"]);
+        let stats: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+        stats["events"].clone()
+    };
+    let out = import(hourly);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(events(), 2);
+
+    // A refused import that repeats the stored rows and adds a new one
+    // remembers none of them ...
+    let daily_text = std::fs::read_to_string(daily).expect("read");
+    let broken = tmp.path().join("broken.csv");
+    write(
+        &broken,
+        &format!(
+            "{daily_text}{}",
+            page_view("yesterday", &CARL[..15], "Account", "/x", false)
+        ),
+    );
+    let out = import(&broken.display().to_string());
+    assert!(!out.status.success(), "a bad row refuses the import");
+    assert_eq!(events(), 2);
+
+    // ... so the day's file then stores exactly its new row.
+    let out = import(daily);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary = stderr(&out);
+    assert!(summary.contains("imported 1 events"), "{summary}");
+    assert!(
+        summary.contains("2 events already stored or repeated"),
+        "{summary}"
+    );
+    assert_eq!(events(), 3);
+    // The preview of a file already stored shows nothing new.
+    let out = uptake(
+        &data,
+        &[
+            "import",
+            "events",
+            "--source",
+            "salesforce-elf",
+            "--preview",
+            &broken.display().to_string(),
+        ],
+    );
+    assert!(
+        stderr(&out).contains("3 events already stored or repeated"),
+        "{}",
+        stderr(&out)
     );
 }
 
@@ -780,11 +847,35 @@ fn office_365_records_count_once_per_id_whatever_the_case_of_the_upn() {
         ]
     );
     let summary = stderr(&out);
-    assert!(summary.contains("1 repeated rows stored once"), "{summary}");
+    assert!(
+        summary.contains("1 events already stored or repeated, stored once"),
+        "{summary}"
+    );
     assert!(
         summary.contains("workload Exchange is not Dynamics 365: 1"),
         "{summary}"
     );
+
+    // The same blobs imported one by one, as a daily fetch would: the
+    // record of the first that the second repeats is stored once.
+    let import = |file: &str| {
+        let out = uptake(
+            &data,
+            &["import", "events", "--source", "o365-management", file],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        stderr(&out)
+    };
+    assert!(import(&first).contains("imported 2 events"));
+    let summary = import(&second);
+    assert!(summary.contains("imported 1 events"), "{summary}");
+    assert!(
+        summary.contains("1 events already stored or repeated"),
+        "{summary}"
+    );
+    let out = uptake(&data, &["stats", "--format", "json"]);
+    let stats: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(stats["events"], 3, "{stats}");
 }
 
 #[test]

@@ -252,7 +252,8 @@ pub struct Reading {
     pub rows: u64,
     pub dropped: BTreeMap<String, u64>,
     pub unmapped: BTreeMap<String, u64>,
-    /// Rows identical to one read before in the same import.
+    /// Events stored before or read before in the same import
+    /// (`store::seen`), stored once.
     pub duplicates: u64,
     /// Ids neither in the directory nor an alias of one, with their rows.
     pub unresolved: BTreeMap<String, u64>,
@@ -299,7 +300,10 @@ impl Reading {
         };
         let mut out = format!("read {} rows", self.rows);
         if self.duplicates > 0 {
-            out.push_str(&format!("; {} repeated rows stored once", self.duplicates));
+            out.push_str(&format!(
+                "; {} events already stored or repeated, stored once",
+                self.duplicates
+            ));
         }
         if !self.dropped.is_empty() {
             out.push_str(&format!("; no activity: {}", list(&self.dropped)));
@@ -406,6 +410,68 @@ impl<R: Read> Read for Counted<R> {
         ends.read += n as u64;
         Ok(n)
     }
+}
+
+/// Reads a CSV file of a source by its header: `columns` finds the
+/// columns it needs in the header (or says why the file is not of the
+/// source), `rows` turns each record into events, handing each to its
+/// `emit` (which knows the record's line). A record the CSV reader cannot
+/// read is refused with its line; after one that is not a wrong number
+/// of fields reading stops.
+pub fn read_csv<E: From<Error>, C>(
+    input: impl Read,
+    file: &str,
+    reading: &mut Reading,
+    emit: &mut Emit<'_, E>,
+    columns: impl FnOnce(&csv::StringRecord) -> std::result::Result<C, String>,
+    mut rows: impl FnMut(
+        &C,
+        &csv::ByteRecord,
+        &mut Reading,
+        &mut dyn FnMut(Row) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E> {
+    let unreadable = |message: String| {
+        E::from(Error::Read {
+            file: file.into(),
+            message,
+        })
+    };
+    let lines = Lines::default();
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(lines.wrap(without_bom(input)));
+    let headers = reader.headers().map_err(|e| unreadable(e.to_string()))?;
+    let columns = columns(headers).map_err(|m| unreadable(format!("line 1: {m}")))?;
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {
+                let at = At::Line(record.position().map_or(0, |p| lines.line_at(p.byte())));
+                reading.rows += 1;
+                rows(&columns, &record, reading, &mut |row| emit(at, row))?;
+            }
+            Err(e) => {
+                let line = e.position().map_or(0, |p| lines.line_at(p.byte()));
+                reading.rows += 1;
+                emit(At::Line(line), Err(refused("-", e.to_string())))?;
+                if !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+/// A field of a CSV record as text, trimmed; empty when missing. Only the
+/// fields read are checked for UTF-8: one that is not reads as U+FFFD,
+/// which no id, time or mapping accepts.
+pub fn csv_field(record: &csv::ByteRecord, index: Option<usize>) -> &str {
+    index
+        .and_then(|i| record.get(i))
+        .map(|b| std::str::from_utf8(b).unwrap_or("\u{fffd}").trim())
+        .unwrap_or("")
 }
 
 /// Reads a JSON page of records (see [`json_records`]), turning each into

@@ -11,7 +11,7 @@
 use std::io::Read;
 
 use super::mapping::{Mapping, Way};
-use super::{At, Emit, Error, Raw, Reading, Row, refused};
+use super::{Emit, Error, Raw, Reading, Row, refused};
 
 /// The 18-character form of a Salesforce id.
 pub use crate::model::identity::salesforce_id18 as id18;
@@ -48,73 +48,39 @@ pub fn read_elf<E: From<Error>>(
     reading: &mut Reading,
     emit: &mut Emit<'_, E>,
 ) -> Result<(), E> {
-    let lines = super::Lines::default();
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_reader(lines.wrap(super::without_bom(input)));
-    let headers = reader
-        .headers()
-        .map_err(|e| unreadable(file, &e.to_string()))?
-        .clone();
-    let index = |name: &str| headers.iter().position(|h| h.trim() == name);
-    let Some(event_type) = index("EVENT_TYPE") else {
-        return Err(unreadable(
-            file,
-            "line 1: no EVENT_TYPE column: this is not an EventLogFile CSV",
-        ));
-    };
-    let columns = Columns {
-        event_type,
-        timestamp_derived: index("TIMESTAMP_DERIVED"),
-        timestamp: index("TIMESTAMP"),
-        user_id_derived: index("USER_ID_DERIVED"),
-        user_id: index("USER_ID"),
-        page_entity_type: index("PAGE_ENTITY_TYPE"),
-        page_url: index("PAGE_URL"),
-        uri: index("URI"),
-        login_status: index("LOGIN_STATUS"),
-    };
-    if columns.timestamp_derived.is_none() && columns.timestamp.is_none() {
-        return Err(unreadable(
-            file,
-            "line 1: neither TIMESTAMP_DERIVED nor TIMESTAMP",
-        ));
-    }
-    if columns.user_id_derived.is_none() && columns.user_id.is_none() {
-        return Err(unreadable(
-            file,
-            "line 1: neither USER_ID_DERIVED nor USER_ID",
-        ));
-    }
-    let mut record = csv::ByteRecord::new();
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => return Ok(()),
-            Ok(true) => {
-                let line = record.position().map_or(0, |p| lines.line_at(p.byte()));
-                reading.rows += 1;
-                if let Some(event) = columns.event(&record, mapping, reading) {
-                    emit(At::Line(line), event)?;
-                }
-            }
-            Err(e) => {
-                let line = e.position().map_or(0, |p| lines.line_at(p.byte()));
-                reading.rows += 1;
-                emit(At::Line(line), Err(refused("-", e.to_string())))?;
-                if !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
-                    return Ok(());
-                }
-            }
+    let columns = |headers: &csv::StringRecord| {
+        let index = |name: &str| headers.iter().position(|h| h.trim() == name);
+        let columns = Columns {
+            event_type: index("EVENT_TYPE")
+                .ok_or("no EVENT_TYPE column: this is not an EventLogFile CSV")?,
+            timestamp_derived: index("TIMESTAMP_DERIVED"),
+            timestamp: index("TIMESTAMP"),
+            user_id_derived: index("USER_ID_DERIVED"),
+            user_id: index("USER_ID"),
+            page_entity_type: index("PAGE_ENTITY_TYPE"),
+            page_url: index("PAGE_URL"),
+            uri: index("URI"),
+            login_status: index("LOGIN_STATUS"),
+        };
+        if columns.timestamp_derived.is_none() && columns.timestamp.is_none() {
+            return Err("neither TIMESTAMP_DERIVED nor TIMESTAMP".to_string());
         }
-    }
-}
-
-/// A file that cannot be read at all.
-fn unreadable<E: From<Error>>(file: &str, message: &str) -> E {
-    E::from(Error::Read {
-        file: file.into(),
-        message: message.into(),
-    })
+        if columns.user_id_derived.is_none() && columns.user_id.is_none() {
+            return Err("neither USER_ID_DERIVED nor USER_ID".to_string());
+        }
+        Ok(columns)
+    };
+    super::read_csv(
+        input,
+        file,
+        reading,
+        emit,
+        columns,
+        |columns: &Columns, record, reading, emit| match columns.event(record, mapping, reading) {
+            Some(event) => emit(event),
+            None => Ok(()),
+        },
+    )
 }
 
 /// Where the fields uptake reads are in a file's rows.
@@ -139,13 +105,7 @@ impl Columns {
         mapping: &Mapping,
         reading: &mut Reading,
     ) -> Option<Row> {
-        // Only the fields read are checked for UTF-8; a field that is not
-        // reads as U+FFFD, which no id, time or mapping accepts.
-        let field = |i: Option<usize>| {
-            i.and_then(|i| record.get(i))
-                .map(|b| std::str::from_utf8(b).unwrap_or("\u{fffd}").trim())
-                .unwrap_or("")
-        };
+        let field = |i: Option<usize>| super::csv_field(record, i);
         let event_type = field(Some(self.event_type));
         let Some(way) = mapping.way(event_type) else {
             reading.drop(&format!("event type {event_type} not mapped"));

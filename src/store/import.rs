@@ -37,6 +37,15 @@ pub struct ImportSummary {
     pub reading: crate::connect::Reading,
 }
 
+/// What reading the files of an import produced, not yet committed.
+struct FilesRead {
+    new_files: Vec<EventFile>,
+    records: BTreeMap<String, ImportRecord>,
+    /// The source's events stored before and read now.
+    seen: super::seen::Seen,
+    summary: ImportSummary,
+}
+
 /// What importing one events file produced.
 #[derive(Default)]
 pub(super) struct FileOutcome {
@@ -115,14 +124,40 @@ impl Store {
             &mut rollup,
             &mut written,
         );
-        let outcome = result.and_then(|(new_files, records, mut summary)| {
+        let outcome = result.and_then(|read| {
+            let FilesRead {
+                new_files,
+                records,
+                seen,
+                mut summary,
+            } = read;
             if new_files.is_empty() {
                 return Ok(summary);
             }
+            let (seen_files, seen_written) = seen.write(&import_id)?;
+            written.extend(seen_written);
+            let source = input.source.to_string();
+            let replaced: Vec<PathBuf> = self
+                .manifest
+                .seen
+                .get(&source)
+                .into_iter()
+                .flat_map(|old| {
+                    seen_files
+                        .keys()
+                        .filter_map(|date| old.get(date).map(|rel| self.root.join(rel)))
+                })
+                .collect();
             self.commit(&import_id, &rollup, settings, &mut written, |m| {
                 m.event_files.extend(new_files);
                 m.imports.extend(records);
+                if !seen_files.is_empty() {
+                    m.seen.entry(source).or_default().extend(seen_files);
+                }
             })?;
+            for path in replaced {
+                let _ = std::fs::remove_file(path);
+            }
             summary.seconds = started.elapsed().as_secs_f64();
             Ok(summary)
         });
@@ -145,11 +180,7 @@ impl Store {
         progress: bool,
         rollup: &mut Rollup,
         written: &mut Vec<PathBuf>,
-    ) -> Result<(
-        Vec<EventFile>,
-        BTreeMap<String, ImportRecord>,
-        ImportSummary,
-    )> {
+    ) -> Result<FilesRead> {
         settings.tz()?;
         // "After the moment of import": one moment for the whole import.
         let times = settings.event_times(chrono::Utc::now());
@@ -182,7 +213,7 @@ impl Store {
         // worker per core; the results are merged in file order.
         let bar = progress_bar(progress, todo.len() as u64);
         let shared_written = Mutex::new(Vec::new());
-        let seen = input::Seen::default();
+        let seen = self.seen(&input.source.to_string());
         let resolver = match input.source.id_system() {
             Some(system) => input::Resolver::new(
                 Some(system),
@@ -251,7 +282,12 @@ impl Store {
             summary.rejected_total = problems.total;
             summary.rejected = problems.kept;
         }
-        Ok((new_files, records, summary))
+        Ok(FilesRead {
+            new_files,
+            records,
+            seen,
+            summary,
+        })
     }
 
     /// Reads one events file into new partition files (not yet committed)
@@ -435,7 +471,13 @@ pub fn preview_events(
     let files = expand_patterns(patterns)?;
     let mut summary = ImportSummary::default();
     let mut problems = input::Problems::default();
-    let seen = input::Seen::default();
+    let manifest = super::manifest::Manifest::load(data)?;
+    let name = source.source.to_string();
+    let seen = super::seen::Seen::new(
+        data,
+        &name,
+        manifest.seen.get(&name).cloned().unwrap_or_default(),
+    );
     let pseudonym = Pseudonym::new(&settings.privacy.pseudonym_key);
     let table = |name: &str| super::table_path(data, name);
     let resolver = match source.source.id_system() {

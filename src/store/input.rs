@@ -92,10 +92,6 @@ fn format_of(path: &Path) -> Result<Format> {
     }
 }
 
-/// Events already read in one import, by a hash of all their fields:
-/// a source's rows identical to one read before are one event.
-pub type Seen = std::sync::Mutex<std::collections::HashSet<u64>>;
-
 /// Turns a source's user ids into the directory's, as stored: an alias of
 /// the source's id system ([`crate::model::Identity`]) becomes its
 /// directory user; any other id stays as it is. With a pseudonym key both
@@ -127,25 +123,44 @@ impl Resolver {
         }
     }
 
-    /// The stored form of a (normalised) id, and whether it is someone of
-    /// the directory.
-    pub fn resolve(&self, id: &str) -> (String, bool) {
-        let stored = match &self.pseudonym {
+    /// What a (normalised) id of the source is stored as.
+    pub fn resolve(&self, id: &str) -> Resolved<'_> {
+        let source_id = match &self.pseudonym {
             Some(p) => p.id(id),
             None => id.to_string(),
         };
-        if let Some(user) = self.aliases.get(&stored) {
-            return (user.clone(), true);
+        let alias_of = self.aliases.get(&source_id).map(String::as_str);
+        let known = alias_of.is_some() || self.directory.contains(&source_id);
+        Resolved {
+            source_id,
+            alias_of,
+            known,
         }
-        let known = self.directory.contains(&stored);
-        (stored, known)
+    }
+}
+
+/// A source's id as [`Resolver::resolve`] found it.
+pub struct Resolved<'a> {
+    /// The source's id as stored (pseudonymised with a key).
+    pub source_id: String,
+    /// The directory user it is an alias of.
+    pub alias_of: Option<&'a str>,
+    /// Whether it is someone of the directory.
+    pub known: bool,
+}
+
+impl Resolved<'_> {
+    /// The user id to store.
+    pub fn user_id(&self) -> &str {
+        self.alias_of.unwrap_or(&self.source_id)
     }
 }
 
 /// How a source's files are read in one import.
 pub struct SourceRead<'a> {
     pub input: &'a connect::Input,
-    pub seen: &'a Seen,
+    /// The source's events stored and read so far.
+    pub seen: &'a super::seen::Seen,
     pub resolver: &'a Resolver,
 }
 
@@ -200,41 +215,43 @@ fn read_source(
             column,
             reason,
         };
-        let mut raw = match event {
+        let raw = match event {
             Ok(raw) => raw,
             Err(r) => {
                 problems.push(problem(r.field, r.reason));
                 return Ok(());
             }
         };
-        let hash = {
-            use std::hash::{Hash, Hasher};
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            match &raw.key {
-                Some(key) => key.hash(&mut h),
-                None => raw.hash(&mut h),
-            }
-            h.finish()
-        };
-        if !seen.lock().unwrap_or_else(|p| p.into_inner()).insert(hash) {
-            duplicates += 1;
-            return Ok(());
-        }
-        let (user, known) = resolver.resolve(&raw.user_id);
-        if !known {
-            unresolved.unresolved(&raw.user_id);
-        }
-        raw.user_id = user;
+        let resolved = resolver.resolve(&raw.user_id);
+        let client = raw.client.as_deref().unwrap_or("");
         let fields = [
             raw.event_time.as_str(),
-            &raw.user_id,
+            resolved.user_id(),
             &raw.module,
             &raw.action,
         ];
-        if let Err((column, reason)) = rows.push_fields(fields, raw.client.as_deref().unwrap_or(""))
-        {
-            problems.push(problem(column, reason));
+        let micros = match rows.check(fields, client) {
+            Ok(micros) => micros,
+            Err((column, reason)) => {
+                problems.push(problem(column, reason));
+                return Ok(());
+            }
+        };
+        let identity = [
+            resolved.source_id.as_str(),
+            &raw.module,
+            &raw.action,
+            client,
+        ];
+        let hash = super::seen::event_hash(raw.key.as_deref(), micros, identity);
+        if !seen.insert(micros, hash)? {
+            duplicates += 1;
+            return Ok(());
         }
+        if !resolved.known {
+            unresolved.unresolved(&raw.user_id);
+        }
+        rows.append(micros, fields, client);
         if rows.len() >= BATCH_ROWS {
             sink(rows.finish()?)?;
         }
@@ -479,6 +496,17 @@ impl RowBuilder {
         required: [&str; 4],
         client: &str,
     ) -> std::result::Result<(), (String, String)> {
+        let micros = self.check(required, client)?;
+        self.append(micros, required, client);
+        Ok(())
+    }
+
+    /// Validates one row given as its fields: its time in microseconds.
+    fn check(
+        &self,
+        required: [&str; 4],
+        client: &str,
+    ) -> std::result::Result<i64, (String, String)> {
         const NAMES: [&str; 4] = ["event_time", "user_id", "module", "action"];
         for (name, value) in NAMES.iter().zip(required) {
             if value.is_empty() {
@@ -487,10 +515,14 @@ impl RowBuilder {
             check_text(value).map_err(|reason| (name.to_string(), reason))?;
         }
         check_text(client).map_err(|reason| ("client".to_string(), reason))?;
-        let [time, user, module, action] = required;
-        let micros = parse_event_time(time)
+        parse_event_time(required[0])
             .and_then(|m| self.times.check(m))
-            .map_err(|r| ("event_time".to_string(), r))?;
+            .map_err(|r| ("event_time".to_string(), r))
+    }
+
+    /// Appends a row checked by [`RowBuilder::check`].
+    fn append(&mut self, micros: i64, required: [&str; 4], client: &str) {
+        let [_, user, module, action] = required;
         self.time.push(micros);
         self.user.append_value(user);
         self.module.append_value(module);
@@ -500,7 +532,6 @@ impl RowBuilder {
         } else {
             self.client.append_value(client);
         }
-        Ok(())
     }
 
     fn len(&self) -> usize {

@@ -28,6 +28,10 @@ pub struct Manifest {
     /// the store; replaying them again would count their events twice.
     #[serde(default)]
     pub wal_flushed: u64,
+    /// The index of stored events of each source other than `native`
+    /// ([`super::seen`]): by source, the file of each UTC date.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub seen: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -12,6 +12,7 @@
 //! events/date=YYYY-MM-DD/*.parquet     raw events, by local date
 //! rollup/user_module_week-*.parquet    derived, rebuilt by `uptake rebuild`
 //! rollup/user_week-*.parquet
+//! seen/<source>/<date>-*.bin           events of each source stored, by UTC date (store::seen)
 //! quarantine/                          files taken out of the store, with
 //! quarantine/log.jsonl                   why and when (store::quarantine)
 //! writer.lock                          one writer at a time
@@ -41,6 +42,7 @@ pub mod manifest;
 pub mod pseudonym;
 pub mod quarantine;
 pub mod rollup;
+pub mod seen;
 pub mod tables;
 
 use std::collections::HashSet;
@@ -194,6 +196,24 @@ impl Store {
             .collect()
     }
 
+    /// The stored index files of events ([`seen`]), relative to the root.
+    fn seen_files(&self) -> Vec<&String> {
+        self.manifest
+            .seen
+            .values()
+            .flat_map(|f| f.values())
+            .collect()
+    }
+
+    /// The index of stored events of `source` ([`seen`]).
+    pub fn seen(&self, source: &str) -> seen::Seen {
+        seen::Seen::new(
+            &self.root,
+            source,
+            self.manifest.seen.get(source).cloned().unwrap_or_default(),
+        )
+    }
+
     /// The files of the stored rollup, if any.
     pub fn rollup_files(&self) -> Option<RollupFiles> {
         self.manifest
@@ -228,7 +248,8 @@ impl Store {
         if let Some(f) = self.rollup_files() {
             keep.extend([f.user_week, f.user_module_week, f.users, f.modules]);
         }
-        for dir in ["events", "rollup"] {
+        keep.extend(self.seen_files().into_iter().map(|rel| self.root.join(rel)));
+        for dir in ["events", "rollup", "seen"] {
             remove_unreferenced_in(&self.root.join(dir), &keep)?;
         }
         Ok(())

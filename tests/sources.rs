@@ -39,7 +39,9 @@ fn organisation(dir: &Path) {
          accounts,Accounts,2026-08-01,,10.00\n\
          opportunities,Opportunities,2026-08-01,,10.00\n\
          platform,Platform,2026-08-01,,0.00\n\
-         home,Home,2026-08-01,,0.00\n",
+         home,Home,2026-08-01,,0.00\n\
+         exchange,Exchange,2026-08-01,,0.00\n\
+         teams,Teams,2026-08-01,,0.00\n",
     );
 }
 
@@ -216,7 +218,11 @@ fn salesforce_event_log_files_import_as_the_same_events_in_native_form() {
     let native = tmp.path().join("native");
     write(&tmp.path().join("native.csv"), NATIVE);
     let config = tmp.path().join("uptake.toml");
-    write(&config, "timezone = \"Europe/Berlin\"\n");
+    // Groups of one shown, so that the figures compared are not hidden.
+    write(
+        &config,
+        "timezone = \"Europe/Berlin\"\n[privacy]\nmin_group_size = 1\n",
+    );
     let config = config.display().to_string();
     for data in [&elf, &native] {
         import_tables(data, tmp.path());
@@ -876,6 +882,181 @@ fn office_365_records_count_once_per_id_whatever_the_case_of_the_upn() {
     let out = uptake(&data, &["stats", "--format", "json"]);
     let stats: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
     assert_eq!(stats["events"], 3, "{stats}");
+}
+
+const ACTIVE_USERS_HEADER: &str = "Report Refresh Date,User Principal Name,Display Name,Is Deleted,Deleted Date,Has Exchange License,Has OneDrive License,Has SharePoint License,Has Skype For Business License,Has Yammer License,Has Teams License,Exchange Last Activity Date,OneDrive Last Activity Date,SharePoint Last Activity Date,Skype For Business Last Activity Date,Yammer Last Activity Date,Teams Last Activity Date,Exchange License Assign Date,OneDrive License Assign Date,SharePoint License Assign Date,Skype For Business License Assign Date,Yammer License Assign Date,Teams License Assign Date,Assigned Products";
+
+/// A row of getOffice365ActiveUserDetail: last activity dates of
+/// Exchange, SharePoint and Teams.
+fn active_user(upn: &str, name: &str, exchange: &str, sharepoint: &str, teams: &str) -> String {
+    format!(
+        "2026-11-08,{upn},{name},False,,True,True,True,False,False,True,{exchange},,{sharepoint},,,{teams},2026-08-01,2026-08-01,2026-08-01,,,2026-08-01,\"OFFICE 365 E3, MICROSOFT TEAMS\"\r\n"
+    )
+}
+
+#[test]
+fn microsoft_365_active_days_are_one_event_per_product_and_date() {
+    let (tmp, data) = organisation_store();
+    let identities = tmp.path().join("identities.csv");
+    write(
+        &identities,
+        &format!(
+            "user_id,source,alias\n{ANNA},upn,anna.berg@example.com\n{BEN},upn,ben.ohm@example.com\n"
+        ),
+    );
+    let out = uptake(
+        &data,
+        &["import", "identities", &identities.display().to_string()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    // period=D7: a byte order mark, CRLF, names with commas and tripled
+    // quotes, a concealed user name.
+    let week = tmp.path().join("ActiveUserDetail-D7.csv");
+    write(
+        &week,
+        &format!(
+            "\u{feff}{ACTIVE_USERS_HEADER}\r\n{}{}{}",
+            active_user(
+                "Anna.Berg@Example.com",
+                "\"Berg, Anna\"",
+                "2026-11-06",
+                "",
+                "2026-11-02"
+            ),
+            active_user(
+                "ben.ohm@example.com",
+                "\"Ohm, Ben \"\"Benny\"\"\"",
+                "",
+                "2026-11-04",
+                ""
+            ),
+            active_user(
+                "5F2A9C0D1E3B4A6F8C7D9E0A1B2C3D4E",
+                "5F2A9C0D1E3B4A6F8C7D9E0A1B2C3D4E",
+                "2026-11-05",
+                "",
+                ""
+            ),
+        ),
+    );
+    // date=2026-11-02, gzipped: Anna's Teams day again, and her mail.
+    let day = tmp.path().join("ActiveUserDetail-2026-11-02.csv.gz");
+    let mut gz =
+        flate2::write::GzEncoder::new(std::fs::File::create(&day).expect("gz"), Default::default());
+    gz.write_all(
+        format!(
+            "{ACTIVE_USERS_HEADER}\r\n{}",
+            active_user(
+                "anna.berg@example.com",
+                "\"Berg, Anna\"",
+                "2026-11-02",
+                "",
+                "2026-11-02"
+            )
+        )
+        .as_bytes(),
+    )
+    .expect("gz");
+    gz.finish().expect("gz");
+    let (week, day) = (week.display().to_string(), day.display().to_string());
+    let import = |file: &str, preview: bool| {
+        let mut args = vec!["import", "events", "--source", "m365-active-users", file];
+        if preview {
+            args.push("--preview");
+        }
+        let out = uptake(&data, &args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        (stdout(&out), stderr(&out))
+    };
+    let (rows, summary) = import(&week, true);
+    assert_eq!(
+        rows,
+        format!(
+            "user_id,event_time,module,action\n\
+             {ANNA},2026-11-06T12:00:00.000Z,exchange,active_day\n\
+             {ANNA},2026-11-02T12:00:00.000Z,teams,active_day\n\
+             {BEN},2026-11-04T12:00:00.000Z,sharepoint,active_day\n"
+        )
+    );
+    assert!(summary.contains("read 3 rows"), "{summary}");
+    assert!(summary.contains("concealed user name"), "{summary}");
+    import(&week, false);
+    let (_, summary) = import(&day, false);
+    assert!(summary.contains("imported 1 events"), "{summary}");
+    assert!(
+        summary.contains("1 events already stored or repeated"),
+        "{summary}"
+    );
+
+    // The same figures as the same days in uptake's own format.
+    let native = tmp.path().join("native");
+    import_tables(&native, tmp.path());
+    let native_file = tmp.path().join("m365-native.csv");
+    write(
+        &native_file,
+        &format!(
+            "event_time,user_id,module,action\n\
+             2026-11-06T12:00:00Z,{ANNA},exchange,active_day\n\
+             2026-11-02T12:00:00Z,{ANNA},teams,active_day\n\
+             2026-11-04T12:00:00Z,{BEN},sharepoint,active_day\n\
+             2026-11-02T12:00:00Z,{ANNA},exchange,active_day\n"
+        ),
+    );
+    let out = uptake(
+        &native,
+        &["import", "events", &native_file.display().to_string()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Groups of one shown, so that the figures compared are not hidden.
+    let config = tmp.path().join("groups-of-one.toml");
+    write(&config, "[privacy]\nmin_group_size = 1\n");
+    let config = config.display().to_string();
+    for figures in [
+        &[
+            "kpi", "--by", "team", "--from", "2026-W44", "--to", "2026-W45",
+        ][..],
+        &["modules", "--week", "2026-W45"],
+    ] {
+        let figures = [&["--config", &config][..], figures, &["--format", "csv"]].concat();
+        let out = uptake(&data, &figures);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let stored = stdout(&out);
+        assert_eq!(stored, stdout(&uptake(&native, &figures)));
+        if figures[2] == "modules" {
+            assert!(
+                stored.contains("2026-W45,teams,Teams,0.00,3,1,"),
+                "{stored}"
+            );
+        }
+    }
+
+    // A date the report would never write is refused with its place.
+    let bad = tmp.path().join("bad.csv");
+    write(
+        &bad,
+        &format!(
+            "{ACTIVE_USERS_HEADER}\r\n{}",
+            active_user("anna.berg@example.com", "Anna", "11/02/2026", "", "")
+        ),
+    );
+    let out = uptake(
+        &data,
+        &[
+            "import",
+            "events",
+            "--source",
+            "m365-active-users",
+            &bad.display().to_string(),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains(
+            "bad.csv: line 2: column Exchange Last Activity Date: '11/02/2026' is not a date"
+        ),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -51,8 +51,10 @@ pub enum ImportCommand {
         /// tests and migrations.
         #[arg(long)]
         allow_future: bool,
-        /// What the files are: native (uptake's own format) or
-        /// salesforce-elf (Salesforce Event Monitoring log files).
+        /// What the files are: native (uptake's own format),
+        /// salesforce-elf, salesforce-loginevent, dataverse-audit,
+        /// o365-management, m365-active-users, hubspot-login or
+        /// hubspot-audit (see the README).
         #[arg(long, default_value = "native")]
         source: crate::connect::Source,
         /// How the source's fields become module and action (TOML, the

@@ -3,11 +3,15 @@
 //! The store checks and stores what a source gives like any other events.
 //!
 //! Sources: `native` (uptake's own format, the default),
-//! `salesforce-elf` and `salesforce-loginevent` ([`salesforce`]).
+//! `salesforce-elf` and `salesforce-loginevent` ([`salesforce`]),
+//! `dataverse-audit` ([`dataverse`]), `o365-management` ([`o365`]),
+//! `m365-active-users` ([`m365`]), `hubspot-login` and `hubspot-audit`
+//! ([`hubspot`]).
 
 pub mod dataverse;
 pub mod directory;
 pub mod hubspot;
+pub mod m365;
 pub mod mapping;
 pub mod o365;
 pub mod salesforce;
@@ -23,7 +27,7 @@ pub enum Error {
     #[error("mapping {file}: {message}")]
     Mapping { file: String, message: String },
     #[error(
-        "unknown source '{0}': use native, salesforce-elf, salesforce-loginevent, dataverse-audit, o365-management, hubspot-login or hubspot-audit"
+        "unknown source '{0}': use native, salesforce-elf, salesforce-loginevent, dataverse-audit, o365-management, m365-active-users, hubspot-login or hubspot-audit"
     )]
     UnknownSource(String),
 }
@@ -44,6 +48,8 @@ pub enum Source {
     DataverseAudit,
     /// Office 365 Management Activity API content blobs, workload CRM.
     O365Management,
+    /// Microsoft 365 active user details (Graph, CSV).
+    M365ActiveUsers,
     /// HubSpot login history pages (JSON).
     HubspotLogin,
     /// HubSpot audit log pages (JSON).
@@ -60,6 +66,7 @@ impl std::str::FromStr for Source {
             "salesforce-loginevent" => Ok(Source::SalesforceLoginEvent),
             "dataverse-audit" => Ok(Source::DataverseAudit),
             "o365-management" => Ok(Source::O365Management),
+            "m365-active-users" => Ok(Source::M365ActiveUsers),
             "hubspot-login" => Ok(Source::HubspotLogin),
             "hubspot-audit" => Ok(Source::HubspotAudit),
             other => Err(Error::UnknownSource(other.to_string())),
@@ -76,7 +83,7 @@ impl Source {
             Source::Native => None,
             Source::SalesforceElf | Source::SalesforceLoginEvent => Some("salesforce"),
             Source::DataverseAudit => Some("dataverse"),
-            Source::O365Management => Some("upn"),
+            Source::O365Management | Source::M365ActiveUsers => Some("upn"),
             Source::HubspotLogin | Source::HubspotAudit => Some("hubspot"),
         }
     }
@@ -90,6 +97,7 @@ impl std::fmt::Display for Source {
             Source::SalesforceLoginEvent => "salesforce-loginevent",
             Source::DataverseAudit => "dataverse-audit",
             Source::O365Management => "o365-management",
+            Source::M365ActiveUsers => "m365-active-users",
             Source::HubspotLogin => "hubspot-login",
             Source::HubspotAudit => "hubspot-audit",
         })
@@ -110,6 +118,7 @@ pub enum Mapping {
     Salesforce(mapping::Mapping),
     Dataverse(dataverse::Mapping),
     O365(o365::Mapping),
+    M365(m365::Mapping),
     Hubspot(hubspot::Mapping),
 }
 
@@ -140,6 +149,10 @@ impl Input {
             Source::O365Management => {
                 let (text, file) = read(o365::BUNDLED, "o365-management")?;
                 Some(Mapping::O365(o365::Mapping::parse(&text, &file)?))
+            }
+            Source::M365ActiveUsers => {
+                let (text, file) = read(m365::BUNDLED, "m365-active-users")?;
+                Some(Mapping::M365(m365::Mapping::parse(&text, &file)?))
             }
             Source::HubspotLogin | Source::HubspotAudit => {
                 let (text, file) = read(hubspot::BUNDLED, "hubspot")?;
@@ -178,6 +191,9 @@ impl Input {
             }
             (Source::O365Management, Mapping::O365(m)) => {
                 o365::read_blob(input, file, m, reading, emit)
+            }
+            (Source::M365ActiveUsers, Mapping::M365(m)) => {
+                m365::read_active_users(input, file, m, reading, emit)
             }
             (Source::HubspotLogin, Mapping::Hubspot(m)) => {
                 hubspot::read_logins(input, file, m, reading, emit)

@@ -1138,6 +1138,110 @@ fn hubspot_logins_and_audit_records_resolve_numeric_user_ids() {
 }
 
 #[test]
+fn alias_columns_of_the_directory_join_every_source_to_its_users() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    organisation(tmp.path());
+    // The HR directory keys people by employee number and carries their
+    // Salesforce ids (15 or 18 characters) and e-mail addresses.
+    let directory = |rows: &str| {
+        format!(
+            "user_id,region,department,team,wave,license_start,license_end,salesforce_id,email\n{rows}"
+        )
+    };
+    write(
+        &tmp.path().join("directory.csv"),
+        &directory(&format!(
+            "E1,DACH,Sales,Team A,W1,2026-08-01,,{},Anna.Berg@Example.com\n\
+             E2,DACH,Sales,Team A,W1,2026-08-01,,{BEN},\n\
+             E3,DACH,Service,Team B,W1,2026-08-01,, ,carl@example.com\n",
+            &ANNA[..15]
+        )),
+    );
+    let data = tmp.path().join("data");
+    import_tables(&data, tmp.path());
+    let paths = elf_files(tmp.path());
+    let out = uptake(
+        &data,
+        &[
+            "import",
+            "events",
+            "--source",
+            "salesforce-elf",
+            "--preview",
+            &paths[0],
+        ],
+    );
+    assert_eq!(
+        stdout(&out),
+        "user_id,event_time,module,action\n\
+         E1,2026-11-02T07:15:00.123Z,opportunities,view\n\
+         E2,2026-11-02T08:15:00.500Z,accounts,view\n",
+        "{}",
+        stderr(&out)
+    );
+    let active = tmp.path().join("active.csv");
+    write(
+        &active,
+        &format!(
+            "{ACTIVE_USERS_HEADER}\r\n{}{}",
+            active_user("anna.berg@example.com", "Anna", "2026-11-03", "", ""),
+            active_user("Carl@Example.com", "Carl", "2026-11-04", "", "")
+        ),
+    );
+    let out = uptake(
+        &data,
+        &[
+            "import",
+            "events",
+            "--source",
+            "m365-active-users",
+            "--preview",
+            &active.display().to_string(),
+        ],
+    );
+    assert_eq!(
+        stdout(&out),
+        "user_id,event_time,module,action\n\
+         E1,2026-11-03T12:00:00.000Z,exchange,active_day\n\
+         E3,2026-11-04T12:00:00.000Z,exchange,active_day\n",
+        "{}",
+        stderr(&out)
+    );
+
+    // An alias that is no id of its system, or one given to two people,
+    // is refused with its line, and the stored directory stays.
+    for (rows, expected) in [
+        (
+            "E1,DACH,Sales,Team A,W1,2026-08-01,,0055j000001,\n",
+            "line 2: column salesforce_id: '0055j000001' is not a 15- or 18-character Salesforce id",
+        ),
+        (
+            "E1,DACH,Sales,Team A,W1,2026-08-01,,,anna@example.com\n\
+             E2,DACH,Sales,Team A,W1,2026-08-01,,,Anna@example.com\n",
+            "line 3: column email: 'anna@example.com' is already the email id of user 'E1'",
+        ),
+    ] {
+        let bad = tmp.path().join("bad-directory.csv");
+        write(&bad, &directory(rows));
+        let out = uptake(&data, &["import", "directory", &bad.display().to_string()]);
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains(expected), "{}", stderr(&out));
+    }
+    let out = uptake(
+        &data,
+        &[
+            "import",
+            "events",
+            "--source",
+            "m365-active-users",
+            "--preview",
+            &active.display().to_string(),
+        ],
+    );
+    assert!(stdout(&out).contains("E3,"), "{}", stdout(&out));
+}
+
+#[test]
 fn directories_come_from_salesforce_and_entra_exports_through_the_example_mappings() {
     let tmp = tempfile::tempdir().expect("tmp");
     write(
@@ -1198,6 +1302,35 @@ fn directories_come_from_salesforce_and_entra_exports_through_the_example_mappin
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("imported 2 licensees"),
+        "{}",
+        stderr(&out)
+    );
+    // The export's Email is an alias column: Microsoft 365's user names
+    // find the Salesforce users.
+    let active = tmp.path().join("active.csv");
+    write(
+        &active,
+        &format!(
+            "{ACTIVE_USERS_HEADER}\r\n{}",
+            active_user("Anna@Example.com", "Anna", "", "", "2026-11-02")
+        ),
+    );
+    let out = uptake(
+        &data,
+        &[
+            "import",
+            "events",
+            "--source",
+            "m365-active-users",
+            "--preview",
+            &active.display().to_string(),
+        ],
+    );
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "user_id,event_time,module,action\n{ANNA},2026-11-02T12:00:00.000Z,teams,active_day\n"
+        ),
         "{}",
         stderr(&out)
     );

@@ -135,12 +135,14 @@ pub(super) fn import(global: &Global, cmd: ImportCommand, settings: &Settings) -
     } = &cmd
     {
         let mapping = directory_mapping(mapping.as_deref(), map.as_deref())?;
-        let (licensees, _) = store::read_directory(file, mapping.as_ref())?;
+        let (rows, _) = store::read_directory(file, mapping.as_ref())?;
+        let licensees: Vec<_> = rows.iter().map(|r| &r.licensee).collect();
+        let aliases: usize = rows.iter().map(|r| r.aliases.len()).sum();
         let mut out = csv::Writer::from_writer(std::io::stdout().lock());
         let stdout = |e: csv::Error| Error::Usage(format!("cannot write the preview: {e}"));
         out.write_record(crate::connect::directory::COLUMNS)
             .map_err(stdout)?;
-        for l in &licensees {
+        for l in licensees.iter().copied() {
             out.write_record([
                 l.user_id.as_str(),
                 &l.region,
@@ -155,7 +157,7 @@ pub(super) fn import(global: &Global, cmd: ImportCommand, settings: &Settings) -
         out.flush()
             .map_err(|e| Error::Usage(format!("cannot write the preview: {e}")))?;
         eprintln!(
-            "would import {} licensees (nothing was stored)",
+            "would import {} licensees with {aliases} aliases (nothing was stored)",
             licensees.len()
         );
         return Ok(());

@@ -29,6 +29,10 @@
 //! source = "salesforce"
 //! ```
 //!
+//! `[columns]` may also fill alias columns
+//! ([`crate::model::identity::ALIAS_COLUMNS`]: `email = "Email"`), whose
+//! values join events of other id systems to the row's user.
+//!
 //! Dates may be written `YYYY-MM-DD` or as a date-time (the date part is
 //! taken, as written: `2024-01-15T10:30:00.000+0000` is 2024-01-15).
 
@@ -123,10 +127,10 @@ impl Mapping {
             .chain(self.constants.keys())
             .chain(self.values.keys())
         {
-            if !COLUMNS.contains(&name.as_str()) {
+            if !all_columns().any(|c| c == name) {
                 return Err(invalid(format!(
                     "'{name}' is not a directory column ({})",
-                    COLUMNS.join(", ")
+                    all_columns().collect::<Vec<_>>().join(", ")
                 )));
             }
         }
@@ -168,7 +172,7 @@ impl Mapping {
             }
         }
         let mut row = BTreeMap::new();
-        for column in COLUMNS {
+        for column in all_columns() {
             let value = match self.columns.get(column) {
                 Some(source) => field(source).map(|v| v.trim().to_string()),
                 None => self.constants.get(column).cloned(),
@@ -212,6 +216,13 @@ impl Mapping {
         }
         Ok(Some(row))
     }
+}
+
+/// The directory's columns and its alias columns.
+fn all_columns() -> impl Iterator<Item = &'static str> {
+    COLUMNS
+        .into_iter()
+        .chain(crate::model::identity::ALIAS_COLUMNS.map(|(column, _)| column))
 }
 
 /// The date of a date or date-time as written.

@@ -75,16 +75,18 @@ impl std::str::FromStr for Source {
 }
 
 impl Source {
-    /// The id system of the source's user ids (see
-    /// [`crate::model::identity::normalise`]); `None` for `native`, whose
-    /// ids are the directory's.
-    pub fn id_system(self) -> Option<&'static str> {
+    /// The id systems of the source's user ids (see
+    /// [`crate::model::identity::normalise`]), the first first: an alias
+    /// of a later one joins where the first has none (Microsoft's user
+    /// principal names are by convention e-mail addresses). None for
+    /// `native`, whose ids are the directory's.
+    pub fn id_systems(self) -> &'static [&'static str] {
         match self {
-            Source::Native => None,
-            Source::SalesforceElf | Source::SalesforceLoginEvent => Some("salesforce"),
-            Source::DataverseAudit => Some("dataverse"),
-            Source::O365Management | Source::M365ActiveUsers => Some("upn"),
-            Source::HubspotLogin | Source::HubspotAudit => Some("hubspot"),
+            Source::Native => &[],
+            Source::SalesforceElf | Source::SalesforceLoginEvent => &["salesforce"],
+            Source::DataverseAudit => &["dataverse"],
+            Source::O365Management | Source::M365ActiveUsers => &["upn", "email"],
+            Source::HubspotLogin | Source::HubspotAudit => &["hubspot"],
         }
     }
 }

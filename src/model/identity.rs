@@ -2,7 +2,7 @@
 //! address or user principal name, a HubSpot user id. Each kind of id is
 //! normalised one way ([`normalise`]) before it is stored or looked up.
 
-use super::tables::{FieldError, Fields, Table};
+use super::tables::{FieldError, Fields, Licensee, Table};
 
 /// An alias of a directory `user_id` in one id system.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +27,83 @@ pub const ID_SOURCES: [&str; 7] = [
     "hubspot",
     "employee",
 ];
+
+/// Columns a directory may carry with each user's id in another id
+/// system: (column, id system).
+pub const ALIAS_COLUMNS: [(&str, &str); 7] = [
+    ("salesforce_id", "salesforce"),
+    ("email", "email"),
+    ("upn", "upn"),
+    ("entra_id", "entra"),
+    ("dataverse_id", "dataverse"),
+    ("hubspot_id", "hubspot"),
+    ("employee_id", "employee"),
+];
+
+/// A directory row with the aliases of its alias columns
+/// ([`ALIAS_COLUMNS`]; an empty cell is no alias).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryRow {
+    pub licensee: Licensee,
+    pub aliases: Vec<Identity>,
+}
+
+impl Table for DirectoryRow {
+    const NAME: &'static str = Licensee::NAME;
+    const REQUIRED: &'static [&'static str] = Licensee::REQUIRED;
+    const OPTIONAL: &'static [&'static str] = Licensee::OPTIONAL;
+    const ID_COLUMN: &'static str = Licensee::ID_COLUMN;
+
+    fn from_fields(f: &dyn Fields) -> Result<Self, FieldError> {
+        let licensee = Licensee::from_fields(f)?;
+        let mut aliases = Vec::new();
+        for (column, system) in ALIAS_COLUMNS {
+            if let Some(alias) = f.optional(column)?.filter(|a| !a.trim().is_empty()) {
+                let alias = normalise(system, &alias).map_err(|r| FieldError::new(column, r))?;
+                aliases.push(Identity::new(
+                    licensee.user_id.clone(),
+                    system.to_string(),
+                    alias,
+                ));
+            }
+        }
+        Ok(DirectoryRow { licensee, aliases })
+    }
+
+    fn id(&self) -> &str {
+        self.licensee.id()
+    }
+}
+
+/// Refuses an alias that two rows give to different users: the row of the
+/// second, with the column.
+pub fn check_unique_aliases(rows: &[DirectoryRow]) -> Result<(), super::tables::RowProblem> {
+    let mut first: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    for (row, r) in rows.iter().enumerate() {
+        for alias in &r.aliases {
+            match first.insert(&alias.key, &alias.user_id) {
+                Some(other) if other != alias.user_id => {
+                    let column = ALIAS_COLUMNS
+                        .iter()
+                        .find(|(_, system)| *system == alias.source)
+                        .map_or("alias", |(column, _)| column);
+                    return Err(super::tables::RowProblem {
+                        row,
+                        error: FieldError::new(
+                            column,
+                            format!(
+                                "'{}' is already the {} id of user '{other}'",
+                                alias.alias, alias.source
+                            ),
+                        ),
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
 
 impl Identity {
     pub fn new(user_id: String, source: String, alias: String) -> Identity {

@@ -214,17 +214,7 @@ impl Store {
         let bar = progress_bar(progress, todo.len() as u64);
         let shared_written = Mutex::new(Vec::new());
         let seen = self.seen(&input.source.to_string());
-        let resolver = match input.source.id_system() {
-            Some(system) => input::Resolver::new(
-                Some(system),
-                self.table::<crate::model::Identity>()?,
-                self.table::<crate::model::Licensee>()?
-                    .into_iter()
-                    .map(|l| l.user_id),
-                pseudonym.cloned(),
-            ),
-            None => input::Resolver::default(),
-        };
+        let resolver = input::Resolver::of(&self.root, input.source, pseudonym.cloned())?;
         let source = input::SourceRead {
             input,
             seen: &seen,
@@ -479,18 +469,7 @@ pub fn preview_events(
         manifest.seen.get(&name).cloned().unwrap_or_default(),
     );
     let pseudonym = Pseudonym::new(&settings.privacy.pseudonym_key);
-    let table = |name: &str| super::table_path(data, name);
-    let resolver = match source.source.id_system() {
-        Some(system) => input::Resolver::new(
-            Some(system),
-            super::tables::read_table(&table("identities"))?,
-            super::tables::read_table::<crate::model::Licensee>(&table("directory"))?
-                .into_iter()
-                .map(|l| l.user_id),
-            pseudonym,
-        ),
-        None => input::Resolver::default(),
-    };
+    let resolver = input::Resolver::of(data, source.source, pseudonym)?;
     let read = input::SourceRead {
         input: source,
         seen: &seen,

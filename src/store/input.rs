@@ -106,18 +106,44 @@ pub struct Resolver {
 }
 
 impl Resolver {
-    pub fn new(
-        system: Option<&str>,
+    /// The resolver of `source`'s ids in the data directory `data`: its
+    /// directory and aliases ([`super::read_aliases`]); nothing for
+    /// `native`.
+    pub fn of(
+        data: &Path,
+        source: connect::Source,
+        pseudonym: Option<super::Pseudonym>,
+    ) -> Result<Resolver> {
+        let systems = source.id_systems();
+        if systems.is_empty() {
+            return Ok(Resolver::default());
+        }
+        let directory: Vec<crate::model::Licensee> =
+            super::tables::read_table(&super::table_path(data, "directory"))?;
+        Ok(Resolver::new(
+            systems,
+            super::read_aliases(data)?,
+            directory.into_iter().map(|l| l.user_id),
+            pseudonym,
+        ))
+    }
+
+    /// A resolver of ids of `systems` (the first wins where two have the
+    /// same alias).
+    fn new(
+        systems: &[&str],
         identities: Vec<crate::model::Identity>,
         directory: impl IntoIterator<Item = String>,
         pseudonym: Option<super::Pseudonym>,
     ) -> Resolver {
+        let mut aliases = std::collections::HashMap::new();
+        for system in systems.iter().rev() {
+            for i in identities.iter().filter(|i| i.source == *system) {
+                aliases.insert(i.alias.clone(), i.user_id.clone());
+            }
+        }
         Resolver {
-            aliases: identities
-                .into_iter()
-                .filter(|i| Some(i.source.as_str()) == system)
-                .map(|i| (i.alias, i.user_id))
-                .collect(),
+            aliases,
             directory: directory.into_iter().collect(),
             pseudonym,
         }

@@ -9,6 +9,7 @@
 //! tables/directory.parquet
 //! tables/modules.parquet
 //! tables/identities.parquet            aliases of directory users (`uptake import identities`)
+//! tables/directory_aliases.parquet     aliases from the directory's alias columns
 //! events/date=YYYY-MM-DD/*.parquet     raw events, by local date
 //! rollup/user_module_week-*.parquet    derived, rebuilt by `uptake rebuild`
 //! rollup/user_week-*.parquet
@@ -56,6 +57,8 @@ use rollup::{Rollup, RollupFiles};
 use tables::{StoredTable, read_csv_table, read_table, write_table};
 
 use crate::config::Settings;
+use crate::model::identity::DirectoryRow;
+use crate::model::tables::Table;
 use crate::model::tables::{RowProblem, check_known_waves};
 use crate::model::{Identity, Licensee, Module, Wave};
 
@@ -306,10 +309,25 @@ impl Store {
     ) -> Result<usize> {
         self.check_writer()?;
         let pseudonym = self.check_pseudonym(settings)?;
-        let (mut licensees, lines) = read_directory(path, mapping)?;
+        let (rows, lines) = read_directory(path, mapping)?;
+        if let Err(RowProblem { row, error }) = crate::model::identity::check_unique_aliases(&rows)
+        {
+            return Err(Error::Input(vec![tables::problem_at_line(
+                path, lines[row], error,
+            )]));
+        }
+        let (mut licensees, mut aliases): (Vec<Licensee>, Vec<Identity>) =
+            (Vec::with_capacity(rows.len()), Vec::new());
+        for row in rows {
+            licensees.push(row.licensee);
+            aliases.extend(row.aliases);
+        }
         if let Some(p) = &pseudonym {
             for l in &mut licensees {
                 l.user_id = p.id(&l.user_id);
+            }
+            for a in &mut aliases {
+                *a = Identity::new(p.id(&a.user_id), a.source.clone(), p.id(&a.alias));
             }
         }
         let waves: Vec<Wave> = read_table(&self.table_path("waves"))?;
@@ -318,6 +336,7 @@ impl Store {
                 path, lines[row], error,
             )]));
         }
+        write_table(&self.table_path(DIRECTORY_ALIASES), &aliases)?;
         write_table(&self.table_path("directory"), &licensees)?;
         Ok(licensees.len())
     }
@@ -424,15 +443,28 @@ pub fn table_path(root: &Path, name: &str) -> PathBuf {
     root.join("tables").join(format!("{name}.parquet"))
 }
 
-/// The directory rows of a file, through a mapping when one is given.
+/// The directory rows of a file, with their aliases, through a mapping
+/// when one is given.
 pub fn read_directory(
     path: &Path,
     mapping: Option<&crate::connect::directory::Mapping>,
-) -> Result<(Vec<Licensee>, Vec<u64>)> {
+) -> Result<(Vec<DirectoryRow>, Vec<u64>)> {
     match mapping {
         Some(mapping) => tables::read_mapped_directory(path, mapping),
-        None => read_csv_table::<Licensee>(path),
+        None => read_csv_table::<DirectoryRow>(path),
     }
+}
+
+/// The table of aliases the directory's alias columns give.
+const DIRECTORY_ALIASES: &str = "directory_aliases";
+
+/// The aliases of directory users in the data directory `root`: those of
+/// the directory's alias columns and those imported on their own (which
+/// win where both name an alias).
+pub fn read_aliases(root: &Path) -> Result<Vec<Identity>> {
+    let mut aliases: Vec<Identity> = read_table(&table_path(root, DIRECTORY_ALIASES))?;
+    aliases.extend(read_table::<Identity>(&table_path(root, Identity::NAME))?);
+    Ok(aliases)
 }
 
 /// The files of one rollup generation.

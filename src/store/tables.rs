@@ -13,6 +13,7 @@ use datafusion::arrow::datatypes::{DataType, Date32Type, Field, Schema, SchemaRe
 
 use super::error::{Error, FileContext, InputProblem, Result};
 use super::files;
+use crate::model::identity::DirectoryRow;
 use crate::model::tables::{FieldError, Fields, RowProblem, Table};
 use crate::model::week::{date_of_day, day_number};
 use crate::model::{Identity, Licensee, Module, Wave};
@@ -250,13 +251,13 @@ pub fn read_csv_table<T: Table>(path: &Path) -> Result<(Vec<T>, Vec<u64>)> {
 pub fn read_mapped_directory(
     path: &Path,
     mapping: &crate::connect::directory::Mapping,
-) -> Result<(Vec<Licensee>, Vec<u64>)> {
+) -> Result<(Vec<DirectoryRow>, Vec<u64>)> {
     read_csv_rows(path, &mapping.source_columns(), &|row| {
         let mapped = mapping
             .row(&|c| row.field(c).map(str::to_string))
             .map_err(|(column, reason)| FieldError::new(&column, reason))?;
         match mapped {
-            Some(values) => Licensee::from_fields(&Mapped(values)).map(Some),
+            Some(values) => DirectoryRow::from_fields(&Mapped(values)).map(Some),
             None => Ok(None),
         }
     })

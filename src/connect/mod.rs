@@ -91,6 +91,14 @@ impl Source {
     }
 }
 
+impl Source {
+    /// Whether the source's files are CSV, which a large file may be read
+    /// in parts of.
+    pub fn reads_csv(self) -> bool {
+        matches!(self, Source::SalesforceElf | Source::M365ActiveUsers)
+    }
+}
+
 impl std::fmt::Display for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

@@ -211,7 +211,7 @@ impl Store {
 
         // Each file is read, partitioned and rolled up on its own, one
         // worker per core; the results are merged in file order.
-        let bar = progress_bar(progress, todo.len() as u64);
+        let bar = progress_bar(progress, 0);
         let shared_written = Mutex::new(Vec::new());
         let seen = self.seen(&input.source.to_string());
         let resolver = input::Resolver::of(&self.root, input.source, pseudonym.cloned())?;
@@ -220,12 +220,27 @@ impl Store {
             seen: &seen,
             resolver: &resolver,
         };
-        let outcomes = parallel_map(&todo, |(index, path, _)| {
+        // A large CSV of a source is read in parts, one per core; every
+        // other file whole.
+        let mut pieces: Vec<(usize, Option<input::Part>)> = Vec::new();
+        for (file, (_, path, _)) in todo.iter().enumerate() {
+            let parts = match split_parts(path, input.source)? {
+                parts if parts.len() > 1 => parts.into_iter().map(Some).collect(),
+                _ => vec![None],
+            };
+            pieces.extend(parts.into_iter().map(|part| (file, part)));
+        }
+        let numbered: Vec<(usize, &(usize, Option<input::Part>))> =
+            pieces.iter().enumerate().collect();
+        bar.set_length(pieces.len() as u64);
+        let outcomes = parallel_map(&numbered, |(number, (file, part))| {
+            let path = todo[*file].1;
             bar.set_message(path.display().to_string());
             let outcome = self.import_file(
                 path,
+                *part,
                 &source,
-                *index,
+                *number,
                 import_id,
                 settings,
                 &times,
@@ -242,11 +257,14 @@ impl Store {
                 .unwrap_or_else(|e| e.into_inner()),
         );
 
+        let mut merged: Vec<FileOutcome> = todo.iter().map(|_| FileOutcome::default()).collect();
+        for ((file, _), outcome) in pieces.iter().zip(outcomes) {
+            merged[*file].merge(outcome?);
+        }
         let mut problems = input::Problems::default();
         let mut new_files = Vec::new();
         let mut records = BTreeMap::new();
-        for ((_, path, hash), outcome) in todo.into_iter().zip(outcomes) {
-            let outcome = outcome?;
+        for ((_, path, hash), outcome) in todo.into_iter().zip(merged) {
             problems.extend(outcome.problems);
             let unmapped = outcome.reading.unmapped.clone();
             summary.reading.extend(outcome.reading);
@@ -286,6 +304,7 @@ impl Store {
     fn import_file(
         &self,
         path: &Path,
+        part: Option<input::Part>,
         source: &input::SourceRead<'_>,
         index: usize,
         import_id: &str,
@@ -332,6 +351,7 @@ impl Store {
         };
         input::read_events(
             path,
+            part,
             source,
             times,
             &mut outcome.problems,
@@ -353,6 +373,32 @@ impl Store {
             });
         }
         Ok(outcome)
+    }
+}
+
+/// Files of a source smaller than this are read whole.
+const SPLIT_ABOVE: u64 = 32 << 20;
+
+/// The parts of `path` to read on their own: one per core for a large
+/// CSV file of a source (not compressed), else none.
+fn split_parts(path: &Path, source: crate::connect::Source) -> Result<Vec<input::Part>> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let compressed = path.extension().is_some_and(|e| e == "gz");
+    let large = std::fs::metadata(path).is_ok_and(|m| m.len() > SPLIT_ABOVE);
+    if !source.reads_csv() || compressed || !large || cores < 2 {
+        return Ok(Vec::new());
+    }
+    input::split_csv(path, cores)
+}
+
+impl FileOutcome {
+    /// Adds the outcome of another part of the same file.
+    fn merge(&mut self, other: FileOutcome) {
+        self.files.extend(other.files);
+        self.events += other.events;
+        self.rollup.merge(other.rollup);
+        self.problems.extend(other.problems);
+        self.reading.extend(other.reading);
     }
 }
 
@@ -513,6 +559,7 @@ pub fn preview_events(
         let mut file_problems = input::Problems::default();
         input::read_events(
             path,
+            None,
             &read,
             &times,
             &mut file_problems,

@@ -500,9 +500,12 @@ pub fn csv_field(record: &csv::ByteRecord, index: Option<usize>) -> &str {
         .unwrap_or("")
 }
 
-/// Reads a JSON page of records (see [`json_records`]), turning each into
-/// a row with `row` (`None` for a record that is no activity, counted in
-/// `reading` by `row`) and handing it to `emit` with its place.
+/// Reads a JSON page of records: the array under `key` of an object (an
+/// OData `value`, a SOQL `records`), or a bare array. Each record is
+/// turned into a row with `row` (`None` for a record that is no activity,
+/// counted in `reading` by `row`) and handed to `emit` with its place.
+/// Records are read one at a time: a page of any size needs the memory of
+/// one record.
 pub fn read_records<E: From<Error>>(
     input: impl Read,
     file: &str,
@@ -511,13 +514,107 @@ pub fn read_records<E: From<Error>>(
     emit: &mut Emit<'_, E>,
     mut row: impl FnMut(&serde_json::Value, &mut Reading) -> Option<Row>,
 ) -> std::result::Result<(), E> {
-    for (i, record) in json_records::<E>(input, file, key)?.iter().enumerate() {
+    use serde::de::DeserializeSeed;
+    let mut stopped: Option<E> = None;
+    let mut count = 0u64;
+    let mut each = |record: serde_json::Value| -> bool {
+        count += 1;
         reading.rows += 1;
-        if let Some(row) = row(record, reading) {
-            emit(At::Record(i as u64 + 1), row)?;
+        let Some(row) = row(&record, reading) else {
+            return true;
+        };
+        match emit(At::Record(count), row) {
+            Ok(()) => true,
+            Err(e) => {
+                stopped = Some(e);
+                false
+            }
         }
+    };
+    let unreadable = |message: String| {
+        E::from(Error::Read {
+            file: file.into(),
+            message,
+        })
+    };
+    let mut reader = serde_json::Deserializer::from_reader(without_bom(input));
+    let page = Page {
+        key,
+        each: &mut each,
+        inner: false,
+    };
+    let found = page.deserialize(&mut reader);
+    if let Some(e) = stopped {
+        return Err(e);
     }
-    Ok(())
+    match found {
+        Ok(true) => reader
+            .end()
+            .map_err(|e| unreadable(format!("not JSON: {e}"))),
+        Ok(false) => Err(unreadable(format!("no '{key}' array of records"))),
+        Err(e) => Err(unreadable(format!("not JSON: {e}"))),
+    }
+}
+
+/// A JSON page read record by record: `each` gets every record of the
+/// array under `key` (or of a bare array) and returns false to stop.
+/// Deserialises to whether the array was there.
+struct Page<'a, F> {
+    key: &'a str,
+    each: &'a mut F,
+    /// The value under `key`, which must be an array.
+    inner: bool,
+}
+
+impl<'de, F: FnMut(serde_json::Value) -> bool> serde::de::DeserializeSeed<'de> for Page<'_, F> {
+    type Value = bool;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<bool, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, F: FnMut(serde_json::Value) -> bool> serde::de::Visitor<'de> for Page<'_, F> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "an object with '{}' or an array of records", self.key)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<bool, A::Error> {
+        while let Some(record) = seq.next_element::<serde_json::Value>()? {
+            if !(self.each)(record) {
+                return Err(serde::de::Error::custom("stopped"));
+            }
+        }
+        Ok(true)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<bool, A::Error> {
+        if self.inner {
+            let message = format!("'{}' is not an array of records", self.key);
+            return Err(serde::de::Error::custom(message));
+        }
+        let mut found = false;
+        while let Some(name) = map.next_key::<std::borrow::Cow<'_, str>>()? {
+            if name == self.key && !found {
+                found = map.next_value_seed(Page {
+                    key: self.key,
+                    each: &mut *self.each,
+                    inner: true,
+                })?;
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
 }
 
 /// A text field of a JSON record; empty when missing or not text.
@@ -525,31 +622,92 @@ pub fn field<'a>(record: &'a serde_json::Value, name: &str) -> &'a str {
     record.get(name).and_then(|v| v.as_str()).unwrap_or("")
 }
 
-/// The records of a JSON page: the array under `key` of an object (an
-/// OData `value`, a SOQL `records`), or a bare array.
-pub fn json_records<E: From<Error>>(
-    input: impl Read,
-    file: &str,
-    key: &str,
-) -> std::result::Result<Vec<serde_json::Value>, E> {
-    let page: serde_json::Value = serde_json::from_reader(without_bom(input)).map_err(|e| {
-        E::from(Error::Read {
-            file: file.into(),
-            message: format!("not JSON: {e}"),
-        })
-    })?;
-    match page {
-        serde_json::Value::Array(records) => Ok(records),
-        serde_json::Value::Object(mut o) => match o.remove(key) {
-            Some(serde_json::Value::Array(records)) => Ok(records),
-            _ => Err(E::from(Error::Read {
-                file: file.into(),
-                message: format!("no '{key}' array of records"),
-            })),
-        },
-        _ => Err(E::from(Error::Read {
-            file: file.into(),
-            message: format!("neither an object with '{key}' nor an array of records"),
-        })),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The records of a page as `read_records` hands them on: (place, user).
+    fn read(page: &str, key: &str) -> Result<Vec<(String, String)>> {
+        let mut got = Vec::new();
+        let mut emit = |at: At, row: Row| -> Result<()> {
+            got.push((at.to_string(), row.map(|r| r.user_id).unwrap_or_default()));
+            Ok(())
+        };
+        let mut reading = Reading::default();
+        read_records(
+            page.as_bytes(),
+            "page.json",
+            key,
+            &mut reading,
+            &mut emit,
+            |r, _| {
+                Some(Ok(Raw {
+                    event_time: String::new(),
+                    user_id: field(r, "u").to_string(),
+                    module: String::new(),
+                    action: String::new(),
+                    client: None,
+                    key: None,
+                }))
+            },
+        )?;
+        Ok(got)
+    }
+
+    #[test]
+    fn json_pages_are_read_record_by_record() {
+        let page = r#"{"@odata.context": "x", "value": [{"u": "a"}, {"u": "b", "n": {"value": 1}}],
+                       "@odata.nextLink": "https://x/?$skiptoken=1"}"#;
+        assert_eq!(
+            read(page, "value").expect("page"),
+            [
+                ("record 1".into(), "a".into()),
+                ("record 2".into(), "b".into())
+            ]
+        );
+        assert_eq!(read(r#"[{"u": "c"}]"#, "value").expect("bare").len(), 1);
+        for (page, message) in [
+            (r#"{"records": []}"#, "no 'value' array"),
+            (r#"{"value": {"value": []}}"#, "'value' is not an array"),
+            (r#"{"value": [{"u": "a"}"#, "not JSON"),
+            (r#"{"value": []} trailing"#, "not JSON"),
+            ("42", "an object with 'value' or an array of records"),
+        ] {
+            let err = read(page, "value").expect_err(page).to_string();
+            assert!(err.contains(message), "{page}: {err}");
+        }
+    }
+
+    #[test]
+    fn an_error_of_the_receiver_stops_the_page() {
+        let mut calls = 0;
+        let mut emit = |_: At, _: Row| -> Result<()> {
+            calls += 1;
+            Err(Error::UnknownSource("stop".into()))
+        };
+        let err = read_records(
+            r#"[{"u": 1}, {"u": 2}]"#.as_bytes(),
+            "p",
+            "value",
+            &mut Reading::default(),
+            &mut emit,
+            |_, _| Some(Err(refused("u", "no"))),
+        )
+        .expect_err("stopped");
+        assert!(matches!(err, Error::UnknownSource(_)), "{err}");
+        assert_eq!(calls, 1);
+    }
+
+    #[test]
+    fn unmapped_values_beyond_the_listed_ones_are_counted_together() {
+        let mut reading = Reading::default();
+        for i in 0..1500 {
+            reading.unmapped(&format!("PAGE_ENTITY_TYPE X{i}__c"));
+        }
+        reading.unmapped("PAGE_ENTITY_TYPE X1__c");
+        assert_eq!(reading.unmapped.len(), LISTED_VALUES + 1);
+        assert_eq!(reading.unmapped["(further values)"], 500);
+        assert_eq!(reading.unmapped["PAGE_ENTITY_TYPE X1__c"], 2);
+        assert_eq!(reading.unmapped.values().sum::<u64>(), 1501);
     }
 }

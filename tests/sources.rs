@@ -55,6 +55,18 @@ fn organisation_store() -> (tempfile::TempDir, std::path::PathBuf) {
     (tmp, data)
 }
 
+/// `uptake import events --source SOURCE --preview FILE`, which must
+/// succeed: the rows printed and the summary.
+fn preview(data: &Path, source: &str, file: &Path) -> (String, String) {
+    let file = file.display().to_string();
+    let out = uptake(
+        data,
+        &["import", "events", "--source", source, "--preview", &file],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    (stdout(&out), stderr(&out))
+}
+
 fn import_tables(data: &Path, dir: &Path) {
     import_tables_with(dir, &|args| {
         let out = uptake(data, args);
@@ -1099,22 +1111,7 @@ fn hubspot_logins_and_audit_records_resolve_numeric_user_ids() {
               "actingUser": {"userId": 876, "userEmail": "anna.berg@example.com"}}],
            "paging": {}}"#,
     );
-    let preview = |source: &str, file: &Path| {
-        let out = uptake(
-            &data,
-            &[
-                "import",
-                "events",
-                "--source",
-                source,
-                "--preview",
-                &file.display().to_string(),
-            ],
-        );
-        assert!(out.status.success(), "{}", stderr(&out));
-        (stdout(&out), stderr(&out))
-    };
-    let (rows, summary) = preview("hubspot-login", &logins);
+    let (rows, summary) = preview(&data, "hubspot-login", &logins);
     assert_eq!(
         rows,
         format!(
@@ -1122,7 +1119,7 @@ fn hubspot_logins_and_audit_records_resolve_numeric_user_ids() {
         )
     );
     assert!(summary.contains("failed login: 1"), "{summary}");
-    let (rows, summary) = preview("hubspot-audit", &audit);
+    let (rows, summary) = preview(&data, "hubspot-audit", &audit);
     assert_eq!(
         rows,
         format!(
@@ -1188,24 +1185,13 @@ fn alias_columns_of_the_directory_join_every_source_to_its_users() {
             active_user("Carl@Example.com", "Carl", "2026-11-04", "", "")
         ),
     );
-    let out = uptake(
-        &data,
-        &[
-            "import",
-            "events",
-            "--source",
-            "m365-active-users",
-            "--preview",
-            &active.display().to_string(),
-        ],
-    );
+    let (rows, summary) = preview(&data, "m365-active-users", &active);
     assert_eq!(
-        stdout(&out),
+        rows,
         "user_id,event_time,module,action\n\
          E1,2026-11-03T12:00:00.000Z,exchange,active_day\n\
          E3,2026-11-04T12:00:00.000Z,exchange,active_day\n",
-        "{}",
-        stderr(&out)
+        "{summary}"
     );
 
     // An alias that is no id of its system, or one given to two people,
@@ -1315,24 +1301,13 @@ fn directories_come_from_salesforce_and_entra_exports_through_the_example_mappin
             active_user("Anna@Example.com", "Anna", "", "", "2026-11-02")
         ),
     );
-    let out = uptake(
-        &data,
-        &[
-            "import",
-            "events",
-            "--source",
-            "m365-active-users",
-            "--preview",
-            &active.display().to_string(),
-        ],
-    );
+    let (rows, summary) = preview(&data, "m365-active-users", &active);
     assert_eq!(
-        stdout(&out),
+        rows,
         format!(
             "user_id,event_time,module,action\n{ANNA},2026-11-02T12:00:00.000Z,teams,active_day\n"
         ),
-        "{}",
-        stderr(&out)
+        "{summary}"
     );
 
     // An Entra ID export: a byte order mark, an unknown country on line 3.

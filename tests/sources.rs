@@ -67,6 +67,14 @@ fn preview(data: &Path, source: &str, file: &Path) -> (String, String) {
     (stdout(&out), stderr(&out))
 }
 
+/// Imports aliases (`user_id,source,alias` rows) into `data`.
+fn import_identities(data: &Path, dir: &Path, rows: &str) {
+    let file = dir.join("identities.csv");
+    write(&file, rows);
+    let out = uptake(data, &["import", "identities", &file.display().to_string()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
 fn import_tables(data: &Path, dir: &Path) {
     import_tables_with(dir, &|args| {
         let out = uptake(data, args);
@@ -668,16 +676,11 @@ fn import_tables_with(dir: &Path, run: &dyn Fn(&[&str]) -> std::process::Output)
 fn dataverse_audit_records_use_the_raw_time_and_resolve_systemusers() {
     let (tmp, data) = organisation_store();
     let anna = "5E4F2A3B-1C2D-4E5F-8A9B-0C1D2E3F4A5B";
-    let identities = tmp.path().join("identities.csv");
-    write(
-        &identities,
+    import_identities(
+        &data,
+        tmp.path(),
         &format!("user_id,source,alias\n{ANNA},dataverse,{anna}\n"),
     );
-    let out = uptake(
-        &data,
-        &["import", "identities", &identities.display().to_string()],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
     // A page as the Web API returns it with formatted values requested:
     // the formatted createdon is the exporter's local time, a day later
     // here; only the raw value counts.
@@ -761,16 +764,11 @@ fn dataverse_audit_records_use_the_raw_time_and_resolve_systemusers() {
 #[test]
 fn office_365_records_count_once_per_id_whatever_the_case_of_the_upn() {
     let (tmp, data) = organisation_store();
-    let identities = tmp.path().join("identities.csv");
-    write(
-        &identities,
+    import_identities(
+        &data,
+        tmp.path(),
         &format!("user_id,source,alias\n{ANNA},upn,anna.berg@example.com\n"),
     );
-    let out = uptake(
-        &data,
-        &["import", "identities", &identities.display().to_string()],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
     let record = |id: &str, time: &str, upn: &str, workload: &str, message: &str, entity: &str| {
         format!(
             r#"{{"CreationTime": "{time}", "Id": "{id}", "Operation": "{message}",
@@ -909,18 +907,13 @@ fn active_user(upn: &str, name: &str, exchange: &str, sharepoint: &str, teams: &
 #[test]
 fn microsoft_365_active_days_are_one_event_per_product_and_date() {
     let (tmp, data) = organisation_store();
-    let identities = tmp.path().join("identities.csv");
-    write(
-        &identities,
+    import_identities(
+        &data,
+        tmp.path(),
         &format!(
             "user_id,source,alias\n{ANNA},upn,anna.berg@example.com\n{BEN},upn,ben.ohm@example.com\n"
         ),
     );
-    let out = uptake(
-        &data,
-        &["import", "identities", &identities.display().to_string()],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
     // period=D7: a byte order mark, CRLF, names with commas and tripled
     // quotes, a concealed user name.
     let week = tmp.path().join("ActiveUserDetail-D7.csv");
@@ -1074,16 +1067,11 @@ fn microsoft_365_active_days_are_one_event_per_product_and_date() {
 #[test]
 fn hubspot_logins_and_audit_records_resolve_numeric_user_ids() {
     let (tmp, data) = organisation_store();
-    let identities = tmp.path().join("identities.csv");
-    write(
-        &identities,
+    import_identities(
+        &data,
+        tmp.path(),
         &format!("user_id,source,alias\n{ANNA},hubspot,876\n{BEN},hubspot,0089274502\n"),
     );
-    let out = uptake(
-        &data,
-        &["import", "identities", &identities.display().to_string()],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
     let logins = tmp.path().join("login-1.json");
     write(
         &logins,

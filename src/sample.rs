@@ -1,9 +1,11 @@
 //! A deterministic generator of realistic rollout data in the import
 //! formats: waves.csv, directory.csv, modules.csv and events/*.parquet.
 //!
-//! It models what a rollout looks like: a pilot wave of about 20% of users
+//! It models what a rollout looks like: an org chart of six regions, eight
+//! departments and teams of 3 to 40 licensees (median about 9, about 5% of
+//! teams below the minimum group size), a pilot wave of about 20% of users
 //! from every region, later waves region by region with staggered go-lives,
-//! adoption rising over the weeks after go-live, a few lagging teams, new
+//! adoption rising over the weeks after go-live, lagging teams, new
 //! hires and leavers, a module licensed later, weekday rhythm with little
 //! weekend use, training use before go-live, login/logout noise, 10-40
 //! events per active user-day, and a few events of unknown users and
@@ -78,13 +80,97 @@ impl fmt::Display for Summary {
     }
 }
 
-const REGIONS: [&str; 4] = ["DACH", "Nordics", "Benelux", "Iberia"];
-const DEPARTMENTS: [(&str, &[&str]); 4] = [
-    ("Sales", &["Team A", "Team B", "Key Accounts, North"]),
-    ("Service", &["Team A", "Team B"]),
-    ("Marketing", &["Team A", ""]),
-    ("Inside Sales", &["Team A", "Team C"]),
+/// Regions with their code and share of the organisation.
+const REGIONS: [(&str, &str, u32); 6] = [
+    ("DACH", "DE", 30),
+    ("Nordics", "NO", 15),
+    ("Benelux", "BX", 15),
+    ("France", "FR", 15),
+    ("UK & Ireland", "UK", 15),
+    ("Iberia", "IB", 10),
 ];
+/// The wave of each region (after the pilot, wave 0).
+const REGION_WAVE: [usize; 6] = [1, 2, 2, 3, 3, 4];
+/// Departments with their code and share of the organisation.
+const DEPARTMENTS: [(&str, &str, u32); 8] = [
+    ("Sales", "SAL", 25),
+    ("Service", "SRV", 20),
+    ("Marketing", "MKT", 10),
+    ("Inside Sales", "INS", 12),
+    ("Key Accounts", "KAM", 10),
+    ("Field Service", "FSV", 10),
+    ("Partner Management", "PRT", 5),
+    ("Customer Success", "CSM", 8),
+];
+/// Share of teams below the minimum group size (3 or 4 licensees).
+const SMALL_TEAMS: f64 = 0.053;
+/// Share of teams that lag behind whatever their wave.
+const LAGGING_TEAMS: f64 = 0.08;
+
+/// A team of the generated org chart.
+struct Team {
+    region: usize,
+    department: usize,
+    name: String,
+    size: usize,
+    lagging: bool,
+}
+
+/// An org chart of `users` licensees: teams of 3 to 40 (median about 9,
+/// about 5% below the minimum group size of 5) nested in departments and
+/// regions, drawn by the regions' and departments' shares.
+fn org_chart(users: usize, rng: &mut ChaCha8Rng) -> Vec<Team> {
+    let pick = |rng: &mut ChaCha8Rng, weights: &[u32]| {
+        let mut n = rng.random_range(0..weights.iter().sum::<u32>());
+        weights
+            .iter()
+            .position(|w| {
+                if n < *w {
+                    true
+                } else {
+                    n -= w;
+                    false
+                }
+            })
+            .unwrap_or(0)
+    };
+    let region_weights: Vec<u32> = REGIONS.iter().map(|r| r.2).collect();
+    let department_weights: Vec<u32> = DEPARTMENTS.iter().map(|d| d.2).collect();
+    let mut numbers = std::collections::HashMap::new();
+    let mut teams = Vec::new();
+    let mut seats = 0;
+    while seats < users {
+        let region = pick(rng, &region_weights);
+        let department = pick(rng, &department_weights);
+        let size = if rng.random_bool(SMALL_TEAMS) {
+            rng.random_range(3..=4)
+        } else {
+            // Log-normal around 9.5: most teams 6 to 15, a few up to 40.
+            let z: f64 = (0..12).map(|_| rng.random::<f64>()).sum::<f64>() - 6.0;
+            ((9.5f64.ln() + 0.45 * z).exp().round() as usize).clamp(5, 40)
+        };
+        let size = size.min(users - seats).max(1);
+        let number = numbers.entry((region, department)).or_insert(0);
+        *number += 1;
+        let (code, dept) = (REGIONS[region].1, DEPARTMENTS[department].1);
+        let name = if DEPARTMENTS[department].0 == "Key Accounts" {
+            // A name with a comma, as real team names have.
+            format!("Key Accounts, {code} {number:02}")
+        } else {
+            format!("{code}-{dept}-{number:02}")
+        };
+        teams.push(Team {
+            region,
+            department,
+            name,
+            size,
+            lagging: rng.random_bool(LAGGING_TEAMS),
+        });
+        seats += size;
+    }
+    teams
+}
+
 /// (id, name, licensed from (weeks after start), monthly cost, popularity)
 const MODULES: [(&str, &str, i64, &str, u32); 8] = [
     ("accounts", "Accounts", -20, "12.50", 10),
@@ -101,9 +187,8 @@ const CLIENTS: [&str; 3] = ["web", "mobile", "outlook"];
 
 struct User {
     id: String,
-    region: usize,
-    department: usize,
-    team: &'static str,
+    /// Index into the org chart.
+    team: usize,
     wave: usize,
     license_start: NaiveDate,
     license_end: Option<NaiveDate>,
@@ -131,7 +216,7 @@ pub fn generate(args: &SampleArgs) -> Result<Summary, Error> {
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let start = args.start.monday();
     let week = |w: i64| start + Duration::weeks(w);
-    // Waves: the pilot, then DACH, then Nordics and Benelux, then Iberia.
+    // Waves: the pilot, then region by region.
     let waves = [
         ("W0", "Pilot", week(1)),
         ("W1", "Wave 1 DACH", week(4)),
@@ -140,66 +225,64 @@ pub fn generate(args: &SampleArgs) -> Result<Summary, Error> {
             "Wave 2 Nordics & Benelux",
             week(7) + Duration::days(2),
         ),
-        ("W3", "Wave 3 Iberia", week(10)),
+        ("W3", "Wave 3 France, UK & Ireland", week(10)),
+        ("W4", "Wave 4 Iberia", week(13)),
     ];
-    let region_wave = [1usize, 2, 2, 3];
-    let lagging_team = (rng.random_range(0..4usize), "Team B");
 
     let span_days = args.weeks as i64 * 7;
+    let teams = org_chart(args.users, &mut rng);
     let mut users = Vec::with_capacity(args.users);
-    for i in 0..args.users {
-        let region = rng.random_range(0..REGIONS.len());
-        let department = rng.random_range(0..DEPARTMENTS.len());
-        let teams = DEPARTMENTS[department].1;
-        let team = teams[rng.random_range(0..teams.len())];
-        let wave = if rng.random_bool(0.2) {
-            0
-        } else {
-            region_wave[region]
-        };
-        let new_hire = rng.random_bool(0.08);
-        let license_start = if new_hire {
-            start + Duration::days(rng.random_range(0..span_days))
-        } else {
-            start - Duration::days(rng.random_range(7..120))
-        };
-        let license_end = rng
-            .random_bool(0.05)
-            .then(|| start + Duration::days(rng.random_range(14..span_days.max(15))))
-            .filter(|end| *end >= license_start);
-        let lagging = (region == lagging_team.0 && team == lagging_team.1)
-            || (DEPARTMENTS[department].0 == "Marketing" && region == 3);
-        // Chance of using the CRM on a workday once adopted: most users
-        // settle between occasional and daily use, some never take to it,
-        // and lagging teams mostly do not.
-        let propensity = if lagging {
-            rng.random_range(0.03..0.3)
-        } else if rng.random_bool(0.15) {
-            rng.random_range(0.0..0.08)
-        } else {
-            rng.random_range(0.2..0.9)
-        };
-        let mut modules: Vec<usize> = Vec::new();
-        for (m, module) in MODULES.iter().enumerate() {
-            if rng.random_range(0..12) < module.4 {
-                modules.push(m);
+    for (t, team) in teams.iter().enumerate() {
+        for _ in 0..team.size {
+            let i = users.len();
+            let region = team.region;
+            let wave = if rng.random_bool(0.2) {
+                0
+            } else {
+                REGION_WAVE[region]
+            };
+            let new_hire = rng.random_bool(0.08);
+            let license_start = if new_hire {
+                start + Duration::days(rng.random_range(0..span_days))
+            } else {
+                start - Duration::days(rng.random_range(7..120))
+            };
+            let license_end = rng
+                .random_bool(0.05)
+                .then(|| start + Duration::days(rng.random_range(14..span_days.max(15))))
+                .filter(|end| *end >= license_start);
+            let lagging = team.lagging
+                || (DEPARTMENTS[team.department].0 == "Marketing" && REGIONS[region].0 == "Iberia");
+            // Chance of using the CRM on a workday once adopted: most users
+            // settle between occasional and daily use, some never take to it,
+            // and lagging teams mostly do not.
+            let propensity = if lagging {
+                rng.random_range(0.03..0.3)
+            } else if rng.random_bool(0.15) {
+                rng.random_range(0.0..0.08)
+            } else {
+                rng.random_range(0.2..0.9)
+            };
+            let mut modules: Vec<usize> = Vec::new();
+            for (m, module) in MODULES.iter().enumerate() {
+                if rng.random_range(0..12) < module.4 {
+                    modules.push(m);
+                }
             }
+            if modules.is_empty() {
+                modules.push(0);
+            }
+            users.push(User {
+                id: format!("u{:06}", i + 1),
+                team: t,
+                wave,
+                license_start,
+                license_end,
+                propensity,
+                ramp_weeks: rng.random_range(1.0..8.0),
+                modules,
+            });
         }
-        if modules.is_empty() {
-            modules.push(0);
-        }
-        users.push(User {
-            id: format!("u{:06}", i + 1),
-            region,
-            department,
-            team,
-            wave,
-            license_start,
-            license_end,
-            propensity,
-            ramp_weeks: rng.random_range(1.0..8.0),
-            modules,
-        });
     }
 
     let out = &args.out;
@@ -214,12 +297,13 @@ pub fn generate(args: &SampleArgs) -> Result<Summary, Error> {
     io(out, std::fs::write(out.join("waves.csv"), text))?;
     let mut text = String::from("user_id,region,department,team,wave,license_start,license_end\n");
     for u in &users {
+        let team = &teams[u.team];
         text.push_str(&format!(
             "{},{},{},{},{},{},{}\n",
             u.id,
-            REGIONS[u.region],
-            DEPARTMENTS[u.department].0,
-            crate::model::output::csv_field(u.team),
+            crate::model::output::csv_field(REGIONS[team.region].0),
+            DEPARTMENTS[team.department].0,
+            crate::model::output::csv_field(&team.name),
             waves[u.wave].0,
             u.license_start,
             u.license_end.map(|d| d.to_string()).unwrap_or_default()

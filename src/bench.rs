@@ -1,8 +1,11 @@
-//! `uptake bench`: generates rollout data, imports it and times the KPI
-//! query as a fresh process (cold) and repeated in one process (warm).
-//! It prints figures; it asserts nothing.
+//! `uptake bench`: generates rollout data (an org chart, see
+//! [`crate::sample`]), imports it and times the KPI query as a fresh
+//! process (cold) and repeated in one process (warm), protection, a PDF
+//! report, and the views people click through against `uptake serve`
+//! ([`views`]). It prints figures; it asserts nothing.
 
 pub mod ingest;
+pub mod views;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -50,6 +53,9 @@ pub struct BenchArgs {
     /// Warm repetitions of the KPI query.
     #[arg(long, default_value_t = 5)]
     pub repeat: usize,
+    /// Uncached requests per kind of view against `uptake serve` (0: none).
+    #[arg(long, default_value_t = 30)]
+    pub requests: usize,
 }
 
 /// A report with every section and the finest breakdown, in German, as a
@@ -281,5 +287,22 @@ pub async fn run(args: &BenchArgs) -> Result<()> {
         "bench process peak memory: {:.0} MiB",
         peak_memory_kib() as f64 / 1024.0
     );
+    if args.requests > 0 {
+        let mut segments: Vec<(String, String)> = store
+            .table::<crate::model::Licensee>()?
+            .into_iter()
+            .map(|l| (l.region, l.department))
+            .collect();
+        segments.sort();
+        segments.dedup();
+        let shape = views::Shape {
+            segments,
+            first,
+            last,
+        };
+        // The server is the data directory's writer.
+        drop((source, store));
+        views::run(&data, &shape, args.requests).await?;
+    }
     Ok(())
 }

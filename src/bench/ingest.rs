@@ -96,8 +96,8 @@ fn bodies(args: &IngestBenchArgs) -> Vec<Bytes> {
 }
 
 /// The started server, killed when dropped.
-struct Started {
-    child: Child,
+pub(super) struct Started {
+    pub(super) child: Child,
 }
 
 impl Drop for Started {
@@ -107,7 +107,9 @@ impl Drop for Started {
     }
 }
 
-fn memory_kib(pid: u32, field: &str) -> u64 {
+/// A field of `/proc/PID/status` in KiB (`VmRSS:`, `VmHWM:`), 0 when
+/// unknown.
+pub(super) fn memory_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
@@ -140,6 +142,13 @@ fn start_server(args: &IngestBenchArgs) -> Result<(Started, String, String)> {
         },
     )?
     .0;
+    let (started, url) = serve(&data)?;
+    Ok((started, url, token))
+}
+
+/// Starts `uptake serve` on the data directory `data` on a free loopback
+/// port: the process and its base URL.
+pub(super) fn serve(data: &std::path::Path) -> Result<(Started, String)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -147,16 +156,16 @@ fn start_server(args: &IngestBenchArgs) -> Result<(Started, String, String)> {
     let exe = std::env::current_exe().map_err(|e| Error::Usage(e.to_string()))?;
     let child = Command::new(exe)
         .arg("--data")
-        .arg(&data)
+        .arg(data)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("UPTAKE_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
         .map_err(|e| Error::Usage(format!("cannot start uptake serve: {e}")))?;
-    Ok((Started { child }, format!("http://127.0.0.1:{port}"), token))
+    Ok((Started { child }, format!("http://127.0.0.1:{port}")))
 }
 
-async fn health(
+pub(super) async fn health(
     client: &Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
     url: &str,
 ) -> Option<serde_json::Value> {

@@ -174,6 +174,12 @@ async fn protection(
         hiding.figures,
         share(hiding.figures)
     );
+    println!(
+        "teams with k or more licensees hidden by complementary protection: {} of {} team-weeks ({:.1}%)",
+        hiding.teams_hidden_at_k,
+        hiding.teams,
+        100.0 * hiding.teams_hidden_at_k as f64 / hiding.teams.max(1) as f64
+    );
     Ok(())
 }
 

@@ -349,6 +349,8 @@ impl Protection {
             total.below_k += d.hiding.below_k;
             total.differencing += d.hiding.differencing;
             total.figures += d.hiding.figures;
+            total.teams += d.hiding.teams;
+            total.teams_hidden_at_k += d.hiding.teams_hidden_at_k;
         }
         total
     }
@@ -364,6 +366,10 @@ pub struct Hiding {
     pub below_k: usize,
     pub differencing: usize,
     pub figures: usize,
+    /// Teams (segments of region, department and team) with licensees,
+    /// and those of them with `k` or more that are hidden all the same.
+    pub teams: usize,
+    pub teams_hidden_at_k: usize,
 }
 
 /// A segment of some table: the bit mask of its dimensions and the ids of
@@ -447,7 +453,16 @@ impl WeekDecision {
             value,
             sums,
         };
-        let (hidden, hiding) = system.solve(k);
+        let (hidden, mut hiding) = system.solve(k);
+        // Teams: the segments of region, department and team (mask 0b0111).
+        for (&(mask, _), &id) in &nodes {
+            if mask == 0b0111 && system.value[id] > 0 {
+                hiding.teams += 1;
+                if hidden[id] && system.value[id] >= k {
+                    hiding.teams_hidden_at_k += 1;
+                }
+            }
+        }
         WeekDecision {
             values,
             nodes,

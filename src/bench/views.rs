@@ -200,19 +200,15 @@ pub async fn run(data: &Path, shape: &Shape, requests: usize) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let up = started.elapsed().as_secs_f64();
-    let (first, status) = get(
-        &client,
-        &url,
-        &token,
-        "/api/v1/kpi?by=region,department",
-    )
-    .await?;
+    let (first, status) = get(&client, &url, &token, "/api/v1/kpi?by=region,department").await?;
     println!(
         "serve, fresh process: /health answers after {up:.2} s; the first kpi by=region,department {:.0} ms later (status {status})",
         first * 1e3
     );
 
-    println!("| view (uncached: every address new) | requests | p50 ms | p95 ms | max ms | not 200 |");
+    println!(
+        "| view (uncached: every address new) | requests | p50 ms | p95 ms | max ms | not 200 |"
+    );
     println!("|---|---|---|---|---|---|");
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(16);
     let mut used = HashSet::new();
@@ -256,11 +252,7 @@ pub async fn run(data: &Path, shape: &Shape, requests: usize) -> Result<()> {
         .collect();
     let mut times = Vec::new();
     for worker in workers {
-        times.extend(
-            worker
-                .await
-                .map_err(|e| Error::Usage(e.to_string()))??,
-        );
+        times.extend(worker.await.map_err(|e| Error::Usage(e.to_string()))??);
     }
     let (p50, p95, max) = percentiles(&mut times);
     println!(

@@ -156,6 +156,9 @@ fn org_chart(users: usize, rng: &mut ChaCha8Rng) -> Vec<Team> {
         let name = if DEPARTMENTS[department].0 == "Key Accounts" {
             // A name with a comma, as real team names have.
             format!("Key Accounts, {code} {number:02}")
+        } else if DEPARTMENTS[department].0 == "Marketing" && *number == 1 {
+            // People of a department in no team.
+            String::new()
         } else {
             format!("{code}-{dept}-{number:02}")
         };

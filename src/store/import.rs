@@ -213,7 +213,7 @@ impl Store {
         // worker per core; the results are merged in file order.
         let bar = progress_bar(progress, 0);
         let shared_written = Mutex::new(Vec::new());
-        let seen = self.seen(&input.source.to_string());
+        let seen = super::seen::Seen::of(&self.root, &self.manifest, &input.source.to_string());
         let resolver = input::Resolver::of(&self.root, input.source, pseudonym.cloned())?;
         let source = input::SourceRead {
             input,
@@ -508,12 +508,7 @@ pub fn preview_events(
     let mut summary = ImportSummary::default();
     let mut problems = input::Problems::default();
     let manifest = super::manifest::Manifest::load(data)?;
-    let name = source.source.to_string();
-    let seen = super::seen::Seen::new(
-        data,
-        &name,
-        manifest.seen.get(&name).cloned().unwrap_or_default(),
-    );
+    let seen = super::seen::Seen::of(data, &manifest, &source.source.to_string());
     let pseudonym = Pseudonym::new(&settings.privacy.pseudonym_key);
     let resolver = input::Resolver::of(data, source.source, pseudonym)?;
     let read = input::SourceRead {

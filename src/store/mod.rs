@@ -208,15 +208,6 @@ impl Store {
             .collect()
     }
 
-    /// The index of stored events of `source` ([`seen`]).
-    pub fn seen(&self, source: &str) -> seen::Seen {
-        seen::Seen::new(
-            &self.root,
-            source,
-            self.manifest.seen.get(source).cloned().unwrap_or_default(),
-        )
-    }
-
     /// The files of the stored rollup, if any.
     pub fn rollup_files(&self) -> Option<RollupFiles> {
         self.manifest

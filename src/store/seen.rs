@@ -78,6 +78,13 @@ impl Seen {
         }
     }
 
+    /// The index of `source` in the data directory `root` as `manifest`
+    /// names it.
+    pub fn of(root: &Path, manifest: &super::manifest::Manifest, source: &str) -> Seen {
+        let files = manifest.seen.get(source).cloned().unwrap_or_default();
+        Seen::new(root, source, files)
+    }
+
     /// Records the event with `hash` at `micros`: false when the store or
     /// this import has it already.
     pub fn insert(&self, micros: i64, hash: u64) -> Result<bool> {

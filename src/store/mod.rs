@@ -318,7 +318,7 @@ impl Store {
                 l.user_id = p.id(&l.user_id);
             }
             for a in &mut aliases {
-                *a = Identity::new(p.id(&a.user_id), a.source.clone(), p.id(&a.alias));
+                *a = p.identity(a);
             }
         }
         let waves: Vec<Wave> = read_table(&self.table_path("waves"))?;
@@ -348,11 +348,7 @@ impl Store {
         let mut problems = Vec::new();
         for (row, identity) in identities.iter_mut().enumerate() {
             if let Some(p) = &pseudonym {
-                *identity = Identity::new(
-                    p.id(&identity.user_id),
-                    identity.source.clone(),
-                    p.id(&identity.alias),
-                );
+                *identity = p.identity(identity);
             }
             if !known.contains(&identity.user_id) {
                 problems.push(tables::problem_at_line(

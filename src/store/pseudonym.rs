@@ -61,6 +61,16 @@ impl Pseudonym {
         )
     }
 
+    /// An alias with its user id and the alias itself pseudonymised, as
+    /// aliases are stored.
+    pub fn identity(&self, identity: &crate::model::Identity) -> crate::model::Identity {
+        crate::model::Identity::new(
+            self.id(&identity.user_id),
+            identity.source.clone(),
+            self.id(&identity.alias),
+        )
+    }
+
     /// Names the key without revealing it.
     pub fn fingerprint(&self) -> String {
         super::files::hex(&self.digest(b"uptake pseudonym key fingerprint")[..8])

@@ -57,11 +57,41 @@ pub struct Input<'a> {
     pub figures: &'a [Figure],
 }
 
+/// What earlier audits of the same week learnt: the finest segments whose
+/// figure some solution moves off its bound, per figure.
+///
+/// Hiding only grows between audits, so every solution of an earlier
+/// audit's equations (with the finest segments hidden since at their true
+/// figures) solves the later ones too: a finest segment once free stays
+/// free, and only the others need linear programming again.
+#[derive(Default)]
+pub struct Learnt {
+    free: Vec<Vec<bool>>,
+}
+
+impl Learnt {
+    fn of(&mut self, figure: usize, cells: usize) -> &mut Vec<bool> {
+        if self.free.len() <= figure {
+            self.free.resize(figure + 1, Vec::new());
+        }
+        let free = &mut self.free[figure];
+        if free.len() < cells {
+            free.resize(cells, false);
+        }
+        free
+    }
+}
+
 /// The hidden nodes of 1 to `k`-1 licensees whose eligible count (figure
 /// `None`) or another figure (its index in [`Input::figures`]) a caller
 /// can determine from the shown nodes. Eligible counts are audited first;
 /// the other figures only when no eligible count leaks.
-pub fn leaks(input: &Input, hidden: &[bool], k: i64) -> Vec<(usize, Option<usize>)> {
+pub fn leaks(
+    input: &Input,
+    hidden: &[bool],
+    k: i64,
+    learnt: &mut Learnt,
+) -> Vec<(usize, Option<usize>)> {
     // The unknowns: hidden finest segments with licensees.
     let mut column: HashMap<u32, u32> = HashMap::new();
     let mut cells: Vec<u32> = Vec::new();
@@ -124,17 +154,14 @@ pub fn leaks(input: &Input, hidden: &[bool], k: i64) -> Vec<(usize, Option<usize
     let mut found: Vec<(usize, Option<usize>)> = Vec::new();
     for (f, figure) in input.figures.iter().enumerate() {
         let truth: Vec<i64> = cells.iter().map(|&c| figure.cells[c as usize]).collect();
+        let free_before = learnt.of(f, input.cell_eligible.len());
+        let free: Vec<bool> = cells.iter().map(|&c| free_before[c as usize]).collect();
         let system = Bounded {
             equations: &equations,
             bound: &bound,
             truth: &truth,
+            free: &free,
         };
-        let pinned = system.pinned();
-        if pinned.iter().all(|p| !p) {
-            // Nothing pinned: determined exactly when the eligible count
-            // is, and none is.
-            continue;
-        }
         // Members known to every caller: a shown node that shows 0 or
         // everyone for this figure.
         let mut open = vec![false; cells.len()];
@@ -146,18 +173,50 @@ pub fn leaks(input: &Input, hidden: &[bool], k: i64) -> Vec<(usize, Option<usize
                 }
             }
         }
-        let mut with_pinned = basis.clone();
-        for (c, _) in pinned.iter().enumerate().filter(|(_, p)| **p) {
-            with_pinned.insert(vec![(c as u32, 1)]);
-        }
-        for (node, cols) in &targets {
-            if cols.iter().all(|&c| open[c as usize]) || found.iter().any(|(n, _)| n == node) {
-                continue;
+        let audited: Vec<&(usize, Vec<u32>)> = targets
+            .iter()
+            .filter(|(node, cols)| {
+                !cols.iter().all(|&c| open[c as usize]) && !found.iter().any(|(n, _)| n == node)
+            })
+            .collect();
+        // Pinned unknowns are at a bound in the true solution and not
+        // known to be free: when even all of those together determine no
+        // audited figure, the pinned ones cannot, and no linear program
+        // is needed.
+        let spanned = |pinned: &[bool]| -> Vec<usize> {
+            let mut with_pinned = basis.clone();
+            for (c, _) in pinned.iter().enumerate().filter(|(_, p)| **p) {
+                with_pinned.insert(vec![(c as u32, 1)]);
             }
-            if with_pinned.spans(cols) {
-                found.push((*node, Some(f)));
-            }
+            audited
+                .iter()
+                .filter(|(_, cols)| with_pinned.spans(cols))
+                .map(|(node, _)| *node)
+                .collect()
+        };
+        let at_most = system.possibly_pinned();
+        if audited.is_empty() || !at_most.iter().any(|p| *p) || spanned(&at_most).is_empty() {
+            continue;
         }
+        let started = std::time::Instant::now();
+        let pinned = system.pinned();
+        for (&c, p) in cells.iter().zip(&pinned) {
+            free_before[c as usize] = !p;
+        }
+        tracing::debug!(
+            figure = f,
+            unknowns = cells.len(),
+            equations = equations.len(),
+            pinned = pinned.iter().filter(|p| **p).count(),
+            ms = started.elapsed().as_millis() as u64,
+            "pinned"
+        );
+        if pinned.iter().all(|p| !p) {
+            // Nothing pinned: determined exactly when the eligible count
+            // is, and none is.
+            continue;
+        }
+        found.extend(spanned(&pinned).into_iter().map(|node| (node, Some(f))));
     }
     found
 }
@@ -169,6 +228,8 @@ struct Bounded<'a> {
     bound: &'a [i64],
     /// The true value of each unknown (a solution).
     truth: &'a [i64],
+    /// Unknowns known to be free already ([`Learnt`]).
+    free: &'a [bool],
 }
 
 impl Bounded<'_> {
@@ -191,16 +252,19 @@ impl Bounded<'_> {
         }
         let mut group_of_signature: HashMap<&[u32], u32> = HashMap::new();
         let mut group_of = Vec::with_capacity(n);
-        let (mut bound, mut truth) = (Vec::new(), Vec::new());
+        let (mut bound, mut truth, mut free) = (Vec::new(), Vec::new(), Vec::new());
         for (c, of) in equations_of.iter().enumerate() {
             let next = group_of_signature.len() as u32;
             let g = *group_of_signature.entry(of.as_slice()).or_insert(next);
             if g == next {
                 bound.push(0);
                 truth.push(0);
+                free.push(false);
             }
             bound[g as usize] += self.bound[c];
             truth[g as usize] += self.truth[c];
+            // A free member moves, so the sum does: the group is free.
+            free[g as usize] |= self.free[c];
             group_of.push(g);
         }
         let equations: Vec<(Vec<u32>, usize)> = self
@@ -217,9 +281,18 @@ impl Bounded<'_> {
             equations: &equations,
             bound: &bound,
             truth: &truth,
+            free: &free,
         }
         .pinned_each();
         group_of.iter().map(|&g| grouped[g as usize]).collect()
+    }
+
+    /// The unknowns that may be pinned: those at a bound in the true
+    /// solution and not known to be free (every pinned one is).
+    fn possibly_pinned(&self) -> Vec<bool> {
+        (0..self.bound.len())
+            .map(|c| !self.free[c] && (self.truth[c] == 0 || self.truth[c] == self.bound[c]))
+            .collect()
     }
 
     /// [`Bounded::pinned`] for each unknown on its own.
@@ -272,7 +345,11 @@ impl Bounded<'_> {
         // solution is free; one at a bound is free when some solution
         // moves it.
         let mut candidates: Vec<usize> = (0..n)
-            .filter(|&c| !pinned[c] && (self.truth[c] == 0 || self.truth[c] == self.bound[c]))
+            .filter(|&c| {
+                !pinned[c]
+                    && !self.free[c]
+                    && (self.truth[c] == 0 || self.truth[c] == self.bound[c])
+            })
             .collect();
         while !candidates.is_empty() {
             match self.movable(&pinned, &rhs, &candidates) {
@@ -332,7 +409,14 @@ impl Bounded<'_> {
             }
             room.push((c, s));
         }
-        let microlp::SolveOutcome::Solution(solution) = problem.solve().ok()? else {
+        let started = std::time::Instant::now();
+        let solved = problem.solve();
+        tracing::trace!(
+            candidates = candidates.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "linear program"
+        );
+        let microlp::SolveOutcome::Solution(solution) = solved.ok()? else {
             return None;
         };
         Some(
@@ -463,8 +547,28 @@ mod tests {
             equations: &equations,
             bound: &[3, 4, 5],
             truth,
+            free: &[false; 3],
         }
         .pinned()
+    }
+
+    #[test]
+    fn what_is_known_free_is_not_asked_again() {
+        // a + b = 1, b + c = 6: a and c are pinned, b is free (inside).
+        // Told that a is free (wrongly), the audit believes it and asks
+        // only about c: known freedom is taken as given.
+        let equations = vec![(vec![0, 1], 0), (vec![1, 2], 1)];
+        let pinned = |free: &[bool]| {
+            Bounded {
+                equations: &equations,
+                bound: &[3, 4, 5],
+                truth: &[0, 1, 5],
+                free,
+            }
+            .pinned()
+        };
+        assert_eq!(pinned(&[false; 3]), [true, false, true]);
+        assert_eq!(pinned(&[true, false, false]), [false, false, true]);
     }
 
     #[test]

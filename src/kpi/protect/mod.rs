@@ -453,7 +453,14 @@ impl WeekDecision {
             value,
             sums,
         };
+        let started = std::time::Instant::now();
         let (hidden, mut hiding) = system.solve(k);
+        tracing::debug!(
+            cells = finest.len(),
+            nodes = system.value.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "week decided"
+        );
         // Teams: the segments of region, department and team (mask 0b0111).
         for (&(mask, _), &id) in &nodes {
             if mask == 0b0111 && system.value[id] > 0 {
@@ -591,6 +598,7 @@ impl System {
             return (hidden, hiding);
         }
         let mut audited = false;
+        let mut learnt = disclosure::Learnt::default();
         let mut sums_of: Vec<Vec<usize>> = vec![Vec::new(); self.value.len()];
         for (s, (whole, parts)) in self.sums.iter().enumerate() {
             sums_of[*whole].push(s);
@@ -638,7 +646,13 @@ impl System {
                 cell_eligible: &self.cell_eligible,
                 figures: &self.figures,
             };
-            let leaked = disclosure::leaks(&input, &hidden, k);
+            let started = std::time::Instant::now();
+            let leaked = disclosure::leaks(&input, &hidden, k, &mut learnt);
+            tracing::debug!(
+                leaked = leaked.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "audit round"
+            );
             let mut mended = false;
             let mut touched = vec![false; self.value.len()];
             let mut near = vec![false; self.value.len()];

@@ -80,7 +80,8 @@ impl App {
         let ingest = Arc::new(Ingest::open(store.clone(), &settings)?);
         let store = ingest.flush()?.unwrap_or(store);
         // Protection decisions are cached with the figures' share.
-        let protections = Arc::new(protect::Cache::new(state::cache_share(&settings)));
+        let protections =
+            Arc::new(protect::Cache::new(state::cache_share(&settings)).kept_in(store.root()));
         let live = Arc::new(Live::open(&store, &settings, protections).await?);
         let dashboards = crate::dashboard::load(
             config::given_or_local(options.dashboards.as_deref(), "dashboards").as_deref(),

@@ -23,6 +23,11 @@ fn poppler(tool: &str, args: &[&str]) -> String {
     stdout(&out)
 }
 
+/// Whether a file ends in Parquet's closing magic.
+fn parquet_is_whole(path: &Path) -> bool {
+    std::fs::read(path).is_ok_and(|b| b.len() > 8 && b.ends_with(b"PAR1"))
+}
+
 fn pdf_text(pdf: &Path) -> String {
     poppler("pdftotext", &["-layout", &pdf.display().to_string(), "-"])
 }
@@ -295,7 +300,45 @@ fn report_list_and_render_on_the_command_line() {
         ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(pdf_text(&pdf).contains("CRM adoption: weekly steering report"));
+    let text = pdf_text(&pdf);
+    assert!(text.contains("CRM adoption: weekly steering report"));
+
+    // The protection decisions are kept for the next process; a damaged
+    // one is decided again, to the same figures.
+    let kept_dir = data.join("derived").join("protection");
+    let kept: Vec<std::path::PathBuf> = std::fs::read_dir(&kept_dir)
+        .expect("kept decisions")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert!(!kept.is_empty());
+    for path in &kept {
+        let bytes = std::fs::read(path).expect("read");
+        std::fs::write(path, &bytes[..bytes.len() / 2]).expect("damage");
+    }
+    let out = uptake(
+        &data,
+        &[
+            "report",
+            "render",
+            "steering-weekly",
+            "--week",
+            "2027-W01",
+            "--reports",
+            &reports,
+            "--out",
+            &pdf.display().to_string(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("damaged"), "{}", stderr(&out));
+    assert_eq!(pdf_text(&pdf), text);
+    for path in &kept {
+        assert!(
+            parquet_is_whole(path),
+            "{} is written again",
+            path.display()
+        );
+    }
 
     let out = uptake(&data, &["report", "render", "nope", "--reports", &reports]);
     assert!(!out.status.success());

@@ -177,6 +177,8 @@ pub async fn run(data: &Path, shape: &Shape, requests: usize) -> Result<()> {
     if shape.segments.is_empty() {
         return Err(Error::Usage("the directory is empty".into()));
     }
+    // A run before this one (`--reuse`) left its token.
+    crate::auth::tokens::revoke(data, "bench views")?;
     let token = crate::auth::tokens::create(
         data,
         crate::auth::tokens::NewToken {

@@ -247,5 +247,6 @@ pub async fn open(data: &std::path::Path, settings: &Settings) -> Result<(Store,
     let store = Store::open(data)?;
     store.check_derived(settings)?;
     let engine = Engine::open(&store).await?;
-    Ok((store, kpi::Source::new(engine)))
+    let source = kpi::Source::new(engine, &store);
+    Ok((store, source))
 }

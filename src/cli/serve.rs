@@ -119,7 +119,7 @@ pub(super) async fn demo(
 ) -> Result<()> {
     let dir = data.join("demo");
     let (store, events) = import_demo(data, sample, settings)?;
-    let source = kpi::Source::new(Engine::open(&store).await?);
+    let source = kpi::Source::new(Engine::open(&store).await?, &store);
     let (first, last) = store
         .event_weeks(settings)
         .ok_or_else(|| Error::Usage("no sample events".into()))?;

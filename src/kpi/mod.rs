@@ -53,11 +53,12 @@ pub struct Source {
 }
 
 impl Source {
-    /// An engine with decisions of its own.
-    pub fn new(engine: Engine) -> Source {
+    /// An engine over `store` with decisions of its own, reading and
+    /// keeping them in the store's data directory.
+    pub fn new(engine: Engine, store: &crate::store::Store) -> Source {
         Source {
             engine: Arc::new(engine),
-            protections: Default::default(),
+            protections: Arc::new(protect::Cache::default().kept_in(store.root())),
         }
     }
 }

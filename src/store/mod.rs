@@ -14,6 +14,8 @@
 //! rollup/user_module_week-*.parquet    derived, rebuilt by `uptake rebuild`
 //! rollup/user_week-*.parquet
 //! seen/<source>/<date>-*.bin           events of each source stored, by UTC date (store::seen)
+//! derived/protection/<inputs>.parquet  protection decisions by week, named by what they were
+//!                                        decided from (kpi::protect::kept)
 //! quarantine/                          files taken out of the store, with
 //! quarantine/log.jsonl                   why and when (store::quarantine)
 //! writer.lock                          one writer at a time

@@ -52,7 +52,7 @@ fn table_csv(
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let engine = kpi::Source::new(Engine::open(store).await.expect("engine"));
+        let engine = kpi::Source::new(Engine::open(store).await.expect("engine"), store);
         let request = Request {
             dims: kpi::parse_dimensions(dims).expect("dims"),
             from: from.parse().expect("from"),

@@ -46,6 +46,7 @@
 //! decision is made within it.
 
 mod disclosure;
+pub mod kept;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -130,6 +131,8 @@ pub struct Cache {
     /// Held while weeks are decided.
     computing: tokio::sync::Mutex<()>,
     budget: usize,
+    /// Where decisions are kept between processes, if anywhere.
+    kept: Option<kept::Kept>,
 }
 
 #[derive(Default)]
@@ -157,6 +160,16 @@ impl Cache {
             inner: Default::default(),
             computing: Default::default(),
             budget,
+            kept: None,
+        }
+    }
+
+    /// The same cache, reading and keeping decisions in the data
+    /// directory `root` ([`kept`]).
+    pub fn kept_in(self, root: &std::path::Path) -> Cache {
+        Cache {
+            kept: Some(kept::Kept::of(root)),
+            ..self
         }
     }
 
@@ -173,6 +186,7 @@ impl Cache {
             }),
             computing: Default::default(),
             budget: self.budget,
+            kept: self.kept.clone(),
         }
     }
 
@@ -238,22 +252,40 @@ impl Cache {
                 cells.push(cell);
             }
         }
-        let mut kept = Vec::new();
-        let mut todo = Vec::new();
-        for ((week, cells), earlier) in by_week.into_iter().zip(earlier) {
-            match earlier {
-                Some(d) if d.inputs == fingerprint(&cells) => kept.push((week, d)),
-                _ => todo.push((week, cells)),
+        let store = self.kept.clone();
+        // Reading kept decisions and deciding take a while: off the request
+        // threads.
+        let found = tokio::task::spawn_blocking(move || {
+            let mut found = Vec::new();
+            let mut todo = Vec::new();
+            for ((week, cells), earlier) in by_week.into_iter().zip(earlier) {
+                let inputs = kept::fingerprint(&cells, k);
+                match earlier {
+                    Some(d) if d.inputs == inputs => found.push((week, d)),
+                    _ => match store.as_ref().and_then(|s| s.read(inputs)) {
+                        Some(d) => found.push((week, Arc::new(d))),
+                        None => todo.push((week, cells, inputs)),
+                    },
+                }
             }
-        }
-        // Deciding takes the cores for a while: off the request threads.
-        let decided_now = match tokio::task::spawn_blocking(move || decide_weeks(todo, k)).await {
-            Ok(d) => d,
+            let decided: Vec<(Week, Arc<WeekDecision>)> = decide_weeks(todo, k)
+                .into_iter()
+                .map(|(w, d)| (w, Arc::new(d)))
+                .collect();
+            if let Some(store) = &store {
+                let new: Vec<Arc<WeekDecision>> = decided.iter().map(|(_, d)| d.clone()).collect();
+                store.write(&new);
+            }
+            found.extend(decided);
+            found
+        })
+        .await;
+        let found = match found {
+            Ok(found) => found,
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         };
-        kept.extend(decided_now.into_iter().map(|(w, d)| (w, Arc::new(d))));
         let mut inner = self.inner.lock().await;
-        for (week, decision) in kept {
+        for (week, decision) in found {
             inner.keep(key(week), decision, self.budget);
         }
         Ok(decided(&inner))
@@ -279,14 +311,6 @@ impl Decided {
     }
 }
 
-/// What a week's decision depends on: its finest segments and figures.
-fn fingerprint(cells: &[FinestCell]) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    cells.hash(&mut h);
-    h.finish()
-}
-
 /// A finest segment of one week with every figure protection audits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FinestCell {
@@ -301,7 +325,7 @@ pub struct FinestCell {
 }
 
 /// Decides each week on its own, on all cores.
-fn decide_weeks(weeks: Vec<(Week, Vec<FinestCell>)>, k: i64) -> Vec<(Week, WeekDecision)> {
+fn decide_weeks(weeks: Vec<(Week, Vec<FinestCell>, u128)>, k: i64) -> Vec<(Week, WeekDecision)> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(weeks.len().max(1));
@@ -316,7 +340,7 @@ fn decide_weeks(weeks: Vec<(Week, Vec<FinestCell>)>, k: i64) -> Vec<(Week, WeekD
                         .iter()
                         .skip(t)
                         .step_by(threads)
-                        .map(|(w, cells)| (*w, WeekDecision::compute(cells, k)))
+                        .map(|(w, cells, inputs)| (*w, WeekDecision::compute(cells, k, *inputs)))
                         .collect::<Vec<_>>()
                 })
             })
@@ -384,12 +408,12 @@ pub struct WeekDecision {
     nodes: HashMap<NodeKey, usize>,
     hidden: Vec<bool>,
     hiding: Hiding,
-    /// The [`fingerprint`] of the finest segments it was decided from.
-    inputs: u64,
+    /// The [`kept::fingerprint`] of what it was decided from.
+    inputs: u128,
 }
 
 impl WeekDecision {
-    fn compute(finest: &[FinestCell], k: i64) -> WeekDecision {
+    fn compute(finest: &[FinestCell], k: i64, inputs: u128) -> WeekDecision {
         let dims = Dimension::ALL.len();
         let full = (1usize << dims) - 1;
         let mut values: [HashMap<String, u32>; 4] = Default::default();
@@ -475,7 +499,7 @@ impl WeekDecision {
             nodes,
             hidden,
             hiding,
-            inputs: fingerprint(finest),
+            inputs,
         }
     }
 
@@ -956,10 +980,19 @@ mod tests {
                 by_week.entry(cell.week).or_default().push(cell);
             }
             Protection {
-                weeks: decide_weeks(by_week.into_iter().collect(), k)
-                    .into_iter()
-                    .map(|(w, d)| (w, Arc::new(d)))
-                    .collect(),
+                weeks: decide_weeks(
+                    by_week
+                        .into_iter()
+                        .map(|(w, cells)| {
+                            let inputs = kept::fingerprint(&cells, k);
+                            (w, cells, inputs)
+                        })
+                        .collect(),
+                    k,
+                )
+                .into_iter()
+                .map(|(w, d)| (w, Arc::new(d)))
+                .collect(),
             }
         }
     }

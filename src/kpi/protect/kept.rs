@@ -1,0 +1,535 @@
+//! Week decisions kept in the data directory, so that a fresh process
+//! (`uptake serve`, `kpi`, `report render`, `schedule run-due`) reads them
+//! instead of deciding again.
+//!
+//! `derived/protection/<inputs>.parquet` holds the decision of one week,
+//! named by what it was decided from ([`fingerprint`]: the week's finest
+//! segments with every figure, `k` and the version of the rules). So a
+//! file is never stale: new events or another `k` give another name, and
+//! a decision is only ever read for exactly the inputs it was made from.
+//! One row per segment of every breakdown: the mask of its dimensions,
+//! its values (empty where unused) and whether it is hidden; the file's
+//! metadata holds the inputs, the counts of [`Hiding`] and a checksum of
+//! the rows. A file that cannot be read, names other inputs or fails its
+//! checksum is not trusted: the week is decided again and the file
+//! replaced.
+//!
+//! Any process may add files (each is written under a name of its own and
+//! renamed into place, so readers see a whole file or none); the oldest
+//! files by use are removed beyond [`BUDGET`] bytes.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use datafusion::arrow::array::{Array, BooleanArray, RecordBatch, StringArray, UInt8Array};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::parquet::file::metadata::KeyValue;
+use datafusion::parquet::file::properties::WriterProperties;
+
+use super::{FinestCell, Hiding, NodeKey, WeekDecision};
+
+/// The version of the rules deciding a week: part of every file's name,
+/// raised whenever a change of the rules may decide a week differently.
+const RULES: u32 = 1;
+
+/// Bytes of kept decisions at most; the least recently used go first.
+pub const BUDGET: u64 = 256 << 20;
+
+const INPUTS: &str = "uptake.protection.inputs";
+const HIDING: &str = "uptake.protection.hiding";
+const CHECKSUM: &str = "uptake.protection.checksum";
+
+/// What a week's decision depends on: its finest segments with every
+/// figure, `k` and [`RULES`]. 128 bits of XXH3 (two seeds) over an
+/// explicit encoding, so the same inputs give the same name in every
+/// process and version.
+pub fn fingerprint(cells: &[FinestCell], k: i64) -> u128 {
+    use std::hash::Hasher;
+    let mut bytes = Vec::with_capacity(64 * cells.len() + 16);
+    bytes.extend_from_slice(&RULES.to_le_bytes());
+    bytes.extend_from_slice(&k.to_le_bytes());
+    let mut text = |v: &str| {
+        bytes.extend_from_slice(&(v.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(v.as_bytes());
+    };
+    let mut numbers = Vec::new();
+    for cell in cells {
+        numbers.clear();
+        for v in &cell.values {
+            text(v);
+        }
+        numbers.extend([
+            i64::from(cell.week.number()),
+            cell.eligible,
+            cell.regular,
+            cell.inactive,
+            cell.module_users.len() as i64,
+        ]);
+        for (module, users) in &cell.module_users {
+            text(module);
+            numbers.push(*users);
+        }
+        for n in &numbers {
+            text(&n.to_string());
+        }
+    }
+    let half = |seed: u64| {
+        let mut h = twox_hash::XxHash3_64::with_seed(seed);
+        h.write(&bytes);
+        u128::from(h.finish())
+    };
+    (half(0x7570_7461_6b65) << 64) | half(0x6b65_7074)
+}
+
+/// The directory of kept decisions.
+#[derive(Debug, Clone)]
+pub struct Kept {
+    dir: PathBuf,
+}
+
+impl Kept {
+    /// The kept decisions of the data directory `root`.
+    pub fn of(root: &Path) -> Kept {
+        Kept {
+            dir: root.join("derived").join("protection"),
+        }
+    }
+
+    fn path(&self, inputs: u128) -> PathBuf {
+        self.dir.join(format!("{inputs:032x}.parquet"))
+    }
+
+    /// The decision made from `inputs`, when a sound file holds it.
+    pub fn read(&self, inputs: u128) -> Option<WeekDecision> {
+        let path = self.path(inputs);
+        if !path.exists() {
+            return None;
+        }
+        match read(&path, inputs) {
+            Ok(decision) => {
+                // Used now: the last to go when the budget is exceeded.
+                let _ = std::fs::File::options()
+                    .append(true)
+                    .open(&path)
+                    .and_then(|f| f.set_modified(SystemTime::now()));
+                Some(decision)
+            }
+            Err(reason) => {
+                tracing::warn!(
+                    path = %path.display(),
+                    %reason,
+                    "a kept protection decision is damaged; deciding the week again"
+                );
+                let _ = std::fs::remove_file(&path);
+                None
+            }
+        }
+    }
+
+    /// Keeps decisions; a failure to write costs only the time to decide
+    /// again later, so it is logged, not returned.
+    pub fn write(&self, decisions: &[Arc<WeekDecision>]) {
+        if decisions.is_empty() {
+            return;
+        }
+        if let Err(e) = std::fs::create_dir_all(&self.dir) {
+            tracing::debug!(dir = %self.dir.display(), error = %e, "cannot keep protection decisions");
+            return;
+        }
+        for d in decisions {
+            let path = self.path(d.inputs);
+            if path.exists() {
+                continue;
+            }
+            if let Err(e) = write(&path, d) {
+                tracing::debug!(path = %path.display(), error = %e, "cannot keep a protection decision");
+            }
+        }
+        self.prune(BUDGET);
+    }
+
+    /// Removes the least recently used files beyond `budget` bytes, and
+    /// files left half-written by a process that stopped an hour ago.
+    fn prune(&self, budget: u64) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let now = SystemTime::now();
+        let mut files = Vec::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(meta) = entry.metadata() else { continue };
+            let used = meta.modified().unwrap_or(now);
+            if path.extension().is_some_and(|e| e == "tmp") {
+                if now.duration_since(used).unwrap_or_default() > Duration::from_secs(3600) {
+                    let _ = std::fs::remove_file(&path);
+                }
+                continue;
+            }
+            files.push((used, meta.len(), path));
+        }
+        let mut total: u64 = files.iter().map(|(_, len, _)| len).sum();
+        files.sort();
+        for (_, len, path) in files {
+            if total <= budget {
+                break;
+            }
+            if std::fs::remove_file(&path).is_ok() {
+                total -= len;
+            }
+        }
+    }
+}
+
+fn schema() -> Arc<Schema> {
+    let value = |name: &str| Field::new(name, DataType::Utf8, false);
+    Arc::new(Schema::new(vec![
+        Field::new("mask", DataType::UInt8, false),
+        value("region"),
+        value("department"),
+        value("team"),
+        value("wave"),
+        Field::new("hidden", DataType::Boolean, false),
+    ]))
+}
+
+/// One row of a decision file.
+struct Row<'a> {
+    mask: u8,
+    values: [&'a str; 4],
+    hidden: bool,
+}
+
+/// A checksum of the rows in their order (XXH3-64).
+fn checksum<'a>(rows: impl Iterator<Item = Row<'a>>) -> u64 {
+    let mut h = twox_hash::XxHash3_64::new();
+    for row in rows {
+        use std::hash::Hasher;
+        h.write(&[row.mask, u8::from(row.hidden)]);
+        for v in row.values {
+            h.write(&(v.len() as u64).to_le_bytes());
+            h.write(v.as_bytes());
+        }
+    }
+    std::hash::Hasher::finish(&h)
+}
+
+fn hiding_text(h: &Hiding) -> String {
+    [
+        h.segments,
+        h.below_k,
+        h.differencing,
+        h.figures,
+        h.teams,
+        h.teams_hidden_at_k,
+    ]
+    .map(|n| n.to_string())
+    .join(",")
+}
+
+fn hiding_of(text: &str) -> Option<Hiding> {
+    let n: Vec<usize> = text
+        .split(',')
+        .map(|n| n.parse().ok())
+        .collect::<Option<_>>()?;
+    let [
+        segments,
+        below_k,
+        differencing,
+        figures,
+        teams,
+        teams_hidden_at_k,
+    ] = n[..]
+    else {
+        return None;
+    };
+    Some(Hiding {
+        segments,
+        below_k,
+        differencing,
+        figures,
+        teams,
+        teams_hidden_at_k,
+    })
+}
+
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+fn write(path: &Path, d: &WeekDecision) -> Result<(), Failure> {
+    // The name of each value id, by dimension.
+    let mut names: [Vec<&str>; 4] = Default::default();
+    for (dim, values) in d.values.iter().enumerate() {
+        names[dim] = vec![""; values.len()];
+        for (value, &id) in values {
+            names[dim][id as usize] = value;
+        }
+    }
+    let mut nodes: Vec<(&NodeKey, &usize)> = d.nodes.iter().collect();
+    nodes.sort_unstable();
+    let rows = || {
+        nodes.iter().map(|((mask, key), node)| Row {
+            mask: *mask as u8,
+            values: std::array::from_fn(|dim| match key[dim] {
+                u32::MAX => "",
+                id => names[dim][id as usize],
+            }),
+            hidden: d.hidden[**node],
+        })
+    };
+    let column = |dim: usize| -> Arc<dyn Array> {
+        Arc::new(StringArray::from_iter_values(rows().map(|r| r.values[dim])))
+    };
+    let batch = RecordBatch::try_new(
+        schema(),
+        vec![
+            Arc::new(UInt8Array::from_iter_values(rows().map(|r| r.mask))),
+            column(0),
+            column(1),
+            column(2),
+            column(3),
+            Arc::new(BooleanArray::from_iter(rows().map(|r| Some(r.hidden)))),
+        ],
+    )?;
+    let properties = WriterProperties::builder()
+        .set_key_value_metadata(Some(vec![
+            KeyValue::new(INPUTS.into(), format!("{:032x}", d.inputs)),
+            KeyValue::new(HIDING.into(), hiding_text(&d.hiding)),
+            KeyValue::new(CHECKSUM.into(), checksum(rows()).to_string()),
+        ]))
+        .build();
+    let tmp = path.with_extension(format!(
+        "{}.{}.tmp",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos()
+    ));
+    let written = (|| -> Result<(), Failure> {
+        let file = std::fs::File::create(&tmp)?;
+        let mut writer = ArrowWriter::try_new(file, schema(), Some(properties))?;
+        writer.write(&batch)?;
+        writer.close()?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+fn read(path: &Path, inputs: u128) -> Result<WeekDecision, Failure> {
+    let file = std::fs::File::open(path)?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
+    let meta: HashMap<String, String> = builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .into_iter()
+        .flatten()
+        .filter_map(|kv| Some((kv.key.clone(), kv.value.clone()?)))
+        .collect();
+    let field = |key: &str| {
+        meta.get(key)
+            .ok_or_else(|| format!("no {key} in the metadata"))
+    };
+    if u128::from_str_radix(field(INPUTS)?, 16)? != inputs {
+        return Err("decided from other inputs than its name says".into());
+    }
+    let hiding = hiding_of(field(HIDING)?).ok_or("unreadable hiding counts")?;
+    let expected: u64 = field(CHECKSUM)?.parse()?;
+    if builder.schema().fields() != schema().fields() {
+        return Err("unexpected columns".into());
+    }
+    let mut decision = WeekDecision {
+        hiding,
+        inputs,
+        ..WeekDecision::default()
+    };
+    let mut rows = Vec::new();
+    for batch in builder.build()? {
+        let batch = batch?;
+        let strings = |i: usize| -> Result<&StringArray, Failure> {
+            Ok(batch
+                .column(i)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .ok_or("a value column is not text")?)
+        };
+        let masks = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<UInt8Array>()
+            .ok_or("the mask column is not a number")?;
+        let hidden = batch
+            .column(5)
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .ok_or("the hidden column is not a flag")?;
+        let values = [strings(1)?, strings(2)?, strings(3)?, strings(4)?];
+        for i in 0..batch.num_rows() {
+            rows.push((
+                masks.value(i),
+                values.map(|v| v.value(i).to_string()),
+                hidden.value(i),
+            ));
+        }
+    }
+    let found = checksum(rows.iter().map(|(mask, values, hidden)| Row {
+        mask: *mask,
+        values: std::array::from_fn(|d| values[d].as_str()),
+        hidden: *hidden,
+    }));
+    if found != expected {
+        return Err("checksum mismatch".into());
+    }
+    for (mask, values, hidden) in rows {
+        let mut key = [u32::MAX; 4];
+        for (dim, value) in values.into_iter().enumerate() {
+            if usize::from(mask) & (1 << dim) != 0 {
+                let next = decision.values[dim].len() as u32;
+                key[dim] = *decision.values[dim].entry(value).or_insert(next);
+            }
+        }
+        decision
+            .nodes
+            .insert((usize::from(mask), key), decision.hidden.len());
+        decision.hidden.push(hidden);
+    }
+    Ok(decision)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Week;
+
+    fn cells(regular: i64) -> Vec<FinestCell> {
+        let week: Week = "2027-W01".parse().expect("week");
+        [("R1", 9), ("R2", 3), ("R3", 12)]
+            .iter()
+            .map(|(r, n)| FinestCell {
+                week,
+                values: vec![r.to_string(), "D".into(), String::new(), "W".into()],
+                eligible: *n,
+                regular: regular.min(*n),
+                inactive: 0,
+                module_users: vec![("m".into(), 1)],
+            })
+            .collect()
+    }
+
+    fn decided(cells: &[FinestCell]) -> WeekDecision {
+        WeekDecision::compute(cells, 5, fingerprint(cells, 5))
+    }
+
+    fn same(a: &WeekDecision, b: &WeekDecision) -> bool {
+        use crate::model::Dimension::*;
+        let all = [Region, Department, Team, Wave];
+        let mut segments = Vec::new();
+        for mask in 0..16usize {
+            let dims: Vec<_> = (0..4)
+                .filter(|d| mask & (1 << d) != 0)
+                .map(|d| all[d])
+                .collect();
+            for r in ["R1", "R2", "R3"] {
+                let values: Vec<String> = dims
+                    .iter()
+                    .map(|d| match d {
+                        Region => r.to_string(),
+                        Department => "D".into(),
+                        Team => String::new(),
+                        Wave => "W".into(),
+                    })
+                    .collect();
+                segments.push((dims.clone(), values));
+            }
+        }
+        a.hiding == b.hiding
+            && a.inputs == b.inputs
+            && segments
+                .iter()
+                .all(|(d, v)| a.hidden(d, v) == b.hidden(d, v))
+    }
+
+    #[test]
+    fn the_name_follows_every_input() {
+        let base = fingerprint(&cells(1), 5);
+        assert_eq!(base, fingerprint(&cells(1), 5));
+        assert_ne!(base, fingerprint(&cells(2), 5));
+        assert_ne!(base, fingerprint(&cells(1), 6));
+        let mut renamed = cells(1);
+        renamed[0].values[2] = "T".into();
+        assert_ne!(base, fingerprint(&renamed, 5));
+    }
+
+    #[test]
+    fn a_kept_decision_reads_back_the_same() {
+        let dir = tempfile::tempdir().expect("dir");
+        let kept = Kept::of(dir.path());
+        let cells = cells(1);
+        let decision = Arc::new(decided(&cells));
+        assert!(decision.hidden(&[crate::model::Dimension::Region], &["R2".into()]));
+        assert!(kept.read(decision.inputs).is_none());
+        kept.write(std::slice::from_ref(&decision));
+        let read = kept.read(decision.inputs).expect("kept");
+        assert!(same(&read, &decision));
+        // Asked for other inputs, the file is not found.
+        assert!(kept.read(decision.inputs ^ 1).is_none());
+    }
+
+    #[test]
+    fn a_damaged_or_misnamed_file_is_not_trusted() {
+        let dir = tempfile::tempdir().expect("dir");
+        let kept = Kept::of(dir.path());
+        let decision = Arc::new(decided(&cells(1)));
+        kept.write(std::slice::from_ref(&decision));
+        let path = kept.path(decision.inputs);
+        // A flipped hidden flag in the data: the checksum tells.
+        let bytes = std::fs::read(&path).expect("read");
+        let mut damaged = bytes.clone();
+        let middle = damaged.len() / 3;
+        damaged[middle] ^= 0x01;
+        std::fs::write(&path, &damaged).expect("write");
+        assert!(kept.read(decision.inputs).is_none());
+        assert!(!path.exists(), "a damaged file is removed");
+        // Cut off.
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).expect("write");
+        assert!(kept.read(decision.inputs).is_none());
+        // Whole, but the decision of other inputs under this name.
+        let other = Arc::new(decided(&cells(2)));
+        kept.write(std::slice::from_ref(&other));
+        std::fs::copy(kept.path(other.inputs), &path).expect("copy");
+        assert!(kept.read(decision.inputs).is_none());
+        assert!(kept.read(other.inputs).is_some());
+    }
+
+    #[test]
+    fn the_least_recently_used_go_beyond_the_budget() {
+        let dir = tempfile::tempdir().expect("dir");
+        let kept = Kept::of(dir.path());
+        let decisions: Vec<Arc<WeekDecision>> =
+            (0..3).map(|r| Arc::new(decided(&cells(r)))).collect();
+        kept.write(&decisions);
+        let old = SystemTime::now() - Duration::from_secs(600);
+        for (d, age) in decisions.iter().zip([3u64, 1, 2]) {
+            std::fs::File::options()
+                .append(true)
+                .open(kept.path(d.inputs))
+                .and_then(|f| f.set_modified(old - Duration::from_secs(age)))
+                .expect("touch");
+        }
+        let size = std::fs::metadata(kept.path(decisions[0].inputs))
+            .expect("meta")
+            .len();
+        kept.prune(size * 2 + size / 2);
+        assert!(!kept.path(decisions[0].inputs).exists(), "the oldest goes");
+        assert!(kept.path(decisions[1].inputs).exists());
+        assert!(kept.path(decisions[2].inputs).exists());
+    }
+}

@@ -247,11 +247,13 @@ impl Cache {
         let (first, last) = (todo_weeks[0], todo_weeks[todo_weeks.len() - 1]);
         let mut by_week: BTreeMap<Week, Vec<FinestCell>> =
             todo_weeks.iter().map(|w| (*w, Vec::new())).collect();
+        let started = std::time::Instant::now();
         for cell in finest(first, last).await? {
             if let Some(cells) = by_week.get_mut(&cell.week) {
                 cells.push(cell);
             }
         }
+        let queried = started.elapsed();
         let store = self.kept.clone();
         // Reading kept decisions and deciding take a while: off the request
         // threads.
@@ -276,6 +278,13 @@ impl Cache {
                 let new: Vec<Arc<WeekDecision>> = decided.iter().map(|(_, d)| d.clone()).collect();
                 store.write(&new);
             }
+            tracing::debug!(
+                weeks = found.len() + decided.len(),
+                decided = decided.len(),
+                query_ms = queried.as_millis() as u64,
+                total_ms = started.elapsed().as_millis() as u64,
+                "protection of weeks"
+            );
             found.extend(decided);
             found
         })
@@ -589,6 +598,10 @@ const SLACK_TRIES: u32 = 2;
 /// can take a round for each neighbour.
 const NEIGHBOUR_TRIES: u32 = 8;
 
+/// After how many rounds with the same leaks every leak hides a segment of
+/// its own.
+const STALLED_ROUNDS: u32 = 2;
+
 /// Segments of every table as nodes, the sums that tie them, and their
 /// finest segments and figures for the exact audit.
 struct System {
@@ -623,6 +636,7 @@ impl System {
         }
         let mut audited = false;
         let mut learnt = disclosure::Learnt::default();
+        let (mut last_leaked, mut stalled) = (Vec::new(), 0u32);
         let mut sums_of: Vec<Vec<usize>> = vec![Vec::new(); self.value.len()];
         for (s, (whole, parts)) in self.sums.iter().enumerate() {
             sums_of[*whole].push(s);
@@ -672,8 +686,19 @@ impl System {
             };
             let started = std::time::Instant::now();
             let leaked = disclosure::leaks(&input, &hidden, k, &mut learnt);
+            // The same leaks as the round before: what one round hid in
+            // their neighbourhood did not mend them, so each now hides a
+            // segment of its own, rather than one per neighbourhood (which
+            // can take a round per segment of a large neighbourhood).
+            stalled = if leaked == last_leaked {
+                stalled + 1
+            } else {
+                0
+            };
+            last_leaked.clone_from(&leaked);
             tracing::debug!(
                 leaked = leaked.len(),
+                stalled,
                 ms = started.elapsed().as_millis() as u64,
                 "audit round"
             );
@@ -712,7 +737,7 @@ impl System {
                 match self.nearest_shown(node, &sums_of, &hidden, &prefer) {
                     // Next to a node hidden in this round: the next audit
                     // tells whether that mended this one too.
-                    Some(i) if near[i] => mended = true,
+                    Some(i) if near[i] && stalled < STALLED_ROUNDS => mended = true,
                     Some(i) => {
                         hidden[i] = true;
                         mended = true;

@@ -285,20 +285,23 @@ fn report_list_and_render_on_the_command_line() {
     assert_eq!(stdout(&out), "steering-weekly\nwave-campaign-de\n");
 
     let pdf = tmp.path().join("steering.pdf");
-    let out = uptake(
-        &data,
-        &[
-            "report",
-            "render",
-            "steering-weekly",
-            "--week",
-            "2027-W01",
-            "--reports",
-            &reports,
-            "--out",
-            &pdf.display().to_string(),
-        ],
-    );
+    let render = || {
+        uptake(
+            &data,
+            &[
+                "report",
+                "render",
+                "steering-weekly",
+                "--week",
+                "2027-W01",
+                "--reports",
+                &reports,
+                "--out",
+                &pdf.display().to_string(),
+            ],
+        )
+    };
+    let out = render();
     assert!(out.status.success(), "{}", stderr(&out));
     let text = pdf_text(&pdf);
     assert!(text.contains("CRM adoption: weekly steering report"));
@@ -315,20 +318,7 @@ fn report_list_and_render_on_the_command_line() {
         let bytes = std::fs::read(path).expect("read");
         std::fs::write(path, &bytes[..bytes.len() / 2]).expect("damage");
     }
-    let out = uptake(
-        &data,
-        &[
-            "report",
-            "render",
-            "steering-weekly",
-            "--week",
-            "2027-W01",
-            "--reports",
-            &reports,
-            "--out",
-            &pdf.display().to_string(),
-        ],
-    );
+    let out = render();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("damaged"), "{}", stderr(&out));
     assert_eq!(pdf_text(&pdf), text);

@@ -34,7 +34,7 @@ use super::{FinestCell, Hiding, NodeKey, WeekDecision};
 
 /// The version of the rules deciding a week: part of every file's name,
 /// raised whenever a change of the rules may decide a week differently.
-const RULES: u32 = 1;
+const RULES: u32 = 2;
 
 /// Bytes of kept decisions at most; the least recently used go first.
 pub const BUDGET: u64 = 256 << 20;
@@ -218,45 +218,6 @@ fn checksum<'a>(rows: impl Iterator<Item = Row<'a>>) -> u64 {
     std::hash::Hasher::finish(&h)
 }
 
-fn hiding_text(h: &Hiding) -> String {
-    [
-        h.segments,
-        h.below_k,
-        h.differencing,
-        h.figures,
-        h.teams,
-        h.teams_hidden_at_k,
-    ]
-    .map(|n| n.to_string())
-    .join(",")
-}
-
-fn hiding_of(text: &str) -> Option<Hiding> {
-    let n: Vec<usize> = text
-        .split(',')
-        .map(|n| n.parse().ok())
-        .collect::<Option<_>>()?;
-    let [
-        segments,
-        below_k,
-        differencing,
-        figures,
-        teams,
-        teams_hidden_at_k,
-    ] = n[..]
-    else {
-        return None;
-    };
-    Some(Hiding {
-        segments,
-        below_k,
-        differencing,
-        figures,
-        teams,
-        teams_hidden_at_k,
-    })
-}
-
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 fn write(path: &Path, d: &WeekDecision) -> Result<(), Failure> {
@@ -297,7 +258,7 @@ fn write(path: &Path, d: &WeekDecision) -> Result<(), Failure> {
     let properties = WriterProperties::builder()
         .set_key_value_metadata(Some(vec![
             KeyValue::new(INPUTS.into(), format!("{:032x}", d.inputs)),
-            KeyValue::new(HIDING.into(), hiding_text(&d.hiding)),
+            KeyValue::new(HIDING.into(), serde_json::to_string(&d.hiding)?),
             KeyValue::new(CHECKSUM.into(), checksum(rows()).to_string()),
         ]))
         .build();
@@ -341,7 +302,7 @@ fn read(path: &Path, inputs: u128) -> Result<WeekDecision, Failure> {
     if u128::from_str_radix(field(INPUTS)?, 16)? != inputs {
         return Err("decided from other inputs than its name says".into());
     }
-    let hiding = hiding_of(field(HIDING)?).ok_or("unreadable hiding counts")?;
+    let hiding: Hiding = serde_json::from_str(field(HIDING)?)?;
     let expected: u64 = field(CHECKSUM)?.parse()?;
     if builder.schema().fields() != schema().fields() {
         return Err("unexpected columns".into());

@@ -393,7 +393,7 @@ impl Protection {
 /// how many of them each rule hides: below `k` (rule 1), against
 /// differencing of eligible counts (rules 2 and 3), and in addition by the
 /// exact audit of every figure (rule 4).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Hiding {
     pub segments: usize,
     pub below_k: usize,

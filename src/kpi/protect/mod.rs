@@ -125,7 +125,9 @@ pub fn widen(request: &Request) -> (Request, Option<View>) {
 /// An engine opened after new events were stored starts with the
 /// decisions of the one before ([`Cache::succeed`]): a week whose finest
 /// segments' figures are the same as before keeps its decision, so only
-/// the weeks the new events changed are decided again.
+/// the weeks the new events changed are decided again. A cache
+/// [`Cache::kept_in`] a data directory also reads decisions other processes
+/// kept there, and keeps its own ([`kept`]).
 pub struct Cache {
     inner: tokio::sync::Mutex<Decided>,
     /// Held while weeks are decided.

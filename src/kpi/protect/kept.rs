@@ -44,7 +44,7 @@ const HIDING: &str = "uptake.protection.hiding";
 const CHECKSUM: &str = "uptake.protection.checksum";
 
 /// What a week's decision depends on: its finest segments with every
-/// figure, `k` and [`RULES`]. 128 bits of XXH3 (two seeds) over an
+/// figure, `k` and the rules' version (`RULES`). 128 bits of XXH3 (two seeds) over an
 /// explicit encoding, so the same inputs give the same name in every
 /// process and version.
 pub fn fingerprint(cells: &[FinestCell], k: i64) -> u128 {

@@ -287,11 +287,16 @@ impl Bounded<'_> {
         group_of.iter().map(|&g| grouped[g as usize]).collect()
     }
 
-    /// The unknowns that may be pinned: those at a bound in the true
+    /// Whether an unknown may be pinned: it is at a bound in the true
     /// solution and not known to be free (every pinned one is).
+    fn may_be_pinned(&self, c: usize) -> bool {
+        !self.free[c] && (self.truth[c] == 0 || self.truth[c] == self.bound[c])
+    }
+
+    /// [`Bounded::may_be_pinned`] of every unknown.
     fn possibly_pinned(&self) -> Vec<bool> {
         (0..self.bound.len())
-            .map(|c| !self.free[c] && (self.truth[c] == 0 || self.truth[c] == self.bound[c]))
+            .map(|c| self.may_be_pinned(c))
             .collect()
     }
 
@@ -345,11 +350,7 @@ impl Bounded<'_> {
         // solution is free; one at a bound is free when some solution
         // moves it.
         let mut candidates: Vec<usize> = (0..n)
-            .filter(|&c| {
-                !pinned[c]
-                    && !self.free[c]
-                    && (self.truth[c] == 0 || self.truth[c] == self.bound[c])
-            })
+            .filter(|&c| !pinned[c] && self.may_be_pinned(c))
             .collect();
         while !candidates.is_empty() {
             match self.movable(&pinned, &rhs, &candidates) {

@@ -30,7 +30,7 @@ use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::file::metadata::KeyValue;
 use datafusion::parquet::file::properties::WriterProperties;
 
-use super::{FinestCell, Hiding, NodeKey, WeekDecision};
+use super::{FinestCell, Hiding, NodeKey, WeekDecision, value_id};
 
 /// The version of the rules deciding a week: part of every file's name,
 /// raised whenever a change of the rules may decide a week differently.
@@ -353,8 +353,7 @@ fn read(path: &Path, inputs: u128) -> Result<WeekDecision, Failure> {
         let mut key = [u32::MAX; 4];
         for (dim, value) in values.into_iter().enumerate() {
             if usize::from(mask) & (1 << dim) != 0 {
-                let next = decision.values[dim].len() as u32;
-                key[dim] = *decision.values[dim].entry(value).or_insert(next);
+                key[dim] = value_id(&mut decision.values[dim], &value);
             }
         }
         decision

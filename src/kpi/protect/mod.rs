@@ -323,7 +323,7 @@ impl Decided {
 }
 
 /// A finest segment of one week with every figure protection audits.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FinestCell {
     pub week: Week,
     /// Region, department, team and wave (the order of [`Dimension::ALL`]).
@@ -411,6 +411,16 @@ pub struct Hiding {
 /// its values (unused dimensions `u32::MAX`).
 type NodeKey = (usize, [u32; 4]);
 
+/// The id of a dimension's value, numbering new values in turn.
+fn value_id(values: &mut HashMap<String, u32>, value: &str) -> u32 {
+    if let Some(&id) = values.get(value) {
+        return id;
+    }
+    let id = values.len() as u32;
+    values.insert(value.to_string(), id);
+    id
+}
+
 /// One week's decision.
 #[derive(Debug, Default)]
 pub struct WeekDecision {
@@ -435,8 +445,7 @@ impl WeekDecision {
             let (segment, n) = (&cell.values, &cell.eligible);
             let mut ids = [u32::MAX; 4];
             for d in 0..dims {
-                let next = values[d].len() as u32;
-                ids[d] = *values[d].entry(segment[d].clone()).or_insert(next);
+                ids[d] = value_id(&mut values[d], &segment[d]);
             }
             let mut of = [0usize; 16];
             for (mask, node) in of.iter_mut().enumerate() {

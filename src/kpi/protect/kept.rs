@@ -470,6 +470,55 @@ mod tests {
     }
 
     #[test]
+    fn rows_changed_under_the_same_metadata_fail_the_checksum() {
+        let dir = tempfile::tempdir().expect("dir");
+        let kept = Kept::of(dir.path());
+        let decision = Arc::new(decided(&cells(1)));
+        kept.write(std::slice::from_ref(&decision));
+        let path = kept.path(decision.inputs);
+        // The same metadata over rows with every hidden flag turned.
+        let file = std::fs::File::open(&path).expect("open");
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file).expect("parquet");
+        let metadata = builder
+            .metadata()
+            .file_metadata()
+            .key_value_metadata()
+            .cloned();
+        let batches: Vec<RecordBatch> = builder
+            .build()
+            .expect("reader")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        let mut writer = ArrowWriter::try_new(
+            std::fs::File::create(&path).expect("create"),
+            schema(),
+            Some(
+                WriterProperties::builder()
+                    .set_key_value_metadata(metadata)
+                    .build(),
+            ),
+        )
+        .expect("writer");
+        for batch in batches {
+            let hidden = batch
+                .column(5)
+                .as_any()
+                .downcast_ref::<BooleanArray>()
+                .expect("flags");
+            let turned: BooleanArray = hidden.iter().map(|h| h.map(|h| !h)).collect();
+            let mut columns = batch.columns().to_vec();
+            columns[5] = Arc::new(turned);
+            writer
+                .write(&RecordBatch::try_new(schema(), columns).expect("batch"))
+                .expect("write");
+        }
+        writer.close().expect("close");
+        let err = read(&path, decision.inputs).expect_err("refused");
+        assert!(err.to_string().contains("checksum"), "{err}");
+        assert!(kept.read(decision.inputs).is_none());
+    }
+
+    #[test]
     fn the_least_recently_used_go_beyond_the_budget() {
         let dir = tempfile::tempdir().expect("dir");
         let kept = Kept::of(dir.path());

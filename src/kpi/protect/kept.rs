@@ -443,14 +443,21 @@ mod tests {
         assert!(kept.read(decision.inputs ^ 1).is_none());
     }
 
-    #[test]
-    fn a_damaged_or_misnamed_file_is_not_trusted() {
+    /// A directory keeping the decision of `cells(1)`, and its file.
+    fn one_kept() -> (tempfile::TempDir, Kept, Arc<WeekDecision>, PathBuf) {
         let dir = tempfile::tempdir().expect("dir");
         let kept = Kept::of(dir.path());
         let decision = Arc::new(decided(&cells(1)));
         kept.write(std::slice::from_ref(&decision));
         let path = kept.path(decision.inputs);
-        // A flipped hidden flag in the data: the checksum tells.
+        (dir, kept, decision, path)
+    }
+
+    #[test]
+    fn a_damaged_or_misnamed_file_is_not_trusted() {
+        let (_dir, kept, decision, path) = one_kept();
+        // A bit flipped a third into the file: not readable, or not its
+        // checksum.
         let bytes = std::fs::read(&path).expect("read");
         let mut damaged = bytes.clone();
         let middle = damaged.len() / 3;
@@ -471,11 +478,7 @@ mod tests {
 
     #[test]
     fn rows_changed_under_the_same_metadata_fail_the_checksum() {
-        let dir = tempfile::tempdir().expect("dir");
-        let kept = Kept::of(dir.path());
-        let decision = Arc::new(decided(&cells(1)));
-        kept.write(std::slice::from_ref(&decision));
-        let path = kept.path(decision.inputs);
+        let (_dir, kept, decision, path) = one_kept();
         // The same metadata over rows with every hidden flag turned.
         let file = std::fs::File::open(&path).expect("open");
         let builder = ParquetRecordBatchReaderBuilder::try_new(file).expect("parquet");

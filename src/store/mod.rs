@@ -36,6 +36,7 @@
 
 mod compact;
 mod dates;
+pub mod derived;
 pub mod error;
 pub mod files;
 mod import;

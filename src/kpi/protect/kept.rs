@@ -18,17 +18,13 @@
 //! renamed into place, so readers see a whole file or none); the oldest
 //! files by use are removed beyond [`BUDGET`] bytes.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
 use datafusion::arrow::array::{Array, BooleanArray, RecordBatch, StringArray, UInt8Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use datafusion::parquet::arrow::ArrowWriter;
-use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use datafusion::parquet::file::metadata::KeyValue;
-use datafusion::parquet::file::properties::WriterProperties;
+
+use crate::store::derived::{Derived, Failure, Read};
 
 use super::{FinestCell, Hiding, NodeKey, WeekDecision, value_id};
 
@@ -85,103 +81,66 @@ pub fn fingerprint(cells: &[FinestCell], k: i64) -> u128 {
     (half(0x7570_7461_6b65) << 64) | half(0x6b65_7074)
 }
 
-/// The directory of kept decisions.
+/// The kept decisions of a data directory.
 #[derive(Debug, Clone)]
 pub struct Kept {
-    dir: PathBuf,
+    files: Derived,
+}
+
+const WHAT: &str = "protection decision";
+
+fn name(inputs: u128) -> String {
+    format!("{inputs:032x}.parquet")
 }
 
 impl Kept {
     /// The kept decisions of the data directory `root`.
     pub fn of(root: &Path) -> Kept {
         Kept {
-            dir: root.join("derived").join("protection"),
+            files: Derived::of(root, "protection", BUDGET),
         }
     }
 
-    fn path(&self, inputs: u128) -> PathBuf {
-        self.dir.join(format!("{inputs:032x}.parquet"))
+    #[cfg(test)]
+    fn path(&self, inputs: u128) -> std::path::PathBuf {
+        self.files.path(&name(inputs))
     }
 
     /// The decision made from `inputs`, when a sound file holds it.
     pub fn read(&self, inputs: u128) -> Option<WeekDecision> {
-        let path = self.path(inputs);
-        if !path.exists() {
-            return None;
-        }
-        match read(&path, inputs) {
-            Ok(decision) => {
-                // Used now: the last to go when the budget is exceeded.
-                let _ = std::fs::File::options()
-                    .append(true)
-                    .open(&path)
-                    .and_then(|f| f.set_modified(SystemTime::now()));
-                Some(decision)
-            }
-            Err(reason) => {
-                tracing::warn!(
-                    path = %path.display(),
-                    %reason,
-                    "a kept protection decision is damaged; deciding the week again"
-                );
-                let _ = std::fs::remove_file(&path);
-                None
-            }
-        }
+        self.files
+            .read(&name(inputs), WHAT, |file| decision_of(file, inputs))
     }
 
-    /// Keeps decisions; a failure to write costs only the time to decide
-    /// again later, so it is logged, not returned.
+    /// Keeps decisions (a failure to write is logged: it costs only the
+    /// time to decide again later).
     pub fn write(&self, decisions: &[Arc<WeekDecision>]) {
         if decisions.is_empty() {
             return;
         }
-        if let Err(e) = std::fs::create_dir_all(&self.dir) {
-            tracing::debug!(dir = %self.dir.display(), error = %e, "cannot keep protection decisions");
-            return;
-        }
         for d in decisions {
-            let path = self.path(d.inputs);
-            if path.exists() {
-                continue;
-            }
-            if let Err(e) = write(&path, d) {
-                tracing::debug!(path = %path.display(), error = %e, "cannot keep a protection decision");
-            }
-        }
-        self.prune(BUDGET);
-    }
-
-    /// Removes the least recently used files beyond `budget` bytes, and
-    /// files left half-written by a process that stopped an hour ago.
-    fn prune(&self, budget: u64) {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return;
-        };
-        let now = SystemTime::now();
-        let mut files = Vec::new();
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let Ok(meta) = entry.metadata() else { continue };
-            let used = meta.modified().unwrap_or(now);
-            if path.extension().is_some_and(|e| e == "tmp") {
-                if now.duration_since(used).unwrap_or_default() > Duration::from_secs(3600) {
-                    let _ = std::fs::remove_file(&path);
+            let (batch, checksum) = rows(d);
+            let batch = match batch {
+                Ok(batch) => batch,
+                Err(e) => {
+                    tracing::debug!(error = %e, "cannot keep a protection decision");
+                    continue;
                 }
-                continue;
-            }
-            files.push((used, meta.len(), path));
+            };
+            let hiding = serde_json::to_string(&d.hiding).unwrap_or_default();
+            self.files.write(
+                &name(d.inputs),
+                WHAT,
+                schema(),
+                &[batch],
+                vec![
+                    (INPUTS, format!("{:032x}", d.inputs)),
+                    (HIDING, hiding),
+                    (CHECKSUM, checksum.to_string()),
+                ],
+            );
         }
-        let mut total: u64 = files.iter().map(|(_, len, _)| len).sum();
-        files.sort();
-        for (_, len, path) in files {
-            if total <= budget {
-                break;
-            }
-            if std::fs::remove_file(&path).is_ok() {
-                total -= len;
-            }
-        }
+        self.files.prune();
     }
 }
 
@@ -218,9 +177,8 @@ fn checksum<'a>(rows: impl Iterator<Item = Row<'a>>) -> u64 {
     std::hash::Hasher::finish(&h)
 }
 
-type Failure = Box<dyn std::error::Error + Send + Sync>;
-
-fn write(path: &Path, d: &WeekDecision) -> Result<(), Failure> {
+/// A decision's rows, with their checksum.
+fn rows(d: &WeekDecision) -> (Result<RecordBatch, Failure>, u64) {
     // The name of each value id, by dimension.
     let mut names: [Vec<&str>; 4] = Default::default();
     for (dim, values) in d.values.iter().enumerate() {
@@ -254,57 +212,20 @@ fn write(path: &Path, d: &WeekDecision) -> Result<(), Failure> {
             column(3),
             Arc::new(BooleanArray::from_iter(rows().map(|r| Some(r.hidden)))),
         ],
-    )?;
-    let properties = WriterProperties::builder()
-        .set_key_value_metadata(Some(vec![
-            KeyValue::new(INPUTS.into(), format!("{:032x}", d.inputs)),
-            KeyValue::new(HIDING.into(), serde_json::to_string(&d.hiding)?),
-            KeyValue::new(CHECKSUM.into(), checksum(rows()).to_string()),
-        ]))
-        .build();
-    let tmp = path.with_extension(format!(
-        "{}.{}.tmp",
-        std::process::id(),
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos()
-    ));
-    let written = (|| -> Result<(), Failure> {
-        let file = std::fs::File::create(&tmp)?;
-        let mut writer = ArrowWriter::try_new(file, schema(), Some(properties))?;
-        writer.write(&batch)?;
-        writer.close()?;
-        std::fs::rename(&tmp, path)?;
-        Ok(())
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
+    )
+    .map_err(Failure::from);
+    (batch, checksum(rows()))
 }
 
-fn read(path: &Path, inputs: u128) -> Result<WeekDecision, Failure> {
-    let file = std::fs::File::open(path)?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
-    let meta: HashMap<String, String> = builder
-        .metadata()
-        .file_metadata()
-        .key_value_metadata()
-        .into_iter()
-        .flatten()
-        .filter_map(|kv| Some((kv.key.clone(), kv.value.clone()?)))
-        .collect();
-    let field = |key: &str| {
-        meta.get(key)
-            .ok_or_else(|| format!("no {key} in the metadata"))
-    };
-    if u128::from_str_radix(field(INPUTS)?, 16)? != inputs {
+/// The decision a file holds, when it names `inputs` and its rows pass
+/// the checksum.
+fn decision_of(file: Read, inputs: u128) -> Result<WeekDecision, Failure> {
+    if u128::from_str_radix(file.field(INPUTS)?, 16)? != inputs {
         return Err("decided from other inputs than its name says".into());
     }
-    let hiding: Hiding = serde_json::from_str(field(HIDING)?)?;
-    let expected: u64 = field(CHECKSUM)?.parse()?;
-    if builder.schema().fields() != schema().fields() {
+    let hiding: Hiding = serde_json::from_str(file.field(HIDING)?)?;
+    let expected: u64 = file.field(CHECKSUM)?.parse()?;
+    if file.schema.fields() != schema().fields() {
         return Err("unexpected columns".into());
     }
     let mut decision = WeekDecision {
@@ -313,8 +234,7 @@ fn read(path: &Path, inputs: u128) -> Result<WeekDecision, Failure> {
         ..WeekDecision::default()
     };
     let mut rows = Vec::new();
-    for batch in builder.build()? {
-        let batch = batch?;
+    for batch in &file.batches {
         let strings = |i: usize| -> Result<&StringArray, Failure> {
             Ok(batch
                 .column(i)
@@ -334,16 +254,12 @@ fn read(path: &Path, inputs: u128) -> Result<WeekDecision, Failure> {
             .ok_or("the hidden column is not a flag")?;
         let values = [strings(1)?, strings(2)?, strings(3)?, strings(4)?];
         for i in 0..batch.num_rows() {
-            rows.push((
-                masks.value(i),
-                values.map(|v| v.value(i).to_string()),
-                hidden.value(i),
-            ));
+            rows.push((masks.value(i), values.map(|v| v.value(i)), hidden.value(i)));
         }
     }
     let found = checksum(rows.iter().map(|(mask, values, hidden)| Row {
         mask: *mask,
-        values: std::array::from_fn(|d| values[d].as_str()),
+        values: *values,
         hidden: *hidden,
     }));
     if found != expected {
@@ -353,7 +269,7 @@ fn read(path: &Path, inputs: u128) -> Result<WeekDecision, Failure> {
         let mut key = [u32::MAX; 4];
         for (dim, value) in values.into_iter().enumerate() {
             if usize::from(mask) & (1 << dim) != 0 {
-                key[dim] = value_id(&mut decision.values[dim], &value);
+                key[dim] = value_id(&mut decision.values[dim], value);
             }
         }
         decision
@@ -368,6 +284,10 @@ fn read(path: &Path, inputs: u128) -> Result<WeekDecision, Failure> {
 mod tests {
     use super::*;
     use crate::model::Week;
+    use datafusion::parquet::arrow::ArrowWriter;
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use datafusion::parquet::file::properties::WriterProperties;
+    use std::path::PathBuf;
 
     fn cells(regular: i64) -> Vec<FinestCell> {
         let week: Week = "2027-W01".parse().expect("week");
@@ -516,32 +436,9 @@ mod tests {
                 .expect("write");
         }
         writer.close().expect("close");
-        let err = read(&path, decision.inputs).expect_err("refused");
+        let file = crate::store::derived::read_parquet(&path).expect("readable");
+        let err = decision_of(file, decision.inputs).expect_err("refused");
         assert!(err.to_string().contains("checksum"), "{err}");
         assert!(kept.read(decision.inputs).is_none());
-    }
-
-    #[test]
-    fn the_least_recently_used_go_beyond_the_budget() {
-        let dir = tempfile::tempdir().expect("dir");
-        let kept = Kept::of(dir.path());
-        let decisions: Vec<Arc<WeekDecision>> =
-            (0..3).map(|r| Arc::new(decided(&cells(r)))).collect();
-        kept.write(&decisions);
-        let old = SystemTime::now() - Duration::from_secs(600);
-        for (d, age) in decisions.iter().zip([3u64, 1, 2]) {
-            std::fs::File::options()
-                .append(true)
-                .open(kept.path(d.inputs))
-                .and_then(|f| f.set_modified(old - Duration::from_secs(age)))
-                .expect("touch");
-        }
-        let size = std::fs::metadata(kept.path(decisions[0].inputs))
-            .expect("meta")
-            .len();
-        kept.prune(size * 2 + size / 2);
-        assert!(!kept.path(decisions[0].inputs).exists(), "the oldest goes");
-        assert!(kept.path(decisions[1].inputs).exists());
-        assert!(kept.path(decisions[2].inputs).exists());
     }
 }

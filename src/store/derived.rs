@@ -229,12 +229,24 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let probe = Derived::of(dir.path(), "t", u64::MAX);
         let (schema, rows) = batch(1000);
-        probe.write("size", "table", schema.clone(), &[rows.clone()], Vec::new());
+        probe.write(
+            "size",
+            "table",
+            schema.clone(),
+            std::slice::from_ref(&rows),
+            Vec::new(),
+        );
         let size = std::fs::metadata(probe.path("size")).expect("meta").len();
         let derived = Derived::of(dir.path(), "t", size * 2 + size / 2);
         let old = SystemTime::now() - Duration::from_secs(600);
         for (name, age) in [("a", 3u64), ("b", 1), ("c", 2)] {
-            derived.write(name, "table", schema.clone(), &[rows.clone()], Vec::new());
+            derived.write(
+                name,
+                "table",
+                schema.clone(),
+                std::slice::from_ref(&rows),
+                Vec::new(),
+            );
             std::fs::File::options()
                 .append(true)
                 .open(derived.path(name))

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::support::{repo, sample_store, stderr, stdout, uptake};
+use crate::support::{repo, sample_store, stderr, stdout, uptake, uptake_command};
 
 fn ok(data: &Path, args: &[&str]) -> String {
     let out = uptake(data, args);
@@ -236,6 +236,59 @@ fn late_events_change_the_figures_of_their_week() {
     assert!(
         after.lines().nth(1).expect("row").contains(",true,false"),
         "{after}"
+    );
+}
+
+#[test]
+fn the_cube_is_kept_for_the_next_process_and_never_trusted_damaged() {
+    let tmp = sample_store();
+    let data = tmp.path().join("data");
+    let args = ["kpi", "--by", "region,wave", "--format", "csv"];
+    let first = ok(&data, &args);
+    let cube = data.join("derived").join("cube");
+    let files: Vec<std::path::PathBuf> = std::fs::read_dir(&cube)
+        .expect("kept cube")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert!(files.len() > 10, "{files:?}");
+    let traced = |args: &[&str]| {
+        let out = uptake_command(&data)
+            .args(args)
+            .env("UPTAKE_LOG", "warn,uptake::engine=debug")
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{}", stderr(&out));
+        (stdout(&out), stderr(&out))
+    };
+    // A fresh process reads every week and computes none.
+    let (again, log) = traced(&args);
+    assert_eq!(again, first);
+    let weeks: Vec<&str> = log.lines().filter(|l| l.contains("cube weeks")).collect();
+    assert_eq!(weeks.len(), 2, "{log}");
+    assert!(weeks.iter().all(|l| l.contains("computed=0")), "{log}");
+    // Damaged in three ways: cut off, a byte changed, another week's file
+    // under this name. Each is computed again, to the same figures, and
+    // written whole again.
+    let mut bytes = std::fs::read(&files[0]).expect("read");
+    std::fs::write(&files[0], &bytes[..bytes.len() / 2]).expect("cut");
+    let middle = bytes.len() / 3;
+    bytes[middle] ^= 0x20;
+    std::fs::write(&files[1], &bytes).expect("flip");
+    std::fs::copy(&files[3], &files[2]).expect("copy");
+    let (again, log) = traced(&args);
+    assert_eq!(again, first);
+    assert!(log.contains("damaged"), "{log}");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("cube weeks") && !l.contains("computed=0")),
+        "{log}"
+    );
+    let (_, log) = traced(&args);
+    assert!(
+        log.lines()
+            .filter(|l| l.contains("cube weeks"))
+            .all(|l| l.contains("computed=0")),
+        "written again: {log}"
     );
 }
 

@@ -55,6 +55,7 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 pub mod functions;
+mod kept;
 
 mod files {
     include!(concat!(env!("OUT_DIR"), "/queries.rs"));
@@ -169,6 +170,10 @@ pub struct Engine {
     cube: tokio::sync::RwLock<Option<CubeState>>,
     /// One query at a time over a cube of its own (far-away weeks).
     detached: tokio::sync::Semaphore,
+    /// The schema of each cube table, as planned.
+    cube_schemas: HashMap<&'static str, SchemaRef>,
+    /// Cube weeks kept in the data directory.
+    kept: kept::KeptCube,
 }
 
 /// The weeks a query over the cube needs, and how the cube is computed.
@@ -240,6 +245,13 @@ impl Engine {
         register_store_data(&ctx, store).await?;
 
         let mut planned = HashMap::new();
+        let mut cube_schemas = HashMap::new();
+        let cube_sql: Vec<&str> = queries
+            .iter()
+            .filter(|q| q.materialized_as.is_some())
+            .map(|q| q.sql.as_str())
+            .collect();
+        let kept = kept::KeptCube::of(store, &cube_sql);
         for spec in queries {
             let plan = plan(&ctx, &spec.sql).await.map_err(|source| Error::Plan {
                 name: spec.name,
@@ -249,7 +261,8 @@ impl Engine {
                 // Until it is computed, the table is empty; later queries
                 // plan against its schema.
                 let schema: SchemaRef = Arc::new(plan.schema().as_arrow().clone());
-                register_empty(&ctx, table, schema)?;
+                register_empty(&ctx, table, schema.clone())?;
+                cube_schemas.insert(table, schema);
             }
             planned.insert(spec.name, spec);
         }
@@ -258,6 +271,8 @@ impl Engine {
             queries: planned,
             cube: tokio::sync::RwLock::new(None),
             detached: tokio::sync::Semaphore::new(1),
+            cube_schemas,
+            kept,
         })
     }
 
@@ -332,7 +347,9 @@ impl Engine {
         collect(name, self.dataframe_in(&ctx, name, params).await?).await
     }
 
-    /// Computes the cube tables for the weeks `from..=to` into `ctx`.
+    /// Computes the cube tables for the weeks `from..=to` into `ctx`:
+    /// weeks kept in the data directory are read, the others computed in
+    /// runs of at most `chunk_weeks` and kept.
     async fn compute_cube(
         &self,
         ctx: &SessionContext,
@@ -341,30 +358,48 @@ impl Engine {
         r: &CubeRequest,
     ) -> Result<CubeState> {
         let chunk_weeks = r.chunk_weeks.max(1);
+        let kept = self.kept.weeks(&r.params);
         for spec in self.queries.values() {
             let Some(table) = spec.materialized_as else {
                 continue;
             };
-            let mut schema: Option<SchemaRef> = None;
-            let mut batches = Vec::new();
-            let mut start = from;
-            while start <= to {
-                let end = (start + chunk_weeks - 1).min(to);
+            let schema = self.cube_schemas[table].clone();
+            let (mut batches, missing) = read_kept(&kept, table, from, to, &schema).await;
+            tracing::debug!(
+                table,
+                kept = (to - from + 1) as usize - missing.len(),
+                computed = missing.len(),
+                "cube weeks"
+            );
+            for (first, last) in runs(&missing, chunk_weeks) {
                 let mut bound = r.params.clone();
-                bound.push(("from_week", ScalarValue::Int64(Some(start))));
-                bound.push(("to_week", ScalarValue::Int64(Some(end))));
+                bound.push(("from_week", ScalarValue::Int64(Some(first))));
+                bound.push(("to_week", ScalarValue::Int64(Some(last))));
                 let df = self.dataframe_in(ctx, spec.name, bound).await?;
-                schema.get_or_insert_with(|| Arc::new(df.schema().as_arrow().clone()));
-                batches.extend(collect(spec.name, df).await?);
-                start = end + 1;
+                let computed = collect(spec.name, df)
+                    .await?
+                    .into_iter()
+                    .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| Error::Run {
+                        name: spec.name.to_string(),
+                        source: e.into(),
+                    })?;
+                let keeping = kept.clone();
+                let rows = computed.clone();
+                let sink = schema.clone();
+                // Writing takes a while: off the request threads, and
+                // nobody waits for it.
+                tokio::task::spawn_blocking(move || {
+                    keeping.write(table, first, last, &sink, &rows);
+                });
+                batches.extend(computed);
             }
-            let Some(schema) = schema else {
-                continue;
-            };
             ctx.deregister_table(table)
                 .map_err(|source| Error::Register { table, source })?;
             register_batches(ctx, table, schema, batches)?;
         }
+        tokio::task::spawn_blocking(move || kept.prune());
         Ok(CubeState {
             from,
             to,
@@ -413,6 +448,69 @@ impl Engine {
         }
         ctx.execute_logical_plan(plan).await.map_err(run)
     }
+}
+
+/// Reads the kept weeks `from..=to` of a cube table, on as many threads
+/// as cores; returns their rows and the weeks not kept.
+async fn read_kept(
+    kept: &kept::KeptWeeks,
+    table: &'static str,
+    from: i64,
+    to: i64,
+    schema: &SchemaRef,
+) -> (Vec<RecordBatch>, Vec<i64>) {
+    let (kept, schema) = (kept.clone(), schema.clone());
+    let read = tokio::task::spawn_blocking(move || {
+        let weeks: Vec<i64> = (from..=to).collect();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let per = weeks.len().div_ceil(threads).max(1);
+        std::thread::scope(|s| {
+            let parts: Vec<_> = weeks
+                .chunks(per)
+                .map(|part| {
+                    let (kept, schema) = (&kept, &schema);
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|w| (*w, kept.read(table, *w, schema)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            parts
+                .into_iter()
+                .flat_map(|p| p.join().unwrap_or_default())
+                .collect::<Vec<_>>()
+        })
+    })
+    .await
+    .unwrap_or_default();
+    let mut batches = Vec::new();
+    let mut missing = Vec::new();
+    let mut found = std::collections::HashSet::new();
+    for (week, rows) in read {
+        if let Some(rows) = rows {
+            found.insert(week);
+            batches.extend(rows);
+        }
+    }
+    for week in from..=to {
+        if !found.contains(&week) {
+            missing.push(week);
+        }
+    }
+    (batches, missing)
+}
+
+/// Sorted weeks as runs of consecutive weeks, each at most `most` long.
+fn runs(weeks: &[i64], most: i64) -> Vec<(i64, i64)> {
+    let mut runs: Vec<(i64, i64)> = Vec::new();
+    for &w in weeks {
+        match runs.last_mut() {
+            Some((first, last)) if *last + 1 == w && w - *first < most => *last = w,
+            _ => runs.push((w, w)),
+        }
+    }
+    runs
 }
 
 /// Registers what event imports and live ingestion change: the rollup

@@ -199,7 +199,11 @@ pub(crate) fn read_parquet(path: &Path) -> Result<Read, Failure> {
         .filter_map(|kv| Some((kv.key.clone(), kv.value.clone()?)))
         .collect();
     let schema = builder.schema().clone();
-    let batches = builder.build()?.collect::<Result<Vec<_>, _>>()?;
+    // Few, large batches: a table of them is read faster by queries.
+    let batches = builder
+        .with_batch_size(1 << 16)
+        .build()?
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Read {
         meta,
         schema,

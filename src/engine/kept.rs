@@ -318,7 +318,7 @@ mod tests {
         let count = |w: &Vec<RecordBatch>| w.iter().map(|b| b.num_rows()).sum::<usize>();
         assert_eq!(by_week.iter().map(count).collect::<Vec<_>>(), [1, 0, 2]);
         assert!(
-            split_by_week(&[whole.clone()], 2, 3).is_err(),
+            split_by_week(std::slice::from_ref(&whole), 2, 3).is_err(),
             "a week outside"
         );
 

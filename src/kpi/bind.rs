@@ -93,6 +93,22 @@ pub(super) async fn run_over_cube(
         .await?)
 }
 
+/// A text column of a query's result (cast to `Utf8`).
+pub(super) struct TextColumn(std::sync::Arc<dyn Array>);
+
+impl TextColumn {
+    /// The value of row `i`; a null is the empty text, as in
+    /// [`Columns::text`].
+    pub(super) fn get(&self, i: usize) -> &str {
+        let a = self.0.as_string::<i32>();
+        if a.is_null(i) { "" } else { a.value(i) }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
 /// Column access on query results by name.
 pub(super) struct Columns<'a> {
     pub(super) batch: &'a RecordBatch,
@@ -124,6 +140,11 @@ impl Columns<'_> {
                 }
             })
             .collect())
+    }
+
+    /// A text column read in place, without a string per row.
+    pub(super) fn text_column(&self, name: &str) -> Result<TextColumn> {
+        Ok(TextColumn(self.array(name, &DataType::Utf8)?))
     }
 
     pub(super) fn int(&self, name: &'static str) -> Result<Vec<Option<i64>>> {

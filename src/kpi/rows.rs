@@ -7,7 +7,7 @@ use crate::config::Settings;
 use crate::engine::Engine;
 use crate::model::Week;
 
-use super::bind::{Columns, run_over_cube};
+use super::bind::{Columns, TextColumn, run_over_cube};
 use super::{Cell, Dimension, Filter, Request, Result, Source, Table, header, protect};
 
 /// One row of the KPI table, before suppression.
@@ -100,25 +100,40 @@ pub async fn protection_of(
 }
 
 /// Every figure of the finest segments with licensees, week by week.
+/// Hundreds of thousands of rows over a few months of a large org chart:
+/// values are read in place and matched without a string per row.
 async fn finest_cells(
     engine: &Engine,
     settings: &Settings,
     finest: &Request,
 ) -> Result<Vec<protect::FinestCell>> {
+    let segments = run_over_cube(engine, "protection_cells", settings, finest).await?;
+    let modules = run_over_cube(engine, "protection_module_users", settings, finest).await?;
+    let values = |c: &Columns| -> Result<[TextColumn; 4]> {
+        let [a, b, c_, d] = Dimension::ALL.map(|d| c.text_column(d.name()));
+        Ok([a?, b?, c_?, d?])
+    };
+    let segment_columns = segments
+        .iter()
+        .map(|batch| {
+            let c = Columns { batch };
+            Ok((
+                c.int("week")?,
+                values(&c)?,
+                [c.int("eligible")?, c.int("regular")?, c.int("inactive")?],
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let mut cells: Vec<protect::FinestCell> = Vec::new();
-    let mut at: HashMap<(i64, Vec<String>), usize> = HashMap::new();
-    for batch in &run_over_cube(engine, "protection_cells", settings, finest).await? {
-        let c = Columns { batch };
-        let week = c.int("week")?;
-        let segments = c.segments(&finest.dims)?;
-        let (eligible, regular, inactive) =
-            (c.int("eligible")?, c.int("regular")?, c.int("inactive")?);
-        for (i, values) in segments.into_iter().enumerate() {
+    let mut at: HashMap<(i64, [&str; 4]), usize> = HashMap::new();
+    for (week, values, [eligible, regular, inactive]) in &segment_columns {
+        for i in 0..week.len() {
             let w = week[i].unwrap_or(0);
-            at.insert((w, values.clone()), cells.len());
+            let key: [&str; 4] = std::array::from_fn(|d| values[d].get(i));
+            at.insert((w, key), cells.len());
             cells.push(protect::FinestCell {
                 week: Week::from_number(w as i32),
-                values,
+                values: key.iter().map(|v| v.to_string()).collect(),
                 eligible: eligible[i].unwrap_or(0),
                 regular: regular[i].unwrap_or(0),
                 inactive: inactive[i].unwrap_or(0),
@@ -126,16 +141,16 @@ async fn finest_cells(
             });
         }
     }
-    for batch in &run_over_cube(engine, "protection_module_users", settings, finest).await? {
+    for batch in &modules {
         let c = Columns { batch };
-        let week = c.int("week")?;
-        let segments = c.segments(&finest.dims)?;
-        let (module, users) = (c.text("module")?, c.int("users")?);
-        for (i, values) in segments.into_iter().enumerate() {
-            if let Some(&cell) = at.get(&(week[i].unwrap_or(0), values)) {
+        let (week, values) = (c.int("week")?, values(&c)?);
+        let (module, users) = (c.text_column("module")?, c.int("users")?);
+        for i in 0..module.len() {
+            let key: [&str; 4] = std::array::from_fn(|d| values[d].get(i));
+            if let Some(&cell) = at.get(&(week[i].unwrap_or(0), key)) {
                 cells[cell]
                     .module_users
-                    .push((module[i].clone(), users[i].unwrap_or(0)));
+                    .push((module.get(i).to_string(), users[i].unwrap_or(0)));
             }
         }
     }

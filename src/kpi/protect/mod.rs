@@ -264,6 +264,7 @@ impl Cache {
             let mut todo = Vec::new();
             for ((week, cells), earlier) in by_week.into_iter().zip(earlier) {
                 let inputs = kept::fingerprint(&cells, k);
+                tracing::trace!(%week, cells = cells.len(), inputs = %format!("{inputs:032x}"), "finest segments of a week");
                 match earlier {
                     Some(d) if d.inputs == inputs => found.push((week, d)),
                     _ => match store.as_ref().and_then(|s| s.read(inputs)) {
@@ -1021,6 +1022,7 @@ mod tests {
                         .into_iter()
                         .map(|(w, cells)| {
                             let inputs = kept::fingerprint(&cells, k);
+                tracing::trace!(%week, cells = cells.len(), inputs = %format!("{inputs:032x}"), "finest segments of a week");
                             (w, cells, inputs)
                         })
                         .collect(),

@@ -103,6 +103,7 @@ impl App {
             waves: store.table()?,
             reports: reports.clone(),
         };
+        let older = live.clone();
         let state = Arc::new(AppState::new(state::Parts {
             audit: Arc::new(Audit::new(store.root(), &settings.audit)),
             settings,
@@ -121,6 +122,7 @@ impl App {
             .map_err(listening)?;
         let address = server.address().map_err(listening)?;
         tracing::info!(%address, "listening");
+        tokio::spawn(async move { older.warm_older_weeks().await });
         Ok(App {
             server,
             address,

@@ -17,7 +17,11 @@ use crate::model::Week;
 use crate::store::Store;
 use crate::store::manifest::EventFile;
 
-use super::{MAX_WEEKS, Request, Result, Source, kpi_rows, protect};
+use super::{MAX_WEEKS, Request, Result, Source, kpi_rows, protect, read_kept_protection};
+
+/// The weeks whose protection the server decides at start-up: those pages
+/// show by default.
+const RECENT_WEEKS: i32 = 26;
 
 /// What the stored events cover.
 #[derive(Debug, Clone, Default)]
@@ -29,6 +33,8 @@ pub struct Stored {
     /// Event files dated where no event can be, with the reason (see
     /// [`Store::implausible_event_files`]).
     pub implausible: Vec<(EventFile, String)>,
+    /// Events stored.
+    pub events: u64,
 }
 
 impl Stored {
@@ -37,6 +43,7 @@ impl Stored {
             weeks: store.event_weeks(settings),
             dates: store.event_dates(settings),
             implausible: store.implausible_event_files(settings),
+            events: store.manifest().event_files.iter().map(|f| f.events).sum(),
         }
     }
 }
@@ -101,6 +108,36 @@ impl Live {
         warm_up(&shown.source, &self.settings, shown.stored.weeks).await
     }
 
+    /// Reads into memory the kept protection decisions of the stored
+    /// weeks before the last 26 ([`Live::warm_up`] has those), newest
+    /// first and four weeks at a time, while they fit in the cache without
+    /// dropping others; decides none. Run in the background after the
+    /// server listens, so that a first request over older weeks finds
+    /// their decisions in memory.
+    pub async fn warm_older_weeks(&self) {
+        let shown = self.shown();
+        let Some((first, last)) = shown.stored.weeks else {
+            return;
+        };
+        let first = first.max(last.offset(-(MAX_WEEKS - 1)));
+        let started = std::time::Instant::now();
+        let mut to = last.offset(-RECENT_WEEKS);
+        while to >= first && shown.source.protections.room_for(4).await {
+            let from = to.offset(-3).max(first);
+            let read = read_kept_protection(&shown.source, &self.settings, from, to).await;
+            if let Err(e) = read {
+                tracing::warn!(error = %e, "reading kept protection decisions");
+                return;
+            }
+            to = from.offset(-1);
+        }
+        tracing::info!(
+            from = %to.offset(1),
+            millis = started.elapsed().as_millis() as u64,
+            "read the kept protection of older weeks"
+        );
+    }
+
     /// Shows the store as committed now: opens an engine over it, computes
     /// its cube for the stored weeks, and puts it in place of the old one.
     /// Readers meanwhile use the old engine.
@@ -147,7 +184,7 @@ async fn warm_up(source: &Source, settings: &Settings, weeks: Option<(Week, Week
         kpi_rows(source, settings, &request).await?;
         // The protection of the weeks pages show by default (at most 26).
         let recent = Request {
-            from: from.max(to.offset(-25)),
+            from: from.max(to.offset(-(RECENT_WEEKS - 1))),
             protected: true,
             ..request
         };

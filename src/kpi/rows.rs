@@ -75,27 +75,58 @@ pub async fn protection_of(
     settings: &Settings,
     request: &Request,
 ) -> Result<protect::Protection> {
+    protection_over(
+        source,
+        settings,
+        (request.from, request.to),
+        &request.scope,
+        protect::Missing::Decide,
+    )
+    .await
+}
+
+/// Reads the kept protection decisions of the organisation's weeks
+/// `from..=to` into memory, deciding none.
+pub async fn read_kept_protection(
+    source: &Source,
+    settings: &Settings,
+    from: Week,
+    to: Week,
+) -> Result<()> {
+    let scope = Default::default();
+    protection_over(
+        source,
+        settings,
+        (from, to),
+        &scope,
+        protect::Missing::OnlyKept,
+    )
+    .await
+    .map(|_| ())
+}
+
+async fn protection_over(
+    source: &Source,
+    settings: &Settings,
+    (from, to): (Week, Week),
+    scope: &super::Scope,
+    missing: protect::Missing,
+) -> Result<protect::Protection> {
     let k = settings.privacy.min_group_size as i64;
     let engine = &*source.engine;
     source
         .protections
-        .decide(
-            request.from,
-            request.to,
-            &request.scope,
-            k,
-            |from, to| async move {
-                let finest = Request {
-                    dims: Dimension::ALL.to_vec(),
-                    from,
-                    to,
-                    filter: Filter::default(),
-                    scope: request.scope.clone(),
-                    protected: false,
-                };
-                finest_cells(engine, settings, &finest).await
-            },
-        )
+        .decide(from, to, scope, k, missing, |from, to| async move {
+            let finest = Request {
+                dims: Dimension::ALL.to_vec(),
+                from,
+                to,
+                filter: Filter::default(),
+                scope: scope.clone(),
+                protected: false,
+            };
+            finest_cells(engine, settings, &finest).await
+        })
         .await
 }
 

@@ -7,8 +7,9 @@
 //! segments with every figure, `k` and the version of the rules). So a
 //! file is never stale: new events or another `k` give another name, and
 //! a decision is only ever read for exactly the inputs it was made from.
-//! One row per segment of every breakdown: the mask of its dimensions,
-//! its values (empty where unused) and whether it is hidden; the file's
+//! One row per segment shown, of every breakdown (any other is hidden):
+//! the mask of its dimensions, its values (empty where unused) and a
+//! hidden flag (false; rows flagged hidden are skipped); the file's
 //! metadata holds the inputs, the counts of [`Hiding`] and a checksum of
 //! the rows. A file that cannot be read, names other inputs or fails its
 //! checksum is not trusted: the week is decided again and the file
@@ -26,7 +27,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 
 use crate::store::derived::{Derived, Failure, Read};
 
-use super::{FinestCell, Hiding, NodeKey, WeekDecision, value_id};
+use super::{FinestCell, Hiding, WeekDecision, value_id};
 
 /// The version of the rules deciding a week: part of every file's name,
 /// raised whenever a change of the rules may decide a week differently.
@@ -187,16 +188,19 @@ fn rows(d: &WeekDecision) -> (Result<RecordBatch, Failure>, u64) {
             names[dim][id as usize] = value;
         }
     }
-    let mut nodes: Vec<(&NodeKey, &usize)> = d.nodes.iter().collect();
-    nodes.sort_unstable();
+    let mut shown: Vec<&[u32; 4]> = d.shown.iter().collect();
+    shown.sort_unstable();
     let rows = || {
-        nodes.iter().map(|((mask, key), node)| Row {
-            mask: *mask as u8,
+        shown.iter().map(|key| Row {
+            mask: (0..4)
+                .filter(|&dim| key[dim] != u32::MAX)
+                .map(|dim| 1u8 << dim)
+                .sum(),
             values: std::array::from_fn(|dim| match key[dim] {
                 u32::MAX => "",
                 id => names[dim][id as usize],
             }),
-            hidden: d.hidden[**node],
+            hidden: false,
         })
     };
     let column = |dim: usize| -> Arc<dyn Array> {
@@ -266,16 +270,16 @@ fn decision_of(file: Read, inputs: u128) -> Result<WeekDecision, Failure> {
         return Err("checksum mismatch".into());
     }
     for (mask, values, hidden) in rows {
+        if hidden {
+            continue;
+        }
         let mut key = [u32::MAX; 4];
         for (dim, value) in values.into_iter().enumerate() {
             if usize::from(mask) & (1 << dim) != 0 {
                 key[dim] = value_id(&mut decision.values[dim], value);
             }
         }
-        decision
-            .nodes
-            .insert((usize::from(mask), key), decision.hidden.len());
-        decision.hidden.push(hidden);
+        decision.shown.insert(key);
     }
     Ok(decision)
 }

@@ -48,7 +48,7 @@
 mod disclosure;
 pub mod kept;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use crate::model::Week;
@@ -149,6 +149,13 @@ struct Decided {
 /// Week, scope, k.
 pub type CacheKey = (Week, Scope, i64);
 
+/// What [`Cache::decide`] does with weeks neither in memory nor kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    Decide,
+    OnlyKept,
+}
+
 impl Default for Cache {
     fn default() -> Self {
         Cache::new(256 << 20)
@@ -192,16 +199,28 @@ impl Cache {
         }
     }
 
+    /// Whether about `weeks` more decisions of the size of those held fit
+    /// in the budget without dropping any.
+    pub async fn room_for(&self, weeks: usize) -> bool {
+        let inner = self.inner.lock().await;
+        let each = inner.bytes / inner.map.len().max(1);
+        inner.bytes + each * weeks <= self.budget
+    }
+
     /// The decisions of the weeks `from..=to`. Weeks not decided yet are
     /// decided from the finest segments `finest(first, last)` returns for
     /// the range of the missing weeks, one computation at a time; a request
-    /// whose weeks are all decided does not wait for it.
+    /// whose weeks are all decided does not wait for it. With
+    /// [`Missing::OnlyKept`], weeks no process decided before are left
+    /// out instead (warming up in the background must not hold requests up
+    /// for minutes).
     pub async fn decide<F, Fut, E>(
         &self,
         from: Week,
         to: Week,
         scope: &Scope,
         k: i64,
+        missing_weeks: Missing,
         finest: F,
     ) -> Result<Protection, E>
     where
@@ -269,7 +288,10 @@ impl Cache {
                     Some(d) if d.inputs == inputs => found.push((week, d)),
                     _ => match store.as_ref().and_then(|s| s.read(inputs)) {
                         Some(d) => found.push((week, Arc::new(d))),
-                        None => todo.push((week, cells, inputs)),
+                        None if missing_weeks == Missing::Decide => {
+                            todo.push((week, cells, inputs))
+                        }
+                        None => {}
                     },
                 }
             }
@@ -427,8 +449,11 @@ fn value_id(values: &mut HashMap<String, u32>, value: &str) -> u32 {
 pub struct WeekDecision {
     /// Ids of the values of each dimension.
     values: [HashMap<String, u32>; 4],
-    nodes: HashMap<NodeKey, usize>,
-    hidden: Vec<bool>,
+    /// The segments shown, by their value ids (unused dimensions
+    /// `u32::MAX`, so the key says its dimensions); every other segment is
+    /// hidden. Only these are kept: a week of a large org chart has tens
+    /// of thousands of segments, and all stored weeks stay in memory.
+    shown: HashSet<[u32; 4]>,
     hiding: Hiding,
     /// The [`kept::fingerprint`] of what it was decided from.
     inputs: u128,
@@ -515,10 +540,14 @@ impl WeekDecision {
                 }
             }
         }
+        let shown = nodes
+            .into_iter()
+            .filter(|(_, id)| !hidden[*id])
+            .map(|((_, key), _)| key)
+            .collect();
         WeekDecision {
             values,
-            nodes,
-            hidden,
+            shown,
             hiding,
             inputs,
         }
@@ -532,21 +561,21 @@ impl WeekDecision {
             .flat_map(|m| m.keys())
             .map(|v| v.len() + 40)
             .sum();
-        values + self.nodes.len() * 48 + self.hidden.len() + 128
+        // A set's buckets (7 of 8 used at most): 16 bytes and a control
+        // byte each.
+        values + self.shown.capacity() * 8 / 7 * 17 + 128
     }
 
     fn hidden(&self, dims: &[Dimension], values: &[String]) -> bool {
         let mut key = [u32::MAX; 4];
-        let mut mask = 0;
         for (d, v) in dims.iter().zip(values) {
             let i = d.index();
             let Some(id) = self.values[i].get(v) else {
                 return true;
             };
             key[i] = *id;
-            mask |= 1 << i;
         }
-        self.nodes.get(&(mask, key)).is_none_or(|&n| self.hidden[n])
+        !self.shown.contains(&key)
     }
 }
 
@@ -1022,7 +1051,6 @@ mod tests {
                         .into_iter()
                         .map(|(w, cells)| {
                             let inputs = kept::fingerprint(&cells, k);
-                tracing::trace!(%week, cells = cells.len(), inputs = %format!("{inputs:032x}"), "finest segments of a week");
                             (w, cells, inputs)
                         })
                         .collect(),

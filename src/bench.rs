@@ -5,6 +5,7 @@
 //! ([`views`]). It prints figures; it asserts nothing.
 
 pub mod ingest;
+mod latency;
 pub mod views;
 
 use std::path::PathBuf;

@@ -306,9 +306,20 @@ fn events_posted_over_http_are_checked_stored_once_and_counted() {
     let health = get(port, "/health").json();
     assert_eq!(health["status"], "ok");
     assert_eq!(health["ingest"]["pending_events"], 0);
-    drop(server);
     let directory_users = directory.lines().skip(1).count() as u64;
-    assert_eq!(stored_events(&data), before + 1 + 2 + directory_users + 1);
+    let posted = 1 + 2 + directory_users + 1;
+    // The figures show every stored event, and /health says how many.
+    let shown = Instant::now();
+    while get(port, "/health").json()["events_in_figures"] != before + posted {
+        assert!(
+            shown.elapsed() < Duration::from_secs(10),
+            "{}",
+            get(port, "/health").body
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(server);
+    assert_eq!(stored_events(&data), before + posted);
 }
 
 #[test]

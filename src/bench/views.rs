@@ -261,6 +261,31 @@ pub async fn run(data: &Path, shape: &Shape, requests: usize) -> Result<()> {
         "cached {path} at {CONNECTIONS} connections ({} requests): p50 {p50:.1} ms, p95 {p95:.1} ms, max {max:.1} ms",
         times.len()
     );
+    crate::auth::tokens::revoke(data, "bench ingest")?;
+    let ingest = crate::auth::tokens::create(
+        data,
+        crate::auth::tokens::NewToken {
+            role: crate::auth::Role::Ingest,
+            scope: Default::default(),
+            name: Some("bench ingest"),
+            lifetime: None,
+        },
+    )?
+    .0;
+    let store = crate::store::Store::open(data)?;
+    let population = super::latency::Population {
+        users: store
+            .table::<crate::model::Licensee>()?
+            .into_iter()
+            .map(|l| l.user_id)
+            .collect(),
+        modules: store
+            .table::<crate::model::Module>()?
+            .into_iter()
+            .map(|m| m.module_id)
+            .collect(),
+    };
+    super::latency::run(&client, &url, &ingest, &population, 3).await?;
     println!(
         "serve peak memory: {:.0} MiB",
         memory_kib(pid, "VmHWM:") as f64 / 1024.0

@@ -319,6 +319,11 @@ impl AppState {
         self.live.stored().weeks
     }
 
+    /// Events stored in the store the figures are read from now.
+    pub fn stored_events(&self) -> u64 {
+        self.live.stored().events
+    }
+
     /// Dates of the first and last stored events.
     pub fn stored_dates(&self) -> Option<(NaiveDate, NaiveDate)> {
         self.live.stored().dates

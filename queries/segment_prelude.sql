@@ -65,6 +65,12 @@ segment_figures AS (
       ON c.region = g.region AND c.department = g.department AND c.team = g.team
      AND c.wave = g.wave
     WHERE c.week BETWEEN $from_week AND $to_week
+      -- segment_of's filters once more, on the cube's rows: the join
+      -- drops the others anyway, but comparing is cheaper than hashing
+      -- every row of the range.
+      AND ($only_region = '' OR c.region = $only_region)
+      AND ($only_department = '' OR c.department = $only_department)
+      AND ($only_wave = '' OR c.wave = $only_wave)
     GROUP BY g.s_region, g.s_department, g.s_team, g.s_wave, c.week
 ),
 module_users AS (
@@ -76,6 +82,9 @@ module_users AS (
       ON c.region = g.region AND c.department = g.department AND c.team = g.team
      AND c.wave = g.wave
     WHERE c.week BETWEEN $from_week AND $to_week
+      AND ($only_region = '' OR c.region = $only_region)
+      AND ($only_department = '' OR c.department = $only_department)
+      AND ($only_wave = '' OR c.wave = $only_wave)
     GROUP BY g.s_region, g.s_department, g.s_team, g.s_wave, c.week, c.module
 ),
 -- L(t): catalog modules licensed on sunday(t).

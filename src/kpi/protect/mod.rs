@@ -77,8 +77,12 @@ impl View {
 }
 
 /// The request to compute for a protected one: the filter's dimensions are
-/// added to the asked ones and the filter is lifted (the scope stays). An
-/// unprotected request is computed as it is.
+/// added to the asked ones, so that each row is a segment protection
+/// decided on. The filter stays: its rows are those of the whole table
+/// broken down by the filter's dimensions too (a segment's figures are of
+/// its own licensees), and computing only them costs what the view shows,
+/// not the organisation's size. An unprotected request is computed as it
+/// is.
 pub fn widen(request: &Request) -> (Request, Option<View>) {
     if !request.protected {
         return (request.clone(), None);
@@ -112,7 +116,6 @@ pub fn widen(request: &Request) -> (Request, Option<View>) {
     };
     let wide = Request {
         dims,
-        filter: Filter::default(),
         ..request.clone()
     };
     (wide, Some(view))
@@ -1214,7 +1217,7 @@ mod tests {
         };
         let (wide, view) = widen(&request);
         assert_eq!(wide.dims, [Dimension::Team, Dimension::Region]);
-        assert!(wide.filter.is_empty());
+        assert_eq!(wide.filter, request.filter);
         let view = view.expect("view");
         let row = vec!["T1".to_string(), "DACH".to_string()];
         assert!(view.keeps(&row));

@@ -261,6 +261,10 @@ pub async fn run(data: &Path, shape: &Shape, requests: usize) -> Result<()> {
         "cached {path} at {CONNECTIONS} connections ({} requests): p50 {p50:.1} ms, p95 {p95:.1} ms, max {max:.1} ms",
         times.len()
     );
+    println!(
+        "serve peak memory after the views: {:.0} MiB",
+        memory_kib(pid, "VmHWM:") as f64 / 1024.0
+    );
     crate::auth::tokens::revoke(data, "bench ingest")?;
     let ingest = crate::auth::tokens::create(
         data,
@@ -287,7 +291,7 @@ pub async fn run(data: &Path, shape: &Shape, requests: usize) -> Result<()> {
     };
     super::latency::run(&client, &url, &ingest, &population, 3).await?;
     println!(
-        "serve peak memory: {:.0} MiB",
+        "serve peak memory after ingestion: {:.0} MiB",
         memory_kib(pid, "VmHWM:") as f64 / 1024.0
     );
     drop(server);

@@ -81,34 +81,51 @@ async fn events_in_figures(client: &HttpClient, url: &str) -> Option<u64> {
     health(client, url).await?["events_in_figures"].as_u64()
 }
 
-/// Posts a probe and waits until the figures hold `base` plus every event
-/// acknowledged by then (`acknowledged` counts the other clients'); the
-/// seconds from the probe's answer, or `None` when it did not show.
-async fn probe(
-    client: &HttpClient,
-    url: &str,
-    token: &str,
-    population: &Population,
+/// Where probes go, and what they count against: the events the figures
+/// held before, and every event acknowledged since (the other clients'
+/// too).
+struct Probes<'a> {
+    client: &'a HttpClient,
+    url: &'a str,
+    token: &'a str,
+    population: &'a Population,
     base: u64,
-    acknowledged: &AtomicU64,
-    rng: &mut rand_chacha::ChaCha8Rng,
-) -> Result<Option<f64>> {
-    let accepted = post(client, url, token, body(population, PROBE_EVENTS, rng)).await?;
-    let answered = Instant::now();
-    if accepted == 0 {
-        return Ok(None);
-    }
-    let expected = base + acknowledged.fetch_add(accepted, Ordering::SeqCst) + accepted;
-    while answered.elapsed() < PROBE_WAIT {
-        if events_in_figures(client, url)
-            .await
-            .is_some_and(|shown| shown >= expected)
-        {
-            return Ok(Some(answered.elapsed().as_secs_f64()));
+    acknowledged: Arc<AtomicU64>,
+}
+
+impl Probes<'_> {
+    /// Posts a probe and waits until the figures hold every event
+    /// acknowledged by its answer; the seconds from the answer, or `None`
+    /// when it did not show.
+    async fn one(&self, rng: &mut rand_chacha::ChaCha8Rng) -> Result<Option<f64>> {
+        let batch = body(self.population, PROBE_EVENTS, rng);
+        let accepted = post(self.client, self.url, self.token, batch).await?;
+        let answered = Instant::now();
+        if accepted == 0 {
+            return Ok(None);
         }
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        let expected =
+            self.base + self.acknowledged.fetch_add(accepted, Ordering::SeqCst) + accepted;
+        while answered.elapsed() < PROBE_WAIT {
+            if events_in_figures(self.client, self.url)
+                .await
+                .is_some_and(|shown| shown >= expected)
+            {
+                return Ok(Some(answered.elapsed().as_secs_f64()));
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        Ok(None)
     }
-    Ok(None)
+
+    /// `n` probes, one after another.
+    async fn run(&self, n: usize, rng: &mut rand_chacha::ChaCha8Rng) -> Result<Vec<Option<f64>>> {
+        let mut times = Vec::with_capacity(n);
+        for _ in 0..n {
+            times.push(self.one(rng).await?);
+        }
+        Ok(times)
+    }
 }
 
 fn summary(times: &[Option<f64>]) -> String {
@@ -152,21 +169,15 @@ pub async fn run(
         .await
         .ok_or_else(|| Error::Usage(format!("{url}/health has no events_in_figures")))?;
     let acknowledged = Arc::new(AtomicU64::new(0));
-    let mut idle = Vec::new();
-    for _ in 0..probes {
-        idle.push(
-            probe(
-                client,
-                url,
-                token,
-                population,
-                base,
-                &acknowledged,
-                &mut rng,
-            )
-            .await?,
-        );
-    }
+    let probes_of = Probes {
+        client,
+        url,
+        token,
+        population,
+        base,
+        acknowledged: acknowledged.clone(),
+    };
+    let idle = probes_of.run(probes, &mut rng).await?;
     println!(
         "ingested events in the figures, idle ({PROBE_EVENTS} events of the current week): {}",
         summary(&idle)
@@ -204,21 +215,7 @@ pub async fn run(
         .collect();
     // Let the load settle before probing.
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let mut loaded = Vec::new();
-    for _ in 0..probes {
-        loaded.push(
-            probe(
-                client,
-                url,
-                token,
-                population,
-                base,
-                &acknowledged,
-                &mut rng,
-            )
-            .await?,
-        );
-    }
+    let loaded = probes_of.run(probes, &mut rng).await?;
     stop.store(true, Ordering::Relaxed);
     for w in workers {
         let _ = w.await;

@@ -1025,6 +1025,54 @@ impl System {
 mod tests {
     use super::*;
 
+    #[test]
+    fn in_the_background_only_kept_weeks_are_read() {
+        let dir = tempfile::tempdir().expect("dir");
+        let week: Week = "2027-W01".parse().expect("week");
+        let cells: Vec<FinestCell> = [("R1", 9), ("R2", 3), ("R3", 12)]
+            .iter()
+            .map(|(r, n)| FinestCell {
+                week,
+                values: vec![r.to_string(), "D".into(), String::new(), "W".into()],
+                eligible: *n,
+                regular: 1,
+                inactive: 0,
+                module_users: Vec::new(),
+            })
+            .collect();
+        let finest = |_: Week, _: Week| {
+            let cells = cells.clone();
+            async move { Ok::<_, ()>(cells) }
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let scope = Scope::default();
+            let first = Cache::default().kept_in(dir.path());
+            let read = first
+                .decide(week, week, &scope, 5, Missing::OnlyKept, finest)
+                .await
+                .expect("read");
+            assert!(read.weeks.is_empty(), "nothing kept, nothing decided");
+            assert!(!dir.path().join("derived").join("protection").exists());
+            let decided = first
+                .decide(week, week, &scope, 5, Missing::Decide, finest)
+                .await
+                .expect("decided");
+            assert_eq!(decided.weeks.len(), 1);
+            // Another process reads what this one kept.
+            let second = Cache::default().kept_in(dir.path());
+            let read = second
+                .decide(week, week, &scope, 5, Missing::OnlyKept, finest)
+                .await
+                .expect("read");
+            assert_eq!(read.weeks.len(), 1);
+            assert!(read.hidden(week, &[Dimension::Region], &["R2".into()]));
+            assert!(!read.hidden(week, &[Dimension::Region], &["R3".into()]));
+        });
+    }
+
     impl Protection {
         /// Decides from the finest segments of every week, as
         /// [`Cache::decide`] does.

@@ -16,6 +16,9 @@
 //! seen/<source>/<date>-*.bin           events of each source stored, by UTC date (store::seen)
 //! derived/protection/<inputs>.parquet  protection decisions by week, named by what they were
 //!                                        decided from (kpi::protect::kept)
+//! derived/cube/<inputs>-<table>-<week>.parquet
+//!                                      the cube week by week, named by what it was
+//!                                        computed from (engine::kept)
 //! quarantine/                          files taken out of the store, with
 //! quarantine/log.jsonl                   why and when (store::quarantine)
 //! writer.lock                          one writer at a time
@@ -70,7 +73,8 @@ pub use import::{ImportSummary, preview_events};
 
 /// An open data directory. One process at a time may write it: the first
 /// to open it holds `writer.lock`; others open it for reading only (they
-/// neither clean up nor change anything, and writes are refused).
+/// neither clean up nor change anything, and writes are refused; any
+/// process may add derived files, see [`derived`]).
 #[derive(Clone)]
 pub struct Store {
     root: PathBuf,

@@ -122,8 +122,10 @@ impl Live {
         let first = first.max(last.offset(-(MAX_WEEKS - 1)));
         let started = std::time::Instant::now();
         let mut to = last.offset(-RECENT_WEEKS);
+        let mut weeks = 0;
         while to >= first && shown.source.protections.room_for(4).await {
             let from = to.offset(-3).max(first);
+            weeks += to.number() - from.number() + 1;
             let read = read_kept_protection(&shown.source, &self.settings, from, to).await;
             if let Err(e) = read {
                 tracing::warn!(error = %e, "reading kept protection decisions");
@@ -132,7 +134,7 @@ impl Live {
             to = from.offset(-1);
         }
         tracing::info!(
-            from = %to.offset(1),
+            weeks,
             millis = started.elapsed().as_millis() as u64,
             "read the kept protection of older weeks"
         );

@@ -24,7 +24,7 @@ use datafusion::arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use datafusion::scalar::ScalarValue;
 
 use crate::store::Store;
-use crate::store::derived::{Derived, Failure, Read};
+use crate::store::derived::{Derived, Failure, Inputs, Read};
 
 /// Bytes of kept cube weeks at most; the least recently used go first.
 pub const BUDGET: u64 = 1 << 30;
@@ -44,8 +44,8 @@ const WHAT: &str = "cube week";
 #[derive(Debug, Clone)]
 pub struct KeptCube {
     files: Derived,
-    /// What every week depends on but the parameters (XXH3 state input).
-    base: Vec<u8>,
+    /// What every week depends on but the parameters.
+    base: Inputs,
 }
 
 /// The kept weeks of one set of cube parameters.
@@ -59,25 +59,22 @@ impl KeptCube {
     /// The kept cube of `store` as committed now, computed by queries of
     /// the given text.
     pub fn of(store: &Store, queries: &[&str]) -> KeptCube {
-        let mut base = Vec::new();
-        let mut text = |bytes: &[u8]| {
-            base.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
-            base.extend_from_slice(bytes);
-        };
-        text(&VERSION.to_le_bytes());
-        text(env!("CARGO_PKG_VERSION").as_bytes());
+        let mut base = Inputs::default();
+        base.text(&VERSION.to_le_bytes())
+            .text(env!("CARGO_PKG_VERSION").as_bytes());
         let generation = store
             .manifest()
             .rollup
             .as_ref()
             .map(|r| r.generation.clone());
-        text(generation.unwrap_or_default().as_bytes());
+        base.text(generation.unwrap_or_default().as_bytes());
         for table in ["waves", "directory", "modules"] {
             let bytes = std::fs::read(store.table_path(table)).unwrap_or_default();
-            text(&hash(&bytes, 0).to_le_bytes());
+            let file = Inputs::default().text(&bytes).name();
+            base.text(&file.to_le_bytes());
         }
         for sql in queries {
-            text(sql.as_bytes());
+            base.text(sql.as_bytes());
         }
         KeptCube {
             files: Derived::of(store.root(), "cube", BUDGET),
@@ -87,24 +84,15 @@ impl KeptCube {
 
     /// The kept weeks computed with these parameters.
     pub fn weeks(&self, params: &[(&'static str, ScalarValue)]) -> KeptWeeks {
-        let mut bytes = self.base.clone();
+        let mut inputs = self.base.clone();
         for (name, value) in params {
-            let value = format!("{name}={value:?}");
-            bytes.extend_from_slice(&(value.len() as u64).to_le_bytes());
-            bytes.extend_from_slice(value.as_bytes());
+            inputs.text(format!("{name}={value:?}").as_bytes());
         }
-        let inputs = (u128::from(hash(&bytes, 0x6375_6265)) << 64) | u128::from(hash(&bytes, 7));
         KeptWeeks {
             files: self.files.clone(),
-            inputs,
+            inputs: inputs.name(),
         }
     }
-}
-
-fn hash(bytes: &[u8], seed: u64) -> u64 {
-    let mut h = twox_hash::XxHash3_64::with_seed(seed);
-    h.write(bytes);
-    h.finish()
 }
 
 impl KeptWeeks {

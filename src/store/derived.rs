@@ -20,6 +20,39 @@ use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::file::metadata::KeyValue;
 use datafusion::parquet::file::properties::WriterProperties;
 
+/// What a derived file is computed from, encoded explicitly (lengths
+/// before texts), so that its [`Inputs::name`] is the same in every process
+/// and version of uptake.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs(Vec<u8>);
+
+impl Inputs {
+    /// Bytes as they are (fixed-size values).
+    pub fn raw(&mut self, bytes: &[u8]) -> &mut Self {
+        self.0.extend_from_slice(bytes);
+        self
+    }
+
+    /// Bytes of any length, their length first.
+    pub fn text(&mut self, bytes: &[u8]) -> &mut Self {
+        self.0
+            .extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+        self.0.extend_from_slice(bytes);
+        self
+    }
+
+    /// The 128-bit name of these inputs: XXH3-64 under two seeds.
+    pub fn name(&self) -> u128 {
+        use std::hash::Hasher;
+        let half = |seed: u64| {
+            let mut h = twox_hash::XxHash3_64::with_seed(seed);
+            h.write(&self.0);
+            u128::from(h.finish())
+        };
+        (half(0x7570_7461_6b65) << 64) | half(0x6b65_7074)
+    }
+}
+
 /// Why a derived file could not be written or is not trusted.
 pub type Failure = Box<dyn std::error::Error + Send + Sync>;
 

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, BooleanArray, RecordBatch, StringArray, UInt8Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 
-use crate::store::derived::{Derived, Failure, Read};
+use crate::store::derived::{Derived, Failure, Inputs, Read};
 
 use super::{FinestCell, Hiding, WeekDecision, value_id};
 
@@ -45,19 +45,13 @@ const CHECKSUM: &str = "uptake.protection.checksum";
 /// explicit encoding, so the same inputs give the same name in every
 /// process and version.
 pub fn fingerprint(cells: &[FinestCell], k: i64) -> u128 {
-    use std::hash::Hasher;
-    let mut bytes = Vec::with_capacity(64 * cells.len() + 16);
-    bytes.extend_from_slice(&RULES.to_le_bytes());
-    bytes.extend_from_slice(&k.to_le_bytes());
-    let mut text = |v: &str| {
-        bytes.extend_from_slice(&(v.len() as u64).to_le_bytes());
-        bytes.extend_from_slice(v.as_bytes());
-    };
+    let mut inputs = Inputs::default();
+    inputs.raw(&RULES.to_le_bytes()).raw(&k.to_le_bytes());
     let mut numbers = Vec::new();
     for cell in cells {
         numbers.clear();
         for v in &cell.values {
-            text(v);
+            inputs.text(v.as_bytes());
         }
         numbers.extend([
             i64::from(cell.week.number()),
@@ -67,19 +61,14 @@ pub fn fingerprint(cells: &[FinestCell], k: i64) -> u128 {
             cell.module_users.len() as i64,
         ]);
         for (module, users) in &cell.module_users {
-            text(module);
+            inputs.text(module.as_bytes());
             numbers.push(*users);
         }
         for n in &numbers {
-            text(&n.to_string());
+            inputs.text(n.to_string().as_bytes());
         }
     }
-    let half = |seed: u64| {
-        let mut h = twox_hash::XxHash3_64::with_seed(seed);
-        h.write(&bytes);
-        u128::from(h.finish())
-    };
-    (half(0x7570_7461_6b65) << 64) | half(0x6b65_7074)
+    inputs.name()
 }
 
 /// The kept decisions of a data directory.

@@ -97,8 +97,7 @@ pub(super) async fn run_over_cube(
 pub(super) struct TextColumn(std::sync::Arc<dyn Array>);
 
 impl TextColumn {
-    /// The value of row `i`; a null is the empty text, as in
-    /// [`Columns::text`].
+    /// The value of row `i`; a null is the empty text.
     pub(super) fn get(&self, i: usize) -> &str {
         let a = self.0.as_string::<i32>();
         if a.is_null(i) { "" } else { a.value(i) }
@@ -129,16 +128,9 @@ impl Columns<'_> {
     }
 
     pub(super) fn text(&self, name: &str) -> Result<Vec<String>> {
-        let a = self.array(name, &DataType::Utf8)?;
-        let a = a.as_string::<i32>();
-        Ok((0..a.len())
-            .map(|i| {
-                if a.is_null(i) {
-                    String::new()
-                } else {
-                    a.value(i).to_string()
-                }
-            })
+        let column = self.text_column(name)?;
+        Ok((0..column.len())
+            .map(|i| column.get(i).to_string())
             .collect())
     }
 

@@ -115,6 +115,9 @@ impl Live {
     /// server listens, so that a first request over older weeks finds
     /// their decisions in memory.
     pub async fn warm_older_weeks(&self) {
+        if !self.settings.privacy.complementary_suppression {
+            return;
+        }
         let shown = self.shown();
         let Some((first, last)) = shown.stored.weeks else {
             return;

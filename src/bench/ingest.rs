@@ -132,18 +132,29 @@ fn start_server(args: &IngestBenchArgs) -> Result<(Started, String, String)> {
         path: data.clone(),
         source,
     })?;
-    let token = crate::auth::tokens::create(
-        &data,
-        crate::auth::tokens::NewToken {
-            role: crate::auth::Role::Ingest,
-            scope: Default::default(),
-            name: Some("bench"),
-            lifetime: None,
-        },
-    )?
-    .0;
+    let token = fresh_token(&data, "bench", crate::auth::Role::Ingest)?;
     let (started, url) = serve(&data)?;
     Ok((started, url, token))
+}
+
+/// A new token of `role` named `name` for the whole organisation, in place
+/// of one a run before left under that name.
+pub(super) fn fresh_token(
+    data: &std::path::Path,
+    name: &str,
+    role: crate::auth::Role,
+) -> Result<String> {
+    crate::auth::tokens::revoke(data, name)?;
+    let (token, _) = crate::auth::tokens::create(
+        data,
+        crate::auth::tokens::NewToken {
+            role,
+            scope: Default::default(),
+            name: Some(name),
+            lifetime: None,
+        },
+    )?;
+    Ok(token)
 }
 
 /// Starts `uptake serve` on the data directory `data` on a free loopback

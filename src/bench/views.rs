@@ -16,7 +16,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use rand::{Rng, SeedableRng};
 
-use super::ingest::{health, memory_kib, serve};
+use super::ingest::{fresh_token, health, memory_kib, serve};
 use super::{Error, Result};
 use crate::model::Week;
 
@@ -177,18 +177,7 @@ pub async fn run(data: &Path, shape: &Shape, requests: usize) -> Result<()> {
     if shape.segments.is_empty() {
         return Err(Error::Usage("the directory is empty".into()));
     }
-    // A run before this one (`--reuse`) left its token.
-    crate::auth::tokens::revoke(data, "bench views")?;
-    let token = crate::auth::tokens::create(
-        data,
-        crate::auth::tokens::NewToken {
-            role: crate::auth::Role::Admin,
-            scope: Default::default(),
-            name: Some("bench views"),
-            lifetime: None,
-        },
-    )?
-    .0;
+    let token = fresh_token(data, "bench views", crate::auth::Role::Admin)?;
     let client: HttpClient = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(CONNECTIONS)
         .build_http();
@@ -265,17 +254,7 @@ pub async fn run(data: &Path, shape: &Shape, requests: usize) -> Result<()> {
         "serve peak memory after the views: {:.0} MiB",
         memory_kib(pid, "VmHWM:") as f64 / 1024.0
     );
-    crate::auth::tokens::revoke(data, "bench ingest")?;
-    let ingest = crate::auth::tokens::create(
-        data,
-        crate::auth::tokens::NewToken {
-            role: crate::auth::Role::Ingest,
-            scope: Default::default(),
-            name: Some("bench ingest"),
-            lifetime: None,
-        },
-    )?
-    .0;
+    let ingest = fresh_token(data, "bench ingest", crate::auth::Role::Ingest)?;
     let store = crate::store::Store::open(data)?;
     let population = super::latency::Population {
         users: store

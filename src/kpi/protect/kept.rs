@@ -71,6 +71,24 @@ pub fn fingerprint(cells: &[FinestCell], k: i64) -> u128 {
     inputs.name()
 }
 
+/// What a week's hiding starts from, without the figures events change:
+/// its finest segments with their eligible counts, `k` and the rules'
+/// version. Two decisions of the same structure hide segments of the same
+/// table sizes; one may be the other's starting point
+/// ([`super::Cache::decide`]).
+pub fn structure(cells: &[FinestCell], k: i64) -> u128 {
+    let mut inputs = Inputs::default();
+    inputs.raw(&RULES.to_le_bytes()).raw(&k.to_le_bytes());
+    for cell in cells {
+        for v in &cell.values {
+            inputs.text(v.as_bytes());
+        }
+        inputs.raw(&i64::from(cell.week.number()).to_le_bytes());
+        inputs.raw(&cell.eligible.to_le_bytes());
+    }
+    inputs.name()
+}
+
 /// The kept decisions of a data directory.
 #[derive(Debug, Clone)]
 pub struct Kept {
@@ -298,7 +316,7 @@ mod tests {
     }
 
     fn decided(cells: &[FinestCell]) -> WeekDecision {
-        WeekDecision::compute(cells, 5, fingerprint(cells, 5))
+        WeekDecision::compute(cells, 5, fingerprint(cells, 5), None)
     }
 
     fn same(a: &WeekDecision, b: &WeekDecision) -> bool {

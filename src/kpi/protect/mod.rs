@@ -286,16 +286,28 @@ impl Cache {
             let mut todo = Vec::new();
             for ((week, cells), earlier) in by_week.into_iter().zip(earlier) {
                 let inputs = kept::fingerprint(&cells, k);
+                let structure = kept::structure(&cells, k);
                 tracing::trace!(%week, cells = cells.len(), inputs = %format!("{inputs:032x}"), "finest segments of a week");
-                match earlier {
-                    Some(d) if d.inputs == inputs => found.push((week, d)),
-                    _ => match store.as_ref().and_then(|s| s.read(inputs)) {
-                        Some(d) => found.push((week, Arc::new(d))),
-                        None if missing_weeks == Missing::Decide => {
-                            todo.push((week, cells, inputs))
-                        }
-                        None => {}
-                    },
+                if let Some(d) = earlier.as_ref().filter(|d| d.inputs == inputs) {
+                    found.push((week, d.clone()));
+                    continue;
+                }
+                match store.as_ref().and_then(|s| s.read(inputs)) {
+                    Some(mut d) => {
+                        d.structure = structure;
+                        found.push((week, Arc::new(d)));
+                    }
+                    None if missing_weeks == Missing::Decide => todo.push(ToDecide {
+                        week,
+                        cells,
+                        inputs,
+                        structure,
+                        // New events changed the week's figures, not its
+                        // licensees: what hid enough before is where
+                        // deciding starts (see `System::solve`).
+                        seed: earlier.filter(|d| d.structure == structure),
+                    }),
+                    None => {}
                 }
             }
             let decided: Vec<(Week, Arc<WeekDecision>)> = decide_weeks(todo, k)
@@ -361,8 +373,20 @@ pub struct FinestCell {
     pub module_users: Vec<(String, i64)>,
 }
 
+/// A week to decide, with what it is decided from.
+struct ToDecide {
+    week: Week,
+    cells: Vec<FinestCell>,
+    /// [`kept::fingerprint`] and [`kept::structure`] of `cells`.
+    inputs: u128,
+    structure: u128,
+    /// The decision of the same week and structure before new events
+    /// changed its figures, if any: deciding starts from what it hid.
+    seed: Option<Arc<WeekDecision>>,
+}
+
 /// Decides each week on its own, on all cores.
-fn decide_weeks(weeks: Vec<(Week, Vec<FinestCell>, u128)>, k: i64) -> Vec<(Week, WeekDecision)> {
+fn decide_weeks(weeks: Vec<ToDecide>, k: i64) -> Vec<(Week, WeekDecision)> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(weeks.len().max(1));
@@ -377,7 +401,12 @@ fn decide_weeks(weeks: Vec<(Week, Vec<FinestCell>, u128)>, k: i64) -> Vec<(Week,
                         .iter()
                         .skip(t)
                         .step_by(threads)
-                        .map(|(w, cells, inputs)| (*w, WeekDecision::compute(cells, k, *inputs)))
+                        .map(|w| {
+                            let mut d =
+                                WeekDecision::compute(&w.cells, k, w.inputs, w.seed.as_deref());
+                            d.structure = w.structure;
+                            (w.week, d)
+                        })
                         .collect::<Vec<_>>()
                 })
             })
@@ -460,10 +489,19 @@ pub struct WeekDecision {
     hiding: Hiding,
     /// The [`kept::fingerprint`] of what it was decided from.
     inputs: u128,
+    /// The [`kept::structure`] of what it was decided from (0: unknown).
+    structure: u128,
 }
 
 impl WeekDecision {
-    fn compute(finest: &[FinestCell], k: i64, inputs: u128) -> WeekDecision {
+    /// Decides a week; with a `seed` (a decision of the same structure),
+    /// every segment it hid starts hidden.
+    fn compute(
+        finest: &[FinestCell],
+        k: i64,
+        inputs: u128,
+        seed: Option<&WeekDecision>,
+    ) -> WeekDecision {
         let dims = Dimension::ALL.len();
         let full = (1usize << dims) - 1;
         let mut values: [HashMap<String, u32>; 4] = Default::default();
@@ -526,11 +564,35 @@ impl WeekDecision {
             value,
             sums,
         };
+        let seeded: Option<Vec<bool>> = seed.map(|seed| {
+            // Value ids are numbered per decision: through the values.
+            let names: [Vec<&str>; 4] = std::array::from_fn(|d| {
+                let mut names = vec![""; values[d].len()];
+                for (v, &id) in &values[d] {
+                    names[id as usize] = v.as_str();
+                }
+                names
+            });
+            let mut hidden = vec![false; system.value.len()];
+            for (&(_, key), &id) in &nodes {
+                let mut theirs = [u32::MAX; 4];
+                let mut known = true;
+                for d in (0..dims).filter(|&d| key[d] != u32::MAX) {
+                    match seed.values[d].get(names[d][key[d] as usize]) {
+                        Some(&v) => theirs[d] = v,
+                        None => known = false,
+                    }
+                }
+                hidden[id] = known && !seed.shown.contains(&theirs);
+            }
+            hidden
+        });
         let started = std::time::Instant::now();
-        let (hidden, mut hiding) = system.solve(k);
+        let (hidden, mut hiding) = system.solve(k, seeded.as_deref());
         tracing::debug!(
             cells = finest.len(),
             nodes = system.value.len(),
+            seeded = seed.is_some(),
             ms = started.elapsed().as_millis() as u64,
             "week decided"
         );
@@ -553,6 +615,7 @@ impl WeekDecision {
             shown,
             hiding,
             inputs,
+            structure: 0,
         }
     }
 
@@ -662,8 +725,17 @@ struct System {
 
 impl System {
     /// The hidden nodes: rule 1, then rules 2 and 3 until neither changes
-    /// anything.
-    fn solve(&self, k: i64) -> (Vec<bool>, Hiding) {
+    /// anything, then the audit, all again until the audit finds nothing.
+    ///
+    /// `seed` (nodes hidden by an earlier decision of the same week and
+    /// licensees, before new events changed its figures) starts hidden.
+    /// Every rule is checked again on the new figures, so the result is as
+    /// safe as one decided afresh; it differs only in hiding what the
+    /// earlier decision hid. So, while events come in, a week's hiding only
+    /// grows: no segment hidden from a caller earlier is shown later next
+    /// to figures that mostly did not change (which a caller could
+    /// subtract), and the audit starts where little is left to find.
+    fn solve(&self, k: i64, seed: Option<&[bool]>) -> (Vec<bool>, Hiding) {
         let mut hidden: Vec<bool> = self.value.iter().map(|&n| n < k).collect();
         let count = |hidden: &[bool]| {
             (0..hidden.len())
@@ -675,6 +747,11 @@ impl System {
             below_k: count(&hidden),
             ..Hiding::default()
         };
+        if let Some(seed) = seed.filter(|_| k > 1) {
+            for (h, s) in hidden.iter_mut().zip(seed) {
+                *h |= *s;
+            }
+        }
         if k <= 1 {
             return (hidden, hiding);
         }
@@ -1073,6 +1150,62 @@ mod tests {
         });
     }
 
+    #[test]
+    fn new_figures_of_the_same_licensees_start_from_what_was_hidden() {
+        let week: Week = "2027-W01".parse().expect("week");
+        let cells = |sizes: &[(&str, i64, i64)]| -> Vec<FinestCell> {
+            sizes
+                .iter()
+                .map(|(r, n, regular)| FinestCell {
+                    week,
+                    values: vec![r.to_string(), "D".into(), "T".into(), "W".into()],
+                    eligible: *n,
+                    regular: *regular,
+                    inactive: n - regular,
+                    module_users: Vec::new(),
+                })
+                .collect()
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let scope = Scope::default();
+            let shown = |p: &Protection| -> Vec<bool> {
+                ["A", "B", "C"]
+                    .iter()
+                    .map(|r| !p.hidden(week, &[Dimension::Region], &[r.to_string()]))
+                    .collect()
+            };
+            let scope = &scope;
+            let decide = |cache: Cache, sizes: Vec<FinestCell>| async move {
+                let p = cache
+                    .decide(week, week, scope, 5, Missing::Decide, |_, _| async move {
+                        Ok::<_, ()>(sizes)
+                    })
+                    .await
+                    .expect("decided");
+                (cache, p)
+            };
+            // B and C all regular: subtracting A from the organisation
+            // would tell it, so A is hidden too.
+            let all_regular = cells(&[("A", 50, 40), ("B", 3, 3), ("C", 4, 4)]);
+            let (first, p) = decide(Cache::default(), all_regular).await;
+            assert_eq!(shown(&p), [false, false, false]);
+            // One of B less regular: decided afresh, A would be shown ...
+            let fewer = cells(&[("A", 50, 40), ("B", 3, 2), ("C", 4, 4)]);
+            let (_, fresh) = decide(Cache::default(), fewer.clone()).await;
+            assert_eq!(shown(&fresh), [true, false, false]);
+            // ... but the week's hiding only grows: A stays hidden.
+            let (second, p) = decide(first.succeed().await, fewer).await;
+            assert_eq!(shown(&p), [false, false, false]);
+            // Other licensees (A grew): decided afresh.
+            let grown = cells(&[("A", 51, 40), ("B", 3, 2), ("C", 4, 4)]);
+            let (_, p) = decide(second.succeed().await, grown).await;
+            assert_eq!(shown(&p), [true, false, false]);
+        });
+    }
+
     impl Protection {
         /// Decides from the finest segments of every week, as
         /// [`Cache::decide`] does.
@@ -1100,9 +1233,12 @@ mod tests {
                 weeks: decide_weeks(
                     by_week
                         .into_iter()
-                        .map(|(w, cells)| {
-                            let inputs = kept::fingerprint(&cells, k);
-                            (w, cells, inputs)
+                        .map(|(week, cells)| ToDecide {
+                            week,
+                            inputs: kept::fingerprint(&cells, k),
+                            structure: kept::structure(&cells, k),
+                            cells,
+                            seed: None,
                         })
                         .collect(),
                     k,

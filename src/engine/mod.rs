@@ -174,6 +174,8 @@ pub struct Engine {
     cube_schemas: HashMap<&'static str, SchemaRef>,
     /// Cube weeks kept in the data directory.
     kept: kept::KeptCube,
+    /// The weeks the cube tables are made of now.
+    remembered: kept::Remembered,
 }
 
 /// The weeks a query over the cube needs, and how the cube is computed.
@@ -222,6 +224,15 @@ impl Engine {
         Self::with_queries(store, catalog()?).await
     }
 
+    /// [`Engine::open`] over the store as committed after `before`'s:
+    /// cube weeks whose inputs the commit did not change are taken from
+    /// `before` instead of being read or computed.
+    pub async fn open_after(store: &Store, before: &Engine) -> Result<Engine> {
+        let mut engine = Self::open(store).await?;
+        engine.remembered = before.remembered.copy();
+        Ok(engine)
+    }
+
     /// Registers the stored tables and plans the given queries.
     pub async fn with_queries(store: &Store, queries: Vec<QuerySpec>) -> Result<Engine> {
         let config = SessionConfig::new().with_information_schema(false);
@@ -242,7 +253,7 @@ impl Engine {
             Module::schema(),
         )
         .await?;
-        register_store_data(&ctx, store).await?;
+        let rollup = register_store_data(&ctx, store).await?;
 
         let mut planned = HashMap::new();
         let mut cube_schemas = HashMap::new();
@@ -251,7 +262,7 @@ impl Engine {
             .filter(|q| q.materialized_as.is_some())
             .map(|q| q.sql.as_str())
             .collect();
-        let kept = kept::KeptCube::of(store, &cube_sql);
+        let kept = kept::KeptCube::of(store, &cube_sql, rollup);
         for spec in queries {
             let plan = plan(&ctx, &spec.sql).await.map_err(|source| Error::Plan {
                 name: spec.name,
@@ -273,6 +284,7 @@ impl Engine {
             detached: tokio::sync::Semaphore::new(1),
             cube_schemas,
             kept,
+            remembered: Default::default(),
         })
     }
 
@@ -348,8 +360,9 @@ impl Engine {
     }
 
     /// Computes the cube tables for the weeks `from..=to` into `ctx`:
-    /// weeks kept in the data directory are read, the others computed in
-    /// runs of at most `chunk_weeks` and kept.
+    /// weeks the engine's cube holds already are taken, weeks kept in the
+    /// data directory are read, the others computed in runs of at most
+    /// `chunk_weeks` and kept.
     async fn compute_cube(
         &self,
         ctx: &SessionContext,
@@ -359,15 +372,39 @@ impl Engine {
     ) -> Result<CubeState> {
         let chunk_weeks = r.chunk_weeks.max(1);
         let kept = self.kept.weeks(&r.params);
+        // The engine's own cube remembers its weeks; a detached one's
+        // weeks are only for its one query.
+        let own = std::ptr::eq(ctx, &self.ctx);
+        let mut now = std::collections::HashMap::new();
         for spec in self.queries.values() {
             let Some(table) = spec.materialized_as else {
                 continue;
             };
             let schema = self.cube_schemas[table].clone();
-            let (mut batches, missing) = read_kept(&kept, table, from, to, &schema).await;
+            let mut batches = Vec::new();
+            let mut elsewhere = Vec::new();
+            let mut remembered = 0;
+            for week in from..=to {
+                let name = kept.name(table, week);
+                match self.remembered.get(&name) {
+                    Some(rows) => {
+                        remembered += 1;
+                        batches.extend(rows.iter().cloned());
+                        now.insert(name, rows);
+                    }
+                    None => elsewhere.push(week),
+                }
+            }
+            let (read, missing) = read_kept(&kept, table, elsewhere, &schema).await;
+            let read_weeks = read.len();
+            for (week, rows) in read {
+                batches.extend(rows.iter().cloned());
+                now.insert(kept.name(table, week), rows);
+            }
             tracing::debug!(
                 table,
-                kept = (to - from + 1) as usize - missing.len(),
+                remembered,
+                kept = read_weeks,
                 computed = missing.len(),
                 "cube weeks"
             );
@@ -385,19 +422,33 @@ impl Engine {
                         name: spec.name.to_string(),
                         source: e.into(),
                     })?;
-                let keeping = kept.clone();
-                let rows = computed.clone();
-                let sink = schema.clone();
+                let by_week = match kept::split_by_week(&computed, first, last) {
+                    Ok(by_week) => by_week,
+                    Err(e) => {
+                        // Rows whose weeks cannot be told apart are
+                        // neither kept nor remembered.
+                        tracing::debug!(table, error = %e, "cannot keep the cube's weeks");
+                        batches.extend(computed);
+                        continue;
+                    }
+                };
+                for (week, rows) in (first..).zip(&by_week) {
+                    batches.extend(rows.iter().cloned());
+                    now.insert(kept.name(table, week), rows.clone());
+                }
+                let (keeping, sink) = (kept.clone(), schema.clone());
                 // Writing takes a while: off the request threads, and
                 // nobody waits for it.
                 tokio::task::spawn_blocking(move || {
-                    keeping.write(table, first, last, &sink, &rows);
+                    keeping.write(table, first, &sink, &by_week);
                 });
-                batches.extend(computed);
             }
             ctx.deregister_table(table)
                 .map_err(|source| Error::Register { table, source })?;
             register_batches(ctx, table, schema, batches)?;
+        }
+        if own {
+            self.remembered.replace(now);
         }
         tokio::task::spawn_blocking(move || kept.prune());
         Ok(CubeState {
@@ -450,18 +501,20 @@ impl Engine {
     }
 }
 
-/// Reads the kept weeks `from..=to` of a cube table, on as many threads
-/// as cores; returns their rows and the weeks not kept.
+/// Reads the kept `weeks` (ascending) of a cube table, on as many
+/// threads as cores; returns the rows of the weeks kept and the weeks not.
 async fn read_kept(
     kept: &kept::KeptWeeks,
     table: &'static str,
-    from: i64,
-    to: i64,
+    weeks: Vec<i64>,
     schema: &SchemaRef,
-) -> (Vec<RecordBatch>, Vec<i64>) {
+) -> (Vec<(i64, Vec<RecordBatch>)>, Vec<i64>) {
+    if weeks.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
     let (kept, schema) = (kept.clone(), schema.clone());
+    let asked = weeks.clone();
     let read = tokio::task::spawn_blocking(move || {
-        let weeks: Vec<i64> = (from..=to).collect();
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let per = weeks.len().div_ceil(threads).max(1);
         std::thread::scope(|s| {
@@ -484,21 +537,16 @@ async fn read_kept(
     })
     .await
     .unwrap_or_default();
-    let mut batches = Vec::new();
-    let mut missing = Vec::new();
-    let mut found = std::collections::HashSet::new();
+    let mut found = Vec::new();
+    let mut got = std::collections::HashSet::new();
     for (week, rows) in read {
         if let Some(rows) = rows {
-            found.insert(week);
-            batches.extend(rows);
+            got.insert(week);
+            found.push((week, rows));
         }
     }
-    for week in from..=to {
-        if !found.contains(&week) {
-            missing.push(week);
-        }
-    }
-    (batches, missing)
+    let missing = asked.into_iter().filter(|w| !got.contains(w)).collect();
+    (found, missing)
 }
 
 /// Sorted weeks as runs of consecutive weeks, each at most `most` long.
@@ -514,8 +562,8 @@ fn runs(weeks: &[i64], most: i64) -> Vec<(i64, i64)> {
 }
 
 /// Registers what event imports and live ingestion change: the rollup
-/// tables and the raw events.
-async fn register_store_data(ctx: &SessionContext, store: &Store) -> Result<()> {
+/// tables and the raw events; returns the rollup's content week by week.
+async fn register_store_data(ctx: &SessionContext, store: &Store) -> Result<kept::RollupWeeks> {
     let rollup = store.rollup_files();
     let tables: [(&'static str, Option<&Path>, SchemaRef); 4] = [
         (
@@ -539,14 +587,27 @@ async fn register_store_data(ctx: &SessionContext, store: &Store) -> Result<()> 
             keys_schema("module_key", "module"),
         ),
     ];
+    let mut read: HashMap<&'static str, Vec<RecordBatch>> = HashMap::new();
     for (table, path, schema) in tables {
-        match path {
-            Some(path) => register_file(ctx, table, path, schema).await?,
-            None => register_empty(ctx, table, schema)?,
-        }
+        let batches = match path {
+            Some(path) => read_file(ctx, table, path).await?,
+            None => Vec::new(),
+        };
+        let schema = batches.first().map_or(schema, |b| b.schema());
+        register_batches(ctx, table, schema, batches.clone())?;
+        read.insert(table, batches);
     }
     register_events(ctx, store)?;
-    Ok(())
+    let rollup = tokio::task::spawn_blocking(move || {
+        kept::RollupWeeks::of(
+            &read["user_module_week"],
+            &read["rollup_users"],
+            &read["rollup_modules"],
+        )
+    })
+    .await
+    .unwrap_or_default();
+    Ok(rollup)
 }
 
 /// Runs a query to its end. With `UPTAKE_EXPLAIN_ANALYZE` set, the plan
@@ -589,22 +650,30 @@ async fn register_file(
     path: &Path,
     schema: SchemaRef,
 ) -> Result<()> {
-    if !path.exists() {
-        return register_empty(ctx, table, schema);
-    }
-    let err = |source| Error::Register { table, source };
-    let batches = ctx
-        .read_parquet(
-            path.to_string_lossy().as_ref(),
-            ParquetReadOptions::default(),
-        )
-        .await
-        .map_err(err)?
-        .collect()
-        .await
-        .map_err(err)?;
+    let batches = read_file(ctx, table, path).await?;
     let schema = batches.first().map_or(schema, |b| b.schema());
     register_batches(ctx, table, schema, batches)
+}
+
+/// The rows of a stored Parquet file (none when it does not exist).
+async fn read_file(
+    ctx: &SessionContext,
+    table: &'static str,
+    path: &Path,
+) -> Result<Vec<RecordBatch>> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let err = |source| Error::Register { table, source };
+    ctx.read_parquet(
+        path.to_string_lossy().as_ref(),
+        ParquetReadOptions::default(),
+    )
+    .await
+    .map_err(err)?
+    .collect()
+    .await
+    .map_err(err)
 }
 
 /// Registers batches as an in-memory table, spread over the session's

@@ -152,7 +152,7 @@ impl Live {
         // What protection hides depends on every figure: the new engine
         // decides again the weeks whose figures the new events changed.
         let source = Source {
-            engine: Arc::new(Engine::open(store).await?),
+            engine: Arc::new(Engine::open_after(store, &old.source.engine).await?),
             protections: Arc::new(old.source.protections.succeed().await),
         };
         let opened = started.elapsed();

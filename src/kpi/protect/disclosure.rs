@@ -64,10 +64,28 @@ pub struct Input<'a> {
 /// audit's equations (with the finest segments hidden since at their true
 /// figures) solves the later ones too: a finest segment once free stays
 /// free, and only the others need linear programming again.
-#[derive(Default)]
+///
+/// It also keeps the moves the linear programs found (directions: how much
+/// each finest segment's figure moves, the equations unchanged), for a
+/// later decision of the same week when new events changed its figures
+/// ([`Learnt::for_new_figures`]): a move that keeps every moved segment
+/// within its bounds at the new figures is still a move, so its segments
+/// are free without a linear program.
+#[derive(Debug, Default, Clone)]
 pub struct Learnt {
     free: Vec<Vec<bool>>,
+    /// Per figure, moves found: (finest segment, change) with every
+    /// equation's sum unchanged.
+    directions: Vec<Vec<Direction>>,
+    /// Per figure, whether the directions were tried on this week's
+    /// figures.
+    tried: Vec<bool>,
 }
+
+type Direction = Vec<(u32, f64)>;
+
+/// Moves kept per figure at most (the newest).
+const DIRECTIONS: usize = 12;
 
 impl Learnt {
     fn of(&mut self, figure: usize, cells: usize) -> &mut Vec<bool> {
@@ -79,6 +97,69 @@ impl Learnt {
             free.resize(cells, false);
         }
         free
+    }
+
+    /// What carries over to a decision of the same week and finest
+    /// segments (the same equations for the same hiding, at least as much
+    /// hidden) on other figures: the moves, to be tried on those figures.
+    pub fn for_new_figures(&self) -> Learnt {
+        Learnt {
+            free: Vec::new(),
+            directions: self.directions.clone(),
+            tried: Vec::new(),
+        }
+    }
+
+    /// Marks free every finest segment that a kept move of `figure` moves,
+    /// when the move keeps each of them within its bounds at the figures
+    /// `truth` (a small enough step of it then solves the equations too);
+    /// moves that do not are dropped. Once per figure.
+    fn try_directions(&mut self, figure: usize, truth: &[i64], bound: &[i64]) {
+        if self.tried.len() <= figure {
+            self.tried.resize(figure + 1, false);
+        }
+        if std::mem::replace(&mut self.tried[figure], true) {
+            return;
+        }
+        let Some(directions) = self.directions.get_mut(figure) else {
+            return;
+        };
+        directions.retain(|d| {
+            d.iter().all(|&(c, change)| {
+                let (t, n) = (truth[c as usize], bound[c as usize]);
+                if change > 0.0 { t < n } else { t > 0 }
+            })
+        });
+        let directions = std::mem::take(directions);
+        let free = self.of(figure, truth.len());
+        for d in &directions {
+            for &(c, _) in d {
+                free[c as usize] = true;
+            }
+        }
+        self.directions[figure] = directions;
+    }
+
+    fn keep(&mut self, figure: usize, found: Vec<Direction>) {
+        if self.directions.len() <= figure {
+            self.directions.resize(figure + 1, Vec::new());
+        }
+        let kept = &mut self.directions[figure];
+        kept.extend(found.into_iter().filter(|d| !d.is_empty()));
+        let over = kept.len().saturating_sub(DIRECTIONS);
+        kept.drain(..over);
+    }
+
+    /// The memory it holds, roughly.
+    pub fn bytes(&self) -> usize {
+        let moves: usize = self
+            .directions
+            .iter()
+            .flatten()
+            .map(|d| d.len() * 16 + 24)
+            .sum();
+        let free: usize = self.free.iter().map(Vec::len).sum();
+        moves + free + 64
     }
 }
 
@@ -154,6 +235,7 @@ pub fn leaks(
     let mut found: Vec<(usize, Option<usize>)> = Vec::new();
     for (f, figure) in input.figures.iter().enumerate() {
         let truth: Vec<i64> = cells.iter().map(|&c| figure.cells[c as usize]).collect();
+        learnt.try_directions(f, &figure.cells, input.cell_eligible);
         let free_before = learnt.of(f, input.cell_eligible.len());
         let free: Vec<bool> = cells.iter().map(|&c| free_before[c as usize]).collect();
         let system = Bounded {
@@ -199,10 +281,20 @@ pub fn leaks(
             continue;
         }
         let started = std::time::Instant::now();
-        let pinned = system.pinned();
+        let (pinned, moves) = system.pinned();
         for (&c, p) in cells.iter().zip(&pinned) {
             free_before[c as usize] = !p;
         }
+        // By finest segment, for later decisions of the week.
+        let moves = moves
+            .into_iter()
+            .map(|d| {
+                d.into_iter()
+                    .map(|(u, change)| (cells[u as usize], change))
+                    .collect()
+            })
+            .collect();
+        learnt.keep(f, moves);
         tracing::debug!(
             figure = f,
             unknowns = cells.len(),
@@ -242,7 +334,10 @@ impl Bounded<'_> {
     /// another unless all are at the same bound, so each is pinned exactly
     /// when their sum is. They are decided together, which keeps the
     /// linear programs as small as the number of such groups.
-    fn pinned(&self) -> Vec<bool> {
+    ///
+    /// Also returns the moves the linear programs found, by unknown: a
+    /// group's move shared among its members with room that way.
+    fn pinned(&self) -> (Vec<bool>, Vec<Direction>) {
         let n = self.bound.len();
         let mut equations_of: Vec<Vec<u32>> = vec![Vec::new(); n];
         for (e, (cols, _)) in self.equations.iter().enumerate() {
@@ -277,14 +372,41 @@ impl Bounded<'_> {
                 (groups, *node)
             })
             .collect();
-        let grouped = Bounded {
+        let (grouped, moves) = Bounded {
             equations: &equations,
             bound: &bound,
             truth: &truth,
             free: &free,
         }
         .pinned_each();
-        group_of.iter().map(|&g| grouped[g as usize]).collect()
+        let mut members: Vec<Vec<u32>> = vec![Vec::new(); bound.len()];
+        for (c, &g) in group_of.iter().enumerate() {
+            members[g as usize].push(c as u32);
+        }
+        let moves = moves
+            .into_iter()
+            .map(|by_group| {
+                let mut by_unknown = Vec::new();
+                for (g, change) in by_group {
+                    let room = |c: u32| {
+                        let (t, n) = (self.truth[c as usize], self.bound[c as usize]);
+                        if change > 0.0 { t < n } else { t > 0 }
+                    };
+                    let with_room: Vec<u32> = members[g as usize]
+                        .iter()
+                        .copied()
+                        .filter(|&c| room(c))
+                        .collect();
+                    let share = change / with_room.len().max(1) as f64;
+                    by_unknown.extend(with_room.into_iter().map(|c| (c, share)));
+                }
+                by_unknown
+            })
+            .collect();
+        (
+            group_of.iter().map(|&g| grouped[g as usize]).collect(),
+            moves,
+        )
     }
 
     /// Whether an unknown may be pinned: it is at a bound in the true
@@ -300,8 +422,9 @@ impl Bounded<'_> {
             .collect()
     }
 
-    /// [`Bounded::pinned`] for each unknown on its own.
-    fn pinned_each(&self) -> Vec<bool> {
+    /// [`Bounded::pinned`] for each unknown on its own, with the moves
+    /// (by unknown) of the solutions that freed any.
+    fn pinned_each(&self) -> (Vec<bool>, Vec<Direction>) {
         let n = self.bound.len();
         let rhs: Vec<i64> = self
             .equations
@@ -352,10 +475,18 @@ impl Bounded<'_> {
         let mut candidates: Vec<usize> = (0..n)
             .filter(|&c| !pinned[c] && self.may_be_pinned(c))
             .collect();
+        let mut moves = Vec::new();
         while !candidates.is_empty() {
             match self.movable(&pinned, &rhs, &candidates) {
-                Some(moved) if !moved.is_empty() => {
+                Some((moved, solution)) if !moved.is_empty() => {
                     candidates.retain(|c| !moved.contains(c));
+                    moves.push(
+                        (0..n)
+                            .filter(|&c| !pinned[c])
+                            .map(|c| (c as u32, solution[c] - self.truth[c] as f64))
+                            .filter(|(_, change)| change.abs() > 1e-6)
+                            .collect(),
+                    );
                 }
                 Some(_) => break,
                 None => {
@@ -370,13 +501,19 @@ impl Bounded<'_> {
         for c in candidates {
             pinned[c] = true;
         }
-        pinned
+        (pinned, moves)
     }
 
     /// The candidates some solution moves off their bound: maximises the
-    /// sum of their room (each counted up to 1). None when the solver
+    /// sum of their room (each counted up to 1); with the solution's value
+    /// of every unknown (the truth for pinned ones). None when the solver
     /// fails.
-    fn movable(&self, pinned: &[bool], rhs: &[i64], candidates: &[usize]) -> Option<Vec<usize>> {
+    fn movable(
+        &self,
+        pinned: &[bool],
+        rhs: &[i64],
+        candidates: &[usize],
+    ) -> Option<(Vec<usize>, Vec<f64>)> {
         use microlp::{ComparisonOp, OptimizationDirection, Problem};
         let mut problem = Problem::new(OptimizationDirection::Maximize);
         let vars: Vec<Option<microlp::Variable>> = (0..self.bound.len())
@@ -420,12 +557,18 @@ impl Bounded<'_> {
         let microlp::SolveOutcome::Solution(solution) = solved.ok()? else {
             return None;
         };
-        Some(
+        let values = vars
+            .iter()
+            .zip(self.truth)
+            .map(|(v, &t)| v.map_or(t as f64, |v| solution[v]))
+            .collect();
+        Some((
             room.into_iter()
                 .filter(|(_, s)| solution[*s] > 1e-6)
                 .map(|(c, _)| c)
                 .collect(),
-        )
+            values,
+        ))
     }
 }
 
@@ -551,6 +694,7 @@ mod tests {
             free: &[false; 3],
         }
         .pinned()
+        .0
     }
 
     #[test]
@@ -567,9 +711,51 @@ mod tests {
                 free,
             }
             .pinned()
+            .0
         };
         assert_eq!(pinned(&[false; 3]), [true, false, true]);
         assert_eq!(pinned(&[true, false, false]), [false, false, true]);
+    }
+
+    #[test]
+    fn a_move_found_before_frees_only_while_the_new_figures_leave_it_room() {
+        // a + b = 2, b + c = 6, bounds 3, 4, 5: a is at 0, and moving it
+        // up means b down and c up (a 1, b 1, c 5).
+        let equations = vec![(vec![0, 1], 0), (vec![1, 2], 1)];
+        let bound = [3, 4, 5];
+        let (pinned, moves) = Bounded {
+            equations: &equations,
+            bound: &bound,
+            truth: &[0, 2, 4],
+            free: &[false; 3],
+        }
+        .pinned();
+        assert_eq!(pinned, [false; 3]);
+        assert_eq!(moves.len(), 1);
+        let signs: Vec<(u32, bool)> = moves[0].iter().map(|&(c, d)| (c, d > 0.0)).collect();
+        assert_eq!(signs, [(0, true), (1, false), (2, true)]);
+        let mut learnt = Learnt::default();
+        learnt.keep(0, moves);
+        // New figures where the move still has room: a is free at once.
+        let mut again = learnt.for_new_figures();
+        again.try_directions(0, &[0, 1, 3], &bound);
+        assert_eq!(again.of(0, 3), &[true, true, true]);
+        // c now full: the move would take it over its bound; nothing is
+        // taken as free, and the move is dropped.
+        let mut full = learnt.for_new_figures();
+        full.try_directions(0, &[0, 1, 5], &bound);
+        assert_eq!(full.of(0, 3), &[false, false, false]);
+        assert!(full.directions[0].is_empty());
+        // (Here a + b = 1, b + c = 6 pin a to 0: a is pinned indeed.)
+        let fresh = Bounded {
+            equations: &equations,
+            bound: &bound,
+            truth: &[0, 1, 5],
+            free: &[false; 3],
+        }
+        .pinned()
+        .0;
+        assert_eq!(fresh, [true, false, true]);
     }
 
     #[test]

@@ -491,6 +491,9 @@ pub struct WeekDecision {
     inputs: u128,
     /// The [`kept::structure`] of what it was decided from (0: unknown).
     structure: u128,
+    /// The moves the audit found, for the week's next decision (only of
+    /// decisions made in this process).
+    learnt: Option<Arc<disclosure::Learnt>>,
 }
 
 impl WeekDecision {
@@ -588,7 +591,11 @@ impl WeekDecision {
             hidden
         });
         let started = std::time::Instant::now();
-        let (hidden, mut hiding) = system.solve(k, seeded.as_deref());
+        let learnt = seed
+            .and_then(|s| s.learnt.as_deref())
+            .map(disclosure::Learnt::for_new_figures)
+            .unwrap_or_default();
+        let (hidden, mut hiding, learnt) = system.solve(k, seeded.as_deref(), learnt);
         tracing::debug!(
             cells = finest.len(),
             nodes = system.value.len(),
@@ -616,6 +623,7 @@ impl WeekDecision {
             hiding,
             inputs,
             structure: 0,
+            learnt: Some(Arc::new(learnt.for_new_figures())),
         }
     }
 
@@ -629,7 +637,8 @@ impl WeekDecision {
             .sum();
         // A set's buckets (7 of 8 used at most): 16 bytes and a control
         // byte each.
-        values + self.shown.capacity() * 8 / 7 * 17 + 128
+        let learnt = self.learnt.as_ref().map_or(0, |l| l.bytes());
+        values + self.shown.capacity() * 8 / 7 * 17 + learnt + 128
     }
 
     fn hidden(&self, dims: &[Dimension], values: &[String]) -> bool {
@@ -735,7 +744,12 @@ impl System {
     /// grows: no segment hidden from a caller earlier is shown later next
     /// to figures that mostly did not change (which a caller could
     /// subtract), and the audit starts where little is left to find.
-    fn solve(&self, k: i64, seed: Option<&[bool]>) -> (Vec<bool>, Hiding) {
+    fn solve(
+        &self,
+        k: i64,
+        seed: Option<&[bool]>,
+        mut learnt: disclosure::Learnt,
+    ) -> (Vec<bool>, Hiding, disclosure::Learnt) {
         let mut hidden: Vec<bool> = self.value.iter().map(|&n| n < k).collect();
         let count = |hidden: &[bool]| {
             (0..hidden.len())
@@ -753,10 +767,9 @@ impl System {
             }
         }
         if k <= 1 {
-            return (hidden, hiding);
+            return (hidden, hiding, learnt);
         }
         let mut audited = false;
-        let mut learnt = disclosure::Learnt::default();
         let (mut last_leaked, mut stalled) = (Vec::new(), 0u32);
         let mut sums_of: Vec<Vec<usize>> = vec![Vec::new(); self.value.len()];
         for (s, (whole, parts)) in self.sums.iter().enumerate() {
@@ -875,7 +888,7 @@ impl System {
             }
             if !mended {
                 hiding.figures = count(&hidden) - hiding.below_k - hiding.differencing;
-                return (hidden, hiding);
+                return (hidden, hiding, learnt);
             }
         }
     }

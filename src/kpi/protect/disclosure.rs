@@ -172,6 +172,7 @@ pub fn leaks(
     hidden: &[bool],
     k: i64,
     learnt: &mut Learnt,
+    threads: usize,
 ) -> Vec<(usize, Option<usize>)> {
     // The unknowns: hidden finest segments with licensees.
     let mut column: HashMap<u32, u32> = HashMap::new();
@@ -232,18 +233,35 @@ pub fn leaks(
         .iter()
         .map(|&c| input.cell_eligible[c as usize])
         .collect();
-    let mut found: Vec<(usize, Option<usize>)> = Vec::new();
+    // Each figure: the audited targets (not known from a shown segment
+    // that shows 0 or everyone) and, unless no pinned unknowns could
+    // determine any of them, its pinned unknowns by linear programming,
+    // figures on `threads` threads at once. Leaks are then taken in figure
+    // order, a node only for the first figure that leaks it, as one figure
+    // after another would.
+    struct Audit {
+        audited: Vec<usize>,
+        truth: Vec<i64>,
+        free: Vec<bool>,
+        solve: bool,
+    }
+    let spanned = |pinned: &[bool], audited: &[usize]| -> Vec<usize> {
+        let mut with_pinned = basis.clone();
+        for (c, _) in pinned.iter().enumerate().filter(|(_, p)| **p) {
+            with_pinned.insert(vec![(c as u32, 1)]);
+        }
+        audited
+            .iter()
+            .filter(|&&t| with_pinned.spans(&targets[t].1))
+            .copied()
+            .collect()
+    };
+    let mut audits = Vec::with_capacity(input.figures.len());
     for (f, figure) in input.figures.iter().enumerate() {
         let truth: Vec<i64> = cells.iter().map(|&c| figure.cells[c as usize]).collect();
         learnt.try_directions(f, &figure.cells, input.cell_eligible);
         let free_before = learnt.of(f, input.cell_eligible.len());
         let free: Vec<bool> = cells.iter().map(|&c| free_before[c as usize]).collect();
-        let system = Bounded {
-            equations: &equations,
-            bound: &bound,
-            truth: &truth,
-            free: &free,
-        };
         // Members known to every caller: a shown node that shows 0 or
         // everyone for this figure.
         let mut open = vec![false; cells.len()];
@@ -255,33 +273,57 @@ pub fn leaks(
                 }
             }
         }
-        let audited: Vec<&(usize, Vec<u32>)> = targets
-            .iter()
-            .filter(|(node, cols)| {
-                !cols.iter().all(|&c| open[c as usize]) && !found.iter().any(|(n, _)| n == node)
-            })
+        let audited: Vec<usize> = (0..targets.len())
+            .filter(|&t| !targets[t].1.iter().all(|&c| open[c as usize]))
             .collect();
         // Pinned unknowns are at a bound in the true solution and not
         // known to be free: when even all of those together determine no
         // audited figure, the pinned ones cannot, and no linear program
         // is needed.
-        let spanned = |pinned: &[bool]| -> Vec<usize> {
-            let mut with_pinned = basis.clone();
-            for (c, _) in pinned.iter().enumerate().filter(|(_, p)| **p) {
-                with_pinned.insert(vec![(c as u32, 1)]);
-            }
-            audited
-                .iter()
-                .filter(|(_, cols)| with_pinned.spans(cols))
-                .map(|(node, _)| *node)
-                .collect()
-        };
-        let at_most = system.possibly_pinned();
-        if audited.is_empty() || !at_most.iter().any(|p| *p) || spanned(&at_most).is_empty() {
-            continue;
+        let at_most = Bounded {
+            equations: &equations,
+            bound: &bound,
+            truth: &truth,
+            free: &free,
         }
-        let started = std::time::Instant::now();
-        let (pinned, moves) = system.pinned();
+        .possibly_pinned();
+        let solve = !audited.is_empty()
+            && at_most.iter().any(|p| *p)
+            && !spanned(&at_most, &audited).is_empty();
+        audits.push(Audit {
+            audited,
+            truth,
+            free,
+            solve,
+        });
+    }
+    let solved = parallel(&audits, threads, |f, audit| {
+        audit.solve.then(|| {
+            let started = std::time::Instant::now();
+            let pinned = Bounded {
+                equations: &equations,
+                bound: &bound,
+                truth: &audit.truth,
+                free: &audit.free,
+            }
+            .pinned();
+            tracing::debug!(
+                figure = f,
+                unknowns = cells.len(),
+                equations = equations.len(),
+                pinned = pinned.0.iter().filter(|p| **p).count(),
+                ms = started.elapsed().as_millis() as u64,
+                "pinned"
+            );
+            pinned
+        })
+    });
+    let mut found: Vec<(usize, Option<usize>)> = Vec::new();
+    for (f, (audit, solved)) in audits.iter().zip(solved).enumerate() {
+        let Some((pinned, moves)) = solved else {
+            continue;
+        };
+        let free_before = learnt.of(f, input.cell_eligible.len());
         for (&c, p) in cells.iter().zip(&pinned) {
             free_before[c as usize] = !p;
         }
@@ -295,22 +337,63 @@ pub fn leaks(
             })
             .collect();
         learnt.keep(f, moves);
-        tracing::debug!(
-            figure = f,
-            unknowns = cells.len(),
-            equations = equations.len(),
-            pinned = pinned.iter().filter(|p| **p).count(),
-            ms = started.elapsed().as_millis() as u64,
-            "pinned"
-        );
         if pinned.iter().all(|p| !p) {
             // Nothing pinned: determined exactly when the eligible count
             // is, and none is.
             continue;
         }
-        found.extend(spanned(&pinned).into_iter().map(|node| (node, Some(f))));
+        let audited: Vec<usize> = audit
+            .audited
+            .iter()
+            .copied()
+            .filter(|&t| !found.iter().any(|(n, _)| *n == targets[t].0))
+            .collect();
+        found.extend(
+            spanned(&pinned, &audited)
+                .into_iter()
+                .map(|t| (targets[t].0, Some(f))),
+        );
     }
     found
+}
+
+/// `work` of each item, on up to `threads` threads, in the items' order.
+fn parallel<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    work: impl Fn(usize, &T) -> R + Sync,
+) -> Vec<R> {
+    let threads = threads.clamp(1, items.len().max(1));
+    if threads == 1 {
+        return items.iter().enumerate().map(|(i, t)| work(i, t)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(i) else {
+                            break;
+                        };
+                        mine.push((i, work(i, item)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(mine) => mine,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// The equations of one figure with the bounds of its unknowns.

@@ -316,7 +316,7 @@ mod tests {
     }
 
     fn decided(cells: &[FinestCell]) -> WeekDecision {
-        WeekDecision::compute(cells, 5, fingerprint(cells, 5), None)
+        WeekDecision::compute(cells, 5, fingerprint(cells, 5), None, 1)
     }
 
     fn same(a: &WeekDecision, b: &WeekDecision) -> bool {

@@ -199,7 +199,7 @@ async fn protection(
 pub async fn run(args: &BenchArgs) -> Result<()> {
     let input = args.dir.join("input");
     let data = args.dir.join("data");
-    // Generated weeks may lie after today.
+    // Generated events run to the end of the current week, after now.
     let mut settings = Settings::default();
     settings.import.allow_future = true;
     if !args.reuse {
@@ -211,9 +211,10 @@ pub async fn run(args: &BenchArgs) -> Result<()> {
             users,
             weeks: args.weeks,
             seed: 1,
-            start: "2026-W01"
-                .parse()
-                .map_err(|e| Error::Usage(format!("{e}")))?,
+            // Ending with the current week, as a live store does: posted
+            // events change the last week's figures, not weeks after it.
+            start: crate::model::Week::containing(chrono::Utc::now().date_naive())
+                .offset(-(args.weeks as i32 - 1)),
             out: input.clone(),
             events_per_file: 2_000_000,
         })?;

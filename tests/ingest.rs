@@ -423,8 +423,11 @@ fn rollup_rows(data: &Path) -> BTreeSet<(String, String, i32, i32)> {
         out
     };
     let (users, modules) = (names(&files.users), names(&files.modules));
-    let (_, batches) = uptake::store::files::read_parquet(&files.user_module_week).expect("umw");
     let mut rows = BTreeSet::new();
+    let batches = files
+        .user_module_week
+        .iter()
+        .flat_map(|path| uptake::store::files::read_parquet(path).expect("umw").1);
     for b in batches {
         let int = |c: usize| {
             b.column(c)
@@ -594,7 +597,7 @@ fn damaged_files_are_quarantined_reported_and_the_rest_kept() {
     let victim = data.join(&files[0].path);
     let bytes = std::fs::read(&victim).expect("read");
     std::fs::write(&victim, &bytes[..bytes.len() / 2]).expect("cut");
-    std::fs::write(&rollup.user_week, b"garbage").expect("overwrite");
+    std::fs::write(&rollup.user_week[0], b"garbage").expect("overwrite");
 
     // A log segment with a damaged record between two good ones.
     let batch = |user: &str| {
@@ -642,4 +645,127 @@ fn damaged_files_are_quarantined_reported_and_the_rest_kept() {
     let reader = token_with(&data, "analyst");
     assert_eq!(get_as(port, &reader, "/api/v1/kpi?by=region").status, 200);
     drop(server);
+}
+
+/// Rollup files of the store, relative to the data directory, sorted.
+fn rollup_listing(data: &Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(data.join("rollup"))
+        .expect("rollup dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_commit_rewrites_only_the_rollup_weeks_its_events_touch() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let import = |name: &str, rows: &[&str]| {
+        let path = dir.path().join(name);
+        let mut text = String::from("event_time,user_id,module,action\n");
+        for row in rows {
+            text.push_str(row);
+            text.push('\n');
+        }
+        std::fs::write(&path, text).expect("write");
+        let out = uptake(&data, &["import", "events", &path.display().to_string()]);
+        assert!(out.status.success(), "{out:?}");
+    };
+    // Weeks 2026-W10 and W11.
+    import(
+        "a.csv",
+        &[
+            "2026-03-03T10:00:00Z,u1,accounts,view",
+            "2026-03-10T10:00:00Z,u2,quotes,view",
+        ],
+    );
+    let first = rollup_listing(&data);
+    let week = |files: &[String], w: &str| -> Vec<String> {
+        files.iter().filter(|f| f.contains(w)).cloned().collect()
+    };
+    assert_eq!(
+        first.len(),
+        6,
+        "two tables for two weeks and two key tables: {first:?}"
+    );
+    let w10 = week(&first, "-2026-W10-");
+    assert_eq!(w10.len(), 2, "{first:?}");
+    let written = |name: &str| {
+        std::fs::metadata(data.join("rollup").join(name))
+            .expect("file")
+            .modified()
+            .expect("mtime")
+    };
+    let w10_times: Vec<_> = w10.iter().map(|f| written(f)).collect();
+
+    // New events of W11 only: W10's files stay as they are.
+    import("b.csv", &["2026-03-11T10:00:00Z,u1,accounts,edit"]);
+    let second = rollup_listing(&data);
+    assert_eq!(
+        second.len(),
+        6,
+        "the replaced files are removed: {second:?}"
+    );
+    assert_eq!(week(&second, "-2026-W10-"), w10);
+    assert_eq!(
+        w10.iter().map(|f| written(f)).collect::<Vec<_>>(),
+        w10_times
+    );
+    assert_ne!(week(&second, "-2026-W11-"), week(&first, "-2026-W11-"));
+    let incremental = rollup_rows(&data);
+    let out = uptake(&data, &["rebuild"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(incremental, rollup_rows(&data));
+
+    // A store written before the rollup was kept by week (one file per
+    // table) is read as it is and stored by week at its next commit.
+    let manifest_path = data.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).expect("manifest")).expect("json");
+    let generation = manifest["rollup"]["generation"]
+        .as_str()
+        .expect("generation")
+        .to_string();
+    for table in ["user_week", "user_module_week"] {
+        let mut batches = Vec::new();
+        let mut schema = None;
+        for file in rollup_listing(&data)
+            .iter()
+            .filter(|f| f.starts_with(&format!("{table}-")))
+        {
+            let path = data.join("rollup").join(file);
+            let (s, b) = uptake::store::files::read_parquet(&path).expect("read");
+            schema = Some(s);
+            batches.extend(b);
+            std::fs::remove_file(path).expect("remove");
+        }
+        let path = data.join(format!("rollup/{table}-{generation}.parquet"));
+        uptake::store::files::write_parquet(&path, schema.expect("schema"), &batches)
+            .expect("write");
+    }
+    let rollup = manifest["rollup"].as_object_mut().expect("rollup");
+    rollup.remove("by_week");
+    rollup.remove("weeks");
+    std::fs::write(&manifest_path, serde_json::to_vec(&manifest).expect("json")).expect("write");
+    assert_eq!(rollup_listing(&data).len(), 4);
+    assert_eq!(
+        rollup_rows(&data),
+        incremental,
+        "the old layout reads the same"
+    );
+    let out = uptake(&data, &["kpi", "--by", "", "--format", "csv"]);
+    assert!(out.status.success(), "{out:?}");
+
+    import("c.csv", &["2026-03-17T10:00:00Z,u2,accounts,view"]);
+    let converted = rollup_listing(&data);
+    assert_eq!(
+        converted.len(),
+        8,
+        "three weeks and the keys: {converted:?}"
+    );
+    let updated = rollup_rows(&data);
+    let out = uptake(&data, &["rebuild"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(updated, rollup_rows(&data));
 }

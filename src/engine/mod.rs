@@ -7,7 +7,7 @@
 //! DDL, DML and statements are refused.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::SchemaRef;
@@ -565,34 +565,43 @@ fn runs(weeks: &[i64], most: i64) -> Vec<(i64, i64)> {
 /// tables and the raw events; returns the rollup's content week by week.
 async fn register_store_data(ctx: &SessionContext, store: &Store) -> Result<kept::RollupWeeks> {
     let rollup = store.rollup_files();
-    let tables: [(&'static str, Option<&Path>, SchemaRef); 4] = [
+    let tables: [(&'static str, Vec<PathBuf>, SchemaRef); 4] = [
         (
             "user_week",
-            rollup.as_ref().map(|f| f.user_week.as_path()),
+            rollup
+                .as_ref()
+                .map(|f| f.user_week.clone())
+                .unwrap_or_default(),
             user_week_schema(),
         ),
         (
             "user_module_week",
-            rollup.as_ref().map(|f| f.user_module_week.as_path()),
+            rollup
+                .as_ref()
+                .map(|f| f.user_module_week.clone())
+                .unwrap_or_default(),
             user_module_week_schema(),
         ),
         (
             "rollup_users",
-            rollup.as_ref().map(|f| f.users.as_path()),
+            rollup
+                .as_ref()
+                .map(|f| vec![f.users.clone()])
+                .unwrap_or_default(),
             keys_schema("user_key", "user_id"),
         ),
         (
             "rollup_modules",
-            rollup.as_ref().map(|f| f.modules.as_path()),
+            rollup
+                .as_ref()
+                .map(|f| vec![f.modules.clone()])
+                .unwrap_or_default(),
             keys_schema("module_key", "module"),
         ),
     ];
     let mut read: HashMap<&'static str, Vec<RecordBatch>> = HashMap::new();
-    for (table, path, schema) in tables {
-        let batches = match path {
-            Some(path) => read_file(ctx, table, path).await?,
-            None => Vec::new(),
-        };
+    for (table, paths, schema) in tables {
+        let batches = read_files(table, paths).await?;
         let schema = batches.first().map_or(schema, |b| b.schema());
         register_batches(ctx, table, schema, batches.clone())?;
         read.insert(table, batches);
@@ -608,6 +617,41 @@ async fn register_store_data(ctx: &SessionContext, store: &Store) -> Result<kept
     .await
     .unwrap_or_default();
     Ok(rollup)
+}
+
+/// The rows of stored Parquet files (the rollup's, week by week), read on
+/// every core, in the order given.
+async fn read_files(table: &'static str, paths: Vec<PathBuf>) -> Result<Vec<RecordBatch>> {
+    let read = tokio::task::spawn_blocking(move || {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let per = paths.len().div_ceil(threads).max(1);
+        std::thread::scope(|s| {
+            let parts: Vec<_> = paths
+                .chunks(per)
+                .map(|part| {
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|p| crate::store::files::read_parquet(p).map(|(_, b)| b))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            parts
+                .into_iter()
+                .flat_map(|p| match p.join() {
+                    Ok(files) => files,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                })
+                .collect::<Vec<_>>()
+        })
+    })
+    .await
+    .map_err(|e| Error::Catalog(format!("reading {table}: {e}")))?;
+    let mut batches = Vec::new();
+    for file in read {
+        batches.extend(file.map_err(|e| Error::Catalog(format!("reading {table}: {e}")))?);
+    }
+    Ok(batches)
 }
 
 /// Runs a query to its end. With `UPTAKE_EXPLAIN_ANALYZE` set, the plan

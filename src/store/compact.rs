@@ -127,7 +127,7 @@ impl Store {
         }
         bar.finish_and_clear();
         let mut written = Vec::new();
-        let result = self.commit(&new_import_id(), &rollup, settings, &mut written, |m| {
+        let result = self.commit(&new_import_id(), &mut rollup, settings, &mut written, |m| {
             m.event_files
                 .retain(|f| !left_out.contains(f.path.as_str()));
         });

@@ -148,7 +148,7 @@ impl Store {
                         .filter_map(|date| old.get(date).map(|rel| self.root.join(rel)))
                 })
                 .collect();
-            self.commit(&import_id, &rollup, settings, &mut written, |m| {
+            self.commit(&import_id, &mut rollup, settings, &mut written, |m| {
                 m.event_files.extend(new_files);
                 m.imports.extend(records);
                 if !seen_files.is_empty() {

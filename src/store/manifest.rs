@@ -79,9 +79,18 @@ impl std::fmt::Display for RollupSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RollupInfo {
     pub settings: RollupSettings,
-    /// The generation's files are `rollup/{user_week,user_module_week,
-    /// users,modules}-<generation>.parquet`.
+    /// The commit that wrote the key tables, `rollup/{users,modules}-<generation>.parquet`
+    /// (and, before the rollup was stored by week,
+    /// `rollup/{user_week,user_module_week}-<generation>.parquet`).
     pub generation: String,
+    /// Stored week by week: each week's rows are in
+    /// `rollup/{user_week,user_module_week}-<ISO week>-<commit>.parquet`,
+    /// the commit as `weeks` says ([`super::rollup`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_week: bool,
+    /// By week number, the commit that last wrote the week's files.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub weeks: BTreeMap<i32, String>,
 }
 
 impl Manifest {

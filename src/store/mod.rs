@@ -11,8 +11,11 @@
 //! tables/identities.parquet            aliases of directory users (`uptake import identities`)
 //! tables/directory_aliases.parquet     aliases from the directory's alias columns
 //! events/date=YYYY-MM-DD/*.parquet     raw events, by local date
-//! rollup/user_module_week-*.parquet    derived, rebuilt by `uptake rebuild`
-//! rollup/user_week-*.parquet
+//! rollup/user_module_week-<week>-*.parquet
+//!                                      derived week by week, rebuilt by `uptake rebuild`
+//! rollup/user_week-<week>-*.parquet    (store::rollup)
+//! rollup/users-*.parquet, modules-*.parquet
+//!                                      the rollup's keys of user ids and modules
 //! seen/<source>/<date>-*.bin           events of each source stored, by UTC date (store::seen)
 //! derived/protection/<inputs>.parquet  protection decisions by week, named by what they were
 //!                                        decided from (kpi::protect::kept)
@@ -145,12 +148,7 @@ impl Store {
         }
         manifest.event_files = kept;
         if let Some(rollup) = self.rollup_files() {
-            let all = [
-                rollup.user_week,
-                rollup.user_module_week,
-                rollup.users,
-                rollup.modules,
-            ];
+            let all = rollup.all();
             if let Some(e) = all.iter().find_map(|p| files::parquet_rows(p).err()) {
                 for path in &all {
                     damaged(path, format!("rollup dropped for rebuilding: {e}"))?;
@@ -220,7 +218,7 @@ impl Store {
         self.manifest
             .rollup
             .as_ref()
-            .map(|r| rollup_files(&self.root, &r.generation))
+            .map(|r| RollupFiles::of(&self.root, r))
     }
 
     /// Fails when the rollup was built with other settings than `settings`,
@@ -247,7 +245,7 @@ impl Store {
     fn remove_unreferenced(&self) -> Result<()> {
         let mut keep: HashSet<PathBuf> = self.event_file_paths().into_iter().collect();
         if let Some(f) = self.rollup_files() {
-            keep.extend([f.user_week, f.user_module_week, f.users, f.modules]);
+            keep.extend(f.all());
         }
         keep.extend(self.seen_files().into_iter().map(|rel| self.root.join(rel)));
         for dir in ["events", "rollup", "seen"] {
@@ -388,24 +386,18 @@ impl Store {
         read_table(&self.table_path(T::NAME))
     }
 
-    /// Writes `rollup` as new files and commits a manifest changed by
-    /// `change`; old rollup files are removed after the commit.
+    /// Writes the weeks of `rollup` that changed and its key tables as
+    /// new files, and commits a manifest changed by `change`; replaced
+    /// rollup files are removed after the commit.
     fn commit(
         &mut self,
         id: &str,
-        rollup: &Rollup,
+        rollup: &mut Rollup,
         settings: &Settings,
         written: &mut Vec<PathBuf>,
         change: impl FnOnce(&mut Manifest),
     ) -> Result<()> {
-        let files = rollup_files(&self.root, id);
-        written.extend([
-            files.user_week.clone(),
-            files.user_module_week.clone(),
-            files.users.clone(),
-            files.modules.clone(),
-        ]);
-        rollup.write(&files)?;
+        let weeks = rollup.write(&self.root, id, self.manifest.rollup.as_ref(), written)?;
         for dir in written
             .iter()
             .filter_map(|p| p.parent())
@@ -419,13 +411,22 @@ impl Store {
         manifest.rollup = Some(RollupInfo {
             settings: rollup_settings(settings),
             generation: id.to_string(),
+            by_week: true,
+            weeks,
         });
         manifest.save(&self.root)?;
         self.manifest = manifest;
         written.clear();
+        rollup.committed();
         if let Some(old) = old {
-            for path in [old.user_week, old.user_module_week, old.users, old.modules] {
-                let _ = std::fs::remove_file(path);
+            let now: HashSet<PathBuf> = self
+                .rollup_files()
+                .map(|f| f.all().into_iter().collect())
+                .unwrap_or_default();
+            for path in old.all() {
+                if !now.contains(&path) {
+                    let _ = std::fs::remove_file(path);
+                }
             }
         }
         Ok(())
@@ -459,17 +460,6 @@ pub fn read_aliases(root: &Path) -> Result<Vec<Identity>> {
     let mut aliases: Vec<Identity> = read_table(&table_path(root, DIRECTORY_ALIASES))?;
     aliases.extend(read_table::<Identity>(&table_path(root, Identity::NAME))?);
     Ok(aliases)
-}
-
-/// The files of one rollup generation.
-fn rollup_files(root: &Path, generation: &str) -> RollupFiles {
-    let file = |name: &str| root.join(format!("rollup/{name}-{generation}.parquet"));
-    RollupFiles {
-        user_week: file("user_week"),
-        user_module_week: file("user_module_week"),
-        users: file("users"),
-        modules: file("modules"),
-    }
 }
 
 /// The settings the rollup depends on.

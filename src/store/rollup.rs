@@ -10,9 +10,18 @@
 //!
 //! Users and modules are stored as integer keys (`user_key`, `module_key`)
 //! with two small tables mapping them to the ids of the events, so the
-//! queries hash and join integers, not strings.
+//! queries hash and join integers, not strings. Keys are never renumbered
+//! by an update, only by a rebuild.
+//!
+//! The rows are stored week by week (`rollup/user_module_week-<week>-<id>`
+//! and `rollup/user_week-<week>-<id>`), so that a commit rewrites only the
+//! weeks its events touched; the key tables are rewritten with every
+//! commit (they are small). Stores written before this layout hold one
+//! file per table; they are read as they are and rewritten week by week at
+//! their next commit.
 
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, AsArray, Int32Array, RecordBatch, StringArray};
@@ -23,8 +32,9 @@ use rustc_hash::FxHashMap;
 
 use super::error::{FileContext, Result};
 use super::files;
-use crate::model::LocalDays;
+use super::manifest::RollupInfo;
 use crate::model::week::{week_of_day, weekday_of_day};
+use crate::model::{LocalDays, Week};
 
 #[derive(Default)]
 struct Interner {
@@ -44,12 +54,33 @@ impl Interner {
     }
 }
 
+/// Which weeks differ from the stored rollup.
+#[derive(Debug, Clone, PartialEq)]
+enum Changed {
+    /// Every week (a new rollup, or one stored in one file per table).
+    All,
+    Weeks(BTreeSet<i32>),
+}
+
 /// The rollup being built or updated in memory.
-#[derive(Default)]
 pub struct Rollup {
     users: Interner,
     modules: Interner,
-    masks: FxHashMap<(u32, u32, i32), u8>,
+    /// Day masks by week, then user and module.
+    weeks: BTreeMap<i32, FxHashMap<(u32, u32), u8>>,
+    changed: Changed,
+}
+
+/// A new rollup: every week of it is written at its first commit.
+impl Default for Rollup {
+    fn default() -> Self {
+        Rollup {
+            users: Interner::default(),
+            modules: Interner::default(),
+            weeks: BTreeMap::new(),
+            changed: Changed::All,
+        }
+    }
 }
 
 pub fn user_module_week_schema() -> SchemaRef {
@@ -77,13 +108,58 @@ pub fn keys_schema(key: &str, id: &str) -> SchemaRef {
     ]))
 }
 
-/// The four files of a stored rollup.
+/// The files of a stored rollup.
 #[derive(Debug, Clone)]
 pub struct RollupFiles {
-    pub user_week: PathBuf,
-    pub user_module_week: PathBuf,
+    /// One file per week (or one in all, in the layout before weeks).
+    pub user_week: Vec<PathBuf>,
+    pub user_module_week: Vec<PathBuf>,
     pub users: PathBuf,
     pub modules: PathBuf,
+    /// Stored week by week.
+    pub by_week: bool,
+}
+
+impl RollupFiles {
+    /// The files of the rollup the manifest records, in the data directory
+    /// `root`.
+    pub fn of(root: &Path, info: &RollupInfo) -> RollupFiles {
+        let file = |name: &str, id: &str| root.join(format!("rollup/{name}-{id}.parquet"));
+        let (user_week, user_module_week) = if info.by_week {
+            info.weeks
+                .iter()
+                .map(|(&week, id)| {
+                    let id = week_file_id(week, id);
+                    (file("user_week", &id), file("user_module_week", &id))
+                })
+                .unzip()
+        } else {
+            (
+                vec![file("user_week", &info.generation)],
+                vec![file("user_module_week", &info.generation)],
+            )
+        };
+        RollupFiles {
+            user_week,
+            user_module_week,
+            users: file("users", &info.generation),
+            modules: file("modules", &info.generation),
+            by_week: info.by_week,
+        }
+    }
+
+    /// Every file.
+    pub fn all(&self) -> Vec<PathBuf> {
+        let mut all = self.user_week.clone();
+        all.extend(self.user_module_week.iter().cloned());
+        all.extend([self.users.clone(), self.modules.clone()]);
+        all
+    }
+}
+
+/// How a week's files are named: its ISO week and the commit that wrote it.
+fn week_file_id(week: i32, id: &str) -> String {
+    format!("{}-{id}", Week::from_number(week))
 }
 
 impl Rollup {
@@ -94,6 +170,7 @@ impl Rollup {
         let modules = batch.column(2).as_string::<i32>();
         let actions = batch.column(3).as_string::<i32>();
         let mut last_user: Option<(&str, u32)> = None;
+        let mut last_week = None;
         for (i, &day) in days.iter().enumerate() {
             let action = actions.value(i);
             if exclude_actions.iter().any(|a| a == action) {
@@ -109,9 +186,18 @@ impl Rollup {
                 }
             };
             let module = self.modules.intern(modules.value(i));
+            let week = week_of_day(day);
+            if last_week != Some(week) {
+                last_week = Some(week);
+                if let Changed::Weeks(changed) = &mut self.changed {
+                    changed.insert(week);
+                }
+            }
             *self
-                .masks
-                .entry((user, module, week_of_day(day)))
+                .weeks
+                .entry(week)
+                .or_default()
+                .entry((user, module))
                 .or_default() |= 1 << weekday_of_day(day);
         }
     }
@@ -143,18 +229,30 @@ impl Rollup {
             .iter()
             .map(|n| self.modules.intern(n))
             .collect();
-        self.masks.reserve(other.masks.len());
-        for ((u, m, w), mask) in other.masks {
-            *self
-                .masks
-                .entry((users[u as usize], modules[m as usize], w))
-                .or_default() |= mask;
+        for (week, masks) in other.weeks {
+            if let Changed::Weeks(changed) = &mut self.changed {
+                changed.insert(week);
+            }
+            let ours = self.weeks.entry(week).or_default();
+            ours.reserve(masks.len());
+            for ((u, m), mask) in masks {
+                *ours
+                    .entry((users[u as usize], modules[m as usize]))
+                    .or_default() |= mask;
+            }
         }
     }
 
     /// Loads a stored rollup; keys stay as they were.
     pub fn load(files: &RollupFiles) -> Result<Rollup> {
-        let mut rollup = Rollup::default();
+        let mut rollup = Rollup {
+            changed: if files.by_week {
+                Changed::Weeks(BTreeSet::new())
+            } else {
+                Changed::All
+            },
+            ..Rollup::default()
+        };
         for (path, interner) in [
             (&files.users, &mut rollup.users),
             (&files.modules, &mut rollup.modules),
@@ -167,67 +265,101 @@ impl Rollup {
                 }
             }
         }
-        let (_, batches) = files::read_parquet(&files.user_module_week)?;
-        for b in &batches {
-            let int = |c: usize| b.column(c).as_primitive::<Int32Type>();
-            let (users, modules, weeks, masks) = (int(0), int(1), int(2), int(3));
-            for i in 0..b.num_rows() {
-                let key = (
-                    users.value(i) as u32,
-                    modules.value(i) as u32,
-                    weeks.value(i),
-                );
-                *rollup.masks.entry(key).or_default() |= masks.value(i) as u8;
+        for path in &files.user_module_week {
+            let (_, batches) = files::read_parquet(path)?;
+            for b in &batches {
+                let int = |c: usize| b.column(c).as_primitive::<Int32Type>();
+                let (users, modules, weeks, masks) = (int(0), int(1), int(2), int(3));
+                for i in 0..b.num_rows() {
+                    let key = (users.value(i) as u32, modules.value(i) as u32);
+                    *rollup
+                        .weeks
+                        .entry(weeks.value(i))
+                        .or_default()
+                        .entry(key)
+                        .or_default() |= masks.value(i) as u8;
+                }
             }
         }
         Ok(rollup)
     }
 
-    /// Writes the rollup tables; returns the rows of `user_module_week`.
-    pub fn write(&self, files: &RollupFiles) -> Result<usize> {
-        let mut keys: Vec<(u32, u32, i32, u8)> = self
-            .masks
-            .iter()
-            .map(|(&(u, m, w), &mask)| (u, m, w, mask))
-            .collect();
-        keys.sort_unstable_by_key(|k| (k.0, k.2, k.1));
+    /// Writes the weeks that differ from the stored rollup (`stored`, as the
+    /// manifest records it) and the key tables, as files of the commit
+    /// `id`, adding each file to `written` before writing it; returns, by
+    /// week, the commit whose files hold it, for the manifest. The rollup
+    /// still counts the weeks as changed until [`Rollup::committed`].
+    pub fn write(
+        &self,
+        root: &Path,
+        id: &str,
+        stored: Option<&RollupInfo>,
+        written: &mut Vec<PathBuf>,
+    ) -> Result<BTreeMap<i32, String>> {
+        let mut weeks: BTreeMap<i32, String> = match (&self.changed, stored) {
+            (Changed::Weeks(_), Some(info)) if info.by_week => info.weeks.clone(),
+            _ => BTreeMap::new(),
+        };
+        let to_write: Vec<i32> = match &self.changed {
+            Changed::All => self.weeks.keys().copied().collect(),
+            Changed::Weeks(changed) => changed
+                .iter()
+                .copied()
+                .filter(|w| self.weeks.contains_key(w))
+                .collect(),
+        };
+        let file = |name: &str, id: &str| root.join(format!("rollup/{name}-{id}.parquet"));
         let int = |v: Vec<i32>| -> ArrayRef { Arc::new(Int32Array::from(v)) };
-        let batch = RecordBatch::try_new(
-            user_module_week_schema(),
-            vec![
-                int(keys.iter().map(|k| k.0 as i32).collect()),
-                int(keys.iter().map(|k| k.1 as i32).collect()),
-                int(keys.iter().map(|k| k.2).collect()),
-                int(keys.iter().map(|k| k.3 as i32).collect()),
-            ],
-        )
-        .in_file(&files.user_module_week)?;
-        files::write_parquet(&files.user_module_week, user_module_week_schema(), &[batch])?;
+        for week in to_write {
+            let week_id = week_file_id(week, id);
+            let mut keys: Vec<(u32, u32, u8)> = self.weeks[&week]
+                .iter()
+                .map(|(&(u, m), &mask)| (u, m, mask))
+                .collect();
+            keys.sort_unstable_by_key(|k| (k.0, k.1));
+            let path = file("user_module_week", &week_id);
+            let batch = RecordBatch::try_new(
+                user_module_week_schema(),
+                vec![
+                    int(keys.iter().map(|k| k.0 as i32).collect()),
+                    int(keys.iter().map(|k| k.1 as i32).collect()),
+                    int(vec![week; keys.len()]),
+                    int(keys.iter().map(|k| i32::from(k.2)).collect()),
+                ],
+            )
+            .in_file(&path)?;
+            written.push(path.clone());
+            files::write_parquet(&path, user_module_week_schema(), &[batch])?;
 
-        // Keys are sorted by user then week, so merging modules is one pass.
-        let mut merged: Vec<(u32, i32, u8)> = Vec::new();
-        for &(user, _, week, mask) in &keys {
-            match merged.last_mut() {
-                Some(last) if last.0 == user && last.1 == week => last.2 |= mask,
-                _ => merged.push((user, week, mask)),
+            // Sorted by user, so merging modules is one pass.
+            let mut merged: Vec<(u32, u8)> = Vec::new();
+            for &(user, _, mask) in &keys {
+                match merged.last_mut() {
+                    Some(last) if last.0 == user => last.1 |= mask,
+                    _ => merged.push((user, mask)),
+                }
             }
+            let path = file("user_week", &week_id);
+            let batch = RecordBatch::try_new(
+                user_week_schema(),
+                vec![
+                    int(merged.iter().map(|k| k.0 as i32).collect()),
+                    int(vec![week; merged.len()]),
+                    int(merged.iter().map(|k| i32::from(k.1)).collect()),
+                ],
+            )
+            .in_file(&path)?;
+            written.push(path.clone());
+            files::write_parquet(&path, user_week_schema(), &[batch])?;
+            weeks.insert(week, id.to_string());
         }
-        let batch = RecordBatch::try_new(
-            user_week_schema(),
-            vec![
-                int(merged.iter().map(|k| k.0 as i32).collect()),
-                int(merged.iter().map(|k| k.1).collect()),
-                int(merged.iter().map(|k| k.2 as i32).collect()),
-            ],
-        )
-        .in_file(&files.user_week)?;
-        files::write_parquet(&files.user_week, user_week_schema(), &[batch])?;
 
-        for (path, interner, key, id) in [
-            (&files.users, &self.users, "user_key", "user_id"),
-            (&files.modules, &self.modules, "module_key", "module"),
+        for (name, interner, key, column) in [
+            ("users", &self.users, "user_key", "user_id"),
+            ("modules", &self.modules, "module_key", "module"),
         ] {
-            let schema = keys_schema(key, id);
+            let path = file(name, id);
+            let schema = keys_schema(key, column);
             let batch = RecordBatch::try_new(
                 Arc::clone(&schema),
                 vec![
@@ -237,10 +369,17 @@ impl Rollup {
                     )),
                 ],
             )
-            .in_file(path)?;
-            files::write_parquet(path, schema, &[batch])?;
+            .in_file(&path)?;
+            written.push(path.clone());
+            files::write_parquet(&path, schema, &[batch])?;
         }
-        Ok(keys.len())
+        Ok(weeks)
+    }
+
+    /// The weeks written are committed: from now on only weeks that new
+    /// events touch differ from the stored rollup.
+    pub fn committed(&mut self) {
+        self.changed = Changed::Weeks(BTreeSet::new());
     }
 }
 

@@ -217,7 +217,7 @@ impl KeptCube {
 impl KeptWeeks {
     /// What `week`'s rows are computed from: everything but the rollup,
     /// and the rollup's weeks in its window.
-    fn inputs(&self, week: i64) -> u128 {
+    pub fn inputs(&self, week: i64) -> u128 {
         let mut inputs = self.inputs.clone();
         inputs.raw(&week.to_le_bytes());
         for w in week - self.window + 1..=week {

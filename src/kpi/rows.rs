@@ -114,9 +114,11 @@ async fn protection_over(
 ) -> Result<protect::Protection> {
     let k = settings.privacy.min_group_size as i64;
     let engine = &*source.engine;
+    let params = super::bind::cube_parameters(settings);
+    let cube = |week: Week| engine.cube_week(&params, i64::from(week.number()));
     source
         .protections
-        .decide(from, to, scope, k, missing, |from, to| async move {
+        .decide((from, to), scope, k, missing, cube, |from, to| async move {
             let finest = Request {
                 dims: Dimension::ALL.to_vec(),
                 from,

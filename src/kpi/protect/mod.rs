@@ -145,8 +145,12 @@ struct Decided {
     map: HashMap<CacheKey, Arc<WeekDecision>>,
     order: VecDeque<CacheKey>,
     bytes: usize,
-    /// Decisions of the engine before, by the same key.
-    earlier: HashMap<CacheKey, Arc<WeekDecision>>,
+    /// What each decision's cube week was computed from (see
+    /// [`Cache::decide`]).
+    cubes: HashMap<CacheKey, u128>,
+    /// Decisions of the engine before, by the same key, with their cube
+    /// weeks' inputs.
+    earlier: HashMap<CacheKey, (Arc<WeekDecision>, u128)>,
 }
 
 /// Week, scope, k.
@@ -190,7 +194,10 @@ impl Cache {
     pub async fn succeed(&self) -> Cache {
         let inner = self.inner.lock().await;
         let mut earlier = inner.earlier.clone();
-        earlier.extend(inner.map.iter().map(|(k, d)| (k.clone(), d.clone())));
+        earlier.extend(inner.map.iter().map(|(k, d)| {
+            let cube = inner.cubes.get(k).copied().unwrap_or_default();
+            (k.clone(), (d.clone(), cube))
+        }));
         Cache {
             inner: tokio::sync::Mutex::new(Decided {
                 earlier,
@@ -210,20 +217,25 @@ impl Cache {
         inner.bytes + each * weeks <= self.budget
     }
 
-    /// The decisions of the weeks `from..=to`. Weeks not decided yet are
+    /// The decisions of the weeks `(from, to)`, inclusive. Weeks not decided yet are
     /// decided from the finest segments `finest(first, last)` returns for
     /// the range of the missing weeks, one computation at a time; a request
     /// whose weeks are all decided does not wait for it. With
     /// [`Missing::OnlyKept`], weeks no process decided before are left
     /// out instead (warming up in the background must not hold requests up
     /// for minutes).
+    ///
+    /// `cube(week)` names what the week's cube rows (whose figures the
+    /// finest segments are) were computed from, 0 when unknown: a week
+    /// the engine before decided from the same cube rows keeps its
+    /// decision without asking for its finest segments.
     pub async fn decide<F, Fut, E>(
         &self,
-        from: Week,
-        to: Week,
+        (from, to): (Week, Week),
         scope: &Scope,
         k: i64,
         missing_weeks: Missing,
+        cube: impl Fn(Week) -> u128,
         finest: F,
     ) -> Result<Protection, E>
     where
@@ -257,20 +269,31 @@ impl Cache {
         // wait for it.
         let _computing = self.computing.lock().await;
         let (todo_weeks, earlier) = {
-            let inner = self.inner.lock().await;
-            let todo = missing(&inner);
+            let mut inner = self.inner.lock().await;
+            let mut todo = Vec::new();
+            let mut earlier = Vec::new();
+            for week in missing(&inner) {
+                let cube = cube(week);
+                match inner.earlier.get(&key(week)).cloned() {
+                    // The same cube rows: the same finest segments.
+                    Some((d, was)) if cube != 0 && was == cube => {
+                        inner.keep(key(week), d, cube, self.budget);
+                    }
+                    other => {
+                        todo.push((week, cube));
+                        earlier.push(other.map(|(d, _)| d));
+                    }
+                }
+            }
             if todo.is_empty() {
                 return Ok(decided(&inner));
             }
-            let earlier: Vec<Option<Arc<WeekDecision>>> = todo
-                .iter()
-                .map(|w| inner.earlier.get(&key(*w)).cloned())
-                .collect();
             (todo, earlier)
         };
-        let (first, last) = (todo_weeks[0], todo_weeks[todo_weeks.len() - 1]);
+        let (first, last) = (todo_weeks[0].0, todo_weeks[todo_weeks.len() - 1].0);
         let mut by_week: BTreeMap<Week, Vec<FinestCell>> =
-            todo_weeks.iter().map(|w| (*w, Vec::new())).collect();
+            todo_weeks.iter().map(|(w, _)| (*w, Vec::new())).collect();
+        let cubes: HashMap<Week, u128> = todo_weeks.into_iter().collect();
         let started = std::time::Instant::now();
         for cell in finest(first, last).await? {
             if let Some(cells) = by_week.get_mut(&cell.week) {
@@ -335,16 +358,18 @@ impl Cache {
         };
         let mut inner = self.inner.lock().await;
         for (week, decision) in found {
-            inner.keep(key(week), decision, self.budget);
+            let cube = cubes.get(&week).copied().unwrap_or_default();
+            inner.keep(key(week), decision, cube, self.budget);
         }
         Ok(decided(&inner))
     }
 }
 
 impl Decided {
-    fn keep(&mut self, key: CacheKey, decision: Arc<WeekDecision>, budget: usize) {
+    fn keep(&mut self, key: CacheKey, decision: Arc<WeekDecision>, cube: u128, budget: usize) {
         self.bytes += decision.bytes();
         self.order.push_back(key.clone());
+        self.cubes.insert(key.clone(), cube);
         if let Some(old) = self.map.insert(key, decision) {
             self.bytes -= old.bytes();
         }
@@ -355,6 +380,7 @@ impl Decided {
             };
             if let Some(d) = self.map.remove(&oldest) {
                 self.bytes -= d.bytes();
+                self.cubes.remove(&oldest);
             }
         }
     }
@@ -1151,20 +1177,20 @@ mod tests {
             let scope = Scope::default();
             let first = Cache::default().kept_in(dir.path());
             let read = first
-                .decide(week, week, &scope, 5, Missing::OnlyKept, finest)
+                .decide((week, week), &scope, 5, Missing::OnlyKept, |_| 0, finest)
                 .await
                 .expect("read");
             assert!(read.weeks.is_empty(), "nothing kept, nothing decided");
             assert!(!dir.path().join("derived").join("protection").exists());
             let decided = first
-                .decide(week, week, &scope, 5, Missing::Decide, finest)
+                .decide((week, week), &scope, 5, Missing::Decide, |_| 0, finest)
                 .await
                 .expect("decided");
             assert_eq!(decided.weeks.len(), 1);
             // Another process reads what this one kept.
             let second = Cache::default().kept_in(dir.path());
             let read = second
-                .decide(week, week, &scope, 5, Missing::OnlyKept, finest)
+                .decide((week, week), &scope, 5, Missing::OnlyKept, |_| 0, finest)
                 .await
                 .expect("read");
             assert_eq!(read.weeks.len(), 1);
@@ -1203,9 +1229,14 @@ mod tests {
             let scope = &scope;
             let decide = |cache: Cache, sizes: Vec<FinestCell>| async move {
                 let p = cache
-                    .decide(week, week, scope, 5, Missing::Decide, |_, _| async move {
-                        Ok::<_, ()>(sizes)
-                    })
+                    .decide(
+                        (week, week),
+                        scope,
+                        5,
+                        Missing::Decide,
+                        |_| 0,
+                        |_, _| async move { Ok::<_, ()>(sizes) },
+                    )
                     .await
                     .expect("decided");
                 (cache, p)
@@ -1226,6 +1257,48 @@ mod tests {
             let grown = cells(&[("A", 51, 40), ("B", 3, 2), ("C", 4, 4)]);
             let (_, p) = decide(second.succeed().await, grown).await;
             assert_eq!(shown(&p), [true, false, false]);
+        });
+    }
+
+    #[test]
+    fn a_week_of_unchanged_cube_rows_keeps_its_decision_without_a_query() {
+        let week: Week = "2027-W01".parse().expect("week");
+        let cells = random_week(3);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let scope = Scope::default();
+            let asked = std::sync::atomic::AtomicUsize::new(0);
+            let finest = |_: Week, _: Week| {
+                asked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let cells = cells.clone();
+                async move { Ok::<_, ()>(cells) }
+            };
+            let first = Cache::default();
+            first
+                .decide((week, week), &scope, 5, Missing::Decide, |_| 7, finest)
+                .await
+                .expect("decided");
+            assert_eq!(asked.load(std::sync::atomic::Ordering::Relaxed), 1);
+            // The same cube rows: no query.
+            let second = first.succeed().await;
+            let kept = second
+                .decide((week, week), &scope, 5, Missing::Decide, |_| 7, finest)
+                .await
+                .expect("kept");
+            assert_eq!(asked.load(std::sync::atomic::Ordering::Relaxed), 1);
+            assert!(kept.weeks.contains_key(&week));
+            // Other cube rows (or none known): asked again.
+            for cube in [8, 0] {
+                second
+                    .succeed()
+                    .await
+                    .decide((week, week), &scope, 5, Missing::Decide, |_| cube, finest)
+                    .await
+                    .expect("decided");
+            }
+            assert_eq!(asked.load(std::sync::atomic::Ordering::Relaxed), 3);
         });
     }
 

@@ -151,6 +151,8 @@ struct Decided {
     /// Decisions of the engine before, by the same key, with their cube
     /// weeks' inputs.
     earlier: HashMap<CacheKey, (Arc<WeekDecision>, u128)>,
+    /// The newest week asked for, by this cache or those before it.
+    newest: Option<Week>,
 }
 
 /// Week, scope, k.
@@ -201,6 +203,7 @@ impl Cache {
         Cache {
             inner: tokio::sync::Mutex::new(Decided {
                 earlier,
+                newest: inner.newest,
                 ..Decided::default()
             }),
             computing: Default::default(),
@@ -268,8 +271,9 @@ impl Cache {
         // One computation at a time; requests for decided weeks do not
         // wait for it.
         let _computing = self.computing.lock().await;
-        let (todo_weeks, earlier) = {
+        let (todo_weeks, earlier, newest) = {
             let mut inner = self.inner.lock().await;
+            inner.newest = inner.newest.max(Some(to));
             let mut todo = Vec::new();
             let mut earlier = Vec::new();
             for week in missing(&inner) {
@@ -288,7 +292,7 @@ impl Cache {
             if todo.is_empty() {
                 return Ok(decided(&inner));
             }
-            (todo, earlier)
+            (todo, earlier, inner.newest.unwrap_or(to))
         };
         let (first, last) = (todo_weeks[0].0, todo_weeks[todo_weeks.len() - 1].0);
         let mut by_week: BTreeMap<Week, Vec<FinestCell>> =
@@ -335,7 +339,14 @@ impl Cache {
             }
             let decided: Vec<(Week, Arc<WeekDecision>)> = decide_weeks(todo, k)
                 .into_iter()
-                .map(|(w, d)| (w, Arc::new(d)))
+                .map(|(w, mut d)| {
+                    // The audit's moves (a few MB a week on a large org
+                    // chart) help only weeks new events still change.
+                    if w < newest.offset(-(LEARNT_WEEKS - 1)) {
+                        d.learnt = None;
+                    }
+                    (w, Arc::new(d))
+                })
                 .collect();
             if let Some(store) = &store {
                 let new: Vec<Arc<WeekDecision>> = decided.iter().map(|(_, d)| d.clone()).collect();
@@ -344,6 +355,7 @@ impl Cache {
             tracing::debug!(
                 weeks = found.len() + decided.len(),
                 decided = decided.len(),
+                decided_bytes = decided.iter().map(|(_, d)| d.bytes()).sum::<usize>(),
                 query_ms = queried.as_millis() as u64,
                 total_ms = started.elapsed().as_millis() as u64,
                 "protection of weeks"
@@ -398,6 +410,10 @@ pub struct FinestCell {
     /// Users of the modules of `L(t)` that any licensee of it used.
     pub module_users: Vec<(String, i64)>,
 }
+
+/// Decisions of the newest weeks asked for, this many, keep the moves
+/// their audit found for the next decision of the same week.
+const LEARNT_WEEKS: i32 = 4;
 
 /// A week to decide, with what it is decided from.
 struct ToDecide {
@@ -1337,6 +1353,40 @@ mod tests {
             }
         }
         cells
+    }
+
+    #[test]
+    fn only_the_newest_weeks_keep_the_audits_moves() {
+        let first: Week = "2027-W01".parse().expect("week");
+        let last = first.offset(5);
+        let cells: Vec<FinestCell> = (0..6)
+            .flat_map(|i| {
+                random_week(i).into_iter().map(move |mut c| {
+                    c.week = first.offset(i as i32);
+                    c
+                })
+            })
+            .collect();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let decided = runtime.block_on(async {
+            Cache::default()
+                .decide(
+                    (first, last),
+                    &Scope::default(),
+                    5,
+                    Missing::Decide,
+                    |_| 0,
+                    |_, _| async { Ok::<_, ()>(cells) },
+                )
+                .await
+                .expect("decided")
+        });
+        let learnt: Vec<bool> = (0..6)
+            .map(|i| decided.weeks[&first.offset(i)].learnt.is_some())
+            .collect();
+        assert_eq!(learnt, [false, false, true, true, true, true]);
     }
 
     #[test]

@@ -17,7 +17,9 @@ use crate::model::Week;
 use crate::store::Store;
 use crate::store::manifest::EventFile;
 
-use super::{MAX_WEEKS, Request, Result, Source, kpi_rows, protect, read_kept_protection};
+use super::{
+    MAX_WEEKS, Request, Result, Source, kpi_rows, learn_protection, protect, read_kept_protection,
+};
 
 /// The weeks whose protection the server decides at start-up: those pages
 /// show by default.
@@ -122,6 +124,7 @@ impl Live {
         let Some((first, last)) = shown.stored.weeks else {
             return;
         };
+        let newest = last;
         let first = first.max(last.offset(-(MAX_WEEKS - 1)));
         let started = std::time::Instant::now();
         let mut to = last.offset(-RECENT_WEEKS);
@@ -140,6 +143,16 @@ impl Live {
             weeks,
             millis = started.elapsed().as_millis() as u64,
             "read the kept protection of older weeks"
+        );
+        // Live events change the newest week first: its next decision
+        // starts from the moves of an audit now.
+        let started = std::time::Instant::now();
+        if let Err(e) = learn_protection(&shown.source, &self.settings, newest).await {
+            tracing::warn!(error = %e, "auditing the newest week's protection");
+        }
+        tracing::debug!(
+            millis = started.elapsed().as_millis() as u64,
+            "audited the newest week's protection again"
         );
     }
 

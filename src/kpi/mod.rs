@@ -124,8 +124,8 @@ pub use bind::{cube_parameters, cube_request, parameters};
 pub use curve::{CURVE_FIGURES, CurvePoint, adoption_curve, curve_table};
 pub use modules::{MODULE_FIGURES, modules_table};
 pub use rows::{
-    KPI_FIGURES, KpiRow, LAGGING_FIGURES, kpi_rows, kpi_table, lagging_table, protection_of,
-    read_kept_protection,
+    KPI_FIGURES, KpiRow, LAGGING_FIGURES, kpi_rows, kpi_table, lagging_table, learn_protection,
+    protection_of, read_kept_protection,
 };
 pub use stored::{EventStats, event_stats, licensees};
 

@@ -118,18 +118,43 @@ async fn protection_over(
     let cube = |week: Week| engine.cube_week(&params, i64::from(week.number()));
     source
         .protections
-        .decide((from, to), scope, k, missing, cube, |from, to| async move {
-            let finest = Request {
-                dims: Dimension::ALL.to_vec(),
-                from,
-                to,
-                filter: Filter::default(),
-                scope: scope.clone(),
-                protected: false,
-            };
-            finest_cells(engine, settings, &finest).await
+        .decide((from, to), scope, k, missing, cube, |from, to| {
+            finest_of(engine, settings, scope, (from, to))
         })
         .await
+}
+
+/// Audits the organisation's decided `week` once more from its own
+/// decision, so that its next decision after new events starts from the
+/// moves the audit finds ([`protect::Cache::learn`]).
+pub async fn learn_protection(source: &Source, settings: &Settings, week: Week) -> Result<()> {
+    let k = settings.privacy.min_group_size as i64;
+    let scope = Default::default();
+    let engine = &*source.engine;
+    source
+        .protections
+        .learn(week, &scope, k, |from, to| {
+            finest_of(engine, settings, &scope, (from, to))
+        })
+        .await
+}
+
+/// The finest segments of the weeks `from..=to` within `scope`.
+async fn finest_of(
+    engine: &Engine,
+    settings: &Settings,
+    scope: &super::Scope,
+    (from, to): (Week, Week),
+) -> Result<Vec<protect::FinestCell>> {
+    let finest = Request {
+        dims: Dimension::ALL.to_vec(),
+        from,
+        to,
+        filter: Filter::default(),
+        scope: scope.clone(),
+        protected: false,
+    };
+    finest_cells(engine, settings, &finest).await
 }
 
 /// Every figure of the finest segments with licensees, week by week.

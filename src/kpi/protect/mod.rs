@@ -377,6 +377,61 @@ impl Cache {
     }
 }
 
+impl Cache {
+    /// Audits the decided `week`'s hiding once more, so that its decision
+    /// holds the moves the audit's linear programs find (a decision read
+    /// from the data directory has none): the week's first decision after
+    /// new events then starts from them. What is shown stays as it is. On
+    /// one thread, beside requests, and not holding up decisions.
+    pub async fn learn<F, Fut, E>(
+        &self,
+        week: Week,
+        scope: &Scope,
+        k: i64,
+        finest: F,
+    ) -> Result<(), E>
+    where
+        F: FnOnce(Week, Week) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<FinestCell>, E>>,
+    {
+        let key = (week, scope.clone(), k);
+        let current = self.inner.lock().await.map.get(&key).cloned();
+        let Some(current) = current.filter(|d| d.learnt.is_none() && k > 1) else {
+            return Ok(());
+        };
+        let cells: Vec<FinestCell> = finest(week, week)
+            .await?
+            .into_iter()
+            .filter(|c| c.week == week)
+            .collect();
+        if kept::fingerprint(&cells, k) != current.inputs {
+            return Ok(());
+        }
+        let seed = current.clone();
+        let learnt = tokio::task::spawn_blocking(move || {
+            let moves = seed.learn(&cells, k, 1);
+            WeekDecision {
+                learnt: Some(Arc::new(moves)),
+                ..(*seed).clone()
+            }
+        })
+        .await;
+        let Ok(learnt) = learnt else {
+            return Ok(());
+        };
+        let mut inner = self.inner.lock().await;
+        if inner
+            .map
+            .get(&key)
+            .is_some_and(|d| Arc::ptr_eq(d, &current))
+        {
+            let cube = inner.cubes.get(&key).copied().unwrap_or_default();
+            inner.keep(key, Arc::new(learnt), cube, self.budget);
+        }
+        Ok(())
+    }
+}
+
 impl Decided {
     fn keep(&mut self, key: CacheKey, decision: Arc<WeekDecision>, cube: u128, budget: usize) {
         self.bytes += decision.bytes();
@@ -515,6 +570,17 @@ pub struct Hiding {
 /// its values (unused dimensions `u32::MAX`).
 type NodeKey = (usize, [u32; 4]);
 
+/// Each dimension's values by id.
+fn names_of(values: &[HashMap<String, u32>; 4]) -> [Vec<&str>; 4] {
+    std::array::from_fn(|d| {
+        let mut names = vec![""; values[d].len()];
+        for (v, &id) in &values[d] {
+            names[id as usize] = v.as_str();
+        }
+        names
+    })
+}
+
 /// The id of a dimension's value, numbering new values in turn.
 fn value_id(values: &mut HashMap<String, u32>, value: &str) -> u32 {
     if let Some(&id) = values.get(value) {
@@ -526,7 +592,7 @@ fn value_id(values: &mut HashMap<String, u32>, value: &str) -> u32 {
 }
 
 /// One week's decision.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct WeekDecision {
     /// Ids of the values of each dimension.
     values: [HashMap<String, u32>; 4],
@@ -556,6 +622,132 @@ impl WeekDecision {
         seed: Option<&WeekDecision>,
         threads: usize,
     ) -> WeekDecision {
+        let (system, values, nodes) = System::of(finest);
+        let seeded: Option<Vec<bool>> =
+            seed.map(|seed| seed.hidden_of(&values, &nodes, system.value.len()));
+        let started = std::time::Instant::now();
+        let learnt = seed
+            .and_then(|s| s.learnt.as_deref())
+            .map(disclosure::Learnt::for_new_figures)
+            .unwrap_or_default();
+        let (hidden, mut hiding, learnt) = system.solve(k, seeded.as_deref(), learnt, threads);
+        tracing::debug!(
+            cells = finest.len(),
+            nodes = system.value.len(),
+            seeded = seed.is_some(),
+            ms = started.elapsed().as_millis() as u64,
+            "week decided"
+        );
+        // Teams: the segments of region, department and team (mask 0b0111).
+        for (&(mask, _), &id) in &nodes {
+            if mask == 0b0111 && system.value[id] > 0 {
+                hiding.teams += 1;
+                if hidden[id] && system.value[id] >= k {
+                    hiding.teams_hidden_at_k += 1;
+                }
+            }
+        }
+        let shown = nodes
+            .into_iter()
+            .filter(|(_, id)| !hidden[*id])
+            .map(|((_, key), _)| key)
+            .collect();
+        WeekDecision {
+            values,
+            shown,
+            hiding,
+            inputs,
+            structure: 0,
+            learnt: Some(Arc::new(learnt.for_new_figures())),
+        }
+    }
+
+    /// The memory it holds, roughly.
+    fn bytes(&self) -> usize {
+        let values: usize = self
+            .values
+            .iter()
+            .flat_map(|m| m.keys())
+            .map(|v| v.len() + 40)
+            .sum();
+        // A set's buckets (7 of 8 used at most): 16 bytes and a control
+        // byte each.
+        let learnt = self.learnt.as_ref().map_or(0, |l| l.bytes());
+        values + self.shown.capacity() * 8 / 7 * 17 + learnt + 128
+    }
+
+    /// A segment's key (value ids of `values`, numbered per decision) in
+    /// this decision's ids; none when it has a value this one does not.
+    fn key_of(&self, key: &[u32; 4], names: &[Vec<&str>; 4]) -> Option<[u32; 4]> {
+        let mut ours = [u32::MAX; 4];
+        for d in (0..4).filter(|&d| key[d] != u32::MAX) {
+            ours[d] = *self.values[d].get(names[d][key[d] as usize])?;
+        }
+        Some(ours)
+    }
+
+    /// Which of the `nodes` (keyed by the ids of `values`) this decision
+    /// hides; a segment it does not know is not.
+    fn hidden_of(
+        &self,
+        values: &[HashMap<String, u32>; 4],
+        nodes: &HashMap<NodeKey, usize>,
+        count: usize,
+    ) -> Vec<bool> {
+        let names = names_of(values);
+        let mut hidden = vec![false; count];
+        for (&(_, key), &id) in nodes {
+            hidden[id] = self
+                .key_of(&key, &names)
+                .is_some_and(|ours| !self.shown.contains(&ours));
+        }
+        hidden
+    }
+
+    /// Whether both show the same segments.
+    #[cfg(test)]
+    fn shows_the_same_as(&self, other: &WeekDecision) -> bool {
+        let names = names_of(&self.values);
+        self.shown.len() == other.shown.len()
+            && self.shown.iter().all(|key| {
+                other
+                    .key_of(key, &names)
+                    .is_some_and(|theirs| other.shown.contains(&theirs))
+            })
+    }
+
+    /// The moves an audit of this decision over `finest` (the figures it
+    /// was decided from) finds, for the week's next decision; the
+    /// decision stays as it is.
+    fn learn(&self, finest: &[FinestCell], k: i64, threads: usize) -> disclosure::Learnt {
+        let (system, values, nodes) = System::of(finest);
+        let mut hidden = self.hidden_of(&values, &nodes, system.value.len());
+        for (h, &n) in hidden.iter_mut().zip(&system.value) {
+            *h |= n < k;
+        }
+        let mut learnt = disclosure::Learnt::default();
+        disclosure::leaks(&system.input(), &hidden, k, &mut learnt, threads);
+        learnt.for_new_figures()
+    }
+
+    fn hidden(&self, dims: &[Dimension], values: &[String]) -> bool {
+        let mut key = [u32::MAX; 4];
+        for (d, v) in dims.iter().zip(values) {
+            let i = d.index();
+            let Some(id) = self.values[i].get(v) else {
+                return true;
+            };
+            key[i] = *id;
+        }
+        !self.shown.contains(&key)
+    }
+}
+
+impl System {
+    /// The segments of every table over a week's finest segments, the
+    /// sums that tie them and the figures; with the ids of the values and
+    /// of each segment (node).
+    fn of(finest: &[FinestCell]) -> (System, [HashMap<String, u32>; 4], HashMap<NodeKey, usize>) {
         let dims = Dimension::ALL.len();
         let full = (1usize << dims) - 1;
         let mut values: [HashMap<String, u32>; 4] = Default::default();
@@ -618,90 +810,7 @@ impl WeekDecision {
             value,
             sums,
         };
-        let seeded: Option<Vec<bool>> = seed.map(|seed| {
-            // Value ids are numbered per decision: through the values.
-            let names: [Vec<&str>; 4] = std::array::from_fn(|d| {
-                let mut names = vec![""; values[d].len()];
-                for (v, &id) in &values[d] {
-                    names[id as usize] = v.as_str();
-                }
-                names
-            });
-            let mut hidden = vec![false; system.value.len()];
-            for (&(_, key), &id) in &nodes {
-                let mut theirs = [u32::MAX; 4];
-                let mut known = true;
-                for d in (0..dims).filter(|&d| key[d] != u32::MAX) {
-                    match seed.values[d].get(names[d][key[d] as usize]) {
-                        Some(&v) => theirs[d] = v,
-                        None => known = false,
-                    }
-                }
-                hidden[id] = known && !seed.shown.contains(&theirs);
-            }
-            hidden
-        });
-        let started = std::time::Instant::now();
-        let learnt = seed
-            .and_then(|s| s.learnt.as_deref())
-            .map(disclosure::Learnt::for_new_figures)
-            .unwrap_or_default();
-        let (hidden, mut hiding, learnt) = system.solve(k, seeded.as_deref(), learnt, threads);
-        tracing::debug!(
-            cells = finest.len(),
-            nodes = system.value.len(),
-            seeded = seed.is_some(),
-            ms = started.elapsed().as_millis() as u64,
-            "week decided"
-        );
-        // Teams: the segments of region, department and team (mask 0b0111).
-        for (&(mask, _), &id) in &nodes {
-            if mask == 0b0111 && system.value[id] > 0 {
-                hiding.teams += 1;
-                if hidden[id] && system.value[id] >= k {
-                    hiding.teams_hidden_at_k += 1;
-                }
-            }
-        }
-        let shown = nodes
-            .into_iter()
-            .filter(|(_, id)| !hidden[*id])
-            .map(|((_, key), _)| key)
-            .collect();
-        WeekDecision {
-            values,
-            shown,
-            hiding,
-            inputs,
-            structure: 0,
-            learnt: Some(Arc::new(learnt.for_new_figures())),
-        }
-    }
-
-    /// The memory it holds, roughly.
-    fn bytes(&self) -> usize {
-        let values: usize = self
-            .values
-            .iter()
-            .flat_map(|m| m.keys())
-            .map(|v| v.len() + 40)
-            .sum();
-        // A set's buckets (7 of 8 used at most): 16 bytes and a control
-        // byte each.
-        let learnt = self.learnt.as_ref().map_or(0, |l| l.bytes());
-        values + self.shown.capacity() * 8 / 7 * 17 + learnt + 128
-    }
-
-    fn hidden(&self, dims: &[Dimension], values: &[String]) -> bool {
-        let mut key = [u32::MAX; 4];
-        for (d, v) in dims.iter().zip(values) {
-            let i = d.index();
-            let Some(id) = self.values[i].get(v) else {
-                return true;
-            };
-            key[i] = *id;
-        }
-        !self.shown.contains(&key)
+        (system, values, nodes)
     }
 }
 
@@ -784,6 +893,17 @@ struct System {
 }
 
 impl System {
+    /// What the exact audit reads.
+    fn input(&self) -> disclosure::Input<'_> {
+        disclosure::Input {
+            eligible: &self.value,
+            cells_of: &self.cells_of,
+            finest_node: &self.finest_node,
+            cell_eligible: &self.cell_eligible,
+            figures: &self.figures,
+        }
+    }
+
     /// The hidden nodes: rule 1, then rules 2 and 3 until neither changes
     /// anything, then the audit, all again until the audit finds nothing.
     ///
@@ -863,15 +983,8 @@ impl System {
                 audited = true;
                 hiding.differencing = count(&hidden) - hiding.below_k;
             }
-            let input = disclosure::Input {
-                eligible: &self.value,
-                cells_of: &self.cells_of,
-                finest_node: &self.finest_node,
-                cell_eligible: &self.cell_eligible,
-                figures: &self.figures,
-            };
             let started = std::time::Instant::now();
-            let leaked = disclosure::leaks(&input, &hidden, k, &mut learnt, threads);
+            let leaked = disclosure::leaks(&self.input(), &hidden, k, &mut learnt, threads);
             // The same leaks as the round before: what one round hid in
             // their neighbourhood did not mend them, so each now hides a
             // segment of its own, rather than one per neighbourhood (which
@@ -1353,6 +1466,47 @@ mod tests {
             }
         }
         cells
+    }
+
+    #[test]
+    fn a_decision_read_back_learns_its_moves_and_stays_as_it_is() {
+        let dir = tempfile::tempdir().expect("dir");
+        let week: Week = "2027-W01".parse().expect("week");
+        let cells = random_week(5);
+        let finest = |_: Week, _: Week| {
+            let cells = cells.clone();
+            async move { Ok::<_, ()>(cells) }
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let scope = Scope::default();
+            let first = Cache::default()
+                .kept_in(dir.path())
+                .decide((week, week), &scope, 5, Missing::Decide, |_| 0, finest)
+                .await
+                .expect("decided");
+            let cache = Cache::default().kept_in(dir.path());
+            let read = cache
+                .decide((week, week), &scope, 5, Missing::Decide, |_| 0, finest)
+                .await
+                .expect("read");
+            assert!(
+                read.weeks[&week].learnt.is_none(),
+                "a kept decision has no moves"
+            );
+            cache.learn(week, &scope, 5, finest).await.expect("learnt");
+            let learnt = cache
+                .decide((week, week), &scope, 5, Missing::Decide, |_| 0, finest)
+                .await
+                .expect("held");
+            let d = &learnt.weeks[&week];
+            assert!(d.learnt.is_some());
+            assert!(d.shows_the_same_as(&first.weeks[&week]));
+            assert!(d.shows_the_same_as(&read.weeks[&week]));
+            assert_eq!(d.inputs, first.weeks[&week].inputs);
+        });
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //!
 //! | layer | what it holds |
 //! |---|---|
+//! | [`parallel`] | work spread over the cores, results in order |
 //! | [`model`] | the domain of SPEC.md: weeks, decimals, events, directory tables, segments (dimensions, filters, scopes), output tables; no I/O |
 //! | [`config`] | settings (`uptake.toml`, `UPTAKE_*`) |
 //! | [`connect`] | sources: vendors' log files read into events through mappings |
@@ -26,7 +27,8 @@
 //! | [`cli`] | the commands |
 
 /// The modules from lowest to highest: each may use only those before it.
-pub const LAYERS: [&str; 18] = [
+pub const LAYERS: [&str; 19] = [
+    "parallel",
     "model",
     "config",
     "connect",
@@ -60,6 +62,7 @@ pub mod i18n;
 pub mod ingest;
 pub mod kpi;
 pub mod model;
+pub mod parallel;
 pub mod report;
 pub mod sample;
 pub mod schedule;

@@ -522,24 +522,8 @@ async fn read_kept(
     let (kept, schema) = (kept.clone(), schema.clone());
     let asked = weeks.clone();
     let read = tokio::task::spawn_blocking(move || {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let per = weeks.len().div_ceil(threads).max(1);
-        std::thread::scope(|s| {
-            let parts: Vec<_> = weeks
-                .chunks(per)
-                .map(|part| {
-                    let (kept, schema) = (&kept, &schema);
-                    s.spawn(move || {
-                        part.iter()
-                            .map(|w| (*w, kept.read(table, *w, schema)))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            parts
-                .into_iter()
-                .flat_map(|p| p.join().unwrap_or_default())
-                .collect::<Vec<_>>()
+        crate::parallel::map(&weeks, crate::parallel::cores(), |w| {
+            (*w, kept.read(table, *w, &schema))
         })
     })
     .await
@@ -630,26 +614,8 @@ async fn register_store_data(ctx: &SessionContext, store: &Store) -> Result<kept
 /// every core, in the order given.
 async fn read_files(table: &'static str, paths: Vec<PathBuf>) -> Result<Vec<RecordBatch>> {
     let read = tokio::task::spawn_blocking(move || {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let per = paths.len().div_ceil(threads).max(1);
-        std::thread::scope(|s| {
-            let parts: Vec<_> = paths
-                .chunks(per)
-                .map(|part| {
-                    s.spawn(move || {
-                        part.iter()
-                            .map(|p| crate::store::files::read_parquet(p).map(|(_, b)| b))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            parts
-                .into_iter()
-                .flat_map(|p| match p.join() {
-                    Ok(files) => files,
-                    Err(panic) => std::panic::resume_unwind(panic),
-                })
-                .collect::<Vec<_>>()
+        crate::parallel::map(&paths, crate::parallel::cores(), |p| {
+            crate::store::files::read_parquet(p).map(|(_, b)| b)
         })
     })
     .await

@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use datafusion::arrow::array::{RecordBatch, UInt32Array};
@@ -58,38 +57,7 @@ pub(super) struct FileOutcome {
 
 /// Applies `f` to every item on one worker thread per core, keeping order.
 pub(super) fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len());
-    if workers <= 1 {
-        return items.iter().map(f).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(item) = items.get(i) else {
-                            return done;
-                        };
-                        done.push((i, f(item)));
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
-    results.sort_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, r)| r).collect()
+    crate::parallel::map(items, crate::parallel::cores(), f)
 }
 
 impl Store {
@@ -382,7 +350,7 @@ const SPLIT_ABOVE: u64 = 32 << 20;
 /// The parts of `path` to read on their own: one per core for a large
 /// CSV file of a source (not compressed), else none.
 fn split_parts(path: &Path, source: crate::connect::Source) -> Result<Vec<input::Part>> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = crate::parallel::cores();
     let compressed = path.extension().is_some_and(|e| e == "gz");
     let large = std::fs::metadata(path).is_ok_and(|m| m.len() > SPLIT_ABOVE);
     if !source.reads_csv() || compressed || !large || cores < 2 {

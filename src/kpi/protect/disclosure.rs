@@ -297,7 +297,8 @@ pub fn leaks(
             solve,
         });
     }
-    let solved = parallel(&audits, threads, |f, audit| {
+    let numbered: Vec<(usize, &Audit)> = audits.iter().enumerate().collect();
+    let solved = crate::parallel::map(&numbered, threads, |&(f, audit)| {
         audit.solve.then(|| {
             let started = std::time::Instant::now();
             let pinned = Bounded {
@@ -355,45 +356,6 @@ pub fn leaks(
         );
     }
     found
-}
-
-/// `work` of each item, on up to `threads` threads, in the items' order.
-fn parallel<T: Sync, R: Send>(
-    items: &[T],
-    threads: usize,
-    work: impl Fn(usize, &T) -> R + Sync,
-) -> Vec<R> {
-    let threads = threads.clamp(1, items.len().max(1));
-    if threads == 1 {
-        return items.iter().enumerate().map(|(i, t)| work(i, t)).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(item) = items.get(i) else {
-                            break;
-                        };
-                        mine.push((i, work(i, item)));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| match h.join() {
-                Ok(mine) => mine,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    });
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// The equations of one figure with the bounds of its unknowns.

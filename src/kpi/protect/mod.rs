@@ -397,6 +397,7 @@ impl Cache {
         let key = (week, scope.clone(), k);
         let current = self.inner.lock().await.map.get(&key).cloned();
         let Some(current) = current.filter(|d| d.learnt.is_none() && k > 1) else {
+            tracing::debug!(%week, "no decision to audit again, or it has its moves");
             return Ok(());
         };
         let cells: Vec<FinestCell> = finest(week, week)
@@ -405,6 +406,7 @@ impl Cache {
             .filter(|c| c.week == week)
             .collect();
         if kept::fingerprint(&cells, k) != current.inputs {
+            tracing::debug!(%week, "the week's figures changed meanwhile");
             return Ok(());
         }
         let seed = current.clone();
@@ -484,7 +486,7 @@ struct ToDecide {
 
 /// Decides each week on its own, on all cores.
 fn decide_weeks(weeks: Vec<ToDecide>, k: i64) -> Vec<(Week, WeekDecision)> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = crate::parallel::cores();
     let threads = cores.min(weeks.len().max(1));
     // Cores left over (fewer weeks than cores, as when new events changed
     // one week) audit a week's figures side by side.
@@ -687,7 +689,9 @@ impl WeekDecision {
     }
 
     /// Which of the `nodes` (keyed by the ids of `values`) this decision
-    /// hides; a segment it does not know is not.
+    /// hides. A segment with a value it does not know is hidden, as when it
+    /// is asked ([`WeekDecision::hidden`]): a decision read back from the
+    /// data directory knows only the values of the segments it shows.
     fn hidden_of(
         &self,
         values: &[HashMap<String, u32>; 4],
@@ -699,7 +703,7 @@ impl WeekDecision {
         for (&(_, key), &id) in nodes {
             hidden[id] = self
                 .key_of(&key, &names)
-                .is_some_and(|ours| !self.shown.contains(&ours));
+                .is_none_or(|ours| !self.shown.contains(&ours));
         }
         hidden
     }
@@ -1506,6 +1510,22 @@ mod tests {
             assert!(d.shows_the_same_as(&first.weeks[&week]));
             assert!(d.shows_the_same_as(&read.weeks[&week]));
             assert_eq!(d.inputs, first.weeks[&week].inputs);
+            // A decision read back (it knows only the values it shows)
+            // seeds the same hiding as the one decided in memory.
+            let (system, values, nodes) = System::of(&cells);
+            let n = system.value.len();
+            assert_eq!(
+                read.weeks[&week].hidden_of(&values, &nodes, n),
+                first.weeks[&week].hidden_of(&values, &nodes, n)
+            );
+            assert!(
+                read.weeks[&week]
+                    .hidden_of(&values, &nodes, n)
+                    .iter()
+                    .zip(&system.value)
+                    .any(|(h, &v)| *h && v >= 5),
+                "segments of k or more hidden too"
+            );
         });
     }
 

@@ -164,7 +164,12 @@ pub async fn run(
             "no licensees or modules to post events of".into(),
         ));
     }
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
+    // Other events each run: the same users, modules and day as an
+    // earlier run's (`--reuse`) would change no figure and measure nothing.
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(2, |d| d.as_nanos() as u64);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let base = events_in_figures(client, url)
         .await
         .ok_or_else(|| Error::Usage(format!("{url}/health has no events_in_figures")))?;

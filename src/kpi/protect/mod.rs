@@ -1284,6 +1284,19 @@ impl System {
 mod tests {
     use super::*;
 
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+    }
+
+    /// A `finest` for [`Cache::decide`] that returns these cells.
+    fn serving(
+        cells: &[FinestCell],
+    ) -> impl Fn(Week, Week) -> std::future::Ready<Result<Vec<FinestCell>, ()>> + Copy + '_ {
+        move |_, _| std::future::ready(Ok(cells.to_vec()))
+    }
+
     #[test]
     fn in_the_background_only_kept_weeks_are_read() {
         let dir = tempfile::tempdir().expect("dir");
@@ -1299,13 +1312,8 @@ mod tests {
                 module_users: Vec::new(),
             })
             .collect();
-        let finest = |_: Week, _: Week| {
-            let cells = cells.clone();
-            async move { Ok::<_, ()>(cells) }
-        };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("runtime");
+        let finest = serving(&cells);
+        let runtime = runtime();
         runtime.block_on(async {
             let scope = Scope::default();
             let first = Cache::default().kept_in(dir.path());
@@ -1335,22 +1343,8 @@ mod tests {
     #[test]
     fn new_figures_of_the_same_licensees_start_from_what_was_hidden() {
         let week: Week = "2027-W01".parse().expect("week");
-        let cells = |sizes: &[(&str, i64, i64)]| -> Vec<FinestCell> {
-            sizes
-                .iter()
-                .map(|(r, n, regular)| FinestCell {
-                    week,
-                    values: vec![r.to_string(), "D".into(), "T".into(), "W".into()],
-                    eligible: *n,
-                    regular: *regular,
-                    inactive: n - regular,
-                    module_users: Vec::new(),
-                })
-                .collect()
-        };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("runtime");
+        let cells = regional;
+        let runtime = runtime();
         runtime.block_on(async {
             let scope = Scope::default();
             let shown = |p: &Protection| -> Vec<bool> {
@@ -1397,9 +1391,7 @@ mod tests {
     fn a_week_of_unchanged_cube_rows_keeps_its_decision_without_a_query() {
         let week: Week = "2027-W01".parse().expect("week");
         let cells = random_week(3);
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("runtime");
+        let runtime = runtime();
         runtime.block_on(async {
             let scope = Scope::default();
             let asked = std::sync::atomic::AtomicUsize::new(0);
@@ -1477,13 +1469,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let week: Week = "2027-W01".parse().expect("week");
         let cells = random_week(5);
-        let finest = |_: Week, _: Week| {
-            let cells = cells.clone();
-            async move { Ok::<_, ()>(cells) }
-        };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("runtime");
+        let finest = serving(&cells);
+        let runtime = runtime();
         runtime.block_on(async {
             let scope = Scope::default();
             let first = Cache::default()
@@ -1541,9 +1528,7 @@ mod tests {
                 })
             })
             .collect();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("runtime");
+        let runtime = runtime();
         let decided = runtime.block_on(async {
             Cache::default()
                 .decide(
@@ -1646,10 +1631,11 @@ mod tests {
         }
     }
 
-    /// Regions of one week with eligible and regular counts.
-    fn regions_with_regular(sizes: &[(&str, i64, i64)], k: i64) -> Vec<bool> {
+    /// The finest segments of regions (region, eligible, regular) of week
+    /// 2027-W01, one department, team and wave.
+    fn regional(sizes: &[(&str, i64, i64)]) -> Vec<FinestCell> {
         let week: Week = "2027-W01".parse().expect("week");
-        let cells = sizes
+        sizes
             .iter()
             .map(|(r, n, regular)| FinestCell {
                 week,
@@ -1659,8 +1645,13 @@ mod tests {
                 inactive: n - regular,
                 module_users: Vec::new(),
             })
-            .collect();
-        let p = Protection::of(cells, k);
+            .collect()
+    }
+
+    /// Regions of one week with eligible and regular counts.
+    fn regions_with_regular(sizes: &[(&str, i64, i64)], k: i64) -> Vec<bool> {
+        let week: Week = "2027-W01".parse().expect("week");
+        let p = Protection::of(regional(sizes), k);
         sizes
             .iter()
             .map(|(r, _, _)| p.hidden(week, &[Dimension::Region], &[r.to_string()]))

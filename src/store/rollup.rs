@@ -124,7 +124,7 @@ impl RollupFiles {
     /// The files of the rollup the manifest records, in the data directory
     /// `root`.
     pub fn of(root: &Path, info: &RollupInfo) -> RollupFiles {
-        let file = |name: &str, id: &str| root.join(format!("rollup/{name}-{id}.parquet"));
+        let file = |name: &str, id: &str| file_path(root, name, id);
         let (user_week, user_module_week) = if info.by_week {
             info.weeks
                 .iter()
@@ -155,6 +155,24 @@ impl RollupFiles {
         all.extend([self.users.clone(), self.modules.clone()]);
         all
     }
+}
+
+/// The rollup file `name` of the commit (or week and commit) `id`.
+fn file_path(root: &Path, name: &str, id: &str) -> PathBuf {
+    root.join(format!("rollup/{name}-{id}.parquet"))
+}
+
+/// Writes one table of the rollup as `path`, adding it to `written` first
+/// (so that a failed commit removes what it began).
+fn put(
+    written: &mut Vec<PathBuf>,
+    path: PathBuf,
+    schema: SchemaRef,
+    columns: Vec<ArrayRef>,
+) -> Result<()> {
+    let batch = RecordBatch::try_new(Arc::clone(&schema), columns).in_file(&path)?;
+    written.push(path.clone());
+    files::write_parquet(&path, schema, &[batch])
 }
 
 /// How a week's files are named: its ISO week and the commit that wrote it.
@@ -308,7 +326,7 @@ impl Rollup {
                 .filter(|w| self.weeks.contains_key(w))
                 .collect(),
         };
-        let file = |name: &str, id: &str| root.join(format!("rollup/{name}-{id}.parquet"));
+        let file = |name: &str, id: &str| file_path(root, name, id);
         let int = |v: Vec<i32>| -> ArrayRef { Arc::new(Int32Array::from(v)) };
         for week in to_write {
             let week_id = week_file_id(week, id);
@@ -317,8 +335,9 @@ impl Rollup {
                 .map(|(&(u, m), &mask)| (u, m, mask))
                 .collect();
             keys.sort_unstable_by_key(|k| (k.0, k.1));
-            let path = file("user_module_week", &week_id);
-            let batch = RecordBatch::try_new(
+            put(
+                written,
+                file("user_module_week", &week_id),
                 user_module_week_schema(),
                 vec![
                     int(keys.iter().map(|k| k.0 as i32).collect()),
@@ -326,10 +345,7 @@ impl Rollup {
                     int(vec![week; keys.len()]),
                     int(keys.iter().map(|k| i32::from(k.2)).collect()),
                 ],
-            )
-            .in_file(&path)?;
-            written.push(path.clone());
-            files::write_parquet(&path, user_module_week_schema(), &[batch])?;
+            )?;
 
             // Sorted by user, so merging modules is one pass.
             let mut merged: Vec<(u32, u8)> = Vec::new();
@@ -339,18 +355,16 @@ impl Rollup {
                     _ => merged.push((user, mask)),
                 }
             }
-            let path = file("user_week", &week_id);
-            let batch = RecordBatch::try_new(
+            put(
+                written,
+                file("user_week", &week_id),
                 user_week_schema(),
                 vec![
                     int(merged.iter().map(|k| k.0 as i32).collect()),
                     int(vec![week; merged.len()]),
                     int(merged.iter().map(|k| i32::from(k.1)).collect()),
                 ],
-            )
-            .in_file(&path)?;
-            written.push(path.clone());
-            files::write_parquet(&path, user_week_schema(), &[batch])?;
+            )?;
             weeks.insert(week, id.to_string());
         }
 
@@ -358,20 +372,17 @@ impl Rollup {
             ("users", &self.users, "user_key", "user_id"),
             ("modules", &self.modules, "module_key", "module"),
         ] {
-            let path = file(name, id);
-            let schema = keys_schema(key, column);
-            let batch = RecordBatch::try_new(
-                Arc::clone(&schema),
+            put(
+                written,
+                file(name, id),
+                keys_schema(key, column),
                 vec![
                     int((0..interner.names.len() as i32).collect()),
                     Arc::new(StringArray::from_iter_values(
                         interner.names.iter().map(|n| &**n),
                     )),
                 ],
-            )
-            .in_file(&path)?;
-            written.push(path.clone());
-            files::write_parquet(&path, schema, &[batch])?;
+            )?;
         }
         Ok(weeks)
     }

@@ -701,6 +701,15 @@ fn a_commit_rewrites_only_the_rollup_weeks_its_events_touch() {
 
     // New events of W11 only: W10's files stay as they are.
     import("b.csv", &["2026-03-11T10:00:00Z,u1,accounts,edit"]);
+    let replaced = rollup_listing(&data);
+    assert_eq!(
+        replaced.len(),
+        10,
+        "the replaced files (W11's and the key tables) stay for readers of the manifest before: {replaced:?}"
+    );
+    // The next process to open the store removes them.
+    let out = uptake(&data, &["stats"]);
+    assert!(out.status.success(), "{out:?}");
     let second = rollup_listing(&data);
     assert_eq!(
         second.len(),
@@ -758,6 +767,9 @@ fn a_commit_rewrites_only_the_rollup_weeks_its_events_touch() {
     assert!(out.status.success(), "{out:?}");
 
     import("c.csv", &["2026-03-17T10:00:00Z,u2,accounts,view"]);
+    // The files of the old layout stay until the next process opens it.
+    let out = uptake(&data, &["stats"]);
+    assert!(out.status.success(), "{out:?}");
     let converted = rollup_listing(&data);
     assert_eq!(
         converted.len(),

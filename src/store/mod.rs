@@ -83,7 +83,16 @@ pub struct Store {
     root: PathBuf,
     manifest: Manifest,
     writer: Option<std::sync::Arc<std::fs::File>>,
+    /// Rollup files that commits of this process replaced, with when: a
+    /// reader that read the manifest before (an engine opening after the
+    /// previous live flush) may still be reading them, so they are removed
+    /// by a later commit once [`RETIRED_FOR`] has passed, or as files of no
+    /// commit when a writer next opens the store.
+    retired: Vec<(std::time::Instant, PathBuf)>,
 }
+
+/// How long replaced rollup files stay for readers of the manifest before.
+const RETIRED_FOR: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Store {
     /// Opens (creating if needed) a data directory.
@@ -100,6 +109,7 @@ impl Store {
             root: root.to_path_buf(),
             manifest,
             writer,
+            retired: Vec::new(),
         };
         if store.writer.is_some() {
             store.quarantine_damaged()?;
@@ -388,7 +398,7 @@ impl Store {
 
     /// Writes the weeks of `rollup` that changed and its key tables as
     /// new files, and commits a manifest changed by `change`; replaced
-    /// rollup files are removed after the commit.
+    /// rollup files are retired ([`Store::retired`]).
     fn commit(
         &mut self,
         id: &str,
@@ -418,16 +428,25 @@ impl Store {
         self.manifest = manifest;
         written.clear();
         rollup.committed();
+        let at = std::time::Instant::now();
+        self.retired.retain(|(when, path)| {
+            let keep = at.duration_since(*when) < RETIRED_FOR;
+            if !keep {
+                let _ = std::fs::remove_file(path);
+            }
+            keep
+        });
         if let Some(old) = old {
             let now: HashSet<PathBuf> = self
                 .rollup_files()
                 .map(|f| f.all().into_iter().collect())
                 .unwrap_or_default();
-            for path in old.all() {
-                if !now.contains(&path) {
-                    let _ = std::fs::remove_file(path);
-                }
-            }
+            self.retired.extend(
+                old.all()
+                    .into_iter()
+                    .filter(|path| !now.contains(path))
+                    .map(|path| (at, path)),
+            );
         }
         Ok(())
     }
@@ -553,6 +572,56 @@ mod tests {
             std::fs::read(store.root().join("manifest.json")).expect("read"),
             manifest_before
         );
+    }
+
+    #[test]
+    fn replaced_rollup_files_stay_for_readers_of_the_manifest_before() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let root = dir.path().join("data");
+        let settings = Settings {
+            import: crate::config::Import {
+                allow_future: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let mut store = Store::open(&root).expect("open");
+        let import = |store: &mut Store, name: &str, row: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, format!("event_time,user_id,module,action\n{row}\n"))
+                .expect("write");
+            store
+                .import_events(
+                    &[path.display().to_string()],
+                    &Default::default(),
+                    &settings,
+                    false,
+                    false,
+                )
+                .expect("import");
+        };
+        import(&mut store, "a.csv", "2026-03-02T10:00:00Z,u1,crm,view");
+        // What an engine opening now reads.
+        let read = store.rollup_files().expect("rollup").all();
+        import(&mut store, "b.csv", "2026-03-03T10:00:00Z,u2,crm,view");
+        let now = store.rollup_files().expect("rollup").all();
+        assert!(
+            read.iter().any(|p| !now.contains(p)),
+            "the week was replaced"
+        );
+        for path in &read {
+            assert!(
+                path.exists(),
+                "{} was removed under a reader",
+                path.display()
+            );
+        }
+        // The next writer removes what no commit names.
+        drop(store);
+        let _store = Store::open(&root).expect("open");
+        for path in read.iter().filter(|p| !now.contains(p)) {
+            assert!(!path.exists(), "{} stays", path.display());
+        }
     }
 
     #[test]

@@ -289,7 +289,7 @@ impl Engine {
     }
 
     /// What the cube's rows of `week` are computed with `params` from (the
-    /// name of the kept week, [`kept::KeptWeeks`]): results derived from
+    /// name of the kept week, `kept::KeptWeeks`): results derived from
     /// them alone can be reused while it stays the same.
     pub fn cube_week(&self, params: &[(&'static str, ScalarValue)], week: i64) -> u128 {
         self.kept.weeks(params).inputs(week)

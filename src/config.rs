@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::model::Decimal;
 use crate::model::event::TimeRange;
+use crate::model::{Decimal, Week};
 
 /// A directory of definitions (dashboards, reports): the one given, else
 /// `./<name>` when it exists, else none (the built-in definitions).
@@ -68,6 +68,13 @@ pub struct Settings {
     pub server: Server,
     /// The size of the audit log.
     pub audit: AuditSettings,
+    /// The time uptake takes as now when it chooses the latest week
+    /// ([`Settings::latest_week`]) and dates reports (`UPTAKE_NOW`, RFC
+    /// 3339): for replaying a past day and for tests. Default: the system
+    /// clock. Event times of imports and ingestion are always checked
+    /// against the system clock.
+    #[serde(skip)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Bounds of the audit log (`<data>/audit.jsonl`).
@@ -397,6 +404,7 @@ impl Default for Settings {
             ingest: Ingest::default(),
             server: Server::default(),
             audit: AuditSettings::default(),
+            now: None,
         }
     }
 }
@@ -489,6 +497,13 @@ impl Settings {
         }
         if let Some(v) = get("UPTAKE_TIMEZONE") {
             self.timezone = v;
+        }
+        if let Some(v) = get("UPTAKE_NOW") {
+            let now = chrono::DateTime::parse_from_rfc3339(&v).map_err(|e| Error::Env {
+                var: "UPTAKE_NOW".into(),
+                message: format!("'{v}' is not an RFC 3339 time (e.g. 2027-01-20T12:00:00Z): {e}"),
+            })?;
+            self.now = Some(now.with_timezone(&chrono::Utc));
         }
         if let Some(v) = get("UPTAKE_REGULAR_WINDOW_WEEKS") {
             self.regular.window_weeks = parse("UPTAKE_REGULAR_WINDOW_WEEKS", &v)?;
@@ -785,6 +800,25 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    /// Now: `UPTAKE_NOW` when set, else the system clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.now.unwrap_or_else(chrono::Utc::now)
+    }
+
+    /// The week pages, API defaults, reports and the CLI show by default:
+    /// the last complete ISO week in the organisation's time zone, within
+    /// the weeks of the stored events `stored` (first, last): a store whose
+    /// events end earlier shows its last week, one whose events all lie in
+    /// the current week shows that week.
+    pub fn latest_week(&self, stored: Option<(Week, Week)>) -> Week {
+        let tz = self.tz().unwrap_or(chrono_tz::UTC);
+        let complete = Week::last_complete(self.now(), tz);
+        match stored {
+            Some((first, last)) => complete.min(last).max(first),
+            None => complete,
+        }
     }
 
     /// The event times accepted at `now` (the moment of an import or a

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::support::{repo, sample_store, stderr, stdout, uptake, uptake_command};
+use crate::support::{SAMPLE_NOW, repo, sample_store, stderr, stdout, uptake, uptake_command};
 
 fn ok(data: &Path, args: &[&str]) -> String {
     let out = uptake(data, args);
@@ -255,6 +255,7 @@ fn the_cube_is_kept_for_the_next_process_and_never_trusted_damaged() {
         let out = uptake_command(&data)
             .args(args)
             .env("UPTAKE_LOG", "warn,uptake::engine=debug")
+            .env("UPTAKE_NOW", SAMPLE_NOW)
             .output()
             .expect("run");
         assert!(out.status.success(), "{}", stderr(&out));

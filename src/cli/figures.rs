@@ -64,7 +64,7 @@ pub(super) async fn report(
 }
 
 /// Settings, engine and request of a one-week report: `--week`, by default
-/// the last week with events.
+/// the latest week ([`Settings::latest_week`]).
 pub(super) async fn week_report(
     global: &Global,
     args: &WeekArgs,
@@ -73,7 +73,9 @@ pub(super) async fn week_report(
     let (store, source) = open(&global.data, &settings).await?;
     let week = match args.week {
         Some(w) => Some(w),
-        None => store.event_weeks(&settings).map(|w| w.1),
+        None => store
+            .event_weeks(&settings)
+            .map(|w| settings.latest_week(Some(w))),
     };
     let request = request(&store, &settings, &args.segments, week, week)?;
     Ok((settings, source, request))
@@ -81,7 +83,7 @@ pub(super) async fn week_report(
 
 /// The request of a reporting command; without `--from` the first week
 /// with events (at most [`kpi::MAX_WEEKS`] before `--to`), without `--to`
-/// the last.
+/// the latest week ([`Settings::latest_week`]).
 pub(super) fn request(
     store: &Store,
     settings: &Settings,
@@ -98,7 +100,7 @@ pub(super) fn request(
     };
     let to = match to {
         Some(w) => w,
-        None => stored.ok_or_else(missing)?.1,
+        None => settings.latest_week(Some(stored.ok_or_else(missing)?)),
     };
     let from = match from {
         Some(w) => w,

@@ -97,10 +97,8 @@ pub(super) async fn report_command(
             let reports = load_reports(&reports)?;
             let report = crate::report::find(&reports, &name)?;
             let (store, source) = open(&global.data, settings).await?;
-            let now = chrono::Utc::now();
-            let week = week.unwrap_or_else(|| {
-                crate::report::last_complete_week(now, settings.tz().unwrap_or(chrono_tz::UTC))
-            });
+            let now = settings.now();
+            let week = week.unwrap_or_else(|| settings.latest_week(store.event_weeks(settings)));
             let waves = store.table::<crate::model::Wave>()?;
             let inputs = crate::report::Inputs {
                 source: &source,

@@ -200,9 +200,11 @@ async fn warm_up(source: &Source, settings: &Settings, weeks: Option<(Week, Week
             protected: false,
         };
         kpi_rows(source, settings, &request).await?;
-        // The protection of the weeks pages show by default (at most 26).
+        // The protection of the weeks pages show by default (at most 26,
+        // up to the latest week) and of any later stored week.
+        let latest = settings.latest_week(Some((from, to)));
         let recent = Request {
-            from: from.max(to.offset(-(RECENT_WEEKS - 1))),
+            from: from.max(latest.offset(-(RECENT_WEEKS - 1))),
             protected: true,
             ..request
         };

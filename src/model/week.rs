@@ -68,6 +68,11 @@ impl Week {
     pub fn offset(self, weeks: i32) -> Self {
         Week(self.0 + weeks)
     }
+
+    /// The last complete ISO week before `now` in the time zone.
+    pub fn last_complete(now: chrono::DateTime<chrono::Utc>, tz: chrono_tz::Tz) -> Week {
+        Week::containing(now.with_timezone(&tz).date_naive()).offset(-1)
+    }
 }
 
 impl fmt::Display for Week {

@@ -328,14 +328,6 @@ pub async fn typeset(
         .map_err(|e| Error::Typeset(e.to_string()))?
 }
 
-/// The last complete ISO week before `now` in the time zone.
-pub fn last_complete_week(
-    now: chrono::DateTime<chrono::Utc>,
-    tz: chrono_tz::Tz,
-) -> crate::model::Week {
-    crate::model::Week::containing(now.with_timezone(&tz).date_naive()).offset(-1)
-}
-
 pub fn find<'a>(reports: &'a [Report], name: &str) -> Result<&'a Report> {
     reports
         .iter()

@@ -176,7 +176,7 @@ pub async fn run_due(ctx: &Context<'_>, now: DateTime<Utc>, _lock: &Lock) -> Res
             );
         }
         if run_latest {
-            let week = report::last_complete_week(latest, tz);
+            let week = Week::last_complete(latest, tz);
             let since = log
                 .runs
                 .iter()
@@ -435,21 +435,21 @@ mod tests {
         assert_eq!(next("2026-03-27T00:00:00Z"), utc("2026-03-30T05:00:00Z"));
         // The last complete week of a Monday-morning run is the week before.
         assert_eq!(
-            report::last_complete_week(utc("2026-11-23T06:00:00Z"), tz).to_string(),
+            Week::last_complete(utc("2026-11-23T06:00:00Z"), tz).to_string(),
             "2026-W47"
         );
         // Just after local midnight on Monday, it is already Monday there.
         assert_eq!(
-            report::last_complete_week(utc("2026-11-22T23:30:00Z"), tz).to_string(),
+            Week::last_complete(utc("2026-11-22T23:30:00Z"), tz).to_string(),
             "2026-W47"
         );
         assert_eq!(
-            report::last_complete_week(utc("2026-11-22T23:30:00Z"), chrono_tz::UTC).to_string(),
+            Week::last_complete(utc("2026-11-22T23:30:00Z"), chrono_tz::UTC).to_string(),
             "2026-W46"
         );
         // A 53-week year: the first Monday of 2027 reports 2026-W53.
         assert_eq!(
-            report::last_complete_week(utc("2027-01-04T08:00:00Z"), tz).to_string(),
+            Week::last_complete(utc("2027-01-04T08:00:00Z"), tz).to_string(),
             "2026-W53"
         );
     }

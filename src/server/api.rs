@@ -243,6 +243,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
         "timezone": state.settings.timezone.to_string(),
         "first_week": state.stored_weeks().map(|w| w.0.to_string()),
         "last_week": state.stored_weeks().map(|w| w.1.to_string()),
+        "last_event_date": state.stored_dates().map(|d| d.1.to_string()),
         "events_in_figures": state.stored_events(),
         "ingest": ingest,
         "implausible_events": implausible,

@@ -164,11 +164,12 @@ pub async fn pdf(
             caller.scope.describe()
         )));
     }
-    let now = Utc::now();
-    let tz = state.settings.tz()?;
-    let week = params
-        .week("week")?
-        .unwrap_or_else(|| report::last_complete_week(now, tz));
+    let now = state.settings.now();
+    let week = params.week("week")?.unwrap_or_else(|| {
+        state
+            .stored_weeks()
+            .map_or_else(|| state.settings.latest_week(None), |w| w.1)
+    });
     let since = params.week("since")?.unwrap_or(week.offset(-1));
     let Some(_turn) = state.renders.enter().await else {
         return Err(ApiError::busy(

@@ -314,9 +314,12 @@ impl AppState {
         })
     }
 
-    /// Weeks of the first and last stored events.
+    /// The week of the first stored event and the latest week
+    /// ([`Settings::latest_week`]): the range pages and API requests
+    /// default to.
     pub fn stored_weeks(&self) -> Option<(Week, Week)> {
-        self.live.stored().weeks
+        let (first, last) = self.live.stored().weeks?;
+        Some((first, self.settings.latest_week(Some((first, last)))))
     }
 
     /// Events stored in the store the figures are read from now.

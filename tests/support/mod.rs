@@ -21,6 +21,18 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The time the tests on the sample take as now: the Wednesday after its
+/// last week (2027-W02), so that its latest week is its last.
+pub const SAMPLE_NOW: &str = "2027-01-20T12:00:00Z";
+
+/// The settings of the sample's tests: the defaults, at [`SAMPLE_NOW`].
+pub fn sample_settings() -> uptake::config::Settings {
+    uptake::config::Settings {
+        now: Some(SAMPLE_NOW.parse().expect("time")),
+        ..Default::default()
+    }
+}
+
 /// The `uptake` binary with a data directory, no config file and the
 /// settings' defaults (no future event times).
 pub fn uptake_command(data: &Path) -> Command {
@@ -31,17 +43,19 @@ pub fn uptake_command(data: &Path) -> Command {
         .env_remove("UPTAKE_CONFIG")
         .env_remove("UPTAKE_TIMEZONE")
         .env_remove("UPTAKE_IMPORT_ALLOW_FUTURE")
+        .env_remove("UPTAKE_NOW")
         .current_dir(data.parent().unwrap_or(data));
     command
 }
 
 /// Runs the `uptake` binary on a data directory of the sample, whose
 /// weeks (and the events the tests post) run into 2027: future event
-/// times are allowed.
+/// times are allowed, and now is [`SAMPLE_NOW`].
 pub fn uptake(data: &Path, args: &[&str]) -> Output {
     uptake_command(data)
         .args(args)
         .env("UPTAKE_IMPORT_ALLOW_FUTURE", "true")
+        .env("UPTAKE_NOW", SAMPLE_NOW)
         .output()
         .expect("run uptake")
 }

@@ -32,7 +32,7 @@ fn sample() -> &'static Sample {
         std::thread::spawn(move || {
             let tmp = tempfile::tempdir().expect("tmp");
             let data = tmp.path().join("data");
-            let settings = Settings::default();
+            let settings: Settings = super::sample_settings();
             let mut store = Store::open(&data).expect("store");
             import_dir(&mut store, &repo().join("sample_data"), &settings);
             drop(store);

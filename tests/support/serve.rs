@@ -20,8 +20,8 @@ pub struct Server {
 
 impl Server {
     /// Starts it and waits until `/health` answers (with TLS, until it
-    /// accepts connections). Future event times are allowed unless `env`
-    /// says otherwise.
+    /// accepts connections). Future event times are allowed and now is
+    /// [`super::SAMPLE_NOW`] unless `env` says otherwise.
     pub fn start(data: &Path, env: &[(&str, &str)]) -> Server {
         Server::start_on(data, 0, env)
     }
@@ -33,6 +33,7 @@ impl Server {
         command
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .env("UPTAKE_IMPORT_ALLOW_FUTURE", "true")
+            .env("UPTAKE_NOW", super::SAMPLE_NOW)
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         for (k, v) in env {

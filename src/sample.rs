@@ -89,8 +89,6 @@ const REGIONS: [(&str, &str, u32); 6] = [
     ("UK & Ireland", "UK", 15),
     ("Iberia", "IB", 10),
 ];
-/// The wave of each region (after the pilot, wave 0).
-const REGION_WAVE: [usize; 6] = [1, 2, 2, 3, 3, 4];
 /// Departments with their code and share of the organisation.
 const DEPARTMENTS: [(&str, &str, u32); 8] = [
     ("Sales", "SAL", 25),
@@ -102,8 +100,6 @@ const DEPARTMENTS: [(&str, &str, u32); 8] = [
     ("Partner Management", "PRT", 5),
     ("Customer Success", "CSM", 8),
 ];
-/// Share of teams below the minimum group size (3 or 4 licensees).
-const SMALL_TEAMS: f64 = 0.053;
 /// Share of teams that lag behind whatever their wave.
 const LAGGING_TEAMS: f64 = 0.08;
 
@@ -114,12 +110,95 @@ struct Team {
     name: String,
     size: usize,
     lagging: bool,
+    /// The whole team is in the pilot (shapes whose pilot is by team).
+    pilot: bool,
 }
 
-/// An org chart of `users` licensees: teams of 3 to 40 (median about 9,
-/// about 5% below the minimum group size of 5) nested in departments and
-/// regions, drawn by the regions' and departments' shares.
-fn org_chart(users: usize, rng: &mut ChaCha8Rng) -> Vec<Team> {
+/// What kind of rollout to generate.
+struct Shape {
+    /// Share of teams below the minimum group size (3 or 4 licensees).
+    small_teams: f64,
+    /// Median size of the other teams, and the smallest and largest.
+    team_median: f64,
+    team_sizes: (usize, usize),
+    /// Waves (id, name, go-live), the pilot first: about 20% of each
+    /// region's licensees are in the pilot, the others in their region's
+    /// wave.
+    waves: Vec<(&'static str, &'static str, NaiveDate)>,
+    /// The pilot is whole teams (about one in five), not about one in
+    /// five of each team.
+    pilot_teams: bool,
+    /// The wave of each region of [`REGIONS`].
+    region_wave: [usize; 6],
+    /// How much each wave's licensees use the CRM, relative to usual (a
+    /// wave that lags has less than 1).
+    wave_use: Vec<f64>,
+    /// No event after this time (microseconds since the epoch).
+    until: Option<i64>,
+}
+
+impl Shape {
+    /// An organisation as large companies have one (what `uptake sample`
+    /// and `uptake bench` generate): teams of 3 to 40, median about 9,
+    /// about 5% below the minimum group size; the pilot a week after
+    /// `start`, then four waves region by region.
+    fn organisation(start: NaiveDate) -> Shape {
+        let week = |w: i64| start + Duration::weeks(w);
+        Shape {
+            small_teams: 0.053,
+            team_median: 9.5,
+            team_sizes: (5, 40),
+            waves: vec![
+                ("W0", "Pilot", week(1)),
+                ("W1", "Wave 1 DACH", week(4)),
+                (
+                    "W2",
+                    "Wave 2 Nordics & Benelux",
+                    week(7) + Duration::days(2),
+                ),
+                ("W3", "Wave 3 France, UK & Ireland", week(10)),
+                ("W4", "Wave 4 Iberia", week(13)),
+            ],
+            region_wave: [1, 2, 2, 3, 3, 4],
+            pilot_teams: false,
+            wave_use: vec![1.0; 5],
+            until: None,
+        }
+    }
+
+    /// The demo's rollout as it stands at `now`: the pilot (whole teams,
+    /// as pilots usually are) went live 14 weeks ago and three waves
+    /// followed it or will (10 and 6 weeks ago, in 3 weeks); the second
+    /// lags, and teams of 6 to 25 are large enough to be shown.
+    fn demo(now: chrono::DateTime<chrono::Utc>) -> Shape {
+        let this_week = Week::containing(now.date_naive());
+        let monday = |w: i32| this_week.offset(w).monday();
+        Shape {
+            small_teams: 0.0,
+            team_median: 12.0,
+            team_sizes: (6, 25),
+            waves: vec![
+                ("W0", "Pilot", monday(-14)),
+                ("W1", "Wave 1 DACH & Nordics", monday(-10)),
+                (
+                    "W2",
+                    "Wave 2 Benelux & France",
+                    monday(-6) + Duration::days(2),
+                ),
+                ("W3", "Wave 3 UK & Ireland, Iberia", monday(3)),
+            ],
+            region_wave: [1, 1, 2, 2, 3, 3],
+            pilot_teams: true,
+            wave_use: vec![1.1, 1.12, 0.55, 1.0],
+            until: Some(now.timestamp_micros()),
+        }
+    }
+}
+
+/// An org chart of `users` licensees: teams of the shape's sizes nested
+/// in departments and regions, drawn by the regions' and departments'
+/// shares.
+fn org_chart(users: usize, shape: &Shape, rng: &mut ChaCha8Rng) -> Vec<Team> {
     let pick = |rng: &mut ChaCha8Rng, weights: &[u32]| {
         let mut n = rng.random_range(0..weights.iter().sum::<u32>());
         weights
@@ -142,12 +221,14 @@ fn org_chart(users: usize, rng: &mut ChaCha8Rng) -> Vec<Team> {
     while seats < users {
         let region = pick(rng, &region_weights);
         let department = pick(rng, &department_weights);
-        let size = if rng.random_bool(SMALL_TEAMS) {
+        let size = if rng.random_bool(shape.small_teams) {
             rng.random_range(3..=4)
         } else {
-            // Log-normal around 9.5: most teams 6 to 15, a few up to 40.
+            // Log-normal around the median: with 9.5, most teams 6 to 15,
+            // a few up to 40.
             let z: f64 = (0..12).map(|_| rng.random::<f64>()).sum::<f64>() - 6.0;
-            ((9.5f64.ln() + 0.45 * z).exp().round() as usize).clamp(5, 40)
+            let (least, most) = shape.team_sizes;
+            ((shape.team_median.ln() + 0.45 * z).exp().round() as usize).clamp(least, most)
         };
         let size = size.min(users - seats).max(1);
         let number = numbers.entry((region, department)).or_insert(0);
@@ -168,6 +249,7 @@ fn org_chart(users: usize, rng: &mut ChaCha8Rng) -> Vec<Team> {
             name,
             size,
             lagging: rng.random_bool(LAGGING_TEAMS),
+            pilot: shape.pilot_teams && rng.random_bool(0.2),
         });
         seats += size;
     }
@@ -216,33 +298,50 @@ pub fn generate(args: &SampleArgs) -> Result<Summary, Error> {
             "--users must be at least 10 and --weeks at least 1".into(),
         ));
     }
+    let start = args.start.monday();
+    let shape = Shape::organisation(start);
+    write(args, &shape)
+}
+
+/// Licensees of the demo.
+pub const DEMO_USERS: usize = 3_000;
+
+/// Generates the demo's rollout into `out` as it stands at `now`: about
+/// 3,000 licensees in teams of 6 to 25, events from the pilot's go-live
+/// 14 weeks ago up to `now` and none after it, four waves (the last still
+/// ahead), one of them lagging; Quotes & Pricing licensed 6 weeks ago,
+/// Forecasting hardly used. The same `seed` and week of `now` give the
+/// same licensees and waves.
+pub fn demo(out: &Path, seed: u64, now: chrono::DateTime<chrono::Utc>) -> Result<Summary, Error> {
+    let weeks = 15;
+    let args = SampleArgs {
+        users: DEMO_USERS,
+        weeks,
+        seed,
+        start: Week::containing(now.date_naive()).offset(-(weeks as i32 - 1)),
+        out: out.to_path_buf(),
+        events_per_file: 1_000_000,
+    };
+    write(&args, &Shape::demo(now))
+}
+
+/// Writes a rollout of `shape`.
+fn write(args: &SampleArgs, shape: &Shape) -> Result<Summary, Error> {
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let start = args.start.monday();
     let week = |w: i64| start + Duration::weeks(w);
-    // Waves: the pilot, then region by region.
-    let waves = [
-        ("W0", "Pilot", week(1)),
-        ("W1", "Wave 1 DACH", week(4)),
-        (
-            "W2",
-            "Wave 2 Nordics & Benelux",
-            week(7) + Duration::days(2),
-        ),
-        ("W3", "Wave 3 France, UK & Ireland", week(10)),
-        ("W4", "Wave 4 Iberia", week(13)),
-    ];
-
+    let waves = &shape.waves;
     let span_days = args.weeks as i64 * 7;
-    let teams = org_chart(args.users, &mut rng);
+    let teams = org_chart(args.users, shape, &mut rng);
     let mut users = Vec::with_capacity(args.users);
     for (t, team) in teams.iter().enumerate() {
         for _ in 0..team.size {
             let i = users.len();
             let region = team.region;
-            let wave = if rng.random_bool(0.2) {
+            let wave = if team.pilot || (!shape.pilot_teams && rng.random_bool(0.2)) {
                 0
             } else {
-                REGION_WAVE[region]
+                shape.region_wave[region]
             };
             let new_hire = rng.random_bool(0.08);
             let license_start = if new_hire {
@@ -265,7 +364,7 @@ pub fn generate(args: &SampleArgs) -> Result<Summary, Error> {
                 rng.random_range(0.0..0.08)
             } else {
                 rng.random_range(0.2..0.9)
-            };
+            } * shape.wave_use[wave];
             let mut modules: Vec<usize> = Vec::new();
             for (m, module) in MODULES.iter().enumerate() {
                 if rng.random_range(0..12) < module.4 {
@@ -291,7 +390,7 @@ pub fn generate(args: &SampleArgs) -> Result<Summary, Error> {
     let out = &args.out;
     io(out, std::fs::create_dir_all(out.join("events")))?;
     let mut text = String::from("wave_id,name,go_live\n");
-    for (id, name, go) in &waves {
+    for (id, name, go) in waves {
         text.push_str(&format!(
             "{id},{},{go}\n",
             crate::model::output::csv_field(name)
@@ -324,7 +423,7 @@ pub fn generate(args: &SampleArgs) -> Result<Summary, Error> {
     }
     io(out, std::fs::write(out.join("modules.csv"), text))?;
 
-    let mut writer = EventWriter::new(out.join("events"), args.events_per_file);
+    let mut writer = EventWriter::new(out.join("events"), args.events_per_file, shape.until);
     for day in 0..span_days {
         let date = start + Duration::days(day);
         let weekend = day % 7 >= 5;
@@ -332,6 +431,9 @@ pub fn generate(args: &SampleArgs) -> Result<Summary, Error> {
             .and_hms_opt(0, 0, 0)
             .map(|t| t.and_utc().timestamp_micros())
             .unwrap_or_default();
+        if shape.until.is_some_and(|until| day_start_micros > until) {
+            break;
+        }
         for u in &users {
             if date < u.license_start || u.license_end.is_some_and(|e| date > e) {
                 continue;
@@ -399,13 +501,16 @@ struct EventWriter {
     client: StringBuilder,
     files: Vec<PathBuf>,
     events: u64,
+    /// Events after this time are left out.
+    until: i64,
 }
 
 impl EventWriter {
-    fn new(dir: PathBuf, per_file: usize) -> Self {
+    fn new(dir: PathBuf, per_file: usize, until: Option<i64>) -> Self {
         EventWriter {
             dir,
             per_file,
+            until: until.unwrap_or(i64::MAX),
             time: Vec::new(),
             user: StringBuilder::new(),
             module: StringBuilder::new(),
@@ -417,6 +522,9 @@ impl EventWriter {
     }
 
     fn push(&mut self, t: i64, user: &str, module: &str, action: &str, client: &str) {
+        if t > self.until {
+            return;
+        }
         self.time.push(t);
         self.user.append_value(user);
         self.module.append_value(module);

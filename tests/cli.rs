@@ -355,3 +355,81 @@ fn bad_arguments_are_named() {
         assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
     }
 }
+
+/// `uptake demo` without `--sample`: the rollout as it stands on a
+/// Wednesday, generated and imported; what a new user should see in it.
+#[test]
+fn the_demo_is_a_rollout_as_it_stands_today() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let now = "2026-12-02T10:30:00Z";
+    let out = uptake_command(&data)
+        .arg("demo")
+        .env("UPTAKE_NOW", now)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = stdout(&out);
+    // From the pilot's go-live 14 weeks ago to this week; shown up to the
+    // last complete week.
+    assert!(printed.contains("weeks 2026-W35 to 2026-W49"), "{printed}");
+    assert!(printed.contains("By region, 2026-W48"), "{printed}");
+    let demo = data.join("demo");
+    assert!(!data.join("demo-input").exists(), "generated files removed");
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        use uptake::kpi::{self, Dimension, Request};
+        let store = uptake::store::Store::open(&demo).expect("store");
+        let settings = uptake::config::Settings::default();
+        let (_, last) = store.event_dates(&settings).expect("events");
+        assert_eq!(last.to_string(), "2026-12-02", "no event after now");
+        let waves = store.table::<uptake::model::Wave>().expect("waves");
+        assert_eq!(waves.len(), 4);
+        assert!(
+            waves
+                .iter()
+                .any(|w| w.go_live.to_string().as_str() > "2026-12-02")
+        );
+        let source = kpi::Source::new(
+            uptake::engine::Engine::open(&store).await.expect("engine"),
+            &store,
+        );
+        let week = |w: &str| w.parse().expect("week");
+        let by_wave = Request::new(
+            vec![Dimension::Wave],
+            week("2026-W35"),
+            week("2026-W48"),
+            Default::default(),
+        );
+        let rows = kpi::kpi_rows(&source, &settings, &by_wave)
+            .await
+            .expect("rows");
+        let success = |wave: &str, w: &str| {
+            rows.iter()
+                .find(|r| r.segment[0] == wave && r.week.to_string() == w)
+                .is_some_and(|r| r.success)
+        };
+        // A wave passes its targets in the weeks shown, one lags.
+        assert!(!success("W1", "2026-W42") && success("W1", "2026-W48"));
+        assert!(!success("W2", "2026-W48"));
+        // Most teams are shown by protection.
+        let latest = Request {
+            protected: true,
+            ..Request::new(
+                Vec::new(),
+                week("2026-W48"),
+                week("2026-W48"),
+                Default::default(),
+            )
+        };
+        let hiding = kpi::protection_of(&source, &settings, &latest)
+            .await
+            .expect("protection")
+            .hiding();
+        assert!(hiding.teams_hidden_at_k * 5 < hiding.teams, "{hiding:?}");
+    });
+}

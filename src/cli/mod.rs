@@ -103,12 +103,14 @@ pub enum Command {
     /// Users of the web pages (and recipients of scheduled reports).
     #[command(subcommand)]
     User(UserCommand),
-    /// Import the bundled sample data into a fresh data directory and print
-    /// its KPIs: the organisation, by region, and the lagging teams.
+    /// Generate the demo rollout (dated up to now) into a fresh data
+    /// directory and print its KPIs: the organisation, by region, and the
+    /// lagging teams.
     Demo {
-        /// Directory with waves.csv, directory.csv, modules.csv, events/.
-        #[arg(long, default_value = "sample_data")]
-        sample: PathBuf,
+        /// Import this directory (waves.csv, directory.csv, modules.csv,
+        /// events/) instead, e.g. the fixed `sample_data`.
+        #[arg(long)]
+        sample: Option<PathBuf>,
     },
     /// Serve the dashboards and the JSON API (/api/v1) over HTTP.
     Serve(ServeArgs),
@@ -213,7 +215,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::User(cmd) => user_command(&cli.global.data, &settings()?, cmd)?,
         Command::Demo { sample } => {
             let settings = settings()?;
-            demo(&cli.global.data, &sample, &settings).await?;
+            demo(&cli.global.data, sample.as_deref(), &settings).await?;
         }
         Command::Serve(args) => {
             let mut settings = settings()?;

@@ -18,13 +18,14 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "UPTAKE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
-    /// Serve the bundled sample data (imported afresh into DATA/demo)
+    /// Serve the demo rollout (generated up to now into a fresh DATA/demo)
     /// instead of the data directory.
     #[arg(long)]
     pub demo: bool,
-    /// Sample data of --demo.
-    #[arg(long, default_value = "sample_data")]
-    pub sample: PathBuf,
+    /// With --demo: import this directory (waves.csv, directory.csv,
+    /// modules.csv, events/) instead of generating, e.g. `sample_data`.
+    #[arg(long)]
+    pub sample: Option<PathBuf>,
     /// Accept posted events dated in the future (import.allow_future):
     /// for tests and migrations.
     #[arg(long)]
@@ -48,8 +49,8 @@ pub(super) async fn serve(global: &Global, args: &ServeArgs, settings: Settings)
     };
     let mut sign_in = None;
     if args.demo {
-        let (store, events) = import_demo(&global.data, &args.sample, &settings)?;
-        tracing::info!(events, sample = %args.sample.display(), "imported the sample data");
+        let (store, events) = import_demo(&global.data, args.sample.as_deref(), &settings)?;
+        tracing::info!(events, "imported the demo data");
         // The demo's own admin; the demo directory is new each time.
         let password = crate::auth::users::generated_password();
         crate::auth::users::add(
@@ -78,29 +79,50 @@ pub(super) async fn serve(global: &Global, args: &ServeArgs, settings: Settings)
     Ok(app.run_until_stopped(crate::app::shutdown_signal()).await?)
 }
 
-/// Imports the sample data into `<data>/demo`, replacing it; returns the
-/// store and the number of events.
+/// Imports the demo into `<data>/demo`, replacing it: the rollout
+/// [`crate::sample::demo`] generates as it stands now, or the `sample`
+/// directory given. Returns the store and the number of events.
 pub fn import_demo(
     data: &std::path::Path,
-    sample: &std::path::Path,
+    sample: Option<&std::path::Path>,
     settings: &Settings,
 ) -> Result<(Store, u64)> {
     let dir = data.join("demo");
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).map_err(|source| store::Error::Io {
-            path: dir.clone(),
-            source,
-        })?;
-    }
-    let mut store = Store::open(&dir)?;
+    let remove = |dir: &std::path::Path| match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(store::Error::Io {
+            path: dir.to_path_buf(),
+            source: e,
+        }),
+        _ => Ok(()),
+    };
+    remove(&dir)?;
+    let Some(sample) = sample else {
+        let generated = data.join("demo-input");
+        remove(&generated)?;
+        crate::sample::demo(&generated, 1, settings.now())?;
+        let imported = import_sample(&dir, &generated, settings, false);
+        remove(&generated)?;
+        return imported;
+    };
+    // The bundled sample is a fixed rollout whose last weeks may lie after
+    // today.
+    import_sample(&dir, sample, settings, true)
+}
+
+/// Imports a directory of the import formats into a new store at `dir`.
+fn import_sample(
+    dir: &std::path::Path,
+    sample: &std::path::Path,
+    settings: &Settings,
+    allow_future: bool,
+) -> Result<(Store, u64)> {
+    let mut store = Store::open(dir)?;
     store.import_waves(&sample.join("waves.csv"))?;
     store.import_directory(&sample.join("directory.csv"), settings)?;
     store.import_modules(&sample.join("modules.csv"))?;
     let pattern = format!("{}/events/*", sample.display());
-    // The bundled sample is a fixed rollout whose last weeks may lie after
-    // today.
     let mut sample_settings = settings.clone();
-    sample_settings.import.allow_future = true;
+    sample_settings.import.allow_future |= allow_future;
     let imported = store.import_events(
         &[pattern],
         &Default::default(),
@@ -111,10 +133,11 @@ pub fn import_demo(
     Ok((store, imported.events))
 }
 
-/// Imports sample data into `<data>/demo` (replacing it) and prints KPIs.
+/// Imports the demo into `<data>/demo` (replacing it, [`import_demo`])
+/// and prints KPIs.
 pub(super) async fn demo(
     data: &std::path::Path,
-    sample: &std::path::Path,
+    sample: Option<&std::path::Path>,
     settings: &Settings,
 ) -> Result<()> {
     let dir = data.join("demo");
@@ -123,12 +146,12 @@ pub(super) async fn demo(
     let (first, last) = store
         .event_weeks(settings)
         .ok_or_else(|| Error::Usage("no sample events".into()))?;
+    let from = sample.map_or_else(|| "the demo rollout".into(), |s| s.display().to_string());
     println!(
-        "Imported {} events from {}, weeks {first} to {last} ({}).\n",
-        events,
-        sample.display(),
+        "Imported {events} events from {from}, weeks {first} to {last} ({}).\n",
         settings.timezone
     );
+    let last = settings.latest_week(Some((first, last)));
     let organisation = Request {
         dims: Vec::new(),
         from: last.offset(-7).max(first),

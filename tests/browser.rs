@@ -134,6 +134,41 @@ async fn wait_for_url(browser: &Client, part: &str) {
     }
 }
 
+/// Text the page shows cut off: SVG text reaching outside its chart, and
+/// elements whose content overflows a box that hides the overflow.
+async fn clipped_text(browser: &Client) -> Vec<Value> {
+    let found = browser
+        .execute(
+            r#"
+            const cut = [];
+            for (const svg of document.querySelectorAll('svg')) {
+                const box = svg.getBoundingClientRect();
+                for (const t of svg.querySelectorAll('text')) {
+                    const r = t.getBoundingClientRect();
+                    if (r.width === 0 || !t.textContent.trim()) continue;
+                    if (r.left < box.left - 1 || r.right > box.right + 1
+                        || r.top < box.top - 1 || r.bottom > box.bottom + 1) {
+                        cut.push(`chart text '${t.textContent}' at ${Math.round(r.left - box.left)}..${Math.round(r.right - box.left)} x ${Math.round(r.top - box.top)}..${Math.round(r.bottom - box.top)} outside ${Math.round(box.width)} x ${Math.round(box.height)}`);
+                    }
+                }
+            }
+            for (const e of document.querySelectorAll('body *')) {
+                if (e.closest('svg') || !e.textContent.trim()) continue;
+                const s = getComputedStyle(e);
+                const hides = ['hidden', 'clip'].includes(s.overflowX) || ['hidden', 'clip'].includes(s.overflowY);
+                if (hides && (e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1)) {
+                    cut.push(`${e.tagName.toLowerCase()}.${e.className} '${e.textContent.trim().slice(0, 40)}' needs ${e.scrollWidth} x ${e.scrollHeight}, has ${e.clientWidth} x ${e.clientHeight}`);
+                }
+            }
+            return cut;
+            "#,
+            Vec::new(),
+        )
+        .await
+        .expect("clipping check");
+    found.as_array().cloned().expect("a list")
+}
+
 fn rate(v: &Value) -> Option<f64> {
     v.as_f64()
 }
@@ -225,6 +260,33 @@ fn dashboards_in_headless_chromium() {
             assert_eq!(panels.len(), d.panels.len(), "{}", d.id);
             let errors = console_errors(&browser, driver_port).await;
             assert!(errors.is_empty(), "{}: console errors {errors:?}", d.id);
+            let clipped = clipped_text(&browser).await;
+            assert!(clipped.is_empty(), "{}: text cut off {clipped:#?}", d.id);
+            // The charts as the browser holds them: the same data draws
+            // the same SVGs.
+            let svgs = browser
+                .execute(
+                    "return Array.from(document.querySelectorAll('section.panel svg'))
+                        .map(s => s.outerHTML).join('\\n');",
+                    Vec::new(),
+                )
+                .await
+                .expect("SVGs");
+            insta::assert_snapshot!(
+                format!("dashboard_svgs_{}", d.id),
+                svgs.as_str().expect("text")
+            );
+            // German words are longer.
+            browser
+                .goto(&format!("{base}/dashboards/{}?lang=de", d.id))
+                .await
+                .expect("goto");
+            let clipped = clipped_text(&browser).await;
+            assert!(
+                clipped.is_empty(),
+                "{} (de): text cut off {clipped:#?}",
+                d.id
+            );
         }
 
         // Overview: apply a region filter through the form: a region whose

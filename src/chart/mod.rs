@@ -117,12 +117,15 @@ pub fn line_chart(
                 _ => (values.fold(0.0f64, f64::max) * 1.1).max(1.0),
             };
             let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
+            // Half a step of room at both ends, so that marks of the first
+            // and last x lie inside the plot.
+            let pad = 0.5;
             let mut chart = ChartBuilder::on(&root)
                 .margin(16)
                 .margin_right(48)
                 .x_label_area_size(56)
                 .y_label_area_size(72)
-                .build_cartesian_2d(x0..x1, 0.0..y_max)
+                .build_cartesian_2d((x0 - pad)..(x1 + pad), 0.0..y_max)
                 .map_err(err)?;
             chart
                 .configure_mesh()
@@ -189,7 +192,7 @@ pub fn line_chart(
                         .draw_series(
                             suppressed
                                 .into_iter()
-                                .map(|x| Cross::new((x, y_max * 0.97), 5, colour.stroke_width(2))),
+                                .map(|x| Cross::new((x, y_max * 0.94), 5, GREY.stroke_width(2))),
                         )
                         .map_err(err)?;
                 }
@@ -215,6 +218,43 @@ pub fn line_chart(
     Ok(svg)
 }
 
+/// Roughly how wide text of `chars` characters is at a font size: a
+/// sans-serif character is about 0.55 of the size wide on average.
+fn text_width(chars: usize, size: i32) -> i32 {
+    (chars as f64 * size as f64 * 0.55).ceil() as i32
+}
+
+/// Text split at spaces into lines of at most `width` pixels at font
+/// `size`, and the size to draw them at: smaller (down to 10) when one word
+/// alone is wider.
+fn wrap(text: &str, width: i32, size: i32) -> (Vec<String>, i32) {
+    let longest = text
+        .split(' ')
+        .map(|w| w.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut size = size;
+    while size > 10 && text_width(longest, size) > width {
+        size -= 1;
+    }
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        match lines.last_mut() {
+            Some(line)
+                if text_width(line.chars().count() + 1 + word.chars().count(), size) <= width =>
+            {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    if lines.is_empty() {
+        lines.push(String::new());
+    }
+    (lines, size)
+}
+
 fn viridis(v: f64) -> RGBColor {
     ViridisRGB.get_color_normalized(v.clamp(0.0, 1.0), 0.0, 1.0)
 }
@@ -231,10 +271,18 @@ pub fn heat_map(map: &HeatMap, text: &ChartText, width: u32) -> Result<String> {
         .clamp(6, 32) as i32
         * 9
         + 16;
-    let head_h = 36;
     let cell_h = 34;
     let cols = map.columns.len().max(1) as i32;
     let cell_w = ((width as i32 - label_w - 16) / cols).max(40);
+    // Column headers wrap at spaces into lines that fit a cell; a word
+    // longer than a cell gets a smaller font.
+    let heads: Vec<(Vec<String>, i32)> = map
+        .columns
+        .iter()
+        .map(|c| wrap(c, cell_w - 6, 15))
+        .collect();
+    let head_lines = heads.iter().map(|(l, _)| l.len()).max().unwrap_or(1) as i32;
+    let head_h = 18 + 18 * head_lines;
     let height = (head_h + cell_h * map.rows.len().max(1) as i32 + 40) as u32;
     let width = (label_w + cell_w * cols + 16) as u32;
     let mut svg = String::new();
@@ -245,17 +293,19 @@ pub fn heat_map(map: &HeatMap, text: &ChartText, width: u32) -> Result<String> {
             empty(&root, text, (width, height))?;
         } else {
             let font = |size: i32| (FONT, size).into_font();
-            for (j, c) in map.columns.iter().enumerate() {
+            for (j, (lines, size)) in heads.iter().enumerate() {
                 let x = label_w + cell_w * j as i32 + cell_w / 2;
-                let label: String = c.chars().take(((cell_w / 8).max(4)) as usize).collect();
-                root.draw(&Text::new(
-                    label,
-                    (x, head_h - 10),
-                    font(15)
-                        .color(&BLACK)
-                        .pos(Pos::new(HPos::Center, VPos::Bottom)),
-                ))
-                .map_err(err)?;
+                let below = lines.len() as i32 - 1;
+                for (l, line) in lines.iter().enumerate() {
+                    root.draw(&Text::new(
+                        line.clone(),
+                        (x, head_h - 10 - 18 * (below - l as i32)),
+                        font(*size)
+                            .color(&BLACK)
+                            .pos(Pos::new(HPos::Center, VPos::Bottom)),
+                    ))
+                    .map_err(err)?;
+                }
             }
             for (i, r) in map.rows.iter().enumerate() {
                 let y = head_h + cell_h * i as i32;
@@ -413,7 +463,7 @@ pub fn bar_chart(
 }
 
 /// A small trend line of a rate (0..1) with its target; suppressed weeks
-/// break the line and show as grey ticks at the bottom.
+/// break the line (a tile has no legend to explain other marks).
 pub fn sparkline(values: &[Option<f64>], target: Option<f64>, size: (u32, u32)) -> Result<String> {
     let mut svg = String::new();
     {
@@ -438,15 +488,7 @@ pub fn sparkline(values: &[Option<f64>], target: Option<f64>, size: (u32, u32)) 
         for (i, v) in values.iter().enumerate() {
             match v {
                 Some(v) => run.push(at(i, *v)),
-                None => {
-                    runs.push(std::mem::take(&mut run));
-                    let x = at(i, 0.0).0;
-                    root.draw(&PathElement::new(
-                        vec![(x, size.1 as i32 - 6), (x, size.1 as i32)],
-                        GREY.stroke_width(2),
-                    ))
-                    .map_err(err)?;
-                }
+                None => runs.push(std::mem::take(&mut run)),
             }
         }
         runs.push(run);

@@ -60,6 +60,40 @@ pub struct Table {
 }
 
 impl Table {
+    /// With a `wave_name` column after `wave`, the name of each row's wave
+    /// (the JSON API's rows: ids stay ids, the name is beside them). A
+    /// table without `wave` is returned as it is.
+    pub fn with_wave_names(&self, waves: &[crate::model::Wave]) -> std::borrow::Cow<'_, Table> {
+        let Some(at) = self.columns.iter().position(|c| c == "wave") else {
+            return std::borrow::Cow::Borrowed(self);
+        };
+        let mut columns = self.columns.clone();
+        columns.insert(at + 1, "wave_name".into());
+        let rows = self
+            .rows
+            .iter()
+            .map(|row| {
+                let mut row = row.clone();
+                row.insert(at + 1, Cell::Text(wave_name(&row[at], waves)));
+                row
+            })
+            .collect();
+        std::borrow::Cow::Owned(Table { columns, rows })
+    }
+
+    /// With each wave id of the `wave` column replaced by the wave's name:
+    /// what charts and pages show people.
+    pub fn naming_waves(&self, waves: &[crate::model::Wave]) -> std::borrow::Cow<'_, Table> {
+        let Some(at) = self.columns.iter().position(|c| c == "wave") else {
+            return std::borrow::Cow::Borrowed(self);
+        };
+        let mut named = self.clone();
+        for row in &mut named.rows {
+            row[at] = Cell::Text(wave_name(&row[at], waves));
+        }
+        std::borrow::Cow::Owned(named)
+    }
+
     pub fn render(&self, format: Format) -> String {
         match format {
             Format::Csv => self.to_csv(),
@@ -213,6 +247,19 @@ pub fn csv_field(s: &str) -> String {
     } else {
         s.to_string()
     }
+}
+
+/// The name of the wave a cell holds the id of; the id itself for a wave
+/// the table does not know (a directory's wave without a row in
+/// waves.csv).
+fn wave_name(cell: &Cell, waves: &[crate::model::Wave]) -> String {
+    let Cell::Text(id) = cell else {
+        return String::new();
+    };
+    waves
+        .iter()
+        .find(|w| &w.wave_id == id)
+        .map_or_else(|| id.clone(), |w| w.name.clone())
 }
 
 #[cfg(test)]

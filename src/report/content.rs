@@ -455,7 +455,7 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
                     &["active_licensee_rate", "module_utilization"],
                 );
                 let table = kpi::kpi_table(&[], &scope);
-                if let Some(svg) = panel_svg(&p, &table, settings, lang) {
+                if let Some(svg) = panel_svg(&p, &table, settings, lang, inputs.waves) {
                     sections.push(Block::Chart {
                         title: lang.t("trend_title").to_string(),
                         file: chart(svg?),
@@ -478,7 +478,7 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
                 )
                 .await?;
                 let table = kpi::curve_table(&p.dims, &points);
-                if let Some(svg) = panel_svg(&p, &table, settings, lang) {
+                if let Some(svg) = panel_svg(&p, &table, settings, lang, inputs.waves) {
                     sections.push(Block::Chart {
                         title: lang.t("curve_title").to_string(),
                         file: chart(svg?),
@@ -569,7 +569,7 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
                         &request(&report.by, week, week),
                     )
                     .await?;
-                    if let Some(svg) = panel_svg(&p, &table, settings, lang) {
+                    if let Some(svg) = panel_svg(&p, &table, settings, lang, inputs.waves) {
                         sections.push(Block::Chart {
                             title: format!("{} {week}", lang.t("module_map_title")),
                             file: chart(svg?),

@@ -87,7 +87,11 @@ where
 {
     let body = state
         .body(endpoint, request, || async {
-            Ok(table().await?.borrow().to_json())
+            Ok(table()
+                .await?
+                .borrow()
+                .with_wave_names(&state.waves)
+                .to_json())
         })
         .await?;
     Ok(cached_json(body))

@@ -96,8 +96,8 @@ pub(super) async fn render_panel(
     match panel.chart {
         Chart::Tiles => tiles(state, panel, table, lang),
         Chart::Line | Chart::HeatMap | Chart::Bar => {
-            let drawn =
-                panel_svg(panel, table, &state.settings, lang).unwrap_or_else(|| Ok(String::new()));
+            let drawn = panel_svg(panel, table, &state.settings, lang, &state.waves)
+                .unwrap_or_else(|| Ok(String::new()));
             let body = svg(drawn, label)?;
             Ok(if panel.chart == Chart::Line {
                 body

@@ -376,6 +376,14 @@ fn the_demo_is_a_rollout_as_it_stands_today() {
     assert!(printed.contains("By region, 2026-W48"), "{printed}");
     let demo = data.join("demo");
     assert!(!data.join("demo-input").exists(), "generated files removed");
+    let out = uptake_command(&demo)
+        .args(["stats", "--format", "json"])
+        .output()
+        .expect("stats");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stats: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    let last = stats["last_event_time"].as_str().expect("last event time");
+    assert!(last.starts_with("2026-12-02T") && last <= now, "{last}");
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -141,6 +141,12 @@ pub(super) async fn stats(
         "imported_files": m.imports.len(),
         "first_date": range.map(|r| r.0.to_string()),
         "last_date": range.map(|r| r.1.to_string()),
+        // When an export or a feed last delivered: an event dated in the
+        // future (allowed with --allow-future) shows here too.
+        "last_event_time": s
+            .last_event_micros
+            .and_then(chrono::DateTime::from_timestamp_micros)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         "distinct_users": s.distinct_users,
         "licensees": store.table::<crate::model::Licensee>()?.len(),
         "waves": store.table::<crate::model::Wave>()?.len(),

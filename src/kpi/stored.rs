@@ -62,6 +62,8 @@ pub struct EventStats {
     pub unknown_user_ids: i64,
     pub events_of_unknown_modules: i64,
     pub unknown_module_ids: i64,
+    /// Time of the latest stored event (microseconds since the epoch).
+    pub last_event_micros: Option<i64>,
 }
 
 pub async fn event_stats(engine: &Engine) -> Result<EventStats> {
@@ -78,5 +80,6 @@ pub async fn event_stats(engine: &Engine) -> Result<EventStats> {
         unknown_user_ids: get("unknown_user_ids")?,
         events_of_unknown_modules: get("events_of_unknown_modules")?,
         unknown_module_ids: get("unknown_module_ids")?,
+        last_event_micros: c.int("last_event_micros")?.first().copied().flatten(),
     })
 }

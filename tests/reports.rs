@@ -186,10 +186,10 @@ async fn german_reports_embed_their_fonts_and_show_umlauts_and_euros() {
     let scope = api(&format!("/api/v1/kpi?from={week}&to={week}")).await;
     assert!(text.contains(&percent_de(&scope[0]["active_licensee_rate"])));
 
-    // Each wave's row of the breakdown, by the wave's id.
+    // Each wave's row of the breakdown, by the wave's name.
     let by_wave = api(&format!("/api/v1/kpi?by=wave&from={week}&to={week}")).await;
     for r in by_wave.as_array().expect("rows") {
-        let l = line(&text, r["wave"].as_str().expect("wave"));
+        let l = line(&text, r["wave_name"].as_str().expect("wave name"));
         if r["suppressed"] == true {
             assert!(l.contains("unterdrückt"), "{l}");
         } else {

@@ -254,7 +254,8 @@ fn tiles(
         .collect()
 }
 
-/// A table block of some columns of a table, suppressed rows marked.
+/// A table block of some columns of a table, suppressed rows marked,
+/// waves by name.
 fn table_block(
     title: String,
     table: &Table,
@@ -262,7 +263,9 @@ fn table_block(
     limit: usize,
     note: String,
     lang: Lang,
+    waves: &[Wave],
 ) -> Block {
+    let table = &*table.naming_waves(waves);
     let idx: Vec<usize> = columns
         .iter()
         .filter_map(|c| table.columns.iter().position(|t| t == c))
@@ -436,6 +439,7 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
                         usize::MAX,
                         String::new(),
                         lang,
+                        inputs.waves,
                     ));
                 }
             }
@@ -516,6 +520,7 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
                     report.lagging_limit,
                     note,
                     lang,
+                    inputs.waves,
                 ));
             }
             Section::Modules => {
@@ -555,6 +560,7 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
                     usize::MAX,
                     note,
                     lang,
+                    inputs.waves,
                 ));
                 if !report.by.is_empty() {
                     let p = panel(

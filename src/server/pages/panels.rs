@@ -236,6 +236,15 @@ async fn table_panel(
             }
             None => None,
         };
+        // Waves by name; the cell's data-value keeps the id.
+        let wave_name = |cell: &Cell| match cell {
+            Cell::Text(id) => state
+                .waves
+                .iter()
+                .find(|w| &w.wave_id == id)
+                .map_or_else(|| id.clone(), |w| w.name.clone()),
+            c => lang.cell(c),
+        };
         body.push(html! {
             tr {
                 @for &i in &shown_columns {
@@ -243,7 +252,9 @@ async fn table_panel(
                     @let numeric = matches!(cell, Cell::Int(_) | Cell::Rate(_) | Cell::Money(_));
                     td class=(if suppressed && matches!(cell, Cell::Empty) { "suppressed" } else if numeric { "num" } else { "" })
                        data-column=(table.columns[i]) data-value=(Table::cell_text(cell)) {
-                        @if suppressed && matches!(cell, Cell::Empty) { (lang.t("suppressed")) } @else { (lang.cell(cell)) }
+                        @if suppressed && matches!(cell, Cell::Empty) { (lang.t("suppressed")) }
+                        @else if table.columns[i] == "wave" { (wave_name(cell)) }
+                        @else { (lang.cell(cell)) }
                     }
                 }
                 @if let Some(s) = spark { td.trend { (s) } }

@@ -168,8 +168,10 @@ impl Shape {
 
     /// The demo's rollout as it stands at `now`: the pilot (whole teams,
     /// as pilots usually are) went live 14 weeks ago and three waves
-    /// followed it or will (10 and 6 weeks ago, in 3 weeks); the second
-    /// lags, and teams of 6 to 25 are large enough to be shown.
+    /// followed it or will (7 and 4 weeks ago, in 3 weeks); the first
+    /// passes its targets in the last complete week (so that the week's
+    /// reports have a highlight), the second lags, and teams of 6 to 25
+    /// are large enough to be shown.
     fn demo(now: chrono::DateTime<chrono::Utc>) -> Shape {
         let this_week = Week::containing(now.date_naive());
         let monday = |w: i32| this_week.offset(w).monday();
@@ -179,11 +181,11 @@ impl Shape {
             team_sizes: (6, 25),
             waves: vec![
                 ("W0", "Pilot", monday(-14)),
-                ("W1", "Wave 1 DACH & Nordics", monday(-10)),
+                ("W1", "Wave 1 DACH & Nordics", monday(-7)),
                 (
                     "W2",
                     "Wave 2 Benelux & France",
-                    monday(-6) + Duration::days(2),
+                    monday(-4) + Duration::days(2),
                 ),
                 ("W3", "Wave 3 UK & Ireland, Iberia", monday(3)),
             ],

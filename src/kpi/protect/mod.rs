@@ -1481,6 +1481,37 @@ mod tests {
         });
     }
 
+    /// A finest segment of `n` licensees in region R`values[0]`,
+    /// department D`values[1]`, team T`values[0..3]` and wave
+    /// W`values[3]`, with random regular, inactive and module users.
+    fn random_cell(
+        rng: &mut rand_chacha::ChaCha8Rng,
+        week: Week,
+        values: [String; 4],
+        n: i64,
+        modules: &[&str],
+    ) -> FinestCell {
+        use rand::Rng;
+        let [r, d, t, w] = values;
+        let regular = rng.random_range(0..=n);
+        FinestCell {
+            week,
+            values: vec![
+                format!("R{r}"),
+                format!("D{d}"),
+                format!("T{r}{d}{t}"),
+                format!("W{w}"),
+            ],
+            eligible: n,
+            regular,
+            inactive: rng.random_range(0..=n - regular),
+            module_users: modules
+                .iter()
+                .map(|m| (m.to_string(), rng.random_range(0..=n)))
+                .collect(),
+        }
+    }
+
     /// A random org chart of one week: 3 regions × 3 departments × 4
     /// teams × 2 waves, 1 to 12 licensees each, with regular, inactive
     /// and three modules' users.
@@ -1494,23 +1525,8 @@ mod tests {
                 for t in 0..4 {
                     for w in 0..2 {
                         let n: i64 = rng.random_range(1..=12);
-                        let regular = rng.random_range(0..=n);
-                        cells.push(FinestCell {
-                            week,
-                            values: vec![
-                                format!("R{r}"),
-                                format!("D{d}"),
-                                format!("T{r}{d}{t}"),
-                                format!("W{w}"),
-                            ],
-                            eligible: n,
-                            regular,
-                            inactive: rng.random_range(0..=n - regular),
-                            module_users: ["a", "b", "c"]
-                                .iter()
-                                .map(|m| (m.to_string(), rng.random_range(0..=n)))
-                                .collect(),
-                        });
+                        let values = [r, d, t, w].map(|i| i.to_string());
+                        cells.push(random_cell(&mut rng, week, values, n, &["a", "b", "c"]));
                     }
                 }
             }
@@ -1663,23 +1679,13 @@ mod tests {
                         if n == 0 {
                             continue;
                         }
-                        let regular = rng.random_range(0..=n);
-                        cells.push(FinestCell {
-                            week,
-                            values: vec![
-                                format!("R{r}"),
-                                format!("D{d}"),
-                                format!("T{r}{d}{t}"),
-                                format!("{w}{r}"),
-                            ],
-                            eligible: n,
-                            regular,
-                            inactive: rng.random_range(0..=n - regular),
-                            module_users: ["a", "b"]
-                                .iter()
-                                .map(|m| (m.to_string(), rng.random_range(0..=n)))
-                                .collect(),
-                        });
+                        let values = [
+                            r.to_string(),
+                            d.to_string(),
+                            t.to_string(),
+                            format!("{w}{r}"),
+                        ];
+                        cells.push(random_cell(&mut rng, week, values, n, &["a", "b"]));
                     }
                 }
             }

@@ -354,6 +354,31 @@ fn bad_arguments_are_named() {
         assert!(!out.status.success(), "{args:?}");
         assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
     }
+    // An object store's address is not a local folder named "s3:".
+    for data in ["s3://bucket/uptake", "gs://bucket/uptake"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_uptake"))
+            .args(["--data", data, "kpi"])
+            .env_remove("UPTAKE_DATA")
+            .current_dir(tmp.path())
+            .output()
+            .expect("run");
+        assert!(!out.status.success(), "{data}");
+        assert!(
+            stderr(&out).contains("is not a directory on this machine"),
+            "{data}: {}",
+            stderr(&out)
+        );
+        let scheme = data.split_once("://").map(|(s, _)| format!("{s}:"));
+        assert!(!tmp.path().join(scheme.expect("scheme")).exists());
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_uptake"))
+        .args(["stats"])
+        .env("UPTAKE_DATA", "s3://bucket/uptake")
+        .current_dir(tmp.path())
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(!tmp.path().join("s3:").exists());
 }
 
 /// `uptake demo` without `--sample`: the rollout as it stands on a

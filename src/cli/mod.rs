@@ -48,11 +48,28 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Global {
     /// Data directory holding everything uptake stores.
-    #[arg(long, global = true, env = "UPTAKE_DATA", default_value = "data")]
+    #[arg(long, global = true, env = "UPTAKE_DATA", default_value = "data", value_parser = local_dir)]
     pub data: PathBuf,
     /// Settings file (TOML); default ./uptake.toml when it exists.
     #[arg(long, global = true, env = "UPTAKE_CONFIG")]
     pub config: Option<PathBuf>,
+}
+
+/// A data directory on this machine. An address such as `s3://bucket/data`
+/// is refused, not taken as a local folder named `s3:`.
+fn local_dir(value: &str) -> std::result::Result<PathBuf, String> {
+    if let Some((scheme, _)) = value.split_once("://")
+        && !scheme.is_empty()
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    {
+        return Err(format!(
+            "{scheme}:// is not a directory on this machine: uptake keeps its data in a local \
+             directory (object storage is not supported yet)"
+        ));
+    }
+    Ok(PathBuf::from(value))
 }
 
 #[derive(Debug, Subcommand)]

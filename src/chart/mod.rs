@@ -505,3 +505,26 @@ pub fn sparkline(values: &[Option<f64>], target: Option<f64>, size: (u32, u32)) 
     }
     Ok(svg)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_wrap_at_spaces_and_long_words_get_smaller() {
+        // "Quotes & Pricing" was cut to "Quotes & Pric" in a 100 px cell.
+        let (lines, size) = wrap("Quotes & Pricing", 96, 15);
+        assert_eq!(lines, ["Quotes &", "Pricing"]);
+        assert_eq!(size, 15);
+        assert!(
+            lines
+                .iter()
+                .all(|l| text_width(l.chars().count(), size) <= 96)
+        );
+        // One word wider than the cell: a smaller font, not a cut.
+        let (lines, size) = wrap("Opportunities", 80, 15);
+        assert_eq!(lines, ["Opportunities"]);
+        assert!(size < 15 && text_width(13, size) <= 80, "{size}");
+        assert_eq!(wrap("", 80, 15).0, [""]);
+    }
+}

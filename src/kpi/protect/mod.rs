@@ -1310,15 +1310,18 @@ impl System {
                 }
             }
             // The organisation itself goes last: hiding it hides the
-            // figures everyone looks at first.
+            // figures everyone looks at first. So do its twins (the pilot
+            // wave while only the pilot is live): hiding one hides it.
             let root = self.nodes_of.first().map(|of| of[0]);
-            let below_root: Vec<usize> =
-                shown.iter().copied().filter(|&i| Some(i) != root).collect();
+            let is_root = |i: usize| {
+                root.is_some_and(|r| i == r || self.twins.get(&r).is_some_and(|t| t.contains(&i)))
+            };
+            let below_root: Vec<usize> = shown.iter().copied().filter(|&i| !is_root(i)).collect();
             let preferred = self.smallest(below_root.iter().copied().filter(|&i| prefer(i)));
             if let Some(i) = preferred.or_else(|| self.smallest(below_root.into_iter())) {
                 return Some(i);
             }
-            last_resort = last_resort.or(root.filter(|r| shown.contains(r)));
+            last_resort = last_resort.or(shown.iter().copied().find(|&i| is_root(i)));
             frontier = next;
         }
         last_resort
@@ -1714,6 +1717,43 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Finest segments of a week in a tab-separated file: region,
+    /// department, team, wave, eligible, regular, inactive, module users
+    /// (`module=users,...`), week.
+    fn week_from_tsv(text: &str) -> Vec<FinestCell> {
+        text.lines()
+            .map(|line| {
+                let f: Vec<&str> = line.split('\t').collect();
+                let number = |i: usize| f[i].parse::<i64>().expect("number");
+                FinestCell {
+                    week: f[8].parse().expect("week"),
+                    values: f[..4].iter().map(|v| v.to_string()).collect(),
+                    eligible: number(4),
+                    regular: number(5),
+                    inactive: number(6),
+                    module_users: f[7]
+                        .split(',')
+                        .filter_map(|m| m.split_once('='))
+                        .map(|(m, u)| (m.to_string(), u.parse().expect("users")))
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn while_only_the_pilot_is_live_the_organisation_stays_shown() {
+        // A demo week (3,000 licensees, one in five of each team in the
+        // pilot) where only the pilot is live: the organisation and the
+        // pilot wave are the same licensees (twins). A module's leak once
+        // hid the pilot wave as "the smallest shown segment" next to it,
+        // and with it the organisation.
+        let cells = week_from_tsv(include_str!("testdata/pilot_only_week.tsv"));
+        let decision = WeekDecision::compute(&cells, 5, 0, None, 2);
+        assert!(!decision.hidden(&[], &[]));
+        assert!(!decision.hidden(&[Dimension::Wave], &["W0".to_string()]));
     }
 
     #[test]

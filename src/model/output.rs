@@ -252,7 +252,7 @@ pub fn csv_field(s: &str) -> String {
 /// The name of the wave a cell holds the id of; the id itself for a wave
 /// the table does not know (a directory's wave without a row in
 /// waves.csv).
-fn wave_name(cell: &Cell, waves: &[crate::model::Wave]) -> String {
+pub fn wave_name(cell: &Cell, waves: &[crate::model::Wave]) -> String {
     let Cell::Text(id) = cell else {
         return String::new();
     };

@@ -16,7 +16,7 @@ use crate::chart::{
 use crate::dashboard::{Chart, Dashboard, Panel, View};
 use crate::i18n::Lang;
 use crate::kpi::{self, Cell, Request, Table};
-use crate::model::Week;
+use crate::model::{Week, output};
 use crate::server::error::ApiError;
 use crate::server::params::Params;
 use crate::server::state::AppState;
@@ -236,15 +236,6 @@ async fn table_panel(
             }
             None => None,
         };
-        // Waves by name; the cell's data-value keeps the id.
-        let wave_name = |cell: &Cell| match cell {
-            Cell::Text(id) => state
-                .waves
-                .iter()
-                .find(|w| &w.wave_id == id)
-                .map_or_else(|| id.clone(), |w| w.name.clone()),
-            c => lang.cell(c),
-        };
         body.push(html! {
             tr {
                 @for &i in &shown_columns {
@@ -253,7 +244,8 @@ async fn table_panel(
                     td class=(if suppressed && matches!(cell, Cell::Empty) { "suppressed" } else if numeric { "num" } else { "" })
                        data-column=(table.columns[i]) data-value=(Table::cell_text(cell)) {
                         @if suppressed && matches!(cell, Cell::Empty) { (lang.t("suppressed")) }
-                        @else if table.columns[i] == "wave" { (wave_name(cell)) }
+                        // Waves by name; data-value keeps the id.
+                        @else if table.columns[i] == "wave" { (output::wave_name(cell, &state.waves)) }
                         @else { (lang.cell(cell)) }
                     }
                 }

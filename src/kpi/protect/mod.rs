@@ -1102,7 +1102,19 @@ impl System {
                 }
             }
             if !mended {
-                hiding.figures = count(&hidden) - hiding.below_k - hiding.differencing;
+                self.show_the_organisation_again(
+                    k,
+                    &mut hidden,
+                    seed,
+                    &sums_of,
+                    &mut learnt,
+                    threads,
+                );
+                // The organisation shown again may have been counted
+                // against differencing.
+                let complements = count(&hidden) - hiding.below_k;
+                hiding.differencing = hiding.differencing.min(complements);
+                hiding.figures = complements - hiding.differencing;
                 return (hidden, hiding, learnt);
             }
         }
@@ -1213,6 +1225,41 @@ impl System {
 
     fn smallest(&self, nodes: impl Iterator<Item = usize>) -> Option<usize> {
         nodes.min_by_key(|&i| (self.value[i], i))
+    }
+
+    /// The whole organisation, when it was hidden to mend a leak and what
+    /// was hidden after it protects everything without it, is shown again:
+    /// only when rules 2 and 3 and the audit all hold with it shown (and an
+    /// earlier decision of the week did not hide it). A leak mended late in
+    /// the search can leave the figure everyone looks at first hidden for
+    /// nothing.
+    fn show_the_organisation_again(
+        &self,
+        k: i64,
+        hidden: &mut Vec<bool>,
+        seed: Option<&[bool]>,
+        sums_of: &[Vec<usize>],
+        learnt: &mut disclosure::Learnt,
+        threads: usize,
+    ) {
+        let Some(root) = self.nodes_of.first().map(|of| of[0]) else {
+            return;
+        };
+        if !hidden[root] || self.value[root] < k || seed.is_some_and(|s| s[root]) {
+            return;
+        }
+        let mut shown = hidden.clone();
+        shown[root] = false;
+        for &t in self.twins.get(&root).into_iter().flatten() {
+            shown[t] = false;
+        }
+        let holds = !self.partners(k, &mut shown.clone())
+            && self.leaks(k, &shown, sums_of).is_empty()
+            && disclosure::leaks(&self.input(), &shown, k, learnt, threads).is_empty();
+        tracing::debug!(holds, "the organisation shown again");
+        if holds {
+            *hidden = shown;
+        }
     }
 
     /// Rule 2 over every sum whose whole is shown. A single hidden part of
@@ -1754,6 +1801,23 @@ mod tests {
         let decision = WeekDecision::compute(&cells, 5, 0, None, 2);
         assert!(!decision.hidden(&[], &[]));
         assert!(!decision.hidden(&[Dimension::Wave], &["W0".to_string()]));
+    }
+
+    #[test]
+    fn the_organisation_hidden_for_nothing_is_shown_again() {
+        // The same demo in the week its second wave goes live: leaks of
+        // 1- and 2-person segments' inactive counts took ten audit rounds,
+        // and the last mend hid the organisation, which the segments hidden
+        // by then made unnecessary.
+        let cells = week_from_tsv(include_str!("testdata/second_go_live_week.tsv"));
+        let decision = WeekDecision::compute(&cells, 5, 0, None, 2);
+        assert!(!decision.hidden(&[], &[]));
+        // Shown again only where the audit holds: audited from scratch
+        // starting from it, nothing more is hidden.
+        let mut again = decision.clone();
+        again.learnt = None;
+        let audited = WeekDecision::compute(&cells, 5, 0, Some(&again), 1);
+        assert_eq!(audited.shown, decision.shown);
     }
 
     #[test]

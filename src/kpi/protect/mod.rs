@@ -811,8 +811,13 @@ impl System {
             }
         }
         let twins = twins(value.len(), &sums);
+        let mut headline = vec![false; value.len()];
+        for (&(mask, _), &id) in &nodes {
+            headline[id] = mask.count_ones() <= 1 && mask != 1 << Dimension::Team.index();
+        }
         let system = System {
             twins,
+            headline,
             finest_node: nodes_of.iter().map(|of| of[full]).collect(),
             cell_eligible: finest.iter().map(|c| c.eligible).collect(),
             figures: figures(finest, &nodes_of, value.len()),
@@ -918,6 +923,10 @@ const SLACK_TRIES: u32 = 2;
 /// can take a round for each neighbour.
 const NEIGHBOUR_TRIES: u32 = 8;
 
+/// How many hidden regions, departments, waves or the organisation a
+/// decision tries to show again at its end (each an audit).
+const SHOWN_AGAIN: usize = 8;
+
 /// After how many rounds with the same leaks every leak hides a segment of
 /// its own.
 const STALLED_ROUNDS: u32 = 2;
@@ -933,6 +942,9 @@ struct System {
     /// departments and regions). Hiding one of them and showing another
     /// hides nothing, so they are hidden together.
     twins: HashMap<usize, Vec<usize>>,
+    /// Nodes of the tables people look at first: the whole organisation,
+    /// and by region, by department or by wave alone.
+    headline: Vec<bool>,
     /// The finest segments of each node, and the 16 nodes of each finest
     /// segment (by mask of dimensions).
     cells_of: Vec<Vec<u32>>,
@@ -1102,16 +1114,13 @@ impl System {
                 }
             }
             if !mended {
-                self.show_the_organisation_again(
-                    k,
-                    &mut hidden,
-                    seed,
-                    &sums_of,
-                    &mut learnt,
-                    threads,
-                );
-                // The organisation shown again may have been counted
-                // against differencing.
+                if self.show_headlines_again(k, &mut hidden, seed, &sums_of, threads) {
+                    // The moves were found with those segments hidden; they
+                    // may change what is now shown.
+                    learnt = disclosure::Learnt::default();
+                }
+                // Segments shown again may have been counted against
+                // differencing.
                 let complements = count(&hidden) - hiding.below_k;
                 hiding.differencing = hiding.differencing.min(complements);
                 hiding.figures = complements - hiding.differencing;
@@ -1227,39 +1236,52 @@ impl System {
         nodes.min_by_key(|&i| (self.value[i], i))
     }
 
-    /// The whole organisation, when it was hidden to mend a leak and what
-    /// was hidden after it protects everything without it, is shown again:
-    /// only when rules 2 and 3 and the audit all hold with it shown (and an
-    /// earlier decision of the week did not hide it). A leak mended late in
-    /// the search can leave the figure everyone looks at first hidden for
-    /// nothing.
-    fn show_the_organisation_again(
+    /// The segments people look at first (the whole organisation, then
+    /// each region, department and wave, largest first), when one was
+    /// hidden to mend a leak and what was hidden after it protects
+    /// everything without it, are shown again: each only when rules 2 and
+    /// 3 and the audit all hold with it shown, and never one an earlier
+    /// decision of the week hid. A leak mended late in the search can leave
+    /// them hidden for nothing. At most [`SHOWN_AGAIN`] are tried, each an
+    /// audit of every figure. Whether any was shown again.
+    fn show_headlines_again(
         &self,
         k: i64,
         hidden: &mut Vec<bool>,
         seed: Option<&[bool]>,
         sums_of: &[Vec<usize>],
-        learnt: &mut disclosure::Learnt,
         threads: usize,
-    ) {
-        let Some(root) = self.nodes_of.first().map(|of| of[0]) else {
-            return;
-        };
-        if !hidden[root] || self.value[root] < k || seed.is_some_and(|s| s[root]) {
-            return;
+    ) -> bool {
+        let root = self.nodes_of.first().map(|of| of[0]);
+        let mut any = false;
+        let mut candidates: Vec<usize> = (0..self.value.len())
+            .filter(|&i| self.headline[i] && hidden[i] && self.value[i] >= k)
+            .filter(|&i| !seed.is_some_and(|s| s[i]))
+            .collect();
+        candidates
+            .sort_unstable_by_key(|&i| (Some(i) != root, std::cmp::Reverse(self.value[i]), i));
+        for node in candidates.into_iter().take(SHOWN_AGAIN) {
+            if !hidden[node] {
+                continue; // shown with a twin
+            }
+            let mut shown = hidden.clone();
+            shown[node] = false;
+            for &t in self.twins.get(&node).into_iter().flatten() {
+                shown[t] = false;
+            }
+            // A fresh audit: the moves learnt so far may change the
+            // segment's own finest segments, which showing it fixes.
+            let mut fresh = disclosure::Learnt::default();
+            let holds = !self.partners(k, &mut shown.clone())
+                && self.leaks(k, &shown, sums_of).is_empty()
+                && disclosure::leaks(&self.input(), &shown, k, &mut fresh, threads).is_empty();
+            tracing::debug!(node, value = self.value[node], holds, "shown again");
+            if holds {
+                *hidden = shown;
+                any = true;
+            }
         }
-        let mut shown = hidden.clone();
-        shown[root] = false;
-        for &t in self.twins.get(&root).into_iter().flatten() {
-            shown[t] = false;
-        }
-        let holds = !self.partners(k, &mut shown.clone())
-            && self.leaks(k, &shown, sums_of).is_empty()
-            && disclosure::leaks(&self.input(), &shown, k, learnt, threads).is_empty();
-        tracing::debug!(holds, "the organisation shown again");
-        if holds {
-            *hidden = shown;
-        }
+        any
     }
 
     /// Rule 2 over every sum whose whole is shown. A single hidden part of
@@ -1804,14 +1826,15 @@ mod tests {
     }
 
     #[test]
-    fn the_organisation_hidden_for_nothing_is_shown_again() {
+    fn headline_segments_hidden_for_nothing_are_shown_again() {
         // The same demo in the week its second wave goes live: leaks of
         // 1- and 2-person segments' inactive counts took ten audit rounds,
-        // and the last mend hid the organisation, which the segments hidden
-        // by then made unnecessary.
+        // and the last mends hid the pilot wave and the organisation, which
+        // the segments hidden by then made unnecessary.
         let cells = week_from_tsv(include_str!("testdata/second_go_live_week.tsv"));
         let decision = WeekDecision::compute(&cells, 5, 0, None, 2);
         assert!(!decision.hidden(&[], &[]));
+        assert!(!decision.hidden(&[Dimension::Wave], &["W0".to_string()]));
         // Shown again only where the audit holds: audited from scratch
         // starting from it, nothing more is hidden.
         let mut again = decision.clone();

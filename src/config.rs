@@ -891,6 +891,19 @@ mod tests {
             .apply_env(|v| (v == "UPTAKE_REGULAR_WINDOW_WEEKS").then(|| "four".into()))
             .expect_err("env");
         assert!(err.to_string().contains("UPTAKE_REGULAR_WINDOW_WEEKS"));
+        // A now that is not a time, or one far out of range, is refused.
+        for bad in [
+            "yesterday",
+            "2027-13-40T00:00:00Z",
+            "+99999-01-01T00:00:00Z",
+            "",
+        ] {
+            let err = s
+                .apply_env(|v| (v == "UPTAKE_NOW").then(|| bad.into()))
+                .expect_err("now");
+            assert!(err.to_string().contains("UPTAKE_NOW"), "{bad}: {err}");
+        }
+        assert_eq!(s.now, None);
         s.timezone = "Mars/Olympus".into();
         assert!(
             s.validate()

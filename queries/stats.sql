@@ -7,7 +7,6 @@ SELECT count(*) AS events,
        count(DISTINCT CASE WHEN d.user_id IS NULL THEN e.user_id END) AS unknown_user_ids,
        sum(CASE WHEN m.module_id IS NULL THEN 1 ELSE 0 END) AS events_of_unknown_modules,
        count(DISTINCT CASE WHEN m.module_id IS NULL THEN e.module END) AS unknown_module_ids,
-       CAST(min(e.event_time) AS BIGINT) AS first_event_micros,
        CAST(max(e.event_time) AS BIGINT) AS last_event_micros
 FROM events e
 LEFT JOIN directory d ON e.user_id = d.user_id

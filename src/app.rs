@@ -19,6 +19,7 @@ use crate::kpi::protect;
 use crate::schedule::Scheduler;
 use crate::server::{AppState, Server, state};
 use crate::store::Store;
+use crate::store::remote::Remote;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +56,16 @@ pub struct Options {
     /// Report definitions (`*.toml`); `None`: `./reports` when it exists,
     /// else the built-in ones.
     pub reports: Option<PathBuf>,
+    /// The object store when `data` is the working copy of a data
+    /// directory there: each flush is committed to it, and what else
+    /// changes (tokens, users, the audit and run logs) every
+    /// [`COMMIT_EVERY`].
+    pub remote: Option<Arc<tokio::sync::Mutex<Remote>>>,
 }
+
+/// How often the server commits changes other than flushes to the object
+/// store; every tenth time it also removes objects no commit names.
+pub const COMMIT_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The server, built and bound, not yet serving.
 pub struct App {
@@ -64,6 +74,7 @@ pub struct App {
     state: Arc<AppState>,
     scheduler: Scheduler,
     ingest: Arc<Ingest>,
+    remote: Option<Arc<tokio::sync::Mutex<Remote>>>,
 }
 
 impl App {
@@ -77,7 +88,11 @@ impl App {
         store.check_pseudonym(&settings)?;
         // Events acknowledged before a stop are replayed from the log and
         // stored before the figures are computed.
-        let ingest = Arc::new(Ingest::open(store.clone(), &settings)?);
+        let mut ingest = Ingest::open(store.clone(), &settings)?;
+        if let Some(remote) = &options.remote {
+            ingest = ingest.with_commit(commit_hook(remote.clone()));
+        }
+        let ingest = Arc::new(ingest);
         let store = ingest.flush()?.unwrap_or(store);
         // Protection decisions are cached with the figures' share.
         let protections =
@@ -129,6 +144,7 @@ impl App {
             state,
             scheduler,
             ingest,
+            remote: options.remote,
         })
     }
 
@@ -171,12 +187,16 @@ impl App {
             state,
             scheduler,
             ingest,
+            remote,
         } = self;
-        let loops = [
+        let mut loops = vec![
             tokio::spawn(scheduler.run_forever()),
             tokio::spawn(flusher::run_forever(ingest.clone(), state.live.clone())),
             tokio::spawn(state.audit.clone().flush_refusals_forever()),
         ];
+        if let Some(remote) = &remote {
+            loops.push(tokio::spawn(commit_forever(remote.clone())));
+        }
         let served = server
             .run(shutdown)
             .await
@@ -186,7 +206,36 @@ impl App {
         }
         flusher::flush(&ingest).await;
         state.audit.flush_refusals(true);
+        if let Some(remote) = &remote
+            && let Err(e) = remote.lock().await.push(true, false).await
+        {
+            tracing::error!(error = %e, "committing to the object store at shutdown failed");
+        }
         served
+    }
+}
+
+/// Commits each flush to the object store before its log segments go
+/// ([`Ingest::with_commit`]).
+fn commit_hook(remote: Arc<tokio::sync::Mutex<Remote>>) -> crate::ingest::CommitHook {
+    let handle = tokio::runtime::Handle::current();
+    Box::new(move || {
+        tokio::task::block_in_place(|| {
+            handle.block_on(async { remote.lock().await.push(true, false).await })
+        })
+        .map(|_| ())
+        .map_err(Into::into)
+    })
+}
+
+/// Commits what changed besides flushes every [`COMMIT_EVERY`].
+async fn commit_forever(remote: Arc<tokio::sync::Mutex<Remote>>) {
+    for round in 1u64.. {
+        tokio::time::sleep(COMMIT_EVERY).await;
+        let collect = round % 10 == 0;
+        if let Err(e) = remote.lock().await.push(true, collect).await {
+            tracing::error!(error = %e, "committing to the object store failed");
+        }
     }
 }
 

@@ -354,8 +354,12 @@ fn bad_arguments_are_named() {
         assert!(!out.status.success(), "{args:?}");
         assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
     }
-    // An object store's address is not a local folder named "s3:".
-    for data in ["s3://bucket/uptake", "gs://bucket/uptake"] {
+    // An object store's address is not a local folder named "s3:"; what
+    // uptake cannot use is named.
+    for (data, message) in [
+        ("gs://bucket/uptake", "gs:// is not supported"),
+        ("s3://Not_A_Bucket/uptake", "is not an S3 bucket name"),
+    ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_uptake"))
             .args(["--data", data, "kpi"])
             .env_remove("UPTAKE_DATA")
@@ -363,21 +367,28 @@ fn bad_arguments_are_named() {
             .output()
             .expect("run");
         assert!(!out.status.success(), "{data}");
-        assert!(
-            stderr(&out).contains("is not a directory on this machine"),
-            "{data}: {}",
-            stderr(&out)
-        );
-        let scheme = data.split_once("://").map(|(s, _)| format!("{s}:"));
-        assert!(!tmp.path().join(scheme.expect("scheme")).exists());
+        assert!(stderr(&out).contains(message), "{data}: {}", stderr(&out));
     }
+    // An object store that does not answer: named, and nothing local is
+    // taken for it.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_uptake"))
         .args(["stats"])
         .env("UPTAKE_DATA", "s3://bucket/uptake")
+        .env("UPTAKE_LOCAL_DIR", tmp.path().join("copy"))
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_ALLOW_HTTP", "true")
+        .env("AWS_ACCESS_KEY_ID", "uptake")
+        .env("AWS_SECRET_ACCESS_KEY", "uptake")
+        .env("AWS_REGION", "us-east-1")
         .current_dir(tmp.path())
         .output()
         .expect("run");
     assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("s3://bucket/uptake: "),
+        "{}",
+        stderr(&out)
+    );
     assert!(!tmp.path().join("s3:").exists());
 }
 

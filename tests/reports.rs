@@ -543,6 +543,7 @@ async fn failed_deliveries_are_retried_recorded_and_shown() {
         listen: ([127, 0, 0, 1], 0).into(),
         dashboards: None,
         reports: Some(reports.clone()),
+        remote: None,
     };
     let app = uptake::app::App::build(uptake::config::Settings::default(), options)
         .await

@@ -25,6 +25,7 @@ use crate::config::Settings;
 use crate::engine::Engine;
 use crate::kpi::{self, Format};
 use crate::model::Week;
+use crate::store::remote::{Location, Remote};
 use crate::store::{self, Store};
 
 use access::{token_command, user_command};
@@ -47,29 +48,24 @@ pub struct Cli {
 /// Options of every command.
 #[derive(Debug, Args)]
 pub struct Global {
-    /// Data directory holding everything uptake stores.
-    #[arg(long, global = true, env = "UPTAKE_DATA", default_value = "data", value_parser = local_dir)]
+    /// Data directory holding everything uptake stores: a local directory,
+    /// or s3://bucket/prefix in S3-compatible object storage (credentials
+    /// and endpoint from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+    /// AWS_REGION, AWS_ENDPOINT_URL, AWS_ALLOW_HTTP).
+    #[arg(long = "data", global = true, env = "UPTAKE_DATA", default_value = "data", value_parser = Location::parse)]
+    pub location: Location,
+    /// With an s3:// data directory: the local working copy, which also
+    /// holds the ingestion log of `serve` (keep it on a disk that survives
+    /// restarts). Default: $XDG_STATE_HOME/uptake/s3/BUCKET/PREFIX.
+    #[arg(long, global = true, env = "UPTAKE_LOCAL_DIR")]
+    pub local_dir: Option<PathBuf>,
+    /// The directory the commands work on: `--data`, or the working copy
+    /// of an s3:// data directory.
+    #[arg(skip)]
     pub data: PathBuf,
     /// Settings file (TOML); default ./uptake.toml when it exists.
     #[arg(long, global = true, env = "UPTAKE_CONFIG")]
     pub config: Option<PathBuf>,
-}
-
-/// A data directory on this machine. An address such as `s3://bucket/data`
-/// is refused, not taken as a local folder named `s3:`.
-fn local_dir(value: &str) -> std::result::Result<PathBuf, String> {
-    if let Some((scheme, _)) = value.split_once("://")
-        && !scheme.is_empty()
-        && scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-    {
-        return Err(format!(
-            "{scheme}:// is not a directory on this machine: uptake keeps its data in a local \
-             directory (object storage is not supported yet)"
-        ));
-    }
-    Ok(PathBuf::from(value))
 }
 
 #[derive(Debug, Subcommand)]
@@ -182,7 +178,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Runs a command; what it prints for the user goes to stdout, notes to
 /// stderr.
-pub async fn run(cli: Cli) -> Result<()> {
+pub async fn run(mut cli: Cli) -> Result<()> {
+    let mut remote = open_data(&mut cli.global, &cli.command).await?;
+    let commits = cli.command.commits();
     let settings = || Settings::load(cli.global.config.as_deref());
     match cli.command {
         Command::Import(cmd) => data::import(&cli.global, cmd, &settings()?)?,
@@ -237,7 +235,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => {
             let mut settings = settings()?;
             settings.import.allow_future |= args.allow_future;
-            serve(&cli.global, &args, settings).await?;
+            serve(&cli.global, &args, settings, remote.take()).await?;
         }
         Command::Report(cmd) => {
             let settings = settings()?;
@@ -258,7 +256,55 @@ pub async fn run(cli: Cli) -> Result<()> {
             crate::bench::ingest::run(&args).await?;
         }
     }
+    if let Some(remote) = &mut remote {
+        remote
+            .push(commits, commits)
+            .await
+            .map_err(store::Error::from)?;
+    }
     Ok(())
+}
+
+/// Sets `global.data` to the directory the command works on; for an
+/// s3:// data directory, that is the working copy, brought to the latest
+/// commit ([`Remote::open`]).
+async fn open_data(global: &mut Global, command: &Command) -> Result<Option<Remote>> {
+    let dir = match &global.location {
+        Location::Local(path) => {
+            global.data = path.clone();
+            return Ok(None);
+        }
+        Location::S3 { .. } if !command.uses_data() => return Ok(None),
+        location => global
+            .local_dir
+            .clone()
+            .or_else(|| location.default_local_dir())
+            .unwrap_or_default(),
+    };
+    let remote = Remote::open(&global.location, &dir)
+        .await
+        .map_err(store::Error::from)?;
+    global.data = dir;
+    Ok(Some(remote))
+}
+
+impl Command {
+    /// Whether the command reads or writes the data directory.
+    fn uses_data(&self) -> bool {
+        !matches!(
+            self,
+            Command::Sample(_) | Command::Bench(_) | Command::BenchIngest(_)
+        )
+    }
+
+    /// Whether what the command changes in the data directory is
+    /// committed; the figures commands only add derived files.
+    fn commits(&self) -> bool {
+        !matches!(
+            self,
+            Command::Kpi { .. } | Command::Modules(_) | Command::Lagging(_) | Command::Stats { .. }
+        )
+    }
 }
 
 /// Opens the store and the engine, refusing stale derived data.

@@ -40,12 +40,21 @@ pub struct ServeArgs {
 
 /// Opens the data (or the demo data), checks the dashboards, computes the
 /// figures of the stored weeks, then serves until Ctrl-C or SIGTERM.
-pub(super) async fn serve(global: &Global, args: &ServeArgs, settings: Settings) -> Result<()> {
+pub(super) async fn serve(
+    global: &Global,
+    args: &ServeArgs,
+    settings: Settings,
+    remote: Option<crate::store::remote::Remote>,
+) -> Result<()> {
     let mut options = crate::app::Options {
         data: global.data.clone(),
         listen: args.listen,
         dashboards: args.dashboards.clone(),
         reports: args.reports.reports.clone(),
+        remote: remote.map(|mut r| {
+            r.keep_open();
+            std::sync::Arc::new(tokio::sync::Mutex::new(r))
+        }),
     };
     let mut sign_in = None;
     if args.demo {

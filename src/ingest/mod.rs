@@ -150,7 +150,14 @@ pub struct Ingest {
     status: Mutex<Status>,
     free_disk: Mutex<Option<(Instant, u64)>>,
     pub parsing: tokio::sync::Semaphore,
+    /// Makes a flush durable beyond this machine (commits the working copy
+    /// of a data directory in object storage, [`crate::store::remote`]);
+    /// log segments are removed only once it succeeded.
+    on_commit: Option<CommitHook>,
 }
+
+/// What [`Ingest::with_commit`] runs after each flush.
+pub type CommitHook = Box<dyn Fn() -> crate::store::Result<()> + Send + Sync>;
 
 fn now_seconds() -> i64 {
     chrono::Utc::now().timestamp()
@@ -293,7 +300,16 @@ impl Ingest {
             status: Mutex::new(status),
             free_disk: Mutex::new(None),
             parsing: tokio::sync::Semaphore::new(PARSING),
+            on_commit: None,
         })
+    }
+
+    /// Runs `hook` after each flush, before the log segments it stored are
+    /// removed: when it fails, they stay, and are replayed by the next
+    /// start unless a later flush's hook succeeds.
+    pub fn with_commit(mut self, hook: CommitHook) -> Ingest {
+        self.on_commit = Some(hook);
+        self
     }
 
     pub fn settings(&self) -> &Settings {
@@ -389,16 +405,25 @@ impl Ingest {
         match result {
             Ok(events) => {
                 self.pending.fetch_sub(batch.events, Ordering::AcqRel);
-                for (seq, path) in wal::segments(&self.root.join("wal"))? {
-                    if seq <= batch.seq {
-                        let _ = std::fs::remove_file(path);
+                let committed = self.on_commit.as_ref().map_or(Ok(()), |commit| commit());
+                match &committed {
+                    Ok(()) => {
+                        for (seq, path) in wal::segments(&self.root.join("wal"))? {
+                            if seq <= batch.seq {
+                                let _ = std::fs::remove_file(path);
+                            }
+                        }
                     }
+                    Err(e) => tracing::error!(
+                        error = %e,
+                        "the flushed events are stored here but not committed; they stay in the log"
+                    ),
                 }
                 status.last_flush =
                     Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
                 status.last_flush_events = events;
                 status.last_flush_millis = started.elapsed().as_millis() as u64;
-                status.last_error = None;
+                status.last_error = committed.err().map(|e| e.to_string());
                 tracing::debug!(events, millis = status.last_flush_millis, "flushed");
                 Ok(Some(store.clone()))
             }

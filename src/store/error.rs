@@ -63,6 +63,8 @@ pub enum Error {
     Settings(#[from] crate::config::Error),
     #[error(transparent)]
     Source(#[from] crate::connect::Error),
+    #[error(transparent)]
+    Remote(#[from] super::remote::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -33,6 +33,7 @@
 //! reports/runs.jsonl, reports/lock     scheduled report runs (schedule)
 //! reports/out/*.pdf                    rendered PDFs kept for retries
 //! demo/                                `uptake serve --demo`'s own data directory
+//! sync.lock, .remote.json              the working copy of a data directory in object storage (store::remote)
 //! ```
 //!
 //! Raw events are the source of truth. Every event import writes new files
@@ -51,6 +52,7 @@ mod live;
 pub mod manifest;
 pub mod pseudonym;
 pub mod quarantine;
+pub mod remote;
 pub mod rollup;
 pub mod seen;
 pub mod tables;

@@ -29,7 +29,11 @@ impl Server {
     /// Starts it on a port chosen before (to restart it where clients
     /// expect it); 0 lets it pick one.
     pub fn start_on(data: &Path, port: u16, env: &[(&str, &str)]) -> Server {
-        let mut command = uptake_command(data);
+        Server::start_command(uptake_command(data), port, env)
+    }
+
+    /// Starts `uptake serve` from a command that names the data directory.
+    pub fn start_command(mut command: Command, port: u16, env: &[(&str, &str)]) -> Server {
         command
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .env("UPTAKE_IMPORT_ALLOW_FUTURE", "true")

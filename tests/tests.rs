@@ -9,6 +9,7 @@ mod cli;
 mod differential;
 mod ingest;
 mod layers;
+mod object_store;
 mod queries;
 mod reference;
 mod reports;

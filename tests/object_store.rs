@@ -1,0 +1,629 @@
+//! A data directory in S3-compatible object storage (`--data
+//! s3://bucket/prefix`), against a real S3 server on loopback:
+//! `moto_server` from PyPI (`pip install 'moto[server]'`; `.ci/install`
+//! installs it). Every command on it, figures equal to a local store's,
+//! two writers, a process killed mid-import, and `serve` committing
+//! posted events so that another machine sees them.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use object_store::path::Path as Key;
+use object_store::{ObjectStoreExt, PutPayload};
+use uptake::store::Store;
+use uptake::store::remote::{self, Remote};
+
+use crate::support::{
+    SAMPLE_NOW, Server, free_port, repo, request, sample_store, stderr, stdout, uptake,
+};
+
+/// `moto_server` on a free loopback port; killed when dropped.
+struct S3 {
+    child: Child,
+    port: u16,
+}
+
+impl S3 {
+    fn start() -> S3 {
+        let port = free_port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server (pip install 'moto[server]'; .ci/install does)");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "moto_server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        S3 { child, port }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Creates a bucket (S3's CreateBucket: `PUT /bucket`).
+    fn bucket(&self, name: &str) {
+        let reply = self.http("PUT", &format!("/{name}"));
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    }
+
+    /// The keys of a bucket (ListObjectsV2, first 1,000).
+    fn keys(&self, bucket: &str) -> Vec<String> {
+        let reply = self.http("GET", &format!("/{bucket}?list-type=2"));
+        reply
+            .split("<Key>")
+            .skip(1)
+            .filter_map(|s| s.split("</Key>").next())
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn http(&self, method: &str, path: &str) -> String {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.port
+        )
+        .expect("send");
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).expect("reply");
+        reply
+    }
+
+    /// The AWS variables that point uptake at this server.
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_ALLOW_HTTP", "true".into()),
+            ("AWS_ACCESS_KEY_ID", "uptake".into()),
+            ("AWS_SECRET_ACCESS_KEY", "uptake".into()),
+            ("AWS_REGION", "us-east-1".into()),
+        ]
+    }
+
+    /// The `uptake` binary on `url` with its working copy in `local`, as
+    /// [`uptake`] runs it on a local directory.
+    fn uptake(&self, url: &str, local: &Path) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_uptake"));
+        command
+            .args(["--data", url])
+            .env("UPTAKE_LOCAL_DIR", local)
+            .env_remove("UPTAKE_CONFIG")
+            .env_remove("UPTAKE_TIMEZONE")
+            .env("UPTAKE_IMPORT_ALLOW_FUTURE", "true")
+            .env("UPTAKE_NOW", SAMPLE_NOW)
+            .current_dir(local.parent().expect("parent"));
+        command.envs(self.env());
+        command
+    }
+
+    fn run(&self, url: &str, local: &Path, args: &[&str]) -> Output {
+        self.uptake(url, local).args(args).output().expect("uptake")
+    }
+
+    /// The object store as uptake opens it, on a bucket without prefix.
+    fn store(&self, bucket: &str) -> std::sync::Arc<dyn remote::ObjectStore> {
+        let endpoint = self.endpoint();
+        remote::object_store_with(
+            bucket,
+            &format!("s3://{bucket}"),
+            &[
+                ("aws_endpoint", endpoint.as_str()),
+                ("aws_allow_http", "true"),
+                ("aws_access_key_id", "uptake"),
+                ("aws_secret_access_key", "uptake"),
+                ("aws_region", "us-east-1"),
+            ],
+        )
+        .expect("store")
+    }
+}
+
+impl Drop for S3 {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn ok(out: &Output, what: &str) -> String {
+    assert!(out.status.success(), "{what}: {}", stderr(out));
+    stdout(out)
+}
+
+/// Imports `sample_data/` through the CLI into `url`.
+fn import_sample(s3: &S3, url: &str, local: &Path) {
+    let sample = repo().join("sample_data");
+    for (table, file) in [
+        ("waves", "waves.csv"),
+        ("directory", "directory.csv"),
+        ("modules", "modules.csv"),
+    ] {
+        let path = sample.join(file).display().to_string();
+        ok(&s3.run(url, local, &["import", table, &path]), table);
+    }
+    let pattern = format!("{}/events/*.parquet", sample.display());
+    ok(
+        &s3.run(url, local, &["import", "events", &pattern]),
+        "events",
+    );
+}
+
+fn stats(s3: &S3, url: &str, local: &Path) -> serde_json::Value {
+    let out = s3.run(url, local, &["stats", "--format", "json"]);
+    serde_json::from_str(&ok(&out, "stats")).expect("stats")
+}
+
+const BY_ALL: &str = "region,department,team,wave";
+
+#[test]
+fn every_command_works_on_an_s3_data_directory_with_the_local_figures() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s3 = S3::start();
+    s3.bucket("uptake-data");
+    let url = "s3://uptake-data/acme/prod";
+    let here = tmp.path().join("here");
+    import_sample(&s3, url, &here);
+    let keys = s3.keys("uptake-data");
+    assert!(
+        keys.iter().any(|k| k.starts_with("acme/prod/commits/")),
+        "{keys:?}"
+    );
+    assert!(
+        keys.iter().any(|k| k.starts_with("acme/prod/events/")),
+        "{keys:?}"
+    );
+    assert!(
+        !keys
+            .iter()
+            .any(|k| k.contains("/wal/") || k.ends_with(".lock")),
+        "{keys:?}"
+    );
+
+    // The figures on another machine (a new working copy) are those of
+    // the same data imported into a local directory.
+    let local = sample_store();
+    let local_data = local.path().join("data");
+    let there = tmp.path().join("there");
+    for args in [
+        vec!["kpi", "--by", BY_ALL, "--format", "csv"],
+        vec!["modules", "--by", "region", "--format", "csv"],
+        vec!["lagging", "--by", "team", "--format", "csv"],
+    ] {
+        let remote = ok(&s3.run(url, &there, &args), "figures on s3");
+        let expected = ok(&uptake(&local_data, &args), "figures here");
+        assert_eq!(remote, expected, "{args:?}");
+    }
+    let remote_stats = stats(&s3, url, &there);
+    let local_stats = ok(
+        &uptake(&local_data, &["stats", "--format", "json"]),
+        "stats",
+    );
+    let local_stats: serde_json::Value = serde_json::from_str(&local_stats).expect("json");
+    assert_eq!(
+        remote_stats["events"], local_stats["events"],
+        "{remote_stats}"
+    );
+
+    // Writing commands commit; the other copy sees what they did.
+    ok(&s3.run(url, &here, &["rebuild"]), "rebuild");
+    ok(&s3.run(url, &here, &["check"]), "check");
+    let token = ok(
+        &s3.run(url, &here, &["token", "create", "--role", "ingest"]),
+        "token",
+    );
+    assert!(!token.trim().is_empty());
+    let tokens = ok(&s3.run(url, &there, &["token", "list"]), "token list");
+    assert!(tokens.contains("ingest"), "{tokens}");
+    let after = ok(
+        &s3.run(url, &there, &["kpi", "--by", BY_ALL, "--format", "csv"]),
+        "kpi after rebuild",
+    );
+    let expected = ok(
+        &uptake(&local_data, &["kpi", "--by", BY_ALL, "--format", "csv"]),
+        "kpi here",
+    );
+    assert_eq!(after, expected);
+
+    // A PDF report from the object store's data.
+    let pdf = tmp.path().join("report.pdf");
+    let out = s3.run(
+        url,
+        &there,
+        &[
+            "report",
+            "render",
+            "steering-weekly",
+            "--week",
+            "2027-W02",
+            "--out",
+            &pdf.display().to_string(),
+        ],
+    );
+    ok(&out, "report render");
+    assert!(std::fs::read(&pdf).expect("pdf").starts_with(b"%PDF-"));
+}
+
+#[test]
+fn of_two_writers_one_commits_and_the_other_is_told_to_run_again() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s3 = S3::start();
+    s3.bucket("writers");
+    let store = s3.store("writers");
+    let url = "s3://writers";
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let sample = repo().join("sample_data");
+    runtime.block_on(async {
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        let mut first = Remote::open_in(store.clone(), url, &a).await.expect("a");
+        let mut second = Remote::open_in(store.clone(), url, &b).await.expect("b");
+        assert_eq!((first.version(), second.version()), (0, 0));
+
+        // Both change the directory they read at commit 0, in different
+        // files: the second commits on top of the first.
+        Store::open(&a)
+            .expect("store")
+            .import_waves(&sample.join("waves.csv"))
+            .expect("waves");
+        Store::open(&b)
+            .expect("store")
+            .import_modules(&sample.join("modules.csv"))
+            .expect("modules");
+        std::fs::write(a.join("audit.jsonl"), "{\"by\":\"a\"}\n").expect("audit");
+        std::fs::write(b.join("audit.jsonl"), "{\"by\":\"b\"}\n").expect("audit");
+        assert_eq!(first.push(true, false).await.expect("first"), Some(1));
+        assert_eq!(second.push(true, false).await.expect("second"), Some(2));
+        assert!(b.join("tables/waves.parquet").exists(), "taken from commit 1");
+
+        // Both change the same file: the second is refused and commits
+        // nothing (the same bytes written by both, such as their pseudonym
+        // records, are no conflict).
+        first.pull().await.expect("pull");
+        Store::open(&a)
+            .expect("store")
+            .import_directory(&sample.join("directory.csv"), &Default::default())
+            .expect("directory");
+        // The same directory less its last licensee.
+        let text = std::fs::read_to_string(sample.join("directory.csv")).expect("read");
+        let lines: Vec<&str> = text.lines().collect();
+        let shorter = tmp.path().join("directory.csv");
+        std::fs::write(&shorter, lines[..lines.len() - 1].join("\n") + "\n").expect("write");
+        Store::open(&b)
+            .expect("store")
+            .import_directory(&shorter, &Default::default())
+            .expect("directory");
+        assert_eq!(first.push(true, false).await.expect("first"), Some(3));
+        let err = second.push(true, false).await.expect_err("conflict");
+        let message = err.to_string();
+        assert!(
+            message.contains(
+                "another process committed to this data directory (commit 3) since this one read commit 2, and changed the same files (tables/directory.parquet)"
+            ) && message.contains("nothing of this command was committed: run it again"),
+            "{message}"
+        );
+        drop(second);
+
+        // Run again: the copy is brought to commit 3, dropping its own
+        // change; made once more, it is committed on top.
+        let mut second = Remote::open_in(store.clone(), url, &b).await.expect("b");
+        assert_eq!(second.version(), 3);
+        std::fs::write(b.join("tables/extra.txt"), "b").expect("write");
+        assert_eq!(second.push(true, false).await.expect("second"), Some(4));
+        drop(second);
+
+        let c = tmp.path().join("c");
+        let third = Remote::open_in(store.clone(), url, &c).await.expect("c");
+        assert_eq!(third.version(), 4);
+        for file in [
+            "tables/waves.parquet",
+            "tables/modules.parquet",
+            "tables/directory.parquet",
+            "tables/extra.txt",
+        ] {
+            assert!(c.join(file).exists(), "{file}");
+        }
+        // Lines both appended to the audit log are all there.
+        let audit = std::fs::read_to_string(c.join("audit.jsonl")).expect("audit");
+        assert_eq!(audit, "{\"by\":\"a\"}\n{\"by\":\"b\"}\n");
+    });
+
+    // The same race between two processes: whichever loses says so and
+    // succeeds when run again; no import is lost or counted twice.
+    let url = "s3://writers/race";
+    let copy = |name: &str| tmp.path().join(name);
+    import_tables(&s3, url, &copy("setup"));
+    let files: Vec<PathBuf> = std::fs::read_dir(sample.join("events"))
+        .expect("events")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert!(files.len() >= 2);
+    let halves = [&files[..files.len() / 2], &files[files.len() / 2..]];
+    let children: Vec<(usize, Child)> = halves
+        .iter()
+        .enumerate()
+        .map(|(i, half)| {
+            let mut command = s3.uptake(url, &copy(&format!("writer{i}")));
+            command.args(["import", "events"]).args(*half);
+            let child = command
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("import");
+            (i, child)
+        })
+        .collect();
+    for (i, child) in children {
+        let out = child.wait_with_output().expect("wait");
+        if !out.status.success() {
+            assert!(
+                stderr(&out).contains("run it again"),
+                "writer {i}: {}",
+                stderr(&out)
+            );
+            let local = copy(&format!("writer{i}"));
+            let again = s3
+                .uptake(url, &local)
+                .args(["import", "events"])
+                .args(halves[i])
+                .output()
+                .expect("again");
+            ok(&again, "import run again");
+        }
+    }
+    let local = sample_store();
+    let out = uptake(&local.path().join("data"), &["stats", "--format", "json"]);
+    let expected: serde_json::Value = serde_json::from_str(&ok(&out, "stats")).expect("json");
+    assert_eq!(
+        stats(&s3, url, &copy("reader"))["events"],
+        expected["events"]
+    );
+}
+
+/// Imports the sample's three tables.
+fn import_tables(s3: &S3, url: &str, local: &Path) {
+    let sample = repo().join("sample_data");
+    for (table, file) in [
+        ("waves", "waves.csv"),
+        ("directory", "directory.csv"),
+        ("modules", "modules.csv"),
+    ] {
+        let path = sample.join(file).display().to_string();
+        ok(&s3.run(url, local, &["import", table, &path]), table);
+    }
+}
+
+#[test]
+fn an_import_killed_at_any_point_leaves_the_last_commit_whole() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s3 = S3::start();
+    s3.bucket("killed");
+    let url = "s3://killed/data";
+    import_sample(&s3, url, &tmp.path().join("first"));
+    let before = stats(&s3, url, &tmp.path().join("reader0"))["events"]
+        .as_u64()
+        .expect("events");
+    // A bigger file, so that the import is under way when it is killed.
+    let generated = tmp.path().join("generated");
+    let out = Command::new(env!("CARGO_BIN_EXE_uptake"))
+        .args(["sample", "--out"])
+        .arg(&generated)
+        .args(["--users", "4000", "--weeks", "12", "--seed", "5"])
+        .output()
+        .expect("sample");
+    ok(&out, "sample");
+    let events = format!("{}/events/*", generated.display());
+    for (round, delay) in [300u64, 900, 1500, 2500].into_iter().enumerate() {
+        let local = tmp.path().join(format!("killed{round}"));
+        let mut child = s3
+            .uptake(url, &local)
+            .args(["import", "events", &events])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("import");
+        std::thread::sleep(Duration::from_millis(delay));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let reader = tmp.path().join(format!("reader{}", round + 1));
+        let now = stats(&s3, url, &reader)["events"].as_u64().expect("events");
+        let check = s3.run(url, &reader, &["check"]);
+        assert!(check.status.success(), "round {round}: {}", stderr(&check));
+        if now != before {
+            // Killed after its commit: the import is whole.
+            assert!(now > before, "round {round}: {now} < {before}");
+            break;
+        }
+    }
+    // What killed imports uploaded and no commit names goes with the next
+    // collection (here without waiting for the grace period); what the
+    // commit names stays.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let store = remote::prefixed(s3.store("killed"), "data");
+        let orphan = Key::from("events/date=2027-01-01/orphan.parquet");
+        store
+            .put(&orphan, PutPayload::from_static(b"half a file"))
+            .await
+            .expect("put");
+        let remote = Remote::open_in(store.clone(), url, &tmp.path().join("collector"))
+            .await
+            .expect("open");
+        let removed = remote
+            .collect_garbage(Duration::ZERO)
+            .await
+            .expect("collect");
+        assert!(removed >= 1, "{removed}");
+        assert!(matches!(
+            store.head(&orphan).await,
+            Err(object_store::Error::NotFound { .. })
+        ));
+    });
+    let check = s3.run(url, &tmp.path().join("after-collection"), &["check"]);
+    assert!(check.status.success(), "{}", stderr(&check));
+    // Run again to the end: every event once.
+    let out = s3
+        .uptake(url, &tmp.path().join("last"))
+        .args(["import", "events", &events])
+        .output()
+        .expect("import");
+    ok(&out, "import after the kills");
+    let after = stats(&s3, url, &tmp.path().join("reader-last"));
+    let generated_events = {
+        let local = tempfile::tempdir().expect("tmp");
+        let data = local.path().join("data");
+        ok(
+            &uptake(&data, &["import", "events", &events]),
+            "local import",
+        );
+        let out = uptake(&data, &["stats", "--format", "json"]);
+        let stats: serde_json::Value = serde_json::from_str(&ok(&out, "stats")).expect("json");
+        stats["events"].as_u64().expect("events")
+    };
+    assert_eq!(after["events"].as_u64(), Some(before + generated_events));
+    assert!(
+        s3.run(url, &tmp.path().join("reader-last"), &["check"])
+            .status
+            .success()
+    );
+}
+
+/// Posts `n` events of one module for the sample's first users.
+fn post_events(port: u16, token: &str, n: usize, module: &str) {
+    let body: String = (0..n)
+        .map(|i| {
+            serde_json::json!({
+                "event_time": "2027-01-13T10:00:00Z", "user_id": format!("u{:03}", i + 1),
+                "module": module, "action": "view",
+            })
+            .to_string()
+                + "\n"
+        })
+        .collect();
+    let auth = format!("Bearer {token}");
+    let reply = request(
+        port,
+        "POST",
+        "/api/v1/events",
+        &[("Authorization", auth.as_str())],
+        body.as_bytes(),
+    )
+    .expect("post");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+/// Waits until a new working copy counts `events` events.
+fn wait_for_events(s3: &S3, url: &str, tmp: &Path, events: u64) {
+    let started = Instant::now();
+    for round in 0.. {
+        let reader = tmp.join(format!("wait-{events}-{round}"));
+        let now = stats(s3, url, &reader)["events"].as_u64().expect("events");
+        if now == events {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{now} events committed, not {events}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn serve_commits_posted_events_and_another_machine_sees_them() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s3 = S3::start();
+    s3.bucket("served");
+    let url = "s3://served/prod";
+    let first = tmp.path().join("first");
+    import_sample(&s3, url, &first);
+    let token = ok(
+        &s3.run(url, &first, &["token", "create", "--role", "ingest"]),
+        "token",
+    );
+    let token = token.trim().to_string();
+    let env = s3.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let server = Server::start_command(s3.uptake(url, &first), 0, &env);
+    let before = stats(&s3, url, &tmp.path().join("reader0"))["events"]
+        .as_u64()
+        .expect("events");
+
+    // Each flush is committed: a new working copy has the events.
+    post_events(server.port, &token, 25, "campaigns");
+    wait_for_events(&s3, url, tmp.path(), before + 25);
+
+    // An operator creates a token from another machine while the server
+    // runs: the server's next commit takes it in (and both audit entries).
+    let ops = tmp.path().join("ops");
+    let created = ok(
+        &s3.run(url, &ops, &["token", "create", "--role", "ingest"]),
+        "token",
+    );
+    let created = created.trim().to_string();
+    post_events(server.port, &token, 10, "quotes");
+    wait_for_events(&s3, url, tmp.path(), before + 35);
+    let audit_reader = tmp.path().join("audit-reader");
+    ok(&s3.run(url, &audit_reader, &["stats"]), "pull");
+    let audit = std::fs::read_to_string(audit_reader.join("audit.jsonl")).expect("audit");
+    assert!(audit.contains("token_created"), "{audit}");
+    assert!(audit.contains("/api/v1/events"), "{audit}");
+
+    // An import from another machine changes the stored events under the
+    // server: its next flush cannot be committed on top, and its events
+    // stay in its log.
+    let csv = tmp.path().join("late.csv");
+    std::fs::write(
+        &csv,
+        "event_time,user_id,module,action\n2027-01-12T09:00:00Z,u001,campaigns,view\n",
+    )
+    .expect("write");
+    ok(
+        &s3.run(url, &ops, &["import", "events", &csv.display().to_string()]),
+        "import beside the server",
+    );
+    post_events(server.port, &token, 5, "forecasting");
+    std::thread::sleep(Duration::from_secs(3));
+    let reader = tmp.path().join("reader-conflict");
+    assert_eq!(
+        stats(&s3, url, &reader)["events"].as_u64(),
+        Some(before + 36),
+        "the import is committed, the server's flush is not"
+    );
+    let (status, _) = server.terminate();
+    assert!(status.success(), "{status}");
+
+    // Restarted on its working copy, the server starts from the newest
+    // commit and stores what its log holds: nothing is lost.
+    let server = Server::start_command(s3.uptake(url, &first), 0, &env);
+    wait_for_events(&s3, url, tmp.path(), before + 41);
+    // The token created beside it still signs in.
+    post_events(server.port, &created, 1, "campaigns");
+    let (status, _) = server.terminate();
+    assert!(status.success(), "{status}");
+
+    // The service moves: a new machine starts from the object store.
+    let moved = tmp.path().join("moved");
+    let server = Server::start_command(s3.uptake(url, &moved), 0, &env);
+    let health = request(server.port, "GET", "/health", &[], b"").expect("health");
+    let health: serde_json::Value = serde_json::from_str(&health.body).expect("json");
+    assert_eq!(
+        health["events_in_figures"].as_u64(),
+        Some(before + 42),
+        "{health}"
+    );
+}

@@ -83,6 +83,16 @@ impl App {
         if !store.is_writer() {
             return Err(Error::Busy(options.data));
         }
+        // Listening from here on: alive, and not ready until the figures
+        // are prepared (`/health/live`, `/health/ready`).
+        let server = Server::bind(options.listen, &settings.server)
+            .await
+            .map_err(|source| Error::Listen {
+                address: options.listen,
+                source,
+            })?;
+        let address = server.address();
+        tracing::info!(%address, "listening; preparing the figures");
         store.repair(&settings)?;
         store.check_derived(&settings)?;
         store.check_pseudonym(&settings)?;
@@ -128,15 +138,8 @@ impl App {
             reports,
             ingest: ingest.clone(),
         })?);
-        let listening = |source| Error::Listen {
-            address: options.listen,
-            source,
-        };
-        let server = Server::bind(options.listen, state.clone())
-            .await
-            .map_err(listening)?;
-        let address = server.address().map_err(listening)?;
-        tracing::info!(%address, "listening");
+        server.install(state.clone());
+        tracing::info!(%address, "ready");
         tokio::spawn(async move { older.warm_older_weeks().await });
         Ok(App {
             server,
@@ -197,6 +200,11 @@ impl App {
         if let Some(remote) = &remote {
             loops.push(tokio::spawn(commit_forever(remote.clone())));
         }
+        let stopping = state.clone();
+        let shutdown = async move {
+            shutdown.await;
+            stopping.stop();
+        };
         let served = server
             .run(shutdown)
             .await

@@ -10,6 +10,7 @@
 //! | layer | what it holds |
 //! |---|---|
 //! | [`parallel`] | work spread over the cores, results in order |
+//! | [`metrics`] | what the process counts for `/metrics` |
 //! | [`model`] | the domain of SPEC.md: weeks, decimals, events, directory tables, segments (dimensions, filters, scopes), output tables; no I/O |
 //! | [`config`] | settings (`uptake.toml`, `UPTAKE_*`) |
 //! | [`connect`] | sources: vendors' log files read into events through mappings |
@@ -27,8 +28,9 @@
 //! | [`cli`] | the commands |
 
 /// The modules from lowest to highest: each may use only those before it.
-pub const LAYERS: [&str; 19] = [
+pub const LAYERS: [&str; 20] = [
     "parallel",
+    "metrics",
     "model",
     "config",
     "connect",
@@ -61,6 +63,7 @@ pub mod engine;
 pub mod i18n;
 pub mod ingest;
 pub mod kpi;
+pub mod metrics;
 pub mod model;
 pub mod parallel;
 pub mod report;

@@ -1639,8 +1639,11 @@ async fn every_route_answers_each_caller_as_the_permission_table_says() {
     const ADMIN_PAGE: [u16; 6] = [303, 403, 403, 403, 200, 403];
     const ADMIN_API: [u16; 6] = [401, 403, 403, 403, 200, 403];
     // (route, method, address asked, statuses for the callers above).
-    let table: [(&str, &str, &str, [u16; 6]); 26] = [
+    let table: [(&str, &str, &str, [u16; 6]); 29] = [
         ("/health", "GET", "/health", [200; 6]),
+        ("/health/live", "GET", "/health/live", [200; 6]),
+        ("/health/ready", "GET", "/health/ready", [200; 6]),
+        ("/metrics", "GET", "/metrics", [200; 6]),
         ("/favicon.svg", "GET", "/favicon.svg", [200; 6]),
         ("/favicon.ico", "GET", "/favicon.ico", [200; 6]),
         ("/login", "GET", "/login", [200; 6]),

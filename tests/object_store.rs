@@ -604,6 +604,12 @@ fn serve_commits_posted_events_and_another_machine_sees_them() {
         Some(before + 36),
         "the import is committed, the server's flush is not"
     );
+    // Its commits, the one refused among them, are counted.
+    let metrics = request(server.port, "GET", "/metrics", &[], b"").expect("metrics");
+    for outcome in ["committed", "conflict"] {
+        let line = format!("uptake_object_store_commits_total{{outcome=\"{outcome}\"}}");
+        assert!(metrics.body.contains(&line), "{line} in {}", metrics.body);
+    }
     let (status, _) = server.terminate();
     assert!(status.success(), "{status}");
 

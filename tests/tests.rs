@@ -10,6 +10,7 @@ mod differential;
 mod ingest;
 mod layers;
 mod object_store;
+mod operations;
 mod queries;
 mod reference;
 mod reports;

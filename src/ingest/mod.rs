@@ -423,6 +423,9 @@ impl Ingest {
                     Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
                 status.last_flush_events = events;
                 status.last_flush_millis = started.elapsed().as_millis() as u64;
+                let m = crate::metrics::metrics();
+                m.flushes.observe(started.elapsed().as_secs_f64());
+                m.flushed_events.inc_by(events);
                 status.last_error = committed.err().map(|e| e.to_string());
                 tracing::debug!(events, millis = status.last_flush_millis, "flushed");
                 Ok(Some(store.clone()))

@@ -37,16 +37,30 @@ pub struct Stored {
     pub implausible: Vec<(EventFile, String)>,
     /// Events stored.
     pub events: u64,
+    /// The stored event and rollup files.
+    pub files: Vec<std::path::PathBuf>,
 }
 
 impl Stored {
     pub fn of(store: &Store, settings: &Settings) -> Stored {
+        let mut files = store.event_file_paths();
+        files.extend(store.rollup_files().map(|r| r.all()).unwrap_or_default());
         Stored {
             weeks: store.event_weeks(settings),
             dates: store.event_dates(settings),
             implausible: store.implausible_event_files(settings),
             events: store.manifest().event_files.iter().map(|f| f.events).sum(),
+            files,
         }
+    }
+
+    /// The bytes of the stored files (those removed meanwhile count 0).
+    pub fn files_bytes(&self) -> u64 {
+        self.files
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
     }
 }
 
@@ -171,6 +185,9 @@ impl Live {
         let opened = started.elapsed();
         let stored = Stored::of(store, &self.settings);
         warm_up(&source, &self.settings, stored.weeks).await?;
+        crate::metrics::metrics()
+            .reloads
+            .observe(started.elapsed().as_secs_f64());
         tracing::debug!(
             open_millis = opened.as_millis() as u64,
             total_millis = started.elapsed().as_millis() as u64,

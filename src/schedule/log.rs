@@ -295,7 +295,23 @@ pub(super) fn append(data: &Path, entries: &[Entry]) -> Result<()> {
     cut_incomplete_line(&mut f).map_err(io)?;
     f.write_all(text.as_bytes()).map_err(io)?;
     f.sync_data().map_err(io)?;
+    count(entries);
     Ok(())
+}
+
+/// Counts runs and delivery attempts for `/metrics`.
+fn count(entries: &[Entry]) {
+    use crate::metrics::{Metrics, metrics};
+    let m = metrics();
+    for e in entries {
+        match e {
+            Entry::Run { .. } => Metrics::count(&m.report_runs, "started"),
+            Entry::Skipped { .. } => Metrics::count(&m.report_runs, "skipped"),
+            Entry::Attempt { ok: true, .. } => Metrics::count(&m.deliveries, "delivered"),
+            Entry::Attempt { ok: false, .. } => Metrics::count(&m.deliveries, "failed"),
+            Entry::Armed { .. } => {}
+        }
+    }
 }
 
 /// Drops a last line without its line end: one that a crash cut short, and

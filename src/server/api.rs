@@ -255,6 +255,47 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
     })))
 }
 
+/// Liveness: 200 whenever the process answers, from the moment it
+/// listens (also while it prepares the figures).
+pub async fn live() -> Response {
+    json(pretty(&json!({"status": "live"})))
+}
+
+/// Readiness: 200 once the figures are prepared (this router is installed
+/// only then), 503 from the start of shutdown on.
+pub async fn ready(State(state): State<Arc<AppState>>) -> Response {
+    if state.is_stopping() {
+        let body = pretty(&json!({"status": "stopping"}));
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            [(CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response();
+    }
+    json(pretty(&json!({"status": "ready"})))
+}
+
+/// The process's metrics ([`crate::metrics`]), with the gauges of the
+/// store and the ingestion queue read now.
+pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let m = crate::metrics::metrics();
+    m.ingest_pending
+        .set(state.ingest.status().pending_events as i64);
+    m.store_events.set(state.stored_events() as i64);
+    m.store_bytes.set(state.store_bytes() as i64);
+    metrics_starting().await
+}
+
+/// The metrics while the server prepares the figures.
+pub async fn metrics_starting() -> Response {
+    (
+        [(CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        crate::metrics::metrics().encode(),
+    )
+        .into_response()
+}
+
 pub async fn openapi() -> Response {
     json(include_str!("openapi.json").to_string())
 }

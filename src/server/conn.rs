@@ -70,12 +70,15 @@ impl Activity {
     }
 }
 
+/// The router requests go to, replaced once the server is ready.
+pub type Routes = Arc<std::sync::RwLock<Router>>;
+
 /// Accepts connections until `shutdown` completes, then lets each finish
 /// the request it is on for at most `limits.grace`, and closes the rest.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     tls: Option<Acceptor>,
-    router: Router,
+    router: Routes,
     limits: Limits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -141,18 +144,21 @@ pub async fn serve(
 async fn connection<S>(
     stream: S,
     addr: SocketAddr,
-    router: Router,
+    router: Routes,
     limits: Limits,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let activity = Arc::new(Activity::new());
-    let service = TowerToHyperService::new(router);
     let tracked = activity.clone();
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(addr));
         tracked.in_flight.fetch_add(1, Ordering::SeqCst);
+        // The router of the moment: the starting one until the figures
+        // are prepared, then the server's.
+        let current = router.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let service = TowerToHyperService::new(current);
         let response = hyper::service::Service::call(&service, request);
         let tracked = tracked.clone();
         async move {

@@ -20,10 +20,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
+use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{MethodRouter, any, get, post};
+use tracing::Instrument;
 
 pub use auth::Access;
 pub use state::AppState;
@@ -35,6 +37,9 @@ pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
     use Access::*;
     vec![
         ("/health", Open, get(api::health)),
+        ("/health/live", Open, get(api::live)),
+        ("/health/ready", Open, get(api::ready)),
+        ("/metrics", Open, get(api::metrics)),
         ("/favicon.svg", Open, get(pages::favicon)),
         ("/favicon.ico", Open, get(pages::favicon)),
         ("/login", Open, get(auth::login_form).post(auth::login)),
@@ -90,62 +95,175 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// One structured log line per request: method, path, status, duration.
+/// One structured log line per request (method, path, status, duration)
+/// and its place in the request metrics. Every log line of the request
+/// carries its id: the caller's `X-Request-Id` when it is a plain token of
+/// at most 128 characters, else a new one; the response carries it back.
 async fn log_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_string();
-    let response = next.run(request).await;
-    tracing::info!(
-        target: "uptake::http",
-        %method,
-        path,
-        status = response.status().as_u16(),
-        millis = started.elapsed().as_secs_f64() * 1e3,
-        "request"
-    );
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_string();
+    let id = request_id(request.headers());
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut response = next.run(request).instrument(span.clone()).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    let took = started.elapsed();
+    let status = response.status().as_u16();
+    span.in_scope(|| {
+        tracing::info!(
+            target: "uptake::http",
+            %method,
+            path,
+            status,
+            millis = took.as_secs_f64() * 1e3,
+            "request"
+        );
+    });
+    crate::metrics::metrics().request(&route, method_label(&method), status, took);
     response
 }
 
-/// A server bound to its address; `run` serves until shutdown.
+const REQUEST_ID: &str = "x-request-id";
+
+/// The caller's request id when it is a plain token, else a new one.
+fn request_id(headers: &axum::http::HeaderMap) -> String {
+    let given = headers
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| {
+            (1..=128).contains(&id.len())
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+        });
+    match given {
+        Some(id) => id.to_string(),
+        None => format!("{:016x}", rand::random::<u64>()),
+    }
+}
+
+/// A request's method as a metrics label: the methods the routes know,
+/// `other` for any other, so that no caller adds label values.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// What the server answers while it prepares the figures: alive, not
+/// ready; every other address 503 with `Retry-After`.
+fn starting() -> Router {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    let not_yet = || async {
+        let body = serde_json::json!({
+            "error": "starting",
+            "message": "uptake is preparing the figures; try again shortly",
+        });
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [("retry-after", "5")],
+            axum::Json(body),
+        )
+            .into_response()
+    };
+    Router::new()
+        .route("/health/live", get(api::live))
+        .route("/metrics", get(api::metrics_starting))
+        .fallback(not_yet)
+}
+
+/// A bound server. From [`Server::bind`] on it answers as starting (alive,
+/// not ready); [`Server::install`] hands it the full router once the
+/// figures are prepared; [`Server::run`] serves until shutdown.
 pub struct Server {
-    listener: tokio::net::TcpListener,
-    router: Router,
-    tls: Option<tls::Acceptor>,
-    limits: conn::Limits,
+    address: SocketAddr,
+    routes: conn::Routes,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl Server {
-    /// Binds `listen` (port 0 picks a free port: see [`Server::address`]).
-    /// With `server.tls_cert` and `server.tls_key` set it speaks HTTPS
-    /// only; a certificate or key that cannot be read stops it here.
-    pub async fn bind(listen: SocketAddr, state: Arc<AppState>) -> std::io::Result<Server> {
-        let tls = match (
-            &state.settings.server.tls_cert,
-            &state.settings.server.tls_key,
-        ) {
+    /// Binds `listen` (port 0 picks a free port: see [`Server::address`])
+    /// and starts answering. With `server.tls_cert` and `server.tls_key`
+    /// set it speaks HTTPS only; a certificate or key that cannot be read
+    /// stops it here.
+    pub async fn bind(
+        listen: SocketAddr,
+        settings: &crate::config::Server,
+    ) -> std::io::Result<Server> {
+        let tls = match (&settings.tls_cert, &settings.tls_key) {
             (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
             _ => None,
         };
         let listener = tokio::net::TcpListener::bind(listen).await?;
-        Ok(Server {
+        let address = listener.local_addr()?;
+        let routes: conn::Routes = Arc::new(std::sync::RwLock::new(starting()));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(conn::serve(
             listener,
-            limits: conn::Limits::of(&state.settings.server),
-            router: router(state),
             tls,
+            routes.clone(),
+            conn::Limits::of(settings),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        Ok(Server {
+            address,
+            routes,
+            stop: Some(stop),
+            task: Some(task),
         })
     }
 
-    pub fn address(&self) -> std::io::Result<SocketAddr> {
-        self.listener.local_addr()
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// From now on, requests go to the full router over `state`.
+    pub fn install(&self, state: Arc<AppState>) {
+        let router = router(state);
+        *self.routes.write().unwrap_or_else(|p| p.into_inner()) = router;
     }
 
     /// Serves until `shutdown` completes, then lets requests in flight
     /// finish within `server.shutdown_grace_seconds`.
     pub async fn run(
-        self,
+        mut self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        conn::serve(self.listener, self.tls, self.router, self.limits, shutdown).await
+        shutdown.await;
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A server dropped before it ran (its start failed) stops answering.
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
     }
 }

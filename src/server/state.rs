@@ -186,6 +186,7 @@ impl<K: Eq + Hash + Clone, V: Clone + Weigh> Cache<K, V> {
             if generation > e.generation {
                 e.map.clear();
                 e.order.clear();
+                crate::metrics::metrics().cache_bytes.dec_by(e.bytes as i64);
                 e.bytes = 0;
                 e.generation = generation;
             }
@@ -193,8 +194,12 @@ impl<K: Eq + Hash + Clone, V: Clone + Weigh> Cache<K, V> {
                 None
             } else {
                 Some(match e.map.get(&key) {
-                    Some((cell, _)) => (cell.clone(), false),
+                    Some((cell, _)) => {
+                        crate::metrics::metrics().cache_hits.inc();
+                        (cell.clone(), false)
+                    }
                     None => {
+                        crate::metrics::metrics().cache_misses.inc();
                         let cell: Arc<OnceCell<V>> = Arc::default();
                         e.map.insert(key.clone(), (cell.clone(), 0));
                         e.order.push_back(key.clone());
@@ -219,6 +224,7 @@ impl<K: Eq + Hash + Clone, V: Clone + Weigh> Cache<K, V> {
                         entry.1 = weight;
                     }
                     e.bytes += weight;
+                    crate::metrics::metrics().cache_bytes.inc_by(weight as i64);
                 }
             }
             while e.bytes > self.budget || e.map.len() > CACHE_ENTRIES {
@@ -227,6 +233,7 @@ impl<K: Eq + Hash + Clone, V: Clone + Weigh> Cache<K, V> {
                 };
                 if let Some((_, w)) = e.map.remove(&oldest) {
                     e.bytes -= w;
+                    crate::metrics::metrics().cache_bytes.dec_by(w as i64);
                 }
             }
         }
@@ -258,6 +265,10 @@ pub struct AppState {
     modules: Cache<Request, Arc<Table>>,
     /// Serialized API answers by endpoint and request.
     bodies: Cache<(&'static str, Request), Arc<String>>,
+    /// Set when shutdown began: no longer ready for new requests.
+    stopping: std::sync::atomic::AtomicBool,
+    /// The bytes of the stored files, and when they were summed.
+    store_size: Mutex<Option<(std::time::Instant, u64)>>,
 }
 
 /// What the server is built from.
@@ -310,8 +321,35 @@ impl AppState {
             curve: Cache::new(share),
             modules: Cache::new(share),
             bodies: Cache::new(share),
+            stopping: Default::default(),
+            store_size: Mutex::new(None),
             settings,
         })
+    }
+
+    /// Marks the server as stopping (`/health/ready` answers 503).
+    pub fn stop(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether shutdown began.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The bytes of the stored event and rollup files, summed at most
+    /// every ten seconds (a scrape costs no walk of the store).
+    pub fn store_bytes(&self) -> u64 {
+        let mut size = self.store_size.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, bytes)) = *size
+            && at.elapsed() < std::time::Duration::from_secs(10)
+        {
+            return bytes;
+        }
+        let bytes = self.live.stored().files_bytes();
+        *size = Some((std::time::Instant::now(), bytes));
+        bytes
     }
 
     /// The week of the first stored event and the latest week

@@ -638,16 +638,18 @@ impl Remote {
         }
         let mut committed = None;
         if commit {
-            let mut refused = 0;
-            committed = loop {
-                match self.try_commit().await? {
-                    Some(version) => break version,
-                    None => {
-                        refused += 1;
-                        self.rebase(refused).await?;
-                    }
-                }
+            let started = std::time::Instant::now();
+            let result = self.commit().await;
+            let m = crate::metrics::metrics();
+            let outcome = match &result {
+                Ok(Some(_)) => "committed",
+                Ok(None) => "unchanged",
+                Err(Error::Conflict { .. }) => "conflict",
+                Err(_) => "failed",
             };
+            crate::metrics::Metrics::count(&m.commits, outcome);
+            m.commit_seconds.observe(started.elapsed().as_secs_f64());
+            committed = result?;
         }
         self.push_derived().await?;
         self.save_state()?;
@@ -655,6 +657,21 @@ impl Remote {
             self.collect_garbage(GRACE).await?;
         }
         Ok(committed)
+    }
+
+    /// Commits, on top of other writers' commits where they changed other
+    /// files.
+    async fn commit(&mut self) -> Result<Option<u64>> {
+        let mut refused = 0;
+        loop {
+            match self.try_commit().await? {
+                Some(version) => return Ok(version),
+                None => {
+                    refused += 1;
+                    self.rebase(refused).await?;
+                }
+            }
+        }
     }
 
     /// Marks the store as held open by this process (`serve`): a manifest

@@ -16,6 +16,7 @@ pub struct Server {
     pub child: Child,
     /// The port it listens on.
     pub port: u16,
+    said: Said,
 }
 
 impl Server {
@@ -45,7 +46,8 @@ impl Server {
         }
         let tls = env.iter().any(|(k, _)| *k == "UPTAKE_SERVER_TLS_CERT");
         let mut child = command.spawn().expect("uptake serve");
-        let port = listening_port(&mut child);
+        let said = Said::default();
+        let port = listening_port(&mut child, &said);
         let started = Instant::now();
         loop {
             let up = if tls {
@@ -65,7 +67,12 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Server { child, port }
+        Server { child, port, said }
+    }
+
+    /// What it printed on stderr so far (its log), up to 4 MiB.
+    pub fn output(&self) -> String {
+        self.said.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// The server's memory now and at its peak, in KiB (VmRSS and VmHWM
@@ -111,19 +118,24 @@ impl Drop for Server {
     }
 }
 
-/// The port of the address the server prints once it listens; what else
-/// it prints is read and dropped, so that it never blocks on a full pipe.
-fn listening_port(child: &mut Child) -> u16 {
+/// What the server printed, up to [`SAID_AT_MOST`] bytes.
+type Said = std::sync::Arc<std::sync::Mutex<String>>;
+
+const SAID_AT_MOST: usize = 4 << 20;
+
+/// The port of the address the server prints once it listens; what it
+/// prints is kept in `said` (the rest is read and dropped, so that it
+/// never blocks on a full pipe).
+fn listening_port(child: &mut Child, said: &Said) -> u16 {
     let stderr = child.stderr.take().expect("stderr");
     let (found, port) = std::sync::mpsc::channel();
-    let said = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
     let saying = said.clone();
     std::thread::spawn(move || {
         let mut found = Some(found);
         for line in std::io::BufReader::new(stderr).lines() {
             let Ok(line) = line else { break };
-            if found.is_some()
-                && let Ok(mut said) = saying.lock()
+            if let Ok(mut said) = saying.lock()
+                && said.len() < SAID_AT_MOST
             {
                 said.push_str(&line);
                 said.push('\n');

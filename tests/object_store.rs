@@ -254,6 +254,92 @@ fn every_command_works_on_an_s3_data_directory_with_the_local_figures() {
 }
 
 #[test]
+fn events_are_imported_from_s3_patterns() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s3 = S3::start();
+    s3.bucket("lake");
+    let lake = s3.store("lake");
+    let sample = repo().join("sample_data");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        for entry in std::fs::read_dir(sample.join("events")).expect("events") {
+            let path = entry.expect("entry").path();
+            let name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .to_string();
+            let bytes = std::fs::read(&path).expect("read");
+            let key = Key::from(format!("crm/events/{name}"));
+            lake.put(&key, PutPayload::from(bytes)).await.expect("put");
+        }
+        let other = Key::from("crm/other/notes.txt");
+        lake.put(&other, PutPayload::from_static(b"not events"))
+            .await
+            .expect("put");
+    });
+    // Into a local data directory, from the lake.
+    let data = tmp.path().join("data");
+    let sample_tables = |data: &Path| {
+        for (table, file) in [
+            ("waves", "waves.csv"),
+            ("directory", "directory.csv"),
+            ("modules", "modules.csv"),
+        ] {
+            let path = sample.join(file).display().to_string();
+            let mut command = crate::support::uptake_command(data);
+            ok(
+                &command
+                    .args(["import", table, &path])
+                    .output()
+                    .expect("run"),
+                table,
+            );
+        }
+    };
+    sample_tables(&data);
+    let mut command = crate::support::uptake_command(&data);
+    command
+        .args(["import", "events", "s3://lake/crm/events/*.parquet"])
+        .env("UPTAKE_IMPORT_ALLOW_FUTURE", "true")
+        .envs(s3.env());
+    ok(&command.output().expect("run"), "import from s3");
+    let local = sample_store();
+    let expected = ok(
+        &uptake(
+            &local.path().join("data"),
+            &["kpi", "--by", BY_ALL, "--format", "csv"],
+        ),
+        "kpi here",
+    );
+    assert_eq!(
+        ok(
+            &uptake(&data, &["kpi", "--by", BY_ALL, "--format", "csv"]),
+            "kpi"
+        ),
+        expected
+    );
+    // A pattern that names nothing, and one outside any bucket, are named.
+    for (pattern, message) in [
+        ("s3://lake/crm/nothing/*.parquet", "no object matches"),
+        ("s3://lake", "names a bucket but no objects"),
+    ] {
+        let mut command = crate::support::uptake_command(&data);
+        command.args(["import", "events", pattern]).envs(s3.env());
+        let out = command.output().expect("run");
+        assert!(!out.status.success(), "{pattern}");
+        assert!(
+            stderr(&out).contains(message),
+            "{pattern}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
 fn of_two_writers_one_commits_and_the_other_is_told_to_run_again() {
     let tmp = tempfile::tempdir().expect("tmp");
     let s3 = S3::start();

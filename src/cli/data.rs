@@ -39,8 +39,9 @@ pub enum ImportCommand {
     /// (salesforce, email, upn, entra, hubspot, employee), alias. Replaces
     /// the aliases stored.
     Identities { file: PathBuf },
-    /// Usage events: files or glob patterns. A file imported before (same
-    /// bytes) is skipped.
+    /// Usage events: files or glob patterns, also in S3
+    /// (s3://bucket/crm/events/*.parquet, fetched for the import). A file
+    /// imported before (same bytes) is skipped.
     Events {
         #[arg(required = true)]
         files: Vec<String>,
@@ -230,6 +231,47 @@ pub(super) fn import(global: &Global, cmd: ImportCommand, settings: &Settings) -
         }
     }
     Ok(())
+}
+
+/// Downloads the objects the `s3://` patterns among an events import's
+/// files name into a temporary folder and puts their paths in place of the
+/// patterns; the folder goes when the returned guard is dropped.
+pub(super) async fn fetch_events(cmd: &mut ImportCommand) -> Result<Option<Fetched>> {
+    let ImportCommand::Events { files, .. } = cmd else {
+        return Ok(None);
+    };
+    if !files.iter().any(|f| f.starts_with("s3://")) {
+        return Ok(None);
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "uptake-import-{}-{:x}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    let fetched = Fetched(dir.clone());
+    let mut local = Vec::with_capacity(files.len());
+    for (n, pattern) in files.iter().enumerate() {
+        if pattern.starts_with("s3://") {
+            let into = dir.join(n.to_string());
+            let paths = store::remote::fetch_matching(pattern, &into)
+                .await
+                .map_err(store::Error::from)?;
+            local.extend(paths.into_iter().map(|p| p.display().to_string()));
+        } else {
+            local.push(pattern.clone());
+        }
+    }
+    *files = local;
+    Ok(Some(fetched))
+}
+
+/// A folder removed when dropped.
+pub(super) struct Fetched(std::path::PathBuf);
+
+impl Drop for Fetched {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// `uptake import events --preview`: the events on stdout, the summary

@@ -183,7 +183,10 @@ pub async fn run(mut cli: Cli) -> Result<()> {
     let commits = cli.command.commits();
     let settings = || Settings::load(cli.global.config.as_deref());
     match cli.command {
-        Command::Import(cmd) => data::import(&cli.global, cmd, &settings()?)?,
+        Command::Import(mut cmd) => {
+            let _fetched = data::fetch_events(&mut cmd).await?;
+            data::import(&cli.global, cmd, &settings()?)?
+        }
         Command::Kpi {
             segments,
             from,

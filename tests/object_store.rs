@@ -326,6 +326,7 @@ fn events_are_imported_from_s3_patterns() {
     for (pattern, message) in [
         ("s3://lake/crm/nothing/*.parquet", "no object matches"),
         ("s3://lake", "names a bucket but no objects"),
+        ("s3://lake/crm/../x/*.parquet", "a key part is '..'"),
     ] {
         let mut command = crate::support::uptake_command(&data);
         command.args(["import", "events", pattern]).envs(s3.env());
@@ -561,6 +562,38 @@ fn an_import_killed_at_any_point_leaves_the_last_commit_whole() {
     });
     let check = s3.run(url, &tmp.path().join("after-collection"), &["check"]);
     assert!(check.status.success(), "{}", stderr(&check));
+
+    // A damaged commit file is named, and the working copy is left as it
+    // was.
+    runtime.block_on(async {
+        let store = remote::prefixed(s3.store("killed"), "data");
+        let damaged = Key::from("commits/00000000000000000099.json");
+        store
+            .put(
+                &damaged,
+                PutPayload::from_static(b"{\"version\": 99, \"files\": "),
+            )
+            .await
+            .expect("put");
+    });
+    let copy = tmp.path().join("after-collection");
+    let manifest = std::fs::read(copy.join("manifest.json")).expect("manifest");
+    let out = s3.run(url, &copy, &["stats"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("s3://killed/data: commit 99 is damaged"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read(copy.join("manifest.json")).expect("manifest"),
+        manifest
+    );
+    runtime.block_on(async {
+        let store = remote::prefixed(s3.store("killed"), "data");
+        let damaged = Key::from("commits/00000000000000000099.json");
+        store.delete(&damaged).await.expect("delete");
+    });
     // Run again to the end: every event once.
     let out = s3
         .uptake(url, &tmp.path().join("last"))

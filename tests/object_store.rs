@@ -741,6 +741,47 @@ fn serve_commits_posted_events_and_another_machine_sees_them() {
     let (status, _) = server.terminate();
     assert!(status.success(), "{status}");
 
+    // Killed before it flushed: `uptake check` on its working copy stores
+    // and commits what the log holds, and keeps the log until a later
+    // start sees the commit.
+    let mut slow = env.clone();
+    slow.push(("UPTAKE_INGEST_FLUSH_MILLISECONDS", "600000"));
+    let server = Server::start_command(s3.uptake(url, &first), 0, &slow);
+    post_events(server.port, &token, 3, "campaigns");
+    server.kill();
+    // The log segments holding events.
+    let wal = |dir: &Path| -> std::collections::BTreeSet<PathBuf> {
+        std::fs::read_dir(dir.join("wal"))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "wal"))
+                    .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.len() > 0))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let logged = wal(&first);
+    assert!(!logged.is_empty());
+    let out = s3.run(url, &first, &["check"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("stored 3 events left in the ingestion log"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        logged.is_subset(&wal(&first)),
+        "the log went before the commit"
+    );
+    wait_for_events(&s3, url, tmp.path(), before + 45);
+    ok(&s3.run(url, &first, &["check"]), "check again");
+    assert_eq!(
+        stats(&s3, url, &tmp.path().join("after-check"))["events"].as_u64(),
+        Some(before + 45),
+        "stored once"
+    );
+
     // The service moves: a new machine starts from the object store.
     let moved = tmp.path().join("moved");
     let server = Server::start_command(s3.uptake(url, &moved), 0, &env);
@@ -748,7 +789,7 @@ fn serve_commits_posted_events_and_another_machine_sees_them() {
     let health: serde_json::Value = serde_json::from_str(&health.body).expect("json");
     assert_eq!(
         health["events_in_figures"].as_u64(),
-        Some(before + 42),
+        Some(before + 45),
         "{health}"
     );
 }

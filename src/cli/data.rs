@@ -70,7 +70,15 @@ pub enum ImportCommand {
 }
 
 /// `uptake check`: see [`Command::Check`].
-pub(super) fn check(data: &std::path::Path, settings: &Settings, repair: bool) -> Result<()> {
+///
+/// With `keep_log` (the working copy of an object store, committed when
+/// the command ends) the log segments it stores stay until then.
+pub(super) fn check(
+    data: &std::path::Path,
+    settings: &Settings,
+    repair: bool,
+    keep_log: bool,
+) -> Result<()> {
     let mut store = Store::open(data)?;
     if store.is_writer() {
         if store.repair(settings)? {
@@ -84,7 +92,10 @@ pub(super) fn check(data: &std::path::Path, settings: &Settings, repair: bool) -
                 );
             }
         }
-        let ingest = crate::ingest::Ingest::open(store.clone(), settings)?;
+        let mut ingest = crate::ingest::Ingest::open(store.clone(), settings)?;
+        if keep_log {
+            ingest = ingest.keeping_log();
+        }
         let status = ingest.status();
         if let Some(flushed) = ingest.flush()? {
             store = flushed;

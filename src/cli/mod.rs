@@ -181,11 +181,32 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub async fn run(mut cli: Cli) -> Result<()> {
     let mut remote = open_data(&mut cli.global, &cli.command).await?;
     let commits = cli.command.commits();
+    // `check` commits its repairs also when it reports problems.
+    let commits_failed = matches!(cli.command, Command::Check { .. });
     let settings = || Settings::load(cli.global.config.as_deref());
-    match cli.command {
+    let outcome = run_command(cli.command, &cli.global, &mut remote, settings).await;
+    if let Some(remote) = &mut remote
+        && (outcome.is_ok() || commits_failed)
+    {
+        remote
+            .push(commits, commits)
+            .await
+            .map_err(store::Error::from)?;
+    }
+    outcome
+}
+
+/// [`run`] after the data directory is open.
+async fn run_command(
+    command: Command,
+    global: &Global,
+    remote: &mut Option<Remote>,
+    settings: impl Fn() -> Result<Settings, crate::config::Error>,
+) -> Result<()> {
+    match command {
         Command::Import(mut cmd) => {
             let _fetched = data::fetch_events(&mut cmd).await?;
-            data::import(&cli.global, cmd, &settings()?)?
+            data::import(global, cmd, &settings()?)?
         }
         Command::Kpi {
             segments,
@@ -193,24 +214,24 @@ pub async fn run(mut cli: Cli) -> Result<()> {
             to,
             format,
         } => {
-            let (settings, source, request) = report(&cli.global, &segments, from, to).await?;
+            let (settings, source, request) = report(global, &segments, from, to).await?;
             let rows = kpi::kpi_rows(&source, &settings, &request).await?;
             print!("{}", kpi::kpi_table(&request.dims, &rows).render(format));
         }
         Command::Modules(args) => {
-            let (settings, source, request) = week_report(&cli.global, &args).await?;
+            let (settings, source, request) = week_report(global, &args).await?;
             let table = kpi::modules_table(&source, &settings, &request).await?;
             print!("{}", table.render(args.format));
         }
         Command::Lagging(args) => {
-            let (settings, source, request) = week_report(&cli.global, &args).await?;
+            let (settings, source, request) = week_report(global, &args).await?;
             let rows = kpi::kpi_rows(&source, &settings, &request).await?;
             let table = kpi::lagging_table(&request.dims, &rows, &settings);
             print!("{}", table.render(args.format));
         }
         Command::Stats { format } => {
             let settings = settings()?;
-            let (store, source) = open(&cli.global.data, &settings).await?;
+            let (store, source) = open(&global.data, &settings).await?;
             print!(
                 "{}",
                 stats(&store, &settings, &source.engine, format).await?
@@ -218,7 +239,7 @@ pub async fn run(mut cli: Cli) -> Result<()> {
         }
         Command::Rebuild => {
             let settings = settings()?;
-            let mut store = Store::open(&cli.global.data)?;
+            let mut store = Store::open(&global.data)?;
             let events = store.rebuild(&settings, std::io::stderr().is_terminal())?;
             eprintln!(
                 "rebuilt the rollup from {events} events ({})",
@@ -227,26 +248,26 @@ pub async fn run(mut cli: Cli) -> Result<()> {
         }
         Command::Check { repair } => {
             let settings = settings()?;
-            check(&cli.global.data, &settings, repair)?;
+            check(&global.data, &settings, repair, remote.is_some())?;
         }
-        Command::Token(cmd) => token_command(&cli.global.data, &settings()?, cmd)?,
-        Command::User(cmd) => user_command(&cli.global.data, &settings()?, cmd)?,
+        Command::Token(cmd) => token_command(&global.data, &settings()?, cmd)?,
+        Command::User(cmd) => user_command(&global.data, &settings()?, cmd)?,
         Command::Demo { sample } => {
             let settings = settings()?;
-            demo(&cli.global.data, sample.as_deref(), &settings).await?;
+            demo(&global.data, sample.as_deref(), &settings).await?;
         }
         Command::Serve(args) => {
             let mut settings = settings()?;
             settings.import.allow_future |= args.allow_future;
-            serve(&cli.global, &args, settings, remote.take()).await?;
+            serve(global, &args, settings, remote.take()).await?;
         }
         Command::Report(cmd) => {
             let settings = settings()?;
-            report_command(&cli.global, cmd, &settings).await?;
+            report_command(global, cmd, &settings).await?;
         }
         Command::Schedule(cmd) => {
             let settings = settings()?;
-            schedule_command(&cli.global, cmd, &settings).await?;
+            schedule_command(global, cmd, &settings).await?;
         }
         Command::Sample(args) => {
             let summary = crate::sample::generate(&args)?;
@@ -258,12 +279,6 @@ pub async fn run(mut cli: Cli) -> Result<()> {
         Command::BenchIngest(args) => {
             crate::bench::ingest::run(&args).await?;
         }
-    }
-    if let Some(remote) = &mut remote {
-        remote
-            .push(commits, commits)
-            .await
-            .map_err(store::Error::from)?;
     }
     Ok(())
 }

@@ -154,6 +154,8 @@ pub struct Ingest {
     /// of a data directory in object storage, [`crate::store::remote`]);
     /// log segments are removed only once it succeeded.
     on_commit: Option<CommitHook>,
+    /// Set by [`Ingest::keeping_log`].
+    keep_log: bool,
 }
 
 /// What [`Ingest::with_commit`] runs after each flush.
@@ -301,6 +303,7 @@ impl Ingest {
             free_disk: Mutex::new(None),
             parsing: tokio::sync::Semaphore::new(PARSING),
             on_commit: None,
+            keep_log: false,
         })
     }
 
@@ -309,6 +312,15 @@ impl Ingest {
     /// start unless a later flush's hook succeeds.
     pub fn with_commit(mut self, hook: CommitHook) -> Ingest {
         self.on_commit = Some(hook);
+        self
+    }
+
+    /// Keeps the log segments a flush stored, for a caller that makes the
+    /// flush durable afterwards (a command committing its working copy to
+    /// an object store at its end); the next open removes those the
+    /// stored manifest covers.
+    pub fn keeping_log(mut self) -> Ingest {
+        self.keep_log = true;
         self
     }
 
@@ -407,6 +419,7 @@ impl Ingest {
                 self.pending.fetch_sub(batch.events, Ordering::AcqRel);
                 let committed = self.on_commit.as_ref().map_or(Ok(()), |commit| commit());
                 match &committed {
+                    Ok(()) if self.keep_log => {}
                     Ok(()) => {
                         for (seq, path) in wal::segments(&self.root.join("wal"))? {
                             if seq <= batch.seq {

@@ -143,14 +143,7 @@ fn ok(out: &Output, what: &str) -> String {
 /// Imports `sample_data/` through the CLI into `url`.
 fn import_sample(s3: &S3, url: &str, local: &Path) {
     let sample = repo().join("sample_data");
-    for (table, file) in [
-        ("waves", "waves.csv"),
-        ("directory", "directory.csv"),
-        ("modules", "modules.csv"),
-    ] {
-        let path = sample.join(file).display().to_string();
-        ok(&s3.run(url, local, &["import", table, &path]), table);
-    }
+    import_tables(s3, url, local);
     let pattern = format!("{}/events/*.parquet", sample.display());
     ok(
         &s3.run(url, local, &["import", "events", &pattern]),
@@ -283,24 +276,7 @@ fn events_are_imported_from_s3_patterns() {
     });
     // Into a local data directory, from the lake.
     let data = tmp.path().join("data");
-    let sample_tables = |data: &Path| {
-        for (table, file) in [
-            ("waves", "waves.csv"),
-            ("directory", "directory.csv"),
-            ("modules", "modules.csv"),
-        ] {
-            let path = sample.join(file).display().to_string();
-            let mut command = crate::support::uptake_command(data);
-            ok(
-                &command
-                    .args(["import", table, &path])
-                    .output()
-                    .expect("run"),
-                table,
-            );
-        }
-    };
-    sample_tables(&data);
+    import_tables(&s3, &data.display().to_string(), &data);
     let mut command = crate::support::uptake_command(&data);
     command
         .args(["import", "events", "s3://lake/crm/events/*.parquet"])

@@ -432,14 +432,7 @@ impl Remote {
             return Ok(None);
         };
         let version = version_of(&key).unwrap_or_default();
-        let bytes = self
-            .store
-            .get(&key)
-            .await
-            .map_err(self.fail())?
-            .bytes()
-            .await
-            .map_err(self.fail())?;
+        let bytes = self.bytes(key.as_ref()).await?;
         let commit: Commit = serde_json::from_slice(&bytes).map_err(|e| Error::Damaged {
             url: self.url.clone(),
             version,
@@ -864,18 +857,17 @@ impl Remote {
         self.save_state()
     }
 
+    /// The content of the object at `key`.
+    async fn bytes(&self, key: &str) -> Result<bytes::Bytes> {
+        let got = self.store.get(&Key::from(key)).await.map_err(self.fail())?;
+        got.bytes().await.map_err(self.fail())
+    }
+
     /// Whether the local file `rel` holds the bytes of `object`.
     async fn same_content(&self, rel: &str, object: &Object) -> Result<bool> {
         let path = self.dir.join(rel);
         let ours = std::fs::read(&path).map_err(|source| Error::Io { path, source })?;
-        let theirs = self
-            .store
-            .get(&Key::from(object.key.as_str()))
-            .await
-            .map_err(self.fail())?
-            .bytes()
-            .await
-            .map_err(self.fail())?;
+        let theirs = self.bytes(&object.key).await?;
         Ok(ours == theirs.as_ref())
     }
 
@@ -889,14 +881,7 @@ impl Remote {
         };
         let since = self.state.files.get(rel).map_or(0, |s| s.size) as usize;
         let ours = std::fs::read(&path).map_err(io)?;
-        let theirs = self
-            .store
-            .get(&Key::from(object.key.as_str()))
-            .await
-            .map_err(self.fail())?
-            .bytes()
-            .await
-            .map_err(self.fail())?;
+        let theirs = self.bytes(&object.key).await?;
         let mut merged = theirs.to_vec();
         merged.extend_from_slice(ours.get(since..).unwrap_or_default());
         crate::store::files::write_atomically(&path, &merged).map_err(|e| Error::Io {

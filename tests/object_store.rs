@@ -539,37 +539,37 @@ fn an_import_killed_at_any_point_leaves_the_last_commit_whole() {
     let check = s3.run(url, &tmp.path().join("after-collection"), &["check"]);
     assert!(check.status.success(), "{}", stderr(&check));
 
-    // A damaged commit file is named, and the working copy is left as it
-    // was.
-    runtime.block_on(async {
-        let store = remote::prefixed(s3.store("killed"), "data");
-        let damaged = Key::from("commits/00000000000000000099.json");
-        store
-            .put(
-                &damaged,
-                PutPayload::from_static(b"{\"version\": 99, \"files\": "),
-            )
-            .await
-            .expect("put");
-    });
+    // A damaged commit file, or one naming a file outside the data
+    // directory, is named, and nothing is written (the working copy is
+    // left as it was).
     let copy = tmp.path().join("after-collection");
     let manifest = std::fs::read(copy.join("manifest.json")).expect("manifest");
-    let out = s3.run(url, &copy, &["stats"]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("s3://killed/data: commit 99 is damaged"),
-        "{}",
-        stderr(&out)
-    );
-    assert_eq!(
-        std::fs::read(copy.join("manifest.json")).expect("manifest"),
-        manifest
-    );
-    runtime.block_on(async {
+    for (content, message) in [
+        (
+            r#"{"version": 99, "files": "#,
+            "s3://killed/data: commit 99 is damaged",
+        ),
+        (
+            r#"{"version": 99, "written_at": "", "files": {"../escaped.txt": {"key": "manifest.json", "size": 2}}}"#,
+            "it names '../escaped.txt', which is not a file of a data directory",
+        ),
+    ] {
         let store = remote::prefixed(s3.store("killed"), "data");
         let damaged = Key::from("commits/00000000000000000099.json");
-        store.delete(&damaged).await.expect("delete");
-    });
+        runtime.block_on(async {
+            let payload = PutPayload::from(content.as_bytes().to_vec());
+            store.put(&damaged, payload).await.expect("put");
+        });
+        let out = s3.run(url, &copy, &["stats"]);
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains(message), "{}", stderr(&out));
+        assert_eq!(
+            std::fs::read(copy.join("manifest.json")).expect("manifest"),
+            manifest
+        );
+        assert!(!tmp.path().join("escaped.txt").exists());
+        runtime.block_on(async { store.delete(&damaged).await.expect("delete") });
+    }
     // Run again to the end: every event once.
     let out = s3
         .uptake(url, &tmp.path().join("last"))

@@ -433,11 +433,17 @@ impl Remote {
         };
         let version = version_of(&key).unwrap_or_default();
         let bytes = self.bytes(key.as_ref()).await?;
-        let commit: Commit = serde_json::from_slice(&bytes).map_err(|e| Error::Damaged {
+        let damaged = |message: String| Error::Damaged {
             url: self.url.clone(),
             version,
-            message: e.to_string(),
-        })?;
+            message,
+        };
+        let commit: Commit = serde_json::from_slice(&bytes).map_err(|e| damaged(e.to_string()))?;
+        if let Some(rel) = commit.files.keys().find(|rel| !committable(rel)) {
+            return Err(damaged(format!(
+                "it names '{rel}', which is not a file of a data directory"
+            )));
+        }
         Ok(Some(commit))
     }
 
@@ -1084,6 +1090,24 @@ fn named_once(rel: &str) -> bool {
         .any(|dir| rel.starts_with(dir))
 }
 
+/// Whether a commit may name `rel`: a relative path inside the data
+/// directory, of a file that is committed (not local only, not derived,
+/// not temporary). A commit naming anything else is damaged, whoever
+/// wrote it: nothing outside the working copy is ever written.
+fn committable(rel: &str) -> bool {
+    let parts_ok = !rel.is_empty()
+        && !rel.contains('\\')
+        && rel
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..");
+    let top = rel.split('/').next().unwrap_or(rel);
+    parts_ok
+        && top != "derived"
+        && !LOCAL_ONLY.contains(&top)
+        && rel != "reports/lock"
+        && !is_temporary(rel)
+}
+
 fn is_temporary(rel: &str) -> bool {
     rel.ends_with(".tmp")
         || rel
@@ -1235,6 +1259,33 @@ mod tests {
             commit_key(7).as_ref()
         );
         assert_eq!(version_of(&Key::from("commits/x.json")), None);
+    }
+
+    #[test]
+    fn a_commit_names_only_files_inside_the_data_directory() {
+        for rel in [
+            "manifest.json",
+            "events/date=2026-03-02/a.parquet",
+            "reports/runs.jsonl",
+        ] {
+            assert!(committable(rel), "{rel}");
+        }
+        for rel in [
+            "",
+            "../outside",
+            "events/../../outside",
+            "/etc/passwd",
+            "events//a.parquet",
+            "./manifest.json",
+            "wal/00000000000000000001.wal",
+            ".remote.json",
+            "sync.lock",
+            "derived/cube/x.parquet",
+            "tables/x.parquet.tmp",
+            "a\\b",
+        ] {
+            assert!(!committable(rel), "{rel}");
+        }
     }
 
     #[test]

@@ -108,16 +108,29 @@ fn metrics_are_scraped_by_a_real_parser_and_callers_add_no_series() {
         let _ = request(server.port, "GET", &format!("/nope/{i}"), &[], b"");
         let _ = request(server.port, &format!("M{i}"), "/api/v1/kpi", &[], b"");
     }
-    std::thread::sleep(Duration::from_millis(1500)); // a flush
-
-    let reply = request(server.port, "GET", "/metrics", &[], b"").expect("metrics");
-    assert_eq!(reply.status, 200);
-    assert!(
-        header(&reply, "content-type").starts_with("application/openmetrics-text"),
-        "{:?}",
-        reply.headers
-    );
-    let families = parse_openmetrics(&reply.body);
+    // Scraped until the posted event is flushed and in the figures
+    // (within seconds).
+    let started = std::time::Instant::now();
+    let families = loop {
+        let reply = request(server.port, "GET", "/metrics", &[], b"").expect("metrics");
+        assert_eq!(reply.status, 200);
+        assert!(
+            header(&reply, "content-type").starts_with("application/openmetrics-text"),
+            "{:?}",
+            reply.headers
+        );
+        let families = parse_openmetrics(&reply.body);
+        let reloaded = families.as_array().expect("families").iter().any(|f| {
+            f["name"] == "uptake_figures_reload_duration_seconds"
+                && f["samples"].as_array().expect("samples").iter().any(|s| {
+                    s["name"] == "uptake_figures_reload_duration_seconds_count" && s["value"] == 1.0
+                })
+        });
+        if reloaded || started.elapsed() > Duration::from_secs(20) {
+            break families;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
     let requests = family(&families, "uptake_http_request_duration_seconds");
     assert_eq!(requests["type"], "histogram");
     let samples = requests["samples"].as_array().expect("samples");

@@ -185,9 +185,6 @@ impl Live {
         let opened = started.elapsed();
         let stored = Stored::of(store, &self.settings);
         warm_up(&source, &self.settings, stored.weeks).await?;
-        crate::metrics::metrics()
-            .reloads
-            .observe(started.elapsed().as_secs_f64());
         tracing::debug!(
             open_millis = opened.as_millis() as u64,
             total_millis = started.elapsed().as_millis() as u64,
@@ -199,6 +196,9 @@ impl Live {
             source,
             stored: Arc::new(stored),
         };
+        crate::metrics::metrics()
+            .reloads
+            .observe(started.elapsed().as_secs_f64());
         Ok(())
     }
 }

@@ -687,6 +687,20 @@ impl Remote {
         // Objects of this push that another writer may also write for its
         // commit `next` go under a folder of their own.
         let folder = format!("at/{next}-{:016x}", rand::random::<u64>());
+        // New files named once go at their own path unless an object is
+        // there already (asked all at once).
+        let new_names: Vec<String> = local
+            .keys()
+            .filter(|rel| !self.state.files.contains_key(*rel) && named_once(rel))
+            .cloned()
+            .collect();
+        let this = &*self;
+        let taken: std::collections::HashSet<String> = futures::stream::iter(new_names)
+            .map(|rel| async move { Ok::<_, Error>((this.exists(&rel).await?, rel)) })
+            .buffer_unordered(PARALLEL)
+            .try_filter_map(|(exists, rel)| async move { Ok(exists.then_some(rel)) })
+            .try_collect()
+            .await?;
         let mut files = BTreeMap::new();
         let mut uploads = Vec::new();
         for (rel, stat) in &local {
@@ -696,7 +710,7 @@ impl Remote {
                 // Uploaded by a try that another writer beat.
                 (_, Some(u)) if u.is(*stat) => u.clone(),
                 _ => {
-                    let key = if current.is_none() && named_once(rel) && !self.exists(rel).await? {
+                    let key = if current.is_none() && named_once(rel) && !taken.contains(rel) {
                         rel.clone()
                     } else {
                         format!("{folder}/{rel}")

@@ -472,11 +472,10 @@ impl Remote {
         let mut fetch = Vec::new();
         for (rel, object) in &commit.files {
             let current = self.state.files.get(rel);
-            let unchanged = local.get(rel).zip(current).is_some_and(|(stat, synced)| {
-                synced.key == object.key
-                    && synced.size == stat.size
-                    && synced.modified == stat.modified
-            });
+            let unchanged = local
+                .get(rel)
+                .zip(current)
+                .is_some_and(|(stat, synced)| synced.key == object.key && synced.is(*stat));
             if unchanged {
                 files.insert(rel.clone(), current.cloned().expect("known"));
             } else {
@@ -1114,12 +1113,14 @@ fn committable(rel: &str) -> bool {
         && rel
             .split('/')
             .all(|part| !part.is_empty() && part != "." && part != "..");
+    parts_ok && !outside_commits(rel) && !is_temporary(rel)
+}
+
+/// Whether `rel` is kept out of commits: derived files (synced on their
+/// own) and what stays on this machine.
+fn outside_commits(rel: &str) -> bool {
     let top = rel.split('/').next().unwrap_or(rel);
-    parts_ok
-        && top != "derived"
-        && !LOCAL_ONLY.contains(&top)
-        && rel != "reports/lock"
-        && !is_temporary(rel)
+    top == "derived" || LOCAL_ONLY.contains(&top) || rel == "reports/lock"
 }
 
 fn is_temporary(rel: &str) -> bool {
@@ -1169,10 +1170,7 @@ fn synced_as(key: String, stat: Stat) -> Synced {
 /// `/` between parts.
 fn walk(dir: &Path) -> Result<BTreeMap<String, Stat>> {
     let mut out = BTreeMap::new();
-    walk_into(dir, "", &mut out, &|rel| {
-        let top = rel.split('/').next().unwrap_or(rel);
-        top == "derived" || LOCAL_ONLY.contains(&top) || rel == "reports/lock"
-    })?;
+    walk_into(dir, "", &mut out, &outside_commits)?;
     Ok(out)
 }
 

@@ -277,6 +277,11 @@ pub struct Ingest {
     pub idempotency_days: u32,
     /// Event files of one date beyond which they are merged into one.
     pub compact_files: u32,
+    /// Patterns of event files that `serve` registers in place as they
+    /// appear (see `uptake import events --in-place`); none by default.
+    pub watch: Vec<String>,
+    /// How often the watched patterns are listed.
+    pub watch_seconds: u64,
 }
 
 impl Default for Ingest {
@@ -288,6 +293,8 @@ impl Default for Ingest {
             min_free_disk_mb: 512,
             idempotency_days: 7,
             compact_files: 8,
+            watch: Vec::new(),
+            watch_seconds: 60,
         }
     }
 }
@@ -676,6 +683,12 @@ impl Settings {
         if let Some(v) = get("UPTAKE_INGEST_COMPACT_FILES") {
             self.ingest.compact_files = parse("UPTAKE_INGEST_COMPACT_FILES", &v)?;
         }
+        if let Some(v) = get("UPTAKE_INGEST_WATCH") {
+            self.ingest.watch = v.split_whitespace().map(str::to_string).collect();
+        }
+        if let Some(v) = get("UPTAKE_INGEST_WATCH_SECONDS") {
+            self.ingest.watch_seconds = parse("UPTAKE_INGEST_WATCH_SECONDS", &v)?;
+        }
         Ok(())
     }
 
@@ -758,6 +771,12 @@ impl Settings {
                     message: "must be at least 1".into(),
                 });
             }
+        }
+        if self.ingest.watch_seconds == 0 {
+            return Err(Error::Invalid {
+                key: "ingest.watch_seconds",
+                message: "must be at least 1".into(),
+            });
         }
         if self.ingest.compact_files < 2 {
             return Err(Error::Invalid {

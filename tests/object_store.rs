@@ -776,3 +776,313 @@ fn serve_commits_posted_events_and_another_machine_sees_them() {
         "{health}"
     );
 }
+
+/// Puts `sample_data/events/*.parquet` (sorted) under `crm/events/` of
+/// the bucket `lake`, file `i` in folder `date=<folder(i)>/`; returns the
+/// keys.
+fn put_sample_events(s3: &S3, folder: impl Fn(usize) -> &'static str) -> Vec<String> {
+    let lake = s3.store("lake");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(repo().join("sample_data/events"))
+        .expect("events")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    paths.sort();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let mut keys = Vec::new();
+        for (i, path) in paths.iter().enumerate() {
+            let name = path.file_name().expect("name").to_string_lossy();
+            let key = format!("crm/events/date={}/{name}", folder(i));
+            let bytes = std::fs::read(path).expect("read");
+            lake.put(&Key::from(key.as_str()), PutPayload::from(bytes))
+                .await
+                .expect("put");
+            keys.push(key);
+        }
+        keys
+    })
+}
+
+/// Puts `bytes` at `key` of the bucket `lake`.
+fn put(s3: &S3, key: &str, bytes: Vec<u8>) {
+    let lake = s3.store("lake");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(lake.put(&Key::from(key), PutPayload::from(bytes)))
+        .expect("put");
+}
+
+/// A Parquet file of two events whose `event_time` is text (uptake's
+/// import converts it; read in place it cannot be).
+fn text_times_parquet() -> Vec<u8> {
+    use datafusion::arrow::array::{RecordBatch, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    let schema = std::sync::Arc::new(Schema::new(
+        ["event_time", "user_id", "module", "action"]
+            .map(|name| Field::new(name, DataType::Utf8, false))
+            .to_vec(),
+    ));
+    let column = |values: [&str; 2]| -> datafusion::arrow::array::ArrayRef {
+        std::sync::Arc::new(StringArray::from(values.to_vec()))
+    };
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            column(["2027-01-11T09:00:00Z", "2027-01-12T09:00:00Z"]),
+            column(["u001", "u002"]),
+            column(["campaigns", "campaigns"]),
+            column(["view", "view"]),
+        ],
+    )
+    .expect("batch");
+    let mut bytes = Vec::new();
+    let mut writer =
+        datafusion::parquet::arrow::ArrowWriter::try_new(&mut bytes, schema, None).expect("writer");
+    writer.write(&batch).expect("write");
+    writer.close().expect("close");
+    bytes
+}
+
+#[test]
+fn events_are_read_in_place_where_the_lake_holds_them() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s3 = S3::start();
+    s3.bucket("lake");
+    let keys = put_sample_events(&s3, |i| if i < 2 { "2027-01-01" } else { "2027-01-02" });
+    let data = tmp.path().join("data");
+    import_tables(&s3, &data.display().to_string(), &data);
+    let run = |args: &[&str]| {
+        let mut command = crate::support::uptake_command(&data);
+        command
+            .args(args)
+            .env("UPTAKE_IMPORT_ALLOW_FUTURE", "true")
+            .env("UPTAKE_NOW", SAMPLE_NOW)
+            .envs(s3.env());
+        command.output().expect("run")
+    };
+    let pattern = "s3://lake/crm/events/date=*/";
+    let kpi = |what: &str| ok(&run(&["kpi", "--by", BY_ALL, "--format", "csv"]), what);
+    let local = sample_store();
+    let expected = ok(
+        &uptake(
+            &local.path().join("data"),
+            &["kpi", "--by", BY_ALL, "--format", "csv"],
+        ),
+        "kpi here",
+    );
+    let stats_of = |out: &Output| -> serde_json::Value {
+        serde_json::from_str(&ok(out, "stats")).expect("stats json")
+    };
+    let expected_stats = stats_of(&uptake(
+        &local.path().join("data"),
+        &["stats", "--format", "json"],
+    ));
+
+    // Registered, not copied: nothing under events/, the figures and the
+    // data-quality figures (read by DataFusion from the lake) as a copy's.
+    let out = run(&["import", "events", "--in-place", pattern]);
+    assert!(
+        stderr(&out).contains("in 3 files read in place"),
+        "{}",
+        stderr(&out)
+    );
+    let copied: Vec<_> = walkdir(&data.join("events"));
+    assert!(copied.is_empty(), "{copied:?}");
+    assert_eq!(kpi("kpi in place"), expected);
+    let stats = stats_of(&run(&["stats", "--format", "json"]));
+    for figure in [
+        "events",
+        "distinct_users",
+        "events_of_unknown_users",
+        "unknown_user_ids",
+        "events_of_unknown_modules",
+        "first_date",
+        "last_date",
+        "last_event_time",
+    ] {
+        assert_eq!(stats[figure], expected_stats[figure], "{figure}");
+    }
+    assert_eq!(stats["files_read_in_place"], 3);
+
+    // Again: nothing new. A new file is registered, the others left as
+    // they are; the rollup rebuilt from the lake gives the same figures.
+    let out = run(&["import", "events", "--in-place", pattern]);
+    assert!(
+        stderr(&out).contains("registered 0 events in 0 files"),
+        "{}",
+        stderr(&out)
+    );
+    put(
+        &s3,
+        "crm/events/date=2027-01-03/late.parquet",
+        text_times_parquet(),
+    );
+    let out = run(&["import", "events", "--in-place", pattern]);
+    assert!(!out.status.success(), "a file with text times is refused");
+    assert!(
+        stderr(&out).contains("late.parquet: header: column event_time: has type Utf8"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&["import", "events", "--in-place", "--partial", pattern]);
+    assert!(
+        stderr(&out).contains("skipped s3://lake/crm/events/date=2027-01-03/late.parquet"),
+        "{}",
+        stderr(&out)
+    );
+    ok(&run(&["rebuild"]), "rebuild from the lake");
+    assert_eq!(kpi("kpi after rebuild"), expected);
+
+    // A registered file that changes is refused wherever it would be read;
+    // the figures stay those of the file as registered.
+    let changed = std::fs::read(repo().join("sample_data/waves.csv")).expect("bytes");
+    put(&s3, &keys[0], changed);
+    let out = run(&["import", "events", "--in-place", pattern]);
+    assert!(!out.status.success());
+    let message = stderr(&out);
+    assert!(
+        message.contains(&format!(
+            "s3://lake/{}: it changed since it was registered",
+            keys[0]
+        )),
+        "{message}"
+    );
+    let out = run(&["rebuild"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("changed since it was registered"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(kpi("kpi with a changed file"), expected);
+    let out = run(&["check"]);
+    assert!(!out.status.success());
+    assert!(stdout(&out).contains(&keys[0]), "{}", stdout(&out));
+    // Repaired: no longer counted, and the figures say so.
+    ok(&run(&["check", "--repair"]), "repair");
+    let stats = stats_of(&run(&["stats", "--format", "json"]));
+    assert_eq!(stats["files_read_in_place"], 2);
+    assert!(stats["events"].as_u64() < expected_stats["events"].as_u64());
+    assert_ne!(kpi("kpi without it"), expected);
+    ok(&run(&["check"]), "check after the repair");
+
+    // Refused: a pseudonym key (the lake's ids would be read as they are),
+    // a '..' key part, a pattern naming nothing, another source.
+    for (args, message) in [
+        (
+            vec!["import", "events", "--in-place", pattern],
+            "privacy.pseudonym_key",
+        ),
+        (
+            vec!["import", "events", "--in-place", "s3://lake/crm/../x/"],
+            "a key part is '..'",
+        ),
+        (
+            vec!["import", "events", "--in-place", "s3://lake/none/"],
+            "no object matches",
+        ),
+        (
+            vec![
+                "import",
+                "events",
+                "--in-place",
+                "--source",
+                "hubspot-login",
+                pattern,
+            ],
+            "--source native",
+        ),
+    ] {
+        let mut command = crate::support::uptake_command(&data);
+        command.args(&args).envs(s3.env());
+        if message == "privacy.pseudonym_key" {
+            command.env("UPTAKE_PRIVACY_PSEUDONYM_KEY", "secret");
+        }
+        let out = command.output().expect("run");
+        assert!(!out.status.success(), "{args:?}");
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+    }
+}
+
+/// The files below `dir`.
+fn walkdir(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walkdir(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn serve_registers_watched_files_as_they_appear() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s3 = S3::start();
+    s3.bucket("lake");
+    s3.bucket("acme");
+    let url = "s3://acme/prod";
+    let first = tmp.path().join("first");
+    import_tables(&s3, url, &first);
+    // Two files are there before the server starts, one comes later.
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(repo().join("sample_data/events"))
+        .expect("events")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    paths.sort();
+    let later = paths.pop().expect("a file");
+    for path in &paths {
+        let name = path.file_name().expect("name").to_string_lossy();
+        put(
+            &s3,
+            &format!("crm/events/date=2027-01-01/{name}"),
+            std::fs::read(path).expect("read"),
+        );
+    }
+    let mut env = s3.env();
+    env.push(("UPTAKE_INGEST_WATCH", "s3://lake/crm/events/date=*/".into()));
+    env.push(("UPTAKE_INGEST_WATCH_SECONDS", "1".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let server = Server::start_command(s3.uptake(url, &first), 0, &env);
+    let parquet_rows = |path: &Path| {
+        let file = std::fs::File::open(path).expect("open");
+        datafusion::parquet::file::reader::SerializedFileReader::new(file)
+            .map(|r| {
+                use datafusion::parquet::file::reader::FileReader;
+                r.metadata().file_metadata().num_rows() as u64
+            })
+            .expect("parquet")
+    };
+    let before: u64 = paths.iter().map(|p| parquet_rows(p)).sum();
+    wait_for_events(&s3, url, tmp.path(), before);
+    let name = later.file_name().expect("name").to_string_lossy();
+    put(
+        &s3,
+        &format!("crm/events/date=2027-01-02/{name}"),
+        std::fs::read(&later).expect("read"),
+    );
+    wait_for_events(&s3, url, tmp.path(), before + parquet_rows(&later));
+    // The server's figures show them too.
+    let reply = request(server.port, "GET", "/metrics", &[], b"").expect("metrics");
+    assert!(
+        reply.body.contains(&format!(
+            "uptake_store_events {}",
+            before + parquet_rows(&later)
+        )),
+        "{}",
+        reply.body
+    );
+    // Nothing was copied into the data directory.
+    let copied = walkdir(&first.join("events"));
+    assert!(copied.is_empty(), "{copied:?}");
+    let (status, _) = server.terminate();
+    assert!(status.success(), "{status}");
+}

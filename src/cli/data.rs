@@ -66,6 +66,12 @@ pub enum ImportCommand {
         /// on stderr.
         #[arg(long)]
         preview: bool,
+        /// Leave the files where they are (a data lake: s3://bucket/key
+        /// patterns or local ones; a pattern ending in / names every
+        /// .parquet file below) and register them instead of copying:
+        /// files registered before are skipped, changed ones refused.
+        #[arg(long, conflicts_with_all = ["preview", "mapping"])]
+        in_place: bool,
     },
 }
 
@@ -89,6 +95,12 @@ pub(super) fn check(
                 eprintln!(
                     "moved {} ({} events) to quarantine: {why}",
                     file.path, file.events
+                );
+            }
+            for (file, why) in store.drop_changed_in_place(settings)? {
+                eprintln!(
+                    "no longer counts {} ({} events) read in place: {why}; register it again to count what it holds now",
+                    file.found.url, file.events
                 );
             }
         }
@@ -115,7 +127,17 @@ pub(super) fn check(
     for e in &entries {
         println!("{}\t{}\t{}\t{}", e.at, e.original, e.kept_as, e.reason);
     }
+    let changed = store.changed_in_place()?;
+    for (file, why) in &changed {
+        println!("{}\t{} events\t{why}", file.found.url, file.events);
+    }
     let mut problems = Vec::new();
+    if !changed.is_empty() {
+        problems.push(format!(
+            "{} event files read in place changed or went since they were registered (the figures count them as they were; `uptake rebuild` refuses them); restore them, or `uptake check --repair` stops counting them",
+            changed.len()
+        ));
+    }
     if !implausible.is_empty() {
         problems.push(format!(
             "{} event files are dated where no event can be; `uptake check --repair` moves them to quarantine",
@@ -215,13 +237,23 @@ pub(super) fn import(global: &Global, cmd: ImportCommand, settings: &Settings) -
             allow_future,
             source,
             mapping,
+            in_place,
             ..
         } => {
             let mut settings = settings.clone();
             settings.import.allow_future |= allow_future;
             let input = crate::connect::Input::new(source, mapping.as_deref())?;
             let progress = std::io::stderr().is_terminal();
-            let s = store.import_events(&files, &input, &settings, partial, progress)?;
+            let s = if in_place {
+                if input.source != crate::connect::Source::Native {
+                    return Err(Error::Usage(
+                        "--in-place reads uptake's own event files (--source native) only; import a vendor's files with a copy".into(),
+                    ));
+                }
+                store.import_in_place(&files, &settings, partial, progress)?
+            } else {
+                store.import_events(&files, &input, &settings, partial, progress)?
+            };
             if input.source != crate::connect::Source::Native {
                 eprintln!("{}", s.reading.summary());
             }
@@ -235,10 +267,17 @@ pub(super) fn import(global: &Global, cmd: ImportCommand, settings: &Settings) -
                     store::error::list_problems(&s.rejected)
                 );
             }
-            eprintln!(
-                "imported {} events from {} files",
-                s.events, s.files_imported
-            );
+            if in_place {
+                eprintln!(
+                    "registered {} events in {} files read in place",
+                    s.events, s.files_imported
+                );
+            } else {
+                eprintln!(
+                    "imported {} events from {} files",
+                    s.events, s.files_imported
+                );
+            }
         }
     }
     Ok(())
@@ -248,7 +287,12 @@ pub(super) fn import(global: &Global, cmd: ImportCommand, settings: &Settings) -
 /// files name into a temporary folder and puts their paths in place of the
 /// patterns; the folder goes when the returned guard is dropped.
 pub(super) async fn fetch_events(cmd: &mut ImportCommand) -> Result<Option<Fetched>> {
-    let ImportCommand::Events { files, .. } = cmd else {
+    let ImportCommand::Events {
+        files,
+        in_place: false,
+        ..
+    } = cmd
+    else {
         return Ok(None);
     };
     if !files.iter().any(|f| f.starts_with("s3://")) {
@@ -264,9 +308,7 @@ pub(super) async fn fetch_events(cmd: &mut ImportCommand) -> Result<Option<Fetch
     for (n, pattern) in files.iter().enumerate() {
         if pattern.starts_with("s3://") {
             let into = dir.join(n.to_string());
-            let paths = store::remote::fetch_matching(pattern, &into)
-                .await
-                .map_err(store::Error::from)?;
+            let paths = store::lake::fetch(pattern, &into).await?;
             local.extend(paths.into_iter().map(|p| p.display().to_string()));
         } else {
             local.push(pattern.clone());

@@ -156,6 +156,9 @@ pub(super) async fn stats(
         "events_of_unknown_modules": s.events_of_unknown_modules,
         "unknown_module_ids": s.unknown_module_ids,
     });
+    if !m.in_place.is_empty() {
+        value["files_read_in_place"] = serde_json::json!(m.in_place.len());
+    }
     // Values vendors' logs gave that their mappings did not know.
     if !unmapped.is_empty() {
         value["unmapped_values"] = serde_json::json!(unmapped);

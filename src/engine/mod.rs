@@ -355,7 +355,8 @@ impl Engine {
         else {
             return Err(Error::Busy);
         };
-        let ctx = SessionContext::new_with_config(self.ctx.copied_config());
+        let ctx =
+            SessionContext::new_with_config_rt(self.ctx.copied_config(), self.ctx.runtime_env());
         functions::register(&ctx);
         for table in STORED_TABLES {
             let err = |source| Error::Register { table, source };
@@ -717,26 +718,58 @@ fn register_empty(ctx: &SessionContext, table: &'static str, schema: SchemaRef) 
     register_batches(ctx, table, schema, Vec::new())
 }
 
-/// Registers the raw events named by the manifest as table `events`.
+/// Registers the raw events named by the manifest as table `events`: the
+/// stored files and those read in place, local or in object storage
+/// (a listing table per store, in one view).
 fn register_events(ctx: &SessionContext, store: &Store) -> Result<()> {
     let table = "events";
-    let paths = store.event_file_paths();
-    if paths.is_empty() {
-        return register_empty(ctx, table, crate::store::input::event_schema());
-    }
     let err = |source| Error::Register { table, source };
-    let urls = paths
-        .iter()
-        .map(|p| ListingTableUrl::parse(p.to_string_lossy()))
-        .collect::<datafusion::error::Result<Vec<_>>>()
-        .map_err(err)?;
-    let options =
-        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
-    let config = ListingTableConfig::new_with_multi_paths(urls)
-        .with_listing_options(options)
-        .with_schema(crate::store::input::event_schema());
-    let listing = ListingTable::try_new(config).map_err(err)?;
-    ctx.register_table(table, Arc::new(listing))
+    let mut by_store: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for path in store.event_file_paths() {
+        let url = path.to_string_lossy().into_owned();
+        by_store.entry(String::new()).or_default().push(url);
+    }
+    for file in &store.manifest().in_place {
+        let url = &file.found.url;
+        let bucket = match url.strip_prefix("s3://") {
+            Some(rest) => rest.split('/').next().unwrap_or_default().to_string(),
+            None => String::new(),
+        };
+        by_store.entry(bucket).or_default().push(url.clone());
+    }
+    let mut listings = Vec::new();
+    for (bucket, urls) in by_store {
+        if !bucket.is_empty() {
+            let address = format!("s3://{bucket}");
+            let objects = crate::store::remote::object_store(&bucket, &address)
+                .map_err(|e| Error::Catalog(e.to_string()))?;
+            let address = datafusion::execution::object_store::ObjectStoreUrl::parse(&address)
+                .map_err(err)?;
+            ctx.register_object_store(address.as_ref(), objects);
+        }
+        let urls = urls
+            .iter()
+            .map(ListingTableUrl::parse)
+            .collect::<datafusion::error::Result<Vec<_>>>()
+            .map_err(err)?;
+        let options =
+            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+        let config = ListingTableConfig::new_with_multi_paths(urls)
+            .with_listing_options(options)
+            .with_schema(crate::store::input::event_schema());
+        listings.push(Arc::new(ListingTable::try_new(config).map_err(err)?));
+    }
+    let mut listings = listings.into_iter();
+    let Some(first) = listings.next() else {
+        return register_empty(ctx, table, crate::store::input::event_schema());
+    };
+    let mut events = ctx.read_table(first).map_err(err)?;
+    for listing in listings {
+        events = events
+            .union(ctx.read_table(listing).map_err(err)?)
+            .map_err(err)?;
+    }
+    ctx.register_table(table, events.into_view())
         .map(|_| ())
         .map_err(err)
 }

@@ -26,8 +26,23 @@ pub async fn run_forever(ingest: Arc<Ingest>, live: Arc<Live>) {
         }
     });
     let every = Duration::from_millis(ingest.settings().ingest.flush_milliseconds);
+    let watch_every = Duration::from_secs(ingest.settings().ingest.watch_seconds);
+    // The first look at the watched files comes right after the start.
+    let mut watched: Option<std::time::Instant> = None;
     loop {
         tokio::time::sleep(every).await;
+        if watched.is_none_or(|at| at.elapsed() >= watch_every) {
+            watched = Some(std::time::Instant::now());
+            let watching = ingest.clone();
+            match tokio::task::spawn_blocking(move || watching.watch()).await {
+                Ok(Ok(Some(store))) => {
+                    committed.send_replace(Some(store));
+                }
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "registering watched files failed"),
+                Err(e) => tracing::error!(error = %e, "the watch task failed"),
+            }
+        }
         let Some(store) = flush(&ingest).await else {
             continue;
         };

@@ -156,6 +156,8 @@ pub struct Ingest {
     on_commit: Option<CommitHook>,
     /// Set by [`Ingest::keeping_log`].
     keep_log: bool,
+    /// Watched files left out, as they were then ([`Ingest::watch`]).
+    ignored: Mutex<std::collections::HashSet<crate::store::lake::Found>>,
 }
 
 /// What [`Ingest::with_commit`] runs after each flush.
@@ -304,6 +306,7 @@ impl Ingest {
             parsing: tokio::sync::Semaphore::new(PARSING),
             on_commit: None,
             keep_log: false,
+            ignored: Mutex::default(),
         })
     }
 
@@ -450,6 +453,55 @@ impl Ingest {
                 Err(e)
             }
         }
+    }
+
+    /// Registers the event files of `ingest.watch` that appeared since
+    /// (see [`Store::register_in_place`]); returns the store as committed
+    /// when it registered any. Files left out (refused rows) are named in
+    /// the log once and passed over until they change. Blocking, like a
+    /// flush.
+    pub fn watch(&self) -> crate::store::Result<Option<Store>> {
+        let patterns = &self.settings.ingest.watch;
+        if patterns.is_empty() {
+            return Ok(None);
+        }
+        let mut writing = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        let mut ignored = self.ignored.lock().unwrap_or_else(|p| p.into_inner());
+        let Writing { store, rollup, .. } = &mut *writing;
+        let registered =
+            store.register_in_place(patterns, &self.settings, true, false, &ignored, rollup);
+        let summary = match registered {
+            Ok(summary) => summary,
+            Err(e) => {
+                // The rollup in memory may hold events of files not registered.
+                if let Some(files) = store.rollup_files() {
+                    *rollup = Rollup::load(&files)?;
+                }
+                self.status
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .last_error = Some(e.to_string());
+                return Err(e);
+            }
+        };
+        for (file, why) in &summary.files_skipped {
+            tracing::warn!(file = %file, why = %why, "a watched file is not read in place");
+        }
+        ignored.extend(summary.left_out);
+        if summary.files_imported == 0 {
+            return Ok(None);
+        }
+        tracing::info!(
+            files = summary.files_imported,
+            events = summary.events,
+            "registered watched files read in place"
+        );
+        let committed = self.on_commit.as_ref().map_or(Ok(()), |commit| commit());
+        self.status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .last_error = committed.err().map(|e| e.to_string());
+        Ok(Some(store.clone()))
     }
 
     /// Merges small event files (see [`Store::compact`]); returns the

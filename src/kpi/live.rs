@@ -49,7 +49,7 @@ impl Stored {
             weeks: store.event_weeks(settings),
             dates: store.event_dates(settings),
             implausible: store.implausible_event_files(settings),
-            events: store.manifest().event_files.iter().map(|f| f.events).sum(),
+            events: store.manifest().event_count(),
             files,
         }
     }

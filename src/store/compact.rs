@@ -88,8 +88,9 @@ impl Store {
     }
 
     /// Rebuilds the rollup from the stored raw events except the files of
-    /// `left_out` (paths as in the manifest), and commits it together with
-    /// a manifest without them.
+    /// `left_out` (paths as in the manifest, addresses of files read in
+    /// place), and commits it together with a manifest without them.
+    /// Files read in place are read again from the lake.
     pub(super) fn rebuild_without(
         &mut self,
         left_out: &HashSet<&str>,
@@ -105,7 +106,10 @@ impl Store {
             .filter(|f| !left_out.contains(f.path.as_str()))
             .map(|f| self.root.join(&f.path))
             .collect();
-        let bar = progress_bar(progress, paths.len() as u64);
+        let bar = progress_bar(
+            progress,
+            (paths.len() + self.manifest.in_place.len()) as u64,
+        );
         // One rollup per stored file, one worker per core, merged in order.
         let outcomes = parallel_map(&paths, |path| -> Result<(Rollup, u64)> {
             let (_, batches) = files::read_parquet(path)?;
@@ -125,11 +129,25 @@ impl Store {
             rollup.merge(part);
             events += n;
         }
+        let (in_place, n) = self.rollup_in_place(left_out, settings, &bar)?;
+        rollup.merge(in_place);
+        events += n;
         bar.finish_and_clear();
         let mut written = Vec::new();
         let result = self.commit(&new_import_id(), &mut rollup, settings, &mut written, |m| {
             m.event_files
                 .retain(|f| !left_out.contains(f.path.as_str()));
+            // A file read in place that is dropped may be registered again.
+            let dropped: HashSet<&str> = m
+                .in_place
+                .iter()
+                .map(|f| f.found.url.as_str())
+                .filter(|url| left_out.contains(url))
+                .collect();
+            m.imports
+                .retain(|_, r| !dropped.contains(r.source.as_str()));
+            m.in_place
+                .retain(|f| !left_out.contains(f.found.url.as_str()));
         });
         if result.is_err() {
             for path in &written {

@@ -71,7 +71,13 @@ impl Store {
             .event_files
             .iter()
             .filter(|f| implausible_date(f, latest).is_none())
-            .filter_map(|f| f.date.parse::<NaiveDate>().ok());
+            .filter_map(|f| f.date.parse::<NaiveDate>().ok())
+            .chain(self.manifest.in_place.iter().flat_map(|f| {
+                [&f.first_date, &f.last_date]
+                    .into_iter()
+                    .filter_map(|d| d.parse::<NaiveDate>().ok())
+                    .filter(|d| f.future_allowed || *d <= latest)
+            }));
         let (mut first, mut last) = (NaiveDate::MAX, NaiveDate::MIN);
         for d in dates {
             first = first.min(d);

@@ -65,6 +65,11 @@ pub enum Error {
     Source(#[from] crate::connect::Error),
     #[error(transparent)]
     Remote(#[from] super::remote::Error),
+    #[error(
+        "files read in place changed since they were registered; nothing was registered:\n{}\nuptake counts a registered file as it was: restore it, or drop it with `uptake check --repair` and register it again",
+        .0.join("\n")
+    )]
+    Changed(Vec<String>),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

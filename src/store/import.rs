@@ -34,6 +34,9 @@ pub struct ImportSummary {
     pub seconds: f64,
     /// What a source other than `native` read besides events.
     pub reading: crate::connect::Reading,
+    /// Files read in place that were not registered (refused rows, or the
+    /// content of another file), as they were found.
+    pub left_out: Vec<super::lake::Found>,
 }
 
 /// What reading the files of an import produced, not yet committed.

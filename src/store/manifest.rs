@@ -32,6 +32,25 @@ pub struct Manifest {
     /// ([`super::seen`]): by source, the file of each UTC date.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub seen: BTreeMap<String, BTreeMap<String, String>>,
+    /// Raw event files read where a data lake holds them, never copied
+    /// (`uptake import events --in-place`, [`super::in_place`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub in_place: Vec<InPlaceFile>,
+}
+
+/// An events file registered where it lies: its address, and the size and
+/// version it had when it was read, which every later read must find.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct InPlaceFile {
+    #[serde(flatten)]
+    pub found: super::lake::Found,
+    pub events: u64,
+    /// Local dates (time zone of the rollup) of its first and last events.
+    pub first_date: String,
+    pub last_date: String,
+    pub registered_at: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub future_allowed: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -109,7 +128,9 @@ impl Manifest {
         super::files::write_atomically(&root.join(FILE_NAME), &text)
     }
 
+    /// Events stored and read in place.
     pub fn event_count(&self) -> u64 {
-        self.event_files.iter().map(|f| f.events).sum()
+        self.event_files.iter().map(|f| f.events).sum::<u64>()
+            + self.in_place.iter().map(|f| f.events).sum::<u64>()
     }
 }

@@ -47,7 +47,9 @@ pub mod derived;
 pub mod error;
 pub mod files;
 mod import;
+mod in_place;
 pub mod input;
+pub mod lake;
 mod live;
 pub mod manifest;
 pub mod pseudonym;
@@ -292,8 +294,7 @@ impl Store {
     /// made with the same key ([`pseudonym::check`]).
     pub fn check_pseudonym(&self, settings: &Settings) -> Result<Option<Pseudonym>> {
         let pseudonym = Pseudonym::new(&settings.privacy.pseudonym_key);
-        let has_data =
-            !self.manifest.event_files.is_empty() || self.table_path("directory").exists();
+        let has_data = self.manifest.event_count() > 0 || self.table_path("directory").exists();
         if self.is_writer() || self.root.join(pseudonym::FILE_NAME).exists() {
             pseudonym::check(&self.root, pseudonym.as_ref(), has_data)?;
         }

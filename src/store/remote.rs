@@ -1020,66 +1020,6 @@ impl Remote {
     }
 }
 
-/// Downloads the objects that `pattern`, `s3://bucket/key` with `*`, `?`
-/// and `[...]` in the key as in file patterns (`*` stays within a folder),
-/// names into `into` (their keys as paths), for an import; returns the
-/// files, sorted by key. Credentials and endpoint as for a data
-/// directory ([`object_store()`]).
-pub async fn fetch_matching(pattern: &str, into: &Path) -> Result<Vec<PathBuf>> {
-    let location = |message: String| Error::Location(format!("{pattern}: {message}"));
-    let rest = pattern
-        .strip_prefix("s3://")
-        .ok_or_else(|| location("not an s3:// address".into()))?;
-    let (bucket, key) = rest
-        .split_once('/')
-        .ok_or_else(|| location("names a bucket but no objects".into()))?;
-    if key.split('/').any(|part| part == "..") {
-        return Err(location("a key part is '..'".into()));
-    }
-    let matcher = glob::Pattern::new(key).map_err(|e| location(e.to_string()))?;
-    let options = glob::MatchOptions {
-        require_literal_separator: true,
-        ..Default::default()
-    };
-    // List from the folder before the first wildcard.
-    let literal = &key[..key.find(['*', '?', '[']).unwrap_or(key.len())];
-    let folder = &literal[..literal.rfind('/').map_or(0, |i| i + 1)];
-    let url = format!("s3://{bucket}");
-    let store = object_store(bucket, &url)?;
-    let mut keys = Vec::new();
-    let mut listed = store.list(Some(&Key::from(folder)));
-    while let Some(meta) = listed.try_next().await.map_err(|source| Error::Store {
-        url: pattern.to_string(),
-        source,
-    })? {
-        let key = meta.location.to_string();
-        if matcher.matches_with(&key, options) {
-            keys.push(key);
-        }
-    }
-    keys.sort();
-    if keys.is_empty() {
-        return Err(location("no object matches".into()));
-    }
-    let remote = Remote {
-        store,
-        url,
-        dir: into.to_path_buf(),
-        state: State::default(),
-        lock: None,
-        uploaded: BTreeMap::new(),
-        keeps_open: false,
-    };
-    let fetched: Vec<(String, Synced)> = futures::stream::iter(keys)
-        .map(|key| remote.download(key.clone(), key, None))
-        .buffer_unordered(PARALLEL)
-        .try_collect()
-        .await?;
-    let mut files: Vec<PathBuf> = fetched.into_iter().map(|(rel, _)| into.join(rel)).collect();
-    files.sort();
-    Ok(files)
-}
-
 fn read_state(dir: &Path) -> Option<State> {
     let bytes = std::fs::read(dir.join(STATE)).ok()?;
     serde_json::from_slice(&bytes).ok()

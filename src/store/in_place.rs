@@ -1,0 +1,418 @@
+//! Events read in place: Parquet files that stay where a data lake holds
+//! them (`uptake import events --in-place 's3://lake/crm/events/date=*/'`).
+//!
+//! Registering a file reads it once, as an import does (every row checked,
+//! the rollup updated), but stores no copy: the manifest names the file
+//! with its size and version ([`lake::Found`]). `uptake rebuild` reads it
+//! again from the lake, and so do `uptake stats` (through DataFusion).
+//! Files that appear later are registered by running the import again or
+//! by `serve`'s watch (`ingest.watch`); a registered file that changed or
+//! went is refused wherever it would be read, and `uptake check` names it.
+//!
+//! What a file read in place must be, because uptake cannot correct it:
+//! uptake's own event columns (`native`) in Parquet with `event_time` as a
+//! timestamp, and every row valid; a file with refused rows is refused
+//! whole (with `--partial`, left out and named). Without a pseudonym key
+//! only: the lake's user ids would be read as they are.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::time::Instant;
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::config::Settings;
+use crate::connect;
+use crate::model::LocalDays;
+use crate::model::event::TimeRange;
+use crate::model::week::date_of_day;
+
+use super::error::{Error, FileContext, InputProblem, IoContext, Result};
+use super::import::{ImportSummary, file_sha256, new_import_id, parallel_map, progress_bar};
+use super::lake::{self, Found};
+use super::manifest::{ImportRecord, InPlaceFile};
+use super::rollup::{self, Rollup};
+use super::{Pseudonym, Store, input};
+
+/// What reading one file of the lake gave.
+struct Read {
+    rollup: Rollup,
+    events: u64,
+    /// First and last local day of its events.
+    days: Option<(i32, i32)>,
+    sha256: String,
+    problems: input::Problems,
+}
+
+impl Store {
+    /// Registers the event files `patterns` name (see [`lake`]) in place:
+    /// new files are read and committed with the rollup; files registered
+    /// before and unchanged are left as they are. Refused, with nothing
+    /// registered, when a registered file the patterns name changed.
+    pub fn import_in_place(
+        &mut self,
+        patterns: &[String],
+        settings: &Settings,
+        partial: bool,
+        progress: bool,
+    ) -> Result<ImportSummary> {
+        let mut rollup = match self.rollup_files() {
+            Some(files) => Rollup::load(&files)?,
+            None => Rollup::default(),
+        };
+        let ignore = HashSet::new();
+        self.register_in_place(patterns, settings, partial, progress, &ignore, &mut rollup)
+    }
+
+    /// [`Store::import_in_place`] updating `rollup`, the store's rollup as
+    /// the caller keeps it in memory (live ingestion), and passing over
+    /// the files in `ignore` (left out before and unchanged since). When
+    /// this fails, `rollup` may hold events of files not registered: load
+    /// it again.
+    pub fn register_in_place(
+        &mut self,
+        patterns: &[String],
+        settings: &Settings,
+        partial: bool,
+        progress: bool,
+        ignore: &HashSet<Found>,
+        rollup: &mut Rollup,
+    ) -> Result<ImportSummary> {
+        self.check_writer()?;
+        let started = Instant::now();
+        self.check_derived(settings)?;
+        if Pseudonym::new(&settings.privacy.pseudonym_key).is_some() {
+            return Err(Error::File {
+                path: patterns.first().cloned().unwrap_or_default().into(),
+                message: "events read in place keep the lake's user ids, but privacy.pseudonym_key asks for pseudonyms: import a copy (without --in-place), which stores pseudonyms only".into(),
+            });
+        }
+        self.check_pseudonym(settings)?;
+        let mut listed: BTreeMap<String, Found> = BTreeMap::new();
+        for pattern in patterns {
+            for found in lake::list(pattern)? {
+                listed.insert(found.url.clone(), found);
+            }
+        }
+        let registered: HashMap<&str, &InPlaceFile> = self
+            .manifest
+            .in_place
+            .iter()
+            .map(|f| (f.found.url.as_str(), f))
+            .collect();
+        let mut changed = Vec::new();
+        let mut new = Vec::new();
+        for (url, found) in listed {
+            match registered.get(url.as_str()) {
+                Some(file) => {
+                    if let Some(change) = file.found.change(Some(&found)) {
+                        changed.push(format!("{url}: {change}"));
+                    }
+                }
+                None if ignore.contains(&found) => {}
+                None => new.push(found),
+            }
+        }
+        if !changed.is_empty() {
+            return Err(Error::Changed(changed));
+        }
+        let mut summary = ImportSummary::default();
+        if new.is_empty() {
+            return Ok(summary);
+        }
+
+        let times = settings.event_times(chrono::Utc::now());
+        let bar = progress_bar(progress, new.len() as u64);
+        let reads = parallel_map(&new, |found| {
+            bar.set_message(found.url.clone());
+            let read = self.read_in_place(found, settings, &times);
+            bar.inc(1);
+            read
+        });
+        bar.finish_and_clear();
+        let registered_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let mut problems = input::Problems::default();
+        let mut files = Vec::new();
+        let mut records = BTreeMap::new();
+        let mut hashes: HashSet<String> = HashSet::new();
+        for (found, read) in new.into_iter().zip(reads) {
+            let read = read?;
+            if read.problems.total > 0 {
+                let first = read.problems.kept.first().map(ToString::to_string);
+                summary.files_skipped.push((
+                    found.url.clone(),
+                    format!(
+                        "{} refused rows (first: {}); a file read in place is counted whole or not at all",
+                        read.problems.total,
+                        first.unwrap_or_default()
+                    ),
+                ));
+                problems.extend(read.problems);
+                summary.left_out.push(found);
+                continue;
+            }
+            if let Some(previous) = self.manifest.imports.get(&read.sha256) {
+                let why = format!(
+                    "same content as {} imported {}",
+                    previous.source, previous.imported_at
+                );
+                summary.files_skipped.push((found.url.clone(), why));
+                summary.left_out.push(found);
+                continue;
+            }
+            if !hashes.insert(read.sha256.clone()) {
+                let why = "same content as another file of this import".to_string();
+                summary.files_skipped.push((found.url.clone(), why));
+                summary.left_out.push(found);
+                continue;
+            }
+            let Some((first, last)) = read.days else {
+                summary
+                    .files_skipped
+                    .push((found.url.clone(), "holds no events".into()));
+                summary.left_out.push(found);
+                continue;
+            };
+            rollup.merge(read.rollup);
+            records.insert(
+                read.sha256,
+                ImportRecord {
+                    source: found.url.clone(),
+                    events: read.events,
+                    imported_at: registered_at.clone(),
+                    unmapped: BTreeMap::new(),
+                },
+            );
+            summary.events += read.events;
+            summary.files_imported += 1;
+            files.push(InPlaceFile {
+                found,
+                events: read.events,
+                first_date: date_of_day(first).to_string(),
+                last_date: date_of_day(last).to_string(),
+                registered_at: registered_at.clone(),
+                future_allowed: settings.import.allow_future,
+            });
+        }
+        if problems.total > 0 && !partial {
+            return Err(Error::Input(problems.kept));
+        }
+        if files.is_empty() {
+            return Ok(summary);
+        }
+        let mut written = Vec::new();
+        let committed = self.commit(&new_import_id(), rollup, settings, &mut written, |m| {
+            m.in_place.extend(files);
+            m.imports.extend(records);
+        });
+        if committed.is_err() {
+            for path in &written {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        committed?;
+        summary.seconds = started.elapsed().as_secs_f64();
+        Ok(summary)
+    }
+
+    /// Reads a file of the lake as it was found into a rollup of its own.
+    fn read_in_place(&self, found: &Found, settings: &Settings, times: &TimeRange) -> Result<Read> {
+        let tz = settings.tz()?;
+        let native = connect::Input::new(connect::Source::Native, None)?;
+        let seen = super::seen::Seen::new(&self.root, "native", BTreeMap::new());
+        let resolver = input::Resolver::default();
+        let source = input::SourceRead {
+            input: &native,
+            seen: &seen,
+            resolver: &resolver,
+        };
+        let scratch = std::env::temp_dir().join(format!("uptake-lake-{}", std::process::id()));
+        lake::read_as_found(found, &scratch, |path| {
+            let mut read = Read {
+                rollup: Rollup::default(),
+                events: 0,
+                days: None,
+                sha256: file_sha256(path)?,
+                problems: input::Problems::default(),
+            };
+            if let Some(problem) = unreadable_in_place(path, &found.url)? {
+                read.problems.extend(input::Problems {
+                    kept: vec![problem],
+                    total: 1,
+                });
+                return Ok(read);
+            }
+            let mut local = LocalDays::new(tz);
+            let mut sink = |batch: datafusion::arrow::array::RecordBatch| -> Result<()> {
+                let days = rollup::local_days(&batch, &mut local);
+                read.rollup
+                    .add_events(&batch, &days, &settings.activity.exclude_actions);
+                read.events += batch.num_rows() as u64;
+                for &day in &days {
+                    read.days = Some(match read.days {
+                        None => (day, day),
+                        Some((first, last)) => (first.min(day), last.max(day)),
+                    });
+                }
+                Ok(())
+            };
+            let mut problems = input::Problems::default();
+            let mut reading = connect::Reading::default();
+            input::read_events(
+                path,
+                None,
+                &source,
+                times,
+                &mut problems,
+                &mut reading,
+                &mut sink,
+            )?;
+            read.problems = problems;
+            Ok(read)
+        })
+    }
+
+    /// The rollup of the registered files except those `left_out` names
+    /// (by address), and their events: each read again from the lake, and
+    /// refused when it changed or its rows would no longer all be taken.
+    pub(super) fn rollup_in_place(
+        &self,
+        left_out: &HashSet<&str>,
+        settings: &Settings,
+        bar: &indicatif::ProgressBar,
+    ) -> Result<(Rollup, u64)> {
+        let files: Vec<&InPlaceFile> = self
+            .manifest
+            .in_place
+            .iter()
+            .filter(|f| !left_out.contains(f.found.url.as_str()))
+            .collect();
+        // The times a file's rows were checked against when it was
+        // registered: with or without future times.
+        let now = chrono::Utc::now();
+        let mut future = settings.clone();
+        future.import.allow_future = true;
+        let (times, future_times) = (settings.event_times(now), future.event_times(now));
+        let reads = parallel_map(&files, |file| {
+            let times = if file.future_allowed {
+                &future_times
+            } else {
+                &times
+            };
+            let read = self.read_in_place(&file.found, settings, times);
+            bar.inc(1);
+            read
+        });
+        let mut rollup = Rollup::default();
+        let mut events = 0;
+        for (file, read) in files.into_iter().zip(reads) {
+            let read = read?;
+            if read.problems.total > 0 {
+                return Err(Error::Input(read.problems.kept));
+            }
+            if read.events != file.events {
+                return Err(Error::File {
+                    path: file.found.url.clone().into(),
+                    message: format!(
+                        "holds {} events, {} when it was registered",
+                        read.events, file.events
+                    ),
+                });
+            }
+            rollup.merge(read.rollup);
+            events += read.events;
+        }
+        Ok((rollup, events))
+    }
+
+    /// Registered files that changed or went since, with how.
+    pub fn changed_in_place(&self) -> Result<Vec<(InPlaceFile, String)>> {
+        let urls: Vec<String> = self
+            .manifest
+            .in_place
+            .iter()
+            .map(|f| f.found.url.clone())
+            .collect();
+        let now = lake::stat(&urls)?;
+        Ok(self
+            .manifest
+            .in_place
+            .iter()
+            .zip(now)
+            .filter_map(|(file, now)| file.found.change(now.as_ref()).map(|c| (file.clone(), c)))
+            .collect())
+    }
+
+    /// Drops the registered files that changed or went (each with its
+    /// reason) and rebuilds the rollup without them; register them again
+    /// to count what they hold now.
+    pub fn drop_changed_in_place(
+        &mut self,
+        settings: &Settings,
+    ) -> Result<Vec<(InPlaceFile, String)>> {
+        self.check_writer()?;
+        let changed = self.changed_in_place()?;
+        if changed.is_empty() {
+            return Ok(changed);
+        }
+        let gone: HashSet<&str> = changed.iter().map(|(f, _)| f.found.url.as_str()).collect();
+        self.rebuild_without(&gone, settings, false)?;
+        Ok(changed)
+    }
+}
+
+/// Why the Parquet file at `path` (`url` in the lake) cannot be read in
+/// place, if it cannot: uptake reads its columns as they are (also through
+/// DataFusion), so they must have the types it stores.
+fn unreadable_in_place(path: &Path, url: &str) -> Result<Option<InputProblem>> {
+    let problem = |column: &str, reason: String| InputProblem {
+        file: url.to_string(),
+        position: "header".into(),
+        column: column.to_string(),
+        reason,
+    };
+    let is_parquet = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    if !is_parquet {
+        return Ok(Some(problem(
+            "-",
+            "events read in place must be Parquet files (*.parquet); import a copy instead".into(),
+        )));
+    }
+    let file = std::fs::File::open(path).at(path)?;
+    let schema = ParquetRecordBatchReaderBuilder::try_new(file)
+        .in_file(url)?
+        .schema()
+        .clone();
+    let is_text = |t: &DataType| match t {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, value) => {
+            matches!(**value, DataType::Utf8 | DataType::LargeUtf8)
+        }
+        _ => false,
+    };
+    for field in schema.fields() {
+        let fits = match field.name().as_str() {
+            "event_time" => matches!(field.data_type(), DataType::Timestamp(_, _)),
+            "user_id" | "module" | "action" | "client" => is_text(field.data_type()),
+            _ => true,
+        };
+        if !fits {
+            let wanted = if field.name() == "event_time" {
+                "a timestamp"
+            } else {
+                "text"
+            };
+            return Ok(Some(problem(
+                field.name(),
+                format!(
+                    "has type {}; events read in place need {wanted} here (import a copy instead, which converts it)",
+                    field.data_type()
+                ),
+            )));
+        }
+    }
+    Ok(None)
+}

@@ -1070,16 +1070,21 @@ fn serve_registers_watched_files_as_they_appear() {
         std::fs::read(&later).expect("read"),
     );
     wait_for_events(&s3, url, tmp.path(), before + parquet_rows(&later));
-    // The server's figures show them too.
-    let reply = request(server.port, "GET", "/metrics", &[], b"").expect("metrics");
-    assert!(
-        reply.body.contains(&format!(
-            "uptake_store_events {}",
-            before + parquet_rows(&later)
-        )),
-        "{}",
-        reply.body
-    );
+    // The server's figures show them too (the gauge follows the reload).
+    let shown = format!("uptake_store_events {}", before + parquet_rows(&later));
+    let started = Instant::now();
+    loop {
+        let reply = request(server.port, "GET", "/metrics", &[], b"").expect("metrics");
+        if reply.body.contains(&shown) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{shown}: {}",
+            reply.body
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
     // Nothing was copied into the data directory.
     let copied = walkdir(&first.join("events"));
     assert!(copied.is_empty(), "{copied:?}");

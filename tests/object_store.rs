@@ -1091,3 +1091,255 @@ fn serve_registers_watched_files_as_they_appear() {
     let (status, _) = server.terminate();
     assert!(status.success(), "{status}");
 }
+
+/// A process of `uptake cluster`, killed when dropped.
+struct Node(Child);
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until something listens on `port` of loopback.
+fn wait_for_port(port: u16, what: &str) {
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{what} did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_ballista_cluster_from_the_binary_computes_the_same_figures() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s3 = S3::start();
+    s3.bucket("lake");
+    // Two files stored in the data directory, one read in place from the lake.
+    let keys = put_sample_events(&s3, |_| "2027-01-01");
+    let data = tmp.path().join("data");
+    import_tables(&s3, &data.display().to_string(), &data);
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(repo().join("sample_data/events"))
+        .expect("events")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    paths.sort();
+    let run = |args: &[&str], env: &[(&str, String)]| {
+        let mut command = crate::support::uptake_command(&data);
+        command
+            .args(args)
+            .env("UPTAKE_IMPORT_ALLOW_FUTURE", "true")
+            .env("UPTAKE_NOW", SAMPLE_NOW)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+        command.output().expect("run")
+    };
+    let aws = s3.env();
+    let stored: Vec<String> = paths[..2].iter().map(|p| p.display().to_string()).collect();
+    let mut args = vec!["import", "events"];
+    args.extend(stored.iter().map(String::as_str));
+    ok(&run(&args, &[]), "import two files");
+    let lake_file = format!("s3://lake/{}", keys[2]);
+    ok(
+        &run(&["import", "events", "--in-place", &lake_file], &aws),
+        "register one in place",
+    );
+    let figures = |what: &str| -> (String, String) {
+        (
+            ok(&run(&["kpi", "--by", BY_ALL, "--format", "csv"], &[]), what),
+            ok(
+                &run(&["modules", "--by", "region", "--format", "csv"], &[]),
+                what,
+            ),
+        )
+    };
+    let local = figures("local figures");
+    let local_rollup = rollup_rows(&data);
+    // The same as a local import of all three files.
+    let sample = sample_store();
+    let expected = ok(
+        &uptake(
+            &sample.path().join("data"),
+            &["kpi", "--by", BY_ALL, "--format", "csv"],
+        ),
+        "kpi here",
+    );
+    assert_eq!(local.0, expected);
+
+    // A scheduler and two executors on loopback, from the same binary.
+    let binary = env!("CARGO_BIN_EXE_uptake");
+    let scheduler = free_port();
+    let start = |args: &[String]| {
+        Node(
+            Command::new(binary)
+                .args(args)
+                .envs(aws.iter().map(|(k, v)| (*k, v.as_str())))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("uptake cluster"),
+        )
+    };
+    let _scheduler = start(&[
+        "cluster".into(),
+        "scheduler".into(),
+        "--listen".into(),
+        format!("127.0.0.1:{scheduler}"),
+    ]);
+    wait_for_port(scheduler, "the scheduler");
+    let executors: Vec<Node> = (0..2)
+        .map(|i| {
+            let (flight, grpc) = (free_port(), free_port());
+            let node = start(&[
+                "cluster".into(),
+                "executor".into(),
+                "--scheduler".into(),
+                format!("127.0.0.1:{scheduler}"),
+                "--listen".into(),
+                format!("127.0.0.1:{flight}"),
+                "--grpc-port".into(),
+                grpc.to_string(),
+                "--cores".into(),
+                "1".into(),
+                "--work-dir".into(),
+                tmp.path()
+                    .join(format!("executor-{i}"))
+                    .display()
+                    .to_string(),
+            ]);
+            wait_for_port(flight, "an executor");
+            node
+        })
+        .collect();
+
+    // The rollup rebuilt on the cluster: the executors read the stored
+    // files and the lake's, each writing its part of the reduction into
+    // its work folder, and the figures are those of the local engine.
+    let engine = format!("ballista://127.0.0.1:{scheduler}");
+    let before = std::fs::read_to_string(data.join("manifest.json")).expect("manifest");
+    let out = run(&["--engine", &engine, "rebuild"], &aws);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let after = std::fs::read_to_string(data.join("manifest.json")).expect("manifest");
+    assert_ne!(before, after, "a new rollup is committed");
+    for i in 0..2 {
+        let work = walkdir(&tmp.path().join(format!("executor-{i}")));
+        assert!(!work.is_empty(), "executor {i} ran no task");
+    }
+    assert_eq!(figures("cluster figures"), local);
+    let utc_rollup = rollup_rows(&data);
+    assert!(utc_rollup == local_rollup, "the cluster's rollup differs");
+    // The same with UPTAKE_ENGINE.
+    let mut with_engine = aws.clone();
+    with_engine.push(("UPTAKE_ENGINE", engine.clone()));
+    let out = run(&["rebuild"], &with_engine);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(figures("cluster figures again"), local);
+
+    // In a zone with an offset of 12:45 (13:45 in summer), and with an
+    // excluded action holding a quote, local days come out the same.
+    let zone = [
+        ("UPTAKE_TIMEZONE", "Pacific/Chatham".to_string()),
+        (
+            "UPTAKE_ACTIVITY_EXCLUDE_ACTIONS",
+            "login,logout,it's".to_string(),
+        ),
+    ];
+    let with = |extra: &[(&'static str, String)]| -> Vec<(&'static str, String)> {
+        zone.iter().cloned().chain(extra.iter().cloned()).collect()
+    };
+    ok(&run(&["rebuild"], &with(&aws)), "local rebuild in the zone");
+    let zoned = |what: &str| {
+        ok(
+            &run(&["kpi", "--by", BY_ALL, "--format", "csv"], &with(&[])),
+            what,
+        )
+    };
+    let local_zoned = (zoned("local figures in the zone"), rollup_rows(&data));
+    assert_ne!(local_zoned.1, utc_rollup, "the zone moves days");
+    let mut cluster = with(&aws);
+    cluster.push(("UPTAKE_ENGINE", engine.clone()));
+    ok(&run(&["rebuild"], &cluster), "cluster rebuild in the zone");
+    let cluster_zoned = (zoned("cluster figures in the zone"), rollup_rows(&data));
+    assert!(
+        cluster_zoned == local_zoned,
+        "the cluster's rollup differs in the zone"
+    );
+    ok(&run(&["rebuild"], &aws), "back in UTC");
+
+    // A file of the lake that changed is refused before the cluster reads it.
+    put(&s3, &keys[2], b"changed".to_vec());
+    let out = run(&["--engine", &engine, "rebuild"], &aws);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("changed since it was registered"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(figures("figures kept"), local);
+    // Bad engines are named.
+    for bad in ["ballista://nohost", "spark://x:1"] {
+        let out = run(&["--engine", bad, "rebuild"], &[]);
+        assert!(!out.status.success(), "{bad}");
+        assert!(stderr(&out).contains(bad), "{bad}: {}", stderr(&out));
+    }
+    drop(executors);
+}
+
+/// The rows of the stored rollup with ids in place of keys, sorted:
+/// `user module week mask` and `user * week mask`.
+fn rollup_rows(data: &Path) -> Vec<String> {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::Int32Type;
+    let store = Store::open(data).expect("store");
+    let files = store.rollup_files().expect("a rollup");
+    let read = |path: &Path| uptake::store::files::read_parquet(path).expect("read").1;
+    let keys = |path: &Path| -> std::collections::HashMap<i32, String> {
+        let mut map = std::collections::HashMap::new();
+        for batch in read(path) {
+            let (k, v) = (
+                batch.column(0).as_primitive::<Int32Type>(),
+                batch.column(1).as_string::<i32>(),
+            );
+            for i in 0..batch.num_rows() {
+                map.insert(k.value(i), v.value(i).to_string());
+            }
+        }
+        map
+    };
+    let (users, modules) = (keys(&files.users), keys(&files.modules));
+    let mut rows = Vec::new();
+    for path in &files.user_module_week {
+        for batch in read(path) {
+            let c = |i: usize| batch.column(i).as_primitive::<Int32Type>().clone();
+            let (u, m, w, d) = (c(0), c(1), c(2), c(3));
+            for i in 0..u.len() {
+                rows.push(format!(
+                    "{} {} {} {}",
+                    users[&u.value(i)],
+                    modules[&m.value(i)],
+                    w.value(i),
+                    d.value(i)
+                ));
+            }
+        }
+    }
+    for path in &files.user_week {
+        for batch in read(path) {
+            let c = |i: usize| batch.column(i).as_primitive::<Int32Type>().clone();
+            let (u, w, d) = (c(0), c(1), c(2));
+            for i in 0..u.len() {
+                rows.push(format!(
+                    "{} * {} {}",
+                    users[&u.value(i)],
+                    w.value(i),
+                    d.value(i)
+                ));
+            }
+        }
+    }
+    rows.sort();
+    rows
+}

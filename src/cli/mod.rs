@@ -66,6 +66,43 @@ pub struct Global {
     /// Settings file (TOML); default ./uptake.toml when it exists.
     #[arg(long, global = true, env = "UPTAKE_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Where `uptake rebuild` computes the rollup from the raw events:
+    /// local (this process), or ballista://HOST:PORT, a Ballista cluster
+    /// (`uptake cluster scheduler` and `uptake cluster executor`) that
+    /// reads the events where they are.
+    #[arg(long, global = true, env = "UPTAKE_ENGINE", default_value = "local", value_parser = crate::engine::cluster::Choice::parse)]
+    pub engine: crate::engine::cluster::Choice,
+}
+
+/// `uptake cluster`: the processes of a Ballista cluster.
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Run Ballista's scheduler (until stopped).
+    Scheduler {
+        /// Address to listen on (gRPC), HOST:PORT.
+        #[arg(long, default_value = "127.0.0.1:50050")]
+        listen: std::net::SocketAddr,
+    },
+    /// Run a Ballista executor (until stopped): it reads s3:// data with
+    /// the AWS_* variables, and local files of its own file system.
+    Executor {
+        /// The scheduler, HOST:PORT.
+        #[arg(long, default_value = "127.0.0.1:50050")]
+        scheduler: String,
+        /// Address it serves results to the other executors and the client
+        /// on (Arrow Flight), HOST:PORT.
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        listen: std::net::SocketAddr,
+        /// Port of its gRPC service (the scheduler's calls).
+        #[arg(long, default_value_t = 50052)]
+        grpc_port: u16,
+        /// Tasks at a time (default: the cores).
+        #[arg(long)]
+        cores: Option<usize>,
+        /// Folder for intermediate results (default: a temporary folder).
+        #[arg(long)]
+        work_dir: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,6 +174,9 @@ pub enum Command {
     Sample(crate::sample::SampleArgs),
     /// Measure import and KPI speed on generated data.
     Bench(crate::bench::BenchArgs),
+    /// Run the processes of a Ballista cluster (see --engine).
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
     /// Measure live ingestion: events per second over HTTP, durable, and
     /// the server's memory.
     BenchIngest(crate::bench::ingest::IngestBenchArgs),
@@ -172,6 +212,8 @@ pub enum Error {
     Delivery(String),
     #[error(transparent)]
     Bench(#[from] crate::bench::Error),
+    #[error(transparent)]
+    Cluster(#[from] crate::engine::cluster::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -240,7 +282,31 @@ async fn run_command(
         Command::Rebuild => {
             let settings = settings()?;
             let mut store = Store::open(&global.data)?;
-            let events = store.rebuild(&settings, std::io::stderr().is_terminal())?;
+            let events = match &global.engine {
+                crate::engine::cluster::Choice::Local => {
+                    store.rebuild(&settings, std::io::stderr().is_terminal())?
+                }
+                crate::engine::cluster::Choice::Ballista { scheduler } => {
+                    // Stored events of an s3:// data directory are read
+                    // from their objects (stored at their paths).
+                    let at = remote.as_ref().map(|r| r.url().to_string());
+                    let addresses = store.event_addresses(at.as_deref());
+                    store.check_writer()?;
+                    // The cluster reads the lake's files as they are now.
+                    let changed = store.changed_in_place()?;
+                    if !changed.is_empty() {
+                        let named = changed
+                            .into_iter()
+                            .map(|(f, why)| format!("{}: {why}", f.found.url))
+                            .collect();
+                        return Err(store::Error::Changed(named).into());
+                    }
+                    let rollup =
+                        crate::engine::cluster::rollup(scheduler, &addresses, &settings).await?;
+                    store.commit_rollup(rollup, &settings, &Default::default())?;
+                    store.manifest().event_count()
+                }
+            };
             eprintln!(
                 "rebuilt the rollup from {events} events ({})",
                 store::rollup_settings(&settings)
@@ -279,6 +345,25 @@ async fn run_command(
         Command::BenchIngest(args) => {
             crate::bench::ingest::run(&args).await?;
         }
+        Command::Cluster(ClusterCommand::Scheduler { listen }) => {
+            crate::engine::cluster::run_scheduler(listen).await?;
+        }
+        Command::Cluster(ClusterCommand::Executor {
+            scheduler,
+            listen,
+            grpc_port,
+            cores,
+            work_dir,
+        }) => {
+            crate::engine::cluster::run_executor(crate::engine::cluster::ExecutorOptions {
+                scheduler,
+                listen,
+                grpc_port,
+                cores,
+                work_dir,
+            })
+            .await?;
+        }
     }
     Ok(())
 }
@@ -311,7 +396,7 @@ impl Command {
     fn uses_data(&self) -> bool {
         !matches!(
             self,
-            Command::Sample(_) | Command::Bench(_) | Command::BenchIngest(_)
+            Command::Sample(_) | Command::Bench(_) | Command::BenchIngest(_) | Command::Cluster(_)
         )
     }
 

@@ -54,6 +54,7 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+pub mod cluster;
 pub mod functions;
 mod kept;
 

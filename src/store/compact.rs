@@ -133,6 +133,20 @@ impl Store {
         rollup.merge(in_place);
         events += n;
         bar.finish_and_clear();
+        self.commit_rollup(rollup, settings, left_out)?;
+        Ok(events)
+    }
+
+    /// Commits `rollup`, built from every stored event (here, or on a
+    /// cluster) except the files `left_out` names, in place of the stored
+    /// one, with a manifest without those files.
+    pub fn commit_rollup(
+        &mut self,
+        mut rollup: Rollup,
+        settings: &Settings,
+        left_out: &HashSet<&str>,
+    ) -> Result<()> {
+        self.check_writer()?;
         let mut written = Vec::new();
         let result = self.commit(&new_import_id(), &mut rollup, settings, &mut written, |m| {
             m.event_files
@@ -154,6 +168,20 @@ impl Store {
                 let _ = std::fs::remove_file(path);
             }
         }
-        result.map(|_| events)
+        result
+    }
+
+    /// Where the stored events are, for a cluster: each stored file's
+    /// path, as `events_at` names it (its path here by default, or its
+    /// object in the store a working copy belongs to), and the address of
+    /// each file read in place.
+    pub fn event_addresses(&self, events_at: Option<&str>) -> Vec<String> {
+        let stored = self.manifest.event_files.iter().map(|f| match events_at {
+            Some(base) => format!("{}/{}", base.trim_end_matches('/'), f.path),
+            None => self.root.join(&f.path).display().to_string(),
+        });
+        stored
+            .chain(self.manifest.in_place.iter().map(|f| f.found.url.clone()))
+            .collect()
     }
 }

@@ -66,7 +66,7 @@ pub enum Error {
     #[error(transparent)]
     Remote(#[from] super::remote::Error),
     #[error(
-        "files read in place changed since they were registered; nothing was registered:\n{}\nuptake counts a registered file as it was: restore it, or drop it with `uptake check --repair` and register it again",
+        "files read in place changed since they were registered; nothing was stored:\n{}\nuptake counts a registered file as it was: restore it, or drop it with `uptake check --repair` and register it again",
         .0.join("\n")
     )]
     Changed(Vec<String>),

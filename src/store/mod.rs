@@ -128,7 +128,7 @@ impl Store {
     }
 
     /// Fails unless this process may write the store.
-    fn check_writer(&self) -> Result<()> {
+    pub fn check_writer(&self) -> Result<()> {
         match self.writer {
             Some(_) => Ok(()),
             None => Err(Error::File {

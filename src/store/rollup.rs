@@ -220,6 +220,23 @@ impl Rollup {
         }
     }
 
+    /// Adds the day mask `mask` (bit 0 = Monday) of `user` in `module` in
+    /// the week numbered `monday_week` since 1970 (weeks from Monday: the
+    /// day `7 * monday_week - 3` is its Monday), as a cluster computes it.
+    pub fn add_mask(&mut self, user: &str, module: &str, monday_week: i32, mask: u8) {
+        let week = week_of_day(7 * monday_week - 3);
+        let (user, module) = (self.users.intern(user), self.modules.intern(module));
+        if let Changed::Weeks(changed) = &mut self.changed {
+            changed.insert(week);
+        }
+        *self
+            .weeks
+            .entry(week)
+            .or_default()
+            .entry((user, module))
+            .or_default() |= mask & 0x7f;
+    }
+
     /// Adds a batch of stored events, mapping their times to local days;
     /// returns the number of events read.
     pub fn add_stored(

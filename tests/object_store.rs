@@ -41,14 +41,7 @@ impl S3 {
             .stderr(Stdio::null())
             .spawn()
             .expect("python3 -m moto.server (pip install 'moto[server]'; .ci/install does)");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "moto_server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_for_port(port, "moto_server");
         S3 { child, port }
     }
 

@@ -395,22 +395,28 @@ pub(super) fn split_by_day(batch: &RecordBatch, days: &[i32]) -> Result<Vec<(i32
         .collect()
 }
 
+/// The files a glob pattern matches; an error naming `pattern` (as the
+/// user wrote it) when it is bad or matches none.
+pub(super) fn glob_files(glob: &str, pattern: &str) -> Result<Vec<PathBuf>> {
+    let matches: Vec<PathBuf> = glob::glob(glob)
+        .map_err(|e| Error::File {
+            path: pattern.into(),
+            message: format!("bad glob pattern: {e}"),
+        })?
+        .filter_map(|p| p.ok())
+        .filter(|p| p.is_file())
+        .collect();
+    if matches.is_empty() {
+        return Err(Error::NoMatch(pattern.to_string()));
+    }
+    Ok(matches)
+}
+
 pub(super) fn expand_patterns(patterns: &[String]) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for pattern in patterns {
         if pattern.contains(['*', '?', '[']) {
-            let matches: Vec<PathBuf> = glob::glob(pattern)
-                .map_err(|e| Error::File {
-                    path: pattern.into(),
-                    message: format!("bad glob pattern: {e}"),
-                })?
-                .filter_map(|p| p.ok())
-                .filter(|p| p.is_file())
-                .collect();
-            if matches.is_empty() {
-                return Err(Error::NoMatch(pattern.clone()));
-            }
-            files.extend(matches);
+            files.extend(glob_files(pattern, pattern)?);
         } else {
             let path = PathBuf::from(pattern);
             if !path.is_file() {

@@ -193,17 +193,7 @@ pub fn list(pattern: &str) -> Result<Vec<Found>> {
                 Some(folder) => format!("{folder}/**/*.parquet"),
                 None => pattern.to_string(),
             };
-            let paths: Vec<PathBuf> = glob::glob(&glob_pattern)
-                .map_err(|e| Error::File {
-                    path: pattern.into(),
-                    message: format!("bad glob pattern: {e}"),
-                })?
-                .filter_map(|p| p.ok())
-                .filter(|p| p.is_file())
-                .collect();
-            if paths.is_empty() {
-                return Err(Error::NoMatch(pattern.to_string()));
-            }
+            let paths = super::import::glob_files(&glob_pattern, pattern)?;
             let mut found = paths
                 .iter()
                 .map(|p| found_local(p))

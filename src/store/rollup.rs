@@ -205,19 +205,19 @@ impl Rollup {
             };
             let module = self.modules.intern(modules.value(i));
             let week = week_of_day(day);
-            if last_week != Some(week) {
-                last_week = Some(week);
-                if let Changed::Weeks(changed) = &mut self.changed {
-                    changed.insert(week);
-                }
-            }
-            *self
-                .weeks
-                .entry(week)
-                .or_default()
-                .entry((user, module))
-                .or_default() |= 1 << weekday_of_day(day);
+            let changed = last_week != Some(week);
+            last_week = Some(week);
+            self.set_days(week, (user, module), 1 << weekday_of_day(day), changed);
         }
+    }
+
+    /// Adds the days of `mask` to a user's days in a module and week,
+    /// recording the week as changed when `changed` says it may be new.
+    fn set_days(&mut self, week: i32, key: (u32, u32), mask: u8, changed: bool) {
+        if changed && let Changed::Weeks(weeks) = &mut self.changed {
+            weeks.insert(week);
+        }
+        *self.weeks.entry(week).or_default().entry(key).or_default() |= mask;
     }
 
     /// Adds the day mask `mask` (bit 0 = Monday) of `user` in `module` in
@@ -225,16 +225,8 @@ impl Rollup {
     /// day `7 * monday_week - 3` is its Monday), as a cluster computes it.
     pub fn add_mask(&mut self, user: &str, module: &str, monday_week: i32, mask: u8) {
         let week = week_of_day(7 * monday_week - 3);
-        let (user, module) = (self.users.intern(user), self.modules.intern(module));
-        if let Changed::Weeks(changed) = &mut self.changed {
-            changed.insert(week);
-        }
-        *self
-            .weeks
-            .entry(week)
-            .or_default()
-            .entry((user, module))
-            .or_default() |= mask & 0x7f;
+        let key = (self.users.intern(user), self.modules.intern(module));
+        self.set_days(week, key, mask & 0x7f, true);
     }
 
     /// Adds a batch of stored events, mapping their times to local days;

@@ -33,7 +33,7 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub seen: BTreeMap<String, BTreeMap<String, String>>,
     /// Raw event files read where a data lake holds them, never copied
-    /// (`uptake import events --in-place`, [`super::in_place`]).
+    /// (`uptake import events --in-place`, [`super::Store::import_in_place`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub in_place: Vec<InPlaceFile>,
 }

@@ -131,6 +131,7 @@ impl Store {
             read
         });
         bar.finish_and_clear();
+        let _ = std::fs::remove_dir(scratch_dir());
         let registered_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let mut problems = input::Problems::default();
         let mut files = Vec::new();
@@ -227,8 +228,7 @@ impl Store {
             seen: &seen,
             resolver: &resolver,
         };
-        let scratch = std::env::temp_dir().join(format!("uptake-lake-{}", std::process::id()));
-        lake::read_as_found(found, &scratch, |path| {
+        lake::read_as_found(found, &scratch_dir(), |path| {
             let mut read = Read {
                 rollup: Rollup::default(),
                 events: 0,
@@ -304,6 +304,7 @@ impl Store {
             bar.inc(1);
             read
         });
+        let _ = std::fs::remove_dir(scratch_dir());
         let mut rollup = Rollup::default();
         let mut events = 0;
         for (file, read) in files.into_iter().zip(reads) {
@@ -360,6 +361,13 @@ impl Store {
         self.rebuild_without(&gone, settings, false)?;
         Ok(changed)
     }
+}
+
+/// Where objects of the lake are downloaded to be read, one file at a
+/// time per worker; removed (when empty) after each registration or
+/// rebuild.
+fn scratch_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("uptake-lake-{}", std::process::id()))
 }
 
 /// Why the Parquet file at `path` (`url` in the lake) cannot be read in

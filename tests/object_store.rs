@@ -1065,19 +1065,10 @@ fn serve_registers_watched_files_as_they_appear() {
     wait_for_events(&s3, url, tmp.path(), before + parquet_rows(&later));
     // The server's figures show them too (the gauge follows the reload).
     let shown = format!("uptake_store_events {}", before + parquet_rows(&later));
-    let started = Instant::now();
-    loop {
+    crate::support::wait_for(&shown, Duration::from_secs(30), || {
         let reply = request(server.port, "GET", "/metrics", &[], b"").expect("metrics");
-        if reply.body.contains(&shown) {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "{shown}: {}",
-            reply.body
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
+        reply.body.contains(&shown)
+    });
     // Nothing was copied into the data directory.
     let copied = walkdir(&first.join("events"));
     assert!(copied.is_empty(), "{copied:?}");
@@ -1097,14 +1088,9 @@ impl Drop for Node {
 
 /// Waits until something listens on `port` of loopback.
 fn wait_for_port(port: u16, what: &str) {
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "{what} did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    crate::support::wait_for(what, Duration::from_secs(30), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
 }
 
 #[test]

@@ -12,7 +12,7 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use crate::api::{get, json as api};
-use crate::support::{free_port, repo, sample_store, stderr, stdout, uptake};
+use crate::support::{free_port, repo, sample_store, stderr, stdout, uptake, wait_for};
 
 fn poppler(tool: &str, args: &[&str]) -> String {
     let out = Command::new(tool)
@@ -736,14 +736,6 @@ fn serve(data: &Path, reports: &Path, smtp_port: u16) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("uptake serve")
-}
-
-fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// The attachment of a mail, decoded.

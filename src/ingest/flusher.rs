@@ -33,14 +33,9 @@ pub async fn run_forever(ingest: Arc<Ingest>, live: Arc<Live>) {
         tokio::time::sleep(every).await;
         if watched.is_none_or(|at| at.elapsed() >= watch_every) {
             watched = Some(std::time::Instant::now());
-            let watching = ingest.clone();
-            match tokio::task::spawn_blocking(move || watching.watch()).await {
-                Ok(Ok(Some(store))) => {
-                    committed.send_replace(Some(store));
-                }
-                Ok(Ok(None)) => {}
-                Ok(Err(e)) => tracing::error!(error = %e, "registering watched files failed"),
-                Err(e) => tracing::error!(error = %e, "the watch task failed"),
+            if let Some(store) = blocking(&ingest, "registering watched files", Ingest::watch).await
+            {
+                committed.send_replace(Some(store));
             }
         }
         let Some(store) = flush(&ingest).await else {
@@ -49,14 +44,29 @@ pub async fn run_forever(ingest: Arc<Ingest>, live: Arc<Live>) {
         committed.send_replace(Some(store));
         // After the flush is on its way to the figures: merging files
         // changes no figure, only the file list.
-        let compacting = ingest.clone();
-        match tokio::task::spawn_blocking(move || compacting.compact()).await {
-            Ok(Ok(Some(store))) => {
-                committed.send_replace(Some(store));
-            }
-            Ok(Ok(None)) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "compacting event files failed"),
-            Err(e) => tracing::error!(error = %e, "the compaction task failed"),
+        if let Some(store) = blocking(&ingest, "compacting event files", Ingest::compact).await {
+            committed.send_replace(Some(store));
+        }
+    }
+}
+
+/// Runs a blocking change of the store off the async threads; the store
+/// as committed when it changed anything. Failures are logged as `what`.
+async fn blocking(
+    ingest: &Arc<Ingest>,
+    what: &'static str,
+    change: fn(&Ingest) -> crate::store::Result<Option<Store>>,
+) -> Option<Store> {
+    let ingest = ingest.clone();
+    match tokio::task::spawn_blocking(move || change(&ingest)).await {
+        Ok(Ok(store)) => store,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "{what} failed");
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the task {what} failed");
+            None
         }
     }
 }

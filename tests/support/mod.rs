@@ -82,3 +82,13 @@ pub fn token_with(data: &Path, role: &str) -> String {
     assert!(out.status.success(), "{out:?}");
     stdout(&out).trim().to_string()
 }
+
+/// Polls `done` every 200 ms until it holds; fails naming `what` after
+/// `limit`.
+pub fn wait_for(what: &str, limit: std::time::Duration, mut done: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}

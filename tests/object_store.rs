@@ -770,16 +770,22 @@ fn serve_commits_posted_events_and_another_machine_sees_them() {
     );
 }
 
-/// Puts `sample_data/events/*.parquet` (sorted) under `crm/events/` of
-/// the bucket `lake`, file `i` in folder `date=<folder(i)>/`; returns the
-/// keys.
-fn put_sample_events(s3: &S3, folder: impl Fn(usize) -> &'static str) -> Vec<String> {
-    let lake = s3.store("lake");
+/// The files of `sample_data/events/`, sorted.
+fn sample_event_files() -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(repo().join("sample_data/events"))
         .expect("events")
         .map(|e| e.expect("entry").path())
         .collect();
     paths.sort();
+    paths
+}
+
+/// Puts `sample_data/events/*.parquet` (sorted) under `crm/events/` of
+/// the bucket `lake`, file `i` in folder `date=<folder(i)>/`; returns the
+/// keys.
+fn put_sample_events(s3: &S3, folder: impl Fn(usize) -> &'static str) -> Vec<String> {
+    let lake = s3.store("lake");
+    let paths = sample_event_files();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -1026,11 +1032,7 @@ fn serve_registers_watched_files_as_they_appear() {
     let first = tmp.path().join("first");
     import_tables(&s3, url, &first);
     // Two files are there before the server starts, one comes later.
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(repo().join("sample_data/events"))
-        .expect("events")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    paths.sort();
+    let mut paths = sample_event_files();
     let later = paths.pop().expect("a file");
     for path in &paths {
         let name = path.file_name().expect("name").to_string_lossy();
@@ -1102,11 +1104,7 @@ fn a_ballista_cluster_from_the_binary_computes_the_same_figures() {
     let keys = put_sample_events(&s3, |_| "2027-01-01");
     let data = tmp.path().join("data");
     import_tables(&s3, &data.display().to_string(), &data);
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(repo().join("sample_data/events"))
-        .expect("events")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    paths.sort();
+    let paths = sample_event_files();
     let run = |args: &[&str], env: &[(&str, String)]| {
         let mut command = crate::support::uptake_command(&data);
         command

@@ -75,6 +75,16 @@ impl TimeRange {
         }
     }
 
+    /// Times up to `latest` (microseconds), as [`TimeRange::latest`] gave
+    /// it: the range an import had, for checking rows elsewhere (the
+    /// cluster's). Its messages say nothing of the future allowance.
+    pub fn up_to(latest: i64) -> TimeRange {
+        TimeRange {
+            latest: latest.min(LATEST_MICROS),
+            future_minutes: None,
+        }
+    }
+
     /// The latest accepted time, in microseconds.
     pub fn latest(&self) -> i64 {
         self.latest

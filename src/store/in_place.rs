@@ -14,12 +14,17 @@
 //! timestamp, and every row valid; a file with refused rows is refused
 //! whole (with `--partial`, left out and named). Without a pseudonym key
 //! only: the lake's user ids would be read as they are.
+//!
+//! A registration is [`Store::new_in_place`] (list, refuse changes),
+//! reading (here: [`Store::read_in_place`]; or a cluster's, which checks
+//! the rows and builds the rollup where the files are) and
+//! [`Store::register_read`] (take or leave each file, commit).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::time::Instant;
 
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::config::Settings;
@@ -36,13 +41,18 @@ use super::rollup::{self, Rollup};
 use super::{Pseudonym, Store, input};
 
 /// What reading one file of the lake gave.
-struct Read {
-    rollup: Rollup,
-    events: u64,
+#[derive(Default)]
+pub struct LakeRead {
+    /// The rollup of its qualifying events (empty when a cluster read it:
+    /// see [`Store::register_read`]).
+    pub rollup: Rollup,
+    pub events: u64,
     /// First and last local day of its events.
-    days: Option<(i32, i32)>,
-    sha256: String,
-    problems: input::Problems,
+    pub days: Option<(i32, i32)>,
+    /// The SHA-256 of its content, when it was read here: the same content
+    /// under two addresses, or imported before as a copy, counts once.
+    pub sha256: Option<String>,
+    pub problems: input::Problems,
 }
 
 impl Store {
@@ -79,8 +89,33 @@ impl Store {
         ignore: &HashSet<Found>,
         rollup: &mut Rollup,
     ) -> Result<ImportSummary> {
-        self.check_writer()?;
         let started = Instant::now();
+        let new = self.new_in_place(patterns, settings, ignore)?;
+        if new.is_empty() {
+            return Ok(ImportSummary::default());
+        }
+        let reads = self.read_in_place(&new, settings, progress);
+        self.register_read(
+            new,
+            reads,
+            Rollup::default(),
+            settings,
+            partial,
+            rollup,
+            started,
+        )
+    }
+
+    /// The files `patterns` name that are not registered yet (nor in
+    /// `ignore`), after the checks of a registration: refused, with
+    /// nothing registered, when a registered file they name changed.
+    pub fn new_in_place(
+        &self,
+        patterns: &[String],
+        settings: &Settings,
+        ignore: &HashSet<Found>,
+    ) -> Result<Vec<Found>> {
+        self.check_writer()?;
         self.check_derived(settings)?;
         if Pseudonym::new(&settings.privacy.pseudonym_key).is_some() {
             return Err(Error::File {
@@ -117,26 +152,51 @@ impl Store {
         if !changed.is_empty() {
             return Err(Error::Changed(changed));
         }
-        let mut summary = ImportSummary::default();
-        if new.is_empty() {
-            return Ok(summary);
-        }
+        Ok(new)
+    }
 
+    /// Reads new files of the lake here, each into a rollup of its own.
+    pub fn read_in_place(
+        &self,
+        new: &[Found],
+        settings: &Settings,
+        progress: bool,
+    ) -> Vec<Result<LakeRead>> {
         let times = settings.event_times(chrono::Utc::now());
         let bar = progress_bar(progress, new.len() as u64);
-        let reads = parallel_map(&new, |found| {
+        let reads = parallel_map(new, |found| {
             bar.set_message(found.url.clone());
-            let read = self.read_in_place(found, settings, &times);
+            let read = self.read_one(found, settings, &times);
             bar.inc(1);
             read
         });
         bar.finish_and_clear();
         let _ = std::fs::remove_dir(scratch_dir());
+        reads
+    }
+
+    /// Registers the files `new` as `reads` (in the same order) found
+    /// them, with `shared` the rollup of those read together elsewhere (a
+    /// cluster's: every file it read without a refused row), and commits;
+    /// `rollup` is the store's rollup, updated.
+    #[allow(clippy::too_many_arguments)]
+    pub fn register_read(
+        &mut self,
+        new: Vec<Found>,
+        reads: Vec<Result<LakeRead>>,
+        shared: Rollup,
+        settings: &Settings,
+        partial: bool,
+        rollup: &mut Rollup,
+        started: Instant,
+    ) -> Result<ImportSummary> {
+        let mut summary = ImportSummary::default();
         let registered_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let mut problems = input::Problems::default();
         let mut files = Vec::new();
         let mut records = BTreeMap::new();
         let mut hashes: HashSet<String> = HashSet::new();
+        let mut taken = Vec::new();
         for (found, read) in new.into_iter().zip(reads) {
             let read = read?;
             if read.problems.total > 0 {
@@ -153,20 +213,22 @@ impl Store {
                 summary.left_out.push(found);
                 continue;
             }
-            if let Some(previous) = self.manifest.imports.get(&read.sha256) {
-                let why = format!(
-                    "same content as {} imported {}",
-                    previous.source, previous.imported_at
-                );
-                summary.files_skipped.push((found.url.clone(), why));
-                summary.left_out.push(found);
-                continue;
-            }
-            if !hashes.insert(read.sha256.clone()) {
-                let why = "same content as another file of this import".to_string();
-                summary.files_skipped.push((found.url.clone(), why));
-                summary.left_out.push(found);
-                continue;
+            if let Some(sha256) = &read.sha256 {
+                if let Some(previous) = self.manifest.imports.get(sha256) {
+                    let why = format!(
+                        "same content as {} imported {}",
+                        previous.source, previous.imported_at
+                    );
+                    summary.files_skipped.push((found.url.clone(), why));
+                    summary.left_out.push(found);
+                    continue;
+                }
+                if !hashes.insert(sha256.clone()) {
+                    let why = "same content as another file of this import".to_string();
+                    summary.files_skipped.push((found.url.clone(), why));
+                    summary.left_out.push(found);
+                    continue;
+                }
             }
             let Some((first, last)) = read.days else {
                 summary
@@ -175,9 +237,13 @@ impl Store {
                 summary.left_out.push(found);
                 continue;
             };
-            rollup.merge(read.rollup);
+            taken.push(read.rollup);
+            // A file read elsewhere is known by its address and version.
+            let key = read
+                .sha256
+                .unwrap_or_else(|| format!("{} {}", found.url, found.version));
             records.insert(
-                read.sha256,
+                key,
                 ImportRecord {
                     source: found.url.clone(),
                     events: read.events,
@@ -202,6 +268,10 @@ impl Store {
         if files.is_empty() {
             return Ok(summary);
         }
+        for read in taken {
+            rollup.merge(read);
+        }
+        rollup.merge(shared);
         let mut written = Vec::new();
         let committed = self.commit(&new_import_id(), rollup, settings, &mut written, |m| {
             m.in_place.extend(files);
@@ -218,7 +288,7 @@ impl Store {
     }
 
     /// Reads a file of the lake as it was found into a rollup of its own.
-    fn read_in_place(&self, found: &Found, settings: &Settings, times: &TimeRange) -> Result<Read> {
+    fn read_one(&self, found: &Found, settings: &Settings, times: &TimeRange) -> Result<LakeRead> {
         let tz = settings.tz()?;
         let native = connect::Input::new(connect::Source::Native, None)?;
         let seen = super::seen::Seen::new(&self.root, "native", BTreeMap::new());
@@ -229,12 +299,9 @@ impl Store {
             resolver: &resolver,
         };
         lake::read_as_found(found, &scratch_dir(), |path| {
-            let mut read = Read {
-                rollup: Rollup::default(),
-                events: 0,
-                days: None,
-                sha256: file_sha256(path)?,
-                problems: input::Problems::default(),
+            let mut read = LakeRead {
+                sha256: Some(file_sha256(path)?),
+                ..LakeRead::default()
             };
             if let Some(problem) = unreadable_in_place(path, &found.url)? {
                 read.problems.extend(input::Problems {
@@ -268,6 +335,10 @@ impl Store {
                 &mut reading,
                 &mut sink,
             )?;
+            // Named by the file's address, not the copy read here.
+            for problem in &mut problems.kept {
+                problem.file.clone_from(&found.url);
+            }
             read.problems = problems;
             Ok(read)
         })
@@ -300,7 +371,7 @@ impl Store {
             } else {
                 &times
             };
-            let read = self.read_in_place(&file.found, settings, times);
+            let read = self.read_one(&file.found, settings, times);
             bar.inc(1);
             read
         });
@@ -394,10 +465,35 @@ fn unreadable_in_place(path: &Path, url: &str) -> Result<Option<InputProblem>> {
         .in_file(url)?
         .schema()
         .clone();
+    Ok(schema_problem(&schema, url))
+}
+
+/// Why a Parquet file of the lake (at `url`) with `schema` cannot be read
+/// in place, if it cannot: uptake reads its columns as they are (also
+/// through DataFusion), so they must be there, with the types it stores.
+pub fn schema_problem(schema: &Schema, url: &str) -> Option<InputProblem> {
+    let problem = |column: &str, reason: String| InputProblem {
+        file: url.to_string(),
+        position: "header".into(),
+        column: column.to_string(),
+        reason,
+    };
+    if let Some(missing) = input::REQUIRED_COLUMNS
+        .into_iter()
+        .find(|c| schema.field_with_name(c).is_err())
+    {
+        return Some(problem(
+            missing,
+            "required column is missing from the file".into(),
+        ));
+    }
     let is_text = |t: &DataType| match t {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
         DataType::Dictionary(_, value) => {
-            matches!(**value, DataType::Utf8 | DataType::LargeUtf8)
+            matches!(
+                **value,
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            )
         }
         _ => false,
     };
@@ -413,14 +509,14 @@ fn unreadable_in_place(path: &Path, url: &str) -> Result<Option<InputProblem>> {
             } else {
                 "text"
             };
-            return Ok(Some(problem(
+            return Some(problem(
                 field.name(),
                 format!(
                     "has type {}; events read in place need {wanted} here (import a copy instead, which converts it)",
                     field.data_type()
                 ),
-            )));
+            ));
         }
     }
-    Ok(None)
+    None
 }

@@ -452,7 +452,7 @@ fn read_parquet(
 }
 
 /// The columns every events file has, whatever its format.
-const REQUIRED_COLUMNS: [&str; 4] = ["event_time", "user_id", "module", "action"];
+pub const REQUIRED_COLUMNS: [&str; 4] = ["event_time", "user_id", "module", "action"];
 
 /// A required column missing from the header of `file` (at `position`).
 fn missing_column(file: &str, position: &str, column: &str) -> Error {
@@ -531,11 +531,8 @@ pub fn canonicalize(
     for (name, array) in ["user_id", "module", "action", "client"].iter().zip(&texts) {
         let s = array.as_string::<i32>();
         for i in 0..n {
-            if s.is_null(i) || s.value(i).is_empty() {
-                if *name != "client" {
-                    refuse(i, name, "required value is missing".into(), &mut valid);
-                }
-            } else if let Err(reason) = check_text(s.value(i)) {
+            let value = (!s.is_null(i)).then(|| s.value(i));
+            if let Some(reason) = field_problem(name, value) {
                 refuse(i, name, reason, &mut valid);
             }
         }
@@ -559,6 +556,17 @@ pub fn canonicalize(
     Ok(Some(
         RecordBatch::try_new(event_schema(), columns).in_file(file)?,
     ))
+}
+
+/// Why a text field of an event (`user_id`, `module`, `action`, `client`)
+/// is refused, if it is: a required value missing (only `client` may be
+/// empty), or a control character.
+pub fn field_problem(column: &str, value: Option<&str>) -> Option<String> {
+    match value {
+        None | Some("") if column == "client" => None,
+        None | Some("") => Some("required value is missing".into()),
+        Some(value) => check_text(value).err(),
+    }
 }
 
 /// Event times of a column as microseconds, or the reason per row.

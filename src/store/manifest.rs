@@ -20,7 +20,9 @@ pub struct Manifest {
     /// Raw event files, relative to the data directory.
     pub event_files: Vec<EventFile>,
     /// Imported event files by the SHA-256 of their bytes: importing the same
-    /// file again is skipped, so its events are not counted twice.
+    /// file again is skipped, so its events are not counted twice. Files
+    /// of the lake registered by a cluster, whose bytes this process never
+    /// reads, by their address and version (`s3://… ETAG`).
     pub imports: BTreeMap<String, ImportRecord>,
     /// The rollup files and the settings they were built with.
     pub rollup: Option<RollupInfo>,

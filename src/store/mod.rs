@@ -77,6 +77,7 @@ use crate::model::{Identity, Licensee, Module, Wave};
 
 pub use dates::implausible_date;
 pub use import::{ImportSummary, preview_events};
+pub use in_place::{LakeRead, schema_problem};
 
 /// An open data directory. One process at a time may write it: the first
 /// to open it holds `writer.lock`; others open it for reading only (they

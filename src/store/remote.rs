@@ -399,6 +399,17 @@ impl Remote {
         &self.url
     }
 
+    /// The object of each file of the working copy as synced (by its path
+    /// here): `s3://bucket/prefix/key`, for a cluster to read.
+    pub fn addresses(&self) -> BTreeMap<PathBuf, String> {
+        let base = self.url.trim_end_matches('/');
+        self.state
+            .files
+            .iter()
+            .map(|(rel, synced)| (self.dir.join(rel), format!("{base}/{}", synced.key)))
+            .collect()
+    }
+
     /// The commit the working copy holds.
     pub fn version(&self) -> u64 {
         self.state.version

@@ -839,12 +839,51 @@ fn text_times_parquet() -> Vec<u8> {
         ],
     )
     .expect("batch");
+    parquet_bytes(&batch)
+}
+
+/// `batch` as a Parquet file.
+fn parquet_bytes(batch: &datafusion::arrow::array::RecordBatch) -> Vec<u8> {
     let mut bytes = Vec::new();
     let mut writer =
-        datafusion::parquet::arrow::ArrowWriter::try_new(&mut bytes, schema, None).expect("writer");
-    writer.write(&batch).expect("write");
+        datafusion::parquet::arrow::ArrowWriter::try_new(&mut bytes, batch.schema(), None)
+            .expect("writer");
+    writer.write(batch).expect("write");
     writer.close().expect("close");
     bytes
+}
+
+/// Rows of events (time in microseconds, user, module, action): one the
+/// import takes, then three it refuses (a control character, a missing
+/// module, a time before 2000).
+const BAD_ROWS: [(i64, &str, &str, &str); 4] = [
+    (1_799_000_000_000_000, "u001", "campaigns", "view"),
+    (1_799_000_000_000_000, "u\u{7}002", "campaigns", "view"),
+    (1_799_000_000_000_000, "u003", "", "view"),
+    (900_000_000_000_000, "u004", "campaigns", "view"),
+];
+
+/// A Parquet file of uptake's native columns with timestamp times.
+fn timestamped_parquet(rows: &[(i64, &str, &str, &str)]) -> Vec<u8> {
+    use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+    use std::sync::Arc;
+    let time = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    let mut fields = vec![Field::new("event_time", time, false)];
+    fields.extend(["user_id", "module", "action"].map(|n| Field::new(n, DataType::Utf8, false)));
+    let schema = Arc::new(Schema::new(fields));
+    let text = |i: usize| -> ArrayRef {
+        let values: Vec<&str> = rows.iter().map(|r| [r.1, r.2, r.3][i]).collect();
+        Arc::new(StringArray::from(values))
+    };
+    let times = TimestampMicrosecondArray::from(rows.iter().map(|r| r.0).collect::<Vec<_>>())
+        .with_timezone("UTC");
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![Arc::new(times), text(0), text(1), text(2)],
+    )
+    .expect("batch");
+    parquet_bytes(&batch)
 }
 
 #[test]
@@ -1245,6 +1284,145 @@ fn a_ballista_cluster_from_the_binary_computes_the_same_figures() {
         "the cluster's rollup differs in the zone"
     );
     ok(&run(&["rebuild"], &aws), "back in UTC");
+
+    // The cube of the figures commands on the cluster: computed there (the
+    // executors' work folders grow) when no week of it is kept, and the
+    // same figures.
+    let work_files = || {
+        (0..2)
+            .map(|i| walkdir(&tmp.path().join(format!("executor-{i}"))).len())
+            .sum::<usize>()
+    };
+    let _ = std::fs::remove_dir_all(data.join("derived").join("cube"));
+    let before_cube = work_files();
+    let on_cluster = |run: &dyn Fn(&[&str]) -> Output, what: &str| -> (String, String) {
+        (
+            ok(
+                &run(&[
+                    "--engine", &engine, "kpi", "--by", BY_ALL, "--format", "csv",
+                ]),
+                what,
+            ),
+            ok(
+                &run(&[
+                    "--engine", &engine, "modules", "--by", "region", "--format", "csv",
+                ]),
+                what,
+            ),
+        )
+    };
+    let here = |args: &[&str]| run(args, &aws);
+    assert_eq!(on_cluster(&here, "the cube on the cluster"), local);
+    assert!(
+        work_files() > before_cube,
+        "the cube was not computed on the cluster"
+    );
+
+    // An s3:// data directory: two files stored in it and the lake's file
+    // registered in place by the cluster (the client reads its footer
+    // only); the cube read from the bucket's objects, from a new working
+    // copy, gives the same figures.
+    s3.bucket("acme");
+    let url = "s3://acme/prod";
+    let writer = tmp.path().join("writer");
+    import_tables(&s3, url, &writer);
+    let mut args = vec!["import", "events"];
+    args.extend(stored.iter().map(String::as_str));
+    ok(&s3.run(url, &writer, &args), "import into the bucket");
+    let out = s3.run(
+        url,
+        &writer,
+        &[
+            "--engine",
+            &engine,
+            "import",
+            "events",
+            "--in-place",
+            &lake_file,
+        ],
+    );
+    assert!(
+        ok(&out, "register on the cluster").is_empty()
+            && stderr(&out).contains("in 1 files read in place"),
+        "{}",
+        stderr(&out)
+    );
+    let reader = tmp.path().join("reader");
+    let in_bucket = |args: &[&str]| s3.run(url, &reader, args);
+    assert_eq!(
+        on_cluster(&in_bucket, "the bucket's cube on the cluster"),
+        local
+    );
+    assert_eq!(
+        stats(&s3, url, &reader)["events"],
+        stats(&s3, url, &writer)["events"]
+    );
+    let local_stats = serde_json::from_str::<serde_json::Value>(&ok(
+        &run(&["stats", "--format", "json"], &aws),
+        "stats",
+    ))
+    .expect("json");
+    assert_eq!(stats(&s3, url, &reader)["events"], local_stats["events"]);
+
+    // Rows the import refuses are found by the cluster, and the file is
+    // read here to name them; a file whose columns cannot be read in place
+    // is named from its footer.
+    put(&s3, "crm/bad/bad.parquet", timestamped_parquet(&BAD_ROWS));
+    put(&s3, "crm/text/text.parquet", text_times_parquet());
+    let register = |pattern: &str, partial: bool| {
+        let mut args = vec![
+            "--engine",
+            &engine,
+            "import",
+            "events",
+            "--in-place",
+            pattern,
+        ];
+        if partial {
+            args.push("--partial");
+        }
+        s3.run(url, &writer, &args)
+    };
+    let out = register("s3://lake/crm/bad/", false);
+    assert!(!out.status.success());
+    for named in [
+        "s3://lake/crm/bad/bad.parquet",
+        "row 2",
+        "U+0007",
+        "row 3",
+        "module",
+        "row 4",
+        "before 2000-01-01",
+    ] {
+        assert!(stderr(&out).contains(named), "{named}: {}", stderr(&out));
+    }
+    let out = register("s3://lake/crm/bad/", true);
+    assert!(
+        ok(&out, "left out").is_empty()
+            && stderr(&out).contains("skipped s3://lake/crm/bad/bad.parquet: 3 refused rows"),
+        "{}",
+        stderr(&out)
+    );
+    let out = register("s3://lake/crm/text/", false);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("event_time") && stderr(&out).contains("need a timestamp"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stats(&s3, url, &writer)["events"], local_stats["events"]);
+    // A good file beside the bad ones: taken, with the same rules as here.
+    put(
+        &s3,
+        "crm/good/good.parquet",
+        timestamped_parquet(&BAD_ROWS[..1]),
+    );
+    let out = register("s3://lake/crm/good/", false);
+    assert!(
+        stderr(&out).contains("registered 1 events in 1 files read in place"),
+        "{}",
+        stderr(&out)
+    );
 
     // A file of the lake that changed is refused before the cluster reads it.
     put(&s3, &keys[2], b"changed".to_vec());

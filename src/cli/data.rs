@@ -10,6 +10,7 @@ use crate::config::Settings;
 use crate::store::{self, Store};
 
 use super::{Error, Global, Result};
+use crate::engine::cluster::Choice;
 
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
@@ -159,7 +160,7 @@ pub(super) fn check(
 }
 
 /// `uptake import TABLE FILE...`.
-pub(super) fn import(global: &Global, cmd: ImportCommand, settings: &Settings) -> Result<()> {
+pub(super) async fn import(global: &Global, cmd: ImportCommand, settings: &Settings) -> Result<()> {
     // A preview stores nothing: the data directory is not even opened.
     if let ImportCommand::Directory {
         file,
@@ -250,8 +251,19 @@ pub(super) fn import(global: &Global, cmd: ImportCommand, settings: &Settings) -
                         "--in-place reads uptake's own event files (--source native) only; import a vendor's files with a copy".into(),
                     ));
                 }
-                store.import_in_place(&files, &settings, partial, progress)?
+                match &global.engine {
+                    Choice::Local => store.import_in_place(&files, &settings, partial, progress)?,
+                    Choice::Ballista { scheduler } => {
+                        register_on_cluster(&mut store, scheduler, &files, &settings, partial)
+                            .await?
+                    }
+                }
             } else {
+                if let Choice::Ballista { scheduler } = &global.engine {
+                    eprintln!(
+                        "note: a copying import checks and writes every row in this process; the cluster at {scheduler} is used by --in-place, rebuild and the figures commands"
+                    );
+                }
                 store.import_events(&files, &input, &settings, partial, progress)?
             };
             if input.source != crate::connect::Source::Native {
@@ -281,6 +293,62 @@ pub(super) fn import(global: &Global, cmd: ImportCommand, settings: &Settings) -
         }
     }
     Ok(())
+}
+
+/// Registers the new files `patterns` name in place, read on the cluster
+/// at `scheduler` (rows checked, local days and rollup); a file the
+/// cluster finds refused rows in is read here, for the reasons of each.
+async fn register_on_cluster(
+    store: &mut Store,
+    scheduler: &str,
+    patterns: &[String],
+    settings: &Settings,
+    partial: bool,
+) -> Result<store::ImportSummary> {
+    let started = std::time::Instant::now();
+    let new = store.new_in_place(patterns, settings, &Default::default())?;
+    if new.is_empty() {
+        return Ok(Default::default());
+    }
+    let (cluster, shared) = crate::engine::cluster::read_lake(scheduler, &new, settings).await?;
+    let refused: Vec<store::lake::Found> = new
+        .iter()
+        .zip(&cluster)
+        .filter(|(_, read)| read.is_none())
+        .map(|(found, _)| found.clone())
+        .collect();
+    let mut here = store.read_in_place(&refused, settings, false).into_iter();
+    let reads = cluster
+        .into_iter()
+        .map(|read| match read {
+            Some(read) => Ok(read),
+            None => here.next().unwrap_or_else(|| Ok(Default::default())),
+        })
+        .collect();
+    // The cluster read the files after they were listed: refuse what
+    // changed meanwhile.
+    let urls: Vec<String> = new.iter().map(|f| f.url.clone()).collect();
+    let changed: Vec<String> = new
+        .iter()
+        .zip(store::lake::stat(&urls)?)
+        .filter_map(|(found, now)| match now {
+            None => Some(format!("{}: it went while the cluster read it", found.url)),
+            Some(now) => found.change(Some(&now)).map(|_| {
+                format!(
+                    "{}: it changed while the cluster read it (listed with {} bytes, version {}; now {} bytes, version {})",
+                    found.url, found.size, found.version, now.size, now.version
+                )
+            }),
+        })
+        .collect();
+    if !changed.is_empty() {
+        return Err(store::Error::Changed(changed).into());
+    }
+    let mut rollup = match store.rollup_files() {
+        Some(files) => store::rollup::Rollup::load(&files)?,
+        None => Default::default(),
+    };
+    Ok(store.register_read(new, reads, shared, settings, partial, &mut rollup, started)?)
 }
 
 /// Downloads the objects the `s3://` patterns among an events import's

@@ -58,7 +58,7 @@ pub(super) async fn report(
     to: Option<Week>,
 ) -> Result<(Settings, kpi::Source, Request)> {
     let settings = Settings::load(global.config.as_deref())?;
-    let (store, source) = open(&global.data, &settings).await?;
+    let (store, source) = open(global, &settings).await?;
     let request = request(&store, &settings, segments, from, to)?;
     Ok((settings, source, request))
 }
@@ -70,7 +70,7 @@ pub(super) async fn week_report(
     args: &WeekArgs,
 ) -> Result<(Settings, kpi::Source, Request)> {
     let settings = Settings::load(global.config.as_deref())?;
-    let (store, source) = open(&global.data, &settings).await?;
+    let (store, source) = open(global, &settings).await?;
     let week = match args.week {
         Some(w) => Some(w),
         None => store

@@ -63,13 +63,19 @@ pub struct Global {
     /// of an s3:// data directory.
     #[arg(skip)]
     pub data: PathBuf,
+    /// For an s3:// data directory: the address of each committed file of
+    /// the working copy (its object), for a cluster to read.
+    #[arg(skip)]
+    pub objects: Option<std::collections::BTreeMap<PathBuf, String>>,
     /// Settings file (TOML); default ./uptake.toml when it exists.
     #[arg(long, global = true, env = "UPTAKE_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Where `uptake rebuild` computes the rollup from the raw events:
-    /// local (this process), or ballista://HOST:PORT, a Ballista cluster
-    /// (`uptake cluster scheduler` and `uptake cluster executor`) that
-    /// reads the events where they are.
+    /// Where the heavy stages run: local (this process), or
+    /// ballista://HOST:PORT, a Ballista cluster (`uptake cluster scheduler`
+    /// and `uptake cluster executor`) that reads the files where they are:
+    /// `rebuild`'s rollup, the reading of files registered with `import
+    /// events --in-place`, and the cube of `kpi`, `modules`, `lagging` and
+    /// `report render`.
     #[arg(long, global = true, env = "UPTAKE_ENGINE", default_value = "local", value_parser = crate::engine::cluster::Choice::parse)]
     pub engine: crate::engine::cluster::Choice,
 }
@@ -222,6 +228,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// stderr.
 pub async fn run(mut cli: Cli) -> Result<()> {
     let mut remote = open_data(&mut cli.global, &cli.command).await?;
+    cli.global.objects = remote.as_ref().map(Remote::addresses);
     let commits = cli.command.commits();
     // `check` commits its repairs also when it reports problems.
     let commits_failed = matches!(cli.command, Command::Check { .. });
@@ -248,7 +255,7 @@ async fn run_command(
     match command {
         Command::Import(mut cmd) => {
             let _fetched = data::fetch_events(&mut cmd).await?;
-            data::import(global, cmd, &settings()?)?
+            data::import(global, cmd, &settings()?).await?
         }
         Command::Kpi {
             segments,
@@ -273,7 +280,7 @@ async fn run_command(
         }
         Command::Stats { format } => {
             let settings = settings()?;
-            let (store, source) = open(&global.data, &settings).await?;
+            let (store, source) = open(global, &settings).await?;
             print!(
                 "{}",
                 stats(&store, &settings, &source.engine, format).await?
@@ -410,11 +417,33 @@ impl Command {
     }
 }
 
-/// Opens the store and the engine, refusing stale derived data.
-pub async fn open(data: &std::path::Path, settings: &Settings) -> Result<(Store, kpi::Source)> {
-    let store = Store::open(data)?;
+/// Opens the store and the engine, refusing stale derived data; with
+/// `--engine ballista://…` the engine computes its cube on the cluster.
+pub async fn open(global: &Global, settings: &Settings) -> Result<(Store, kpi::Source)> {
+    let store = Store::open(&global.data)?;
     store.check_derived(settings)?;
-    let engine = Engine::open(&store).await?;
+    let mut engine = Engine::open(&store).await?;
+    if let crate::engine::cluster::Choice::Ballista { scheduler } = &global.engine {
+        let address = |path: &std::path::Path| global.address(path);
+        if !engine
+            .compute_on_cluster(&store, scheduler, &address)
+            .await?
+        {
+            eprintln!("no events yet: the figures are computed here, not on the cluster");
+        }
+    }
     let source = kpi::Source::new(engine, &store);
     Ok((store, source))
+}
+
+impl Global {
+    /// The address of a file of the data directory as a cluster reads it:
+    /// its object for an s3:// data directory, else its path (on a file
+    /// system the executors share).
+    pub fn address(&self, path: &std::path::Path) -> Option<String> {
+        match &self.objects {
+            Some(objects) => objects.get(path).cloned(),
+            None => Some(path.display().to_string()),
+        }
+    }
 }

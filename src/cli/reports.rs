@@ -96,7 +96,7 @@ pub(super) async fn report_command(
         } => {
             let reports = load_reports(&reports)?;
             let report = crate::report::find(&reports, &name)?;
-            let (store, source) = open(&global.data, settings).await?;
+            let (store, source) = open(global, settings).await?;
             let now = settings.now();
             let week = week.unwrap_or_else(|| settings.latest_week(store.event_weeks(settings)));
             let waves = store.table::<crate::model::Wave>()?;
@@ -135,7 +135,7 @@ pub(super) async fn schedule_command(
     match cmd {
         ScheduleCommand::RunDue { reports, now } => {
             let reports = load_reports(&reports)?;
-            let (store, source) = open(&global.data, settings).await?;
+            let (store, source) = open(global, settings).await?;
             let waves = store.table::<crate::model::Wave>()?;
             let ctx = crate::schedule::Context {
                 data: &global.data,

@@ -46,6 +46,12 @@ pub(super) async fn serve(
     settings: Settings,
     remote: Option<crate::store::remote::Remote>,
 ) -> Result<()> {
+    if let crate::engine::cluster::Choice::Ballista { scheduler } = &global.engine {
+        tracing::warn!(
+            scheduler,
+            "the server computes its figures itself; --engine applies to rebuild, import --in-place and the figures commands"
+        );
+    }
     let mut options = crate::app::Options {
         data: global.data.clone(),
         listen: args.listen,

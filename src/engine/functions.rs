@@ -8,10 +8,18 @@
 //!   θ = theta_num / theta_den (`module.min_user_share`).
 //! - `sunday(week)`: the day number of the Sunday of a week number; a
 //!   license or a module counts in a week when it holds on that day.
+//! - `event_accepted(time, latest, user_id, module, action, client)`:
+//!   whether an import takes an event row (time in microseconds, `latest`
+//!   the latest time it accepts), by the import's own rules
+//!   ([`crate::store::input::field_problem`]); the cluster checks the
+//!   rows of files read in place with it.
+//!
+//! A Ballista cluster's scheduler and executors know them too
+//! ([`udfs`]).
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, Int64Array};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
@@ -19,11 +27,19 @@ use datafusion::prelude::SessionContext;
 
 /// Registers the functions in a session.
 pub fn register(ctx: &SessionContext) {
-    ctx.register_udf(function("rate_micros", 2, |a| rate_micros(a[0], a[1])));
-    ctx.register_udf(function("users_needed", 3, |a| {
-        users_needed(a[0], a[1], a[2])
-    }));
-    ctx.register_udf(function("sunday", 1, |a| Some(sunday(a[0]))));
+    for f in udfs() {
+        ctx.register_udf(f);
+    }
+}
+
+/// The functions, for sessions built otherwise (the cluster's).
+pub fn udfs() -> Vec<ScalarUDF> {
+    vec![
+        function("rate_micros", 2, |a| rate_micros(a[0], a[1])),
+        function("users_needed", 3, |a| users_needed(a[0], a[1], a[2])),
+        function("sunday", 1, |a| Some(sunday(a[0]))),
+        event_accepted(),
+    ]
 }
 
 /// part / whole in millionths, rounded half up; `None` when whole is not
@@ -70,19 +86,74 @@ fn function(name: &str, arity: usize, f: fn(&[i64]) -> Option<i64>) -> ScalarUDF
                 f(&values)
             })
             .collect();
-        let result: ArrayRef = Arc::new(result);
-        // All arguments scalar: a scalar answer.
-        if args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_))) {
-            return Ok(ColumnarValue::Scalar(
-                datafusion::scalar::ScalarValue::try_from_array(&result, 0)?,
-            ));
-        }
-        Ok(ColumnarValue::Array(result))
+        answer(args, Arc::new(result))
     };
     create_udf(
         name,
         vec![DataType::Int64; arity],
         DataType::Int64,
+        Volatility::Immutable,
+        Arc::new(implementation),
+    )
+}
+
+/// A function's answer: a scalar when every argument is one.
+fn answer(args: &[ColumnarValue], result: ArrayRef) -> Result<ColumnarValue> {
+    if args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_))) {
+        return Ok(ColumnarValue::Scalar(
+            datafusion::scalar::ScalarValue::try_from_array(&result, 0)?,
+        ));
+    }
+    Ok(ColumnarValue::Array(result))
+}
+
+/// `event_accepted(time BIGINT, latest BIGINT, user_id, module, action,
+/// client)`: whether every field of an event row is taken by an import
+/// whose latest accepted time is `latest` (microseconds).
+fn event_accepted() -> ScalarUDF {
+    let implementation = |args: &[ColumnarValue]| -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(args)?;
+        let int = |i: usize| {
+            arrays[i]
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .ok_or_else(|| DataFusionError::Internal("a BIGINT argument is not Int64".into()))
+        };
+        let (times, latest) = (int(0)?, int(1)?);
+        let texts = arrays[2..]
+            .iter()
+            .map(|a| datafusion::arrow::compute::cast(a, &DataType::Utf8))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let texts: Vec<_> = texts.iter().map(|a| a.as_string::<i32>()).collect();
+        let columns = ["user_id", "module", "action", "client"];
+        let rows = times.len();
+        let accepted: BooleanArray = (0..rows)
+            .map(|row| {
+                let time = (!times.is_null(row)).then(|| times.value(row));
+                let range = crate::model::event::TimeRange::up_to(latest.value(row));
+                let time_ok = time.is_some_and(|t| range.check(t).is_ok());
+                Some(
+                    time_ok
+                        && columns.iter().zip(&texts).all(|(name, column)| {
+                            let value = (!column.is_null(row)).then(|| column.value(row));
+                            crate::store::input::field_problem(name, value).is_none()
+                        }),
+                )
+            })
+            .collect();
+        answer(args, Arc::new(accepted))
+    };
+    create_udf(
+        "event_accepted",
+        vec![
+            DataType::Int64,
+            DataType::Int64,
+            DataType::Utf8,
+            DataType::Utf8,
+            DataType::Utf8,
+            DataType::Utf8,
+        ],
+        DataType::Boolean,
         Volatility::Immutable,
         Arc::new(implementation),
     )
@@ -142,6 +213,42 @@ mod tests {
                 "|        | 1 |",
                 "|        | 2 |",
             ]
+        );
+    }
+
+    #[tokio::test]
+    async fn events_are_accepted_by_the_imports_rules() {
+        let ctx = SessionContext::new();
+        register(&ctx);
+        // 2027-01-01T00:00Z; the latest accepted time is a minute later.
+        let (t, latest) = (1_798_761_600_000_000_i64, 1_798_761_660_000_000_i64);
+        let bell = '\u{7}';
+        let sql = format!(
+            "SELECT event_accepted(column1, {latest}, column2, column3, column4, column5) AS ok \
+             FROM (VALUES ({t}, 'u1', 'm', 'view', NULL), \
+                          ({t}, 'u1', 'm', 'view', 'web'), \
+                          ({t}, 'u{bell}1', 'm', 'view', NULL), \
+                          ({t}, 'u1', '', 'view', NULL), \
+                          ({t}, 'u1', 'm', NULL, NULL), \
+                          ({t}, 'u1', 'm', 'view', 'a{bell}b'), \
+                          (946684799999999, 'u1', 'm', 'view', NULL), \
+                          ({latest} + 1, 'u1', 'm', 'view', NULL), \
+                          (NULL, 'u1', 'm', 'view', NULL))"
+        );
+        let batches = ctx
+            .sql(&sql)
+            .await
+            .expect("plan")
+            .collect()
+            .await
+            .expect("run");
+        let accepted: Vec<Option<bool>> = batches
+            .iter()
+            .flat_map(|b| b.column(0).as_boolean().iter().collect::<Vec<_>>())
+            .collect();
+        assert_eq!(
+            accepted,
+            [true, true, false, false, false, false, false, false, false].map(Some)
         );
     }
 }

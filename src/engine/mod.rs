@@ -48,6 +48,8 @@ pub enum Error {
     Unknown(String),
     #[error("{0}")]
     Catalog(String),
+    #[error(transparent)]
+    Cluster(#[from] cluster::Error),
     #[error("another request for weeks far from the others is being computed; try again shortly")]
     Busy,
 }
@@ -177,6 +179,9 @@ pub struct Engine {
     kept: kept::KeptCube,
     /// The weeks the cube tables are made of now.
     remembered: kept::Remembered,
+    /// Where the cube is computed: here (`None`), or on a cluster that
+    /// reads these tables (see [`Engine::compute_on_cluster`]).
+    cluster: Option<(String, Vec<cluster::Table>)>,
 }
 
 /// The weeks a query over the cube needs, and how the cube is computed.
@@ -286,7 +291,60 @@ impl Engine {
             cube_schemas,
             kept,
             remembered: Default::default(),
+            cluster: None,
         })
+    }
+
+    /// Computes the cube weeks not kept in the data directory on the
+    /// Ballista cluster at `scheduler`, which reads the store's tables and
+    /// rollup from their files: `address` gives the address of a stored
+    /// file as the executors reach it (its path on a shared file system,
+    /// its object in a bucket). A store without events (no rollup) has
+    /// nothing to hand over and stays here; returns whether it is handed.
+    pub async fn compute_on_cluster(
+        &mut self,
+        store: &Store,
+        scheduler: &str,
+        address: &dyn Fn(&Path) -> Option<String>,
+    ) -> Result<bool> {
+        let Some(rollup) = store.rollup_files() else {
+            return Ok(false);
+        };
+        let files: [(&'static str, Vec<PathBuf>); 7] = [
+            ("waves", vec![store.table_path("waves")]),
+            ("directory", vec![store.table_path("directory")]),
+            ("modules", vec![store.table_path("modules")]),
+            ("user_week", rollup.user_week),
+            ("user_module_week", rollup.user_module_week),
+            ("rollup_users", vec![rollup.users]),
+            ("rollup_modules", vec![rollup.modules]),
+        ];
+        let mut tables = Vec::new();
+        for (name, paths) in files {
+            if paths.is_empty() || paths.iter().any(|p| !p.exists()) {
+                return Ok(false);
+            }
+            let urls = paths
+                .iter()
+                .map(|p| {
+                    address(p).ok_or_else(|| {
+                        Error::Catalog(format!(
+                            "{}: not a committed file of the data directory, which the cluster could read",
+                            p.display()
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let err = |source| Error::Register {
+                table: name,
+                source,
+            };
+            let schema = self.ctx.table_provider(name).await.map_err(err)?.schema();
+            let schema = cluster::without_views(&schema);
+            tables.push(cluster::Table { name, urls, schema });
+        }
+        self.cluster = Some((scheduler.to_string(), tables));
+        Ok(true)
     }
 
     /// What the cube's rows of `week` are computed with `params` from (the
@@ -421,11 +479,17 @@ impl Engine {
                 let mut bound = r.params.clone();
                 bound.push(("from_week", ScalarValue::Int64(Some(first))));
                 bound.push(("to_week", ScalarValue::Int64(Some(last))));
-                let df = self.dataframe_in(ctx, spec.name, bound).await?;
-                let computed = collect(spec.name, df)
-                    .await?
+                let rows = match &self.cluster {
+                    None => {
+                        collect(spec.name, self.dataframe_in(ctx, spec.name, bound).await?).await?
+                    }
+                    Some((scheduler, tables)) => {
+                        cluster::run_sql(scheduler, tables, &spec.sql, bound).await?
+                    }
+                };
+                let computed = rows
                     .into_iter()
-                    .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()))
+                    .map(|b| as_schema(&b, &schema))
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|e| Error::Run {
                         name: spec.name.to_string(),
@@ -540,6 +604,21 @@ async fn read_kept(
     }
     let missing = asked.into_iter().filter(|w| !got.contains(w)).collect();
     (found, missing)
+}
+
+/// The rows of `batch` with `schema`'s names and types (a cluster may
+/// bring back text of another Arrow type).
+fn as_schema(
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+) -> Result<RecordBatch, datafusion::arrow::error::ArrowError> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| datafusion::arrow::compute::cast(c, f.data_type()))
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(schema.clone(), columns)
 }
 
 /// Sorted weeks as runs of consecutive weeks, each at most `most` long.

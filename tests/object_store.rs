@@ -196,7 +196,17 @@ fn every_command_works_on_an_s3_data_directory_with_the_local_figures() {
         let expected = ok(&uptake(&local_data, &args), "figures here");
         assert_eq!(remote, expected, "{args:?}");
     }
+    // The figures read the rollup and tables: the raw events stay in the
+    // store until a command that reads them pulls the copy.
+    assert!(
+        walkdir(&there.join("events")).is_empty(),
+        "the figures downloaded raw events"
+    );
     let remote_stats = stats(&s3, url, &there);
+    assert!(
+        !walkdir(&there.join("events")).is_empty(),
+        "stats reads them"
+    );
     let local_stats = ok(
         &uptake(&local_data, &["stats", "--format", "json"]),
         "stats",
@@ -314,6 +324,39 @@ fn events_are_imported_from_s3_patterns() {
             stderr(&out)
         );
     }
+}
+
+#[test]
+fn a_copy_without_the_raw_events_commits_them_as_they_were() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s3 = S3::start();
+    s3.bucket("lazy");
+    let url = "s3://lazy";
+    import_sample(&s3, url, &tmp.path().join("importer"));
+    let before = stats(&s3, url, &tmp.path().join("reader0"));
+    let store = s3.store("lazy");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let lazy = tmp.path().join("lazy");
+    runtime.block_on(async {
+        let mut copy =
+            Remote::open_in_with(store.clone(), url, &lazy, remote::Fetch::WithoutEvents)
+                .await
+                .expect("copy");
+        assert!(walkdir(&lazy.join("events")).is_empty(), "events fetched");
+        assert!(lazy.join("manifest.json").exists());
+        // A change committed from this copy: the events stay in the commit.
+        std::fs::write(lazy.join("tables/extra.txt"), "x").expect("write");
+        assert!(copy.push(true, false).await.expect("commit").is_some());
+    });
+    let after = stats(&s3, url, &tmp.path().join("reader1"));
+    assert_eq!(after["events"], before["events"]);
+    assert!(!walkdir(&tmp.path().join("reader1").join("events")).is_empty());
+    // A command that reads events on the same copy downloads them.
+    let again = stats(&s3, url, &lazy);
+    assert_eq!(again["events"], before["events"]);
 }
 
 #[test]

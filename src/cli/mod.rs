@@ -25,7 +25,7 @@ use crate::config::Settings;
 use crate::engine::Engine;
 use crate::kpi::{self, Format};
 use crate::model::Week;
-use crate::store::remote::{Location, Remote};
+use crate::store::remote::{Fetch, Location, Remote};
 use crate::store::{self, Store};
 
 use access::{token_command, user_command};
@@ -67,6 +67,10 @@ pub struct Global {
     /// the working copy (its object), for a cluster to read.
     #[arg(skip)]
     pub objects: Option<std::collections::BTreeMap<PathBuf, String>>,
+    /// Whether the working copy was brought in without the raw events
+    /// ([`Fetch::WithoutEvents`]): the store is then only read.
+    #[arg(skip)]
+    pub without_events: bool,
     /// Settings file (TOML); default ./uptake.toml when it exists.
     #[arg(long, global = true, env = "UPTAKE_CONFIG")]
     pub config: Option<PathBuf>,
@@ -391,10 +395,16 @@ async fn open_data(global: &mut Global, command: &Command) -> Result<Option<Remo
             .or_else(|| location.default_local_dir())
             .unwrap_or_default(),
     };
-    let remote = Remote::open(&global.location, &dir)
+    let fetch = if command.reads_events() {
+        Fetch::Whole
+    } else {
+        Fetch::WithoutEvents
+    };
+    let remote = Remote::open_with(&global.location, &dir, fetch)
         .await
         .map_err(store::Error::from)?;
     global.data = dir;
+    global.without_events = fetch == Fetch::WithoutEvents;
     Ok(Some(remote))
 }
 
@@ -405,6 +415,16 @@ impl Command {
             self,
             Command::Sample(_) | Command::Bench(_) | Command::BenchIngest(_) | Command::Cluster(_)
         )
+    }
+
+    /// Whether the command may read or change the stored raw events; the
+    /// figures commands read the rollup and tables only (and the cluster
+    /// reads the events from their objects), and commit nothing.
+    fn reads_events(&self) -> bool {
+        !matches!(
+            self,
+            Command::Kpi { .. } | Command::Modules(_) | Command::Lagging(_)
+        ) || self.commits()
     }
 
     /// Whether what the command changes in the data directory is
@@ -420,7 +440,11 @@ impl Command {
 /// Opens the store and the engine, refusing stale derived data; with
 /// `--engine ballista://…` the engine computes its cube on the cluster.
 pub async fn open(global: &Global, settings: &Settings) -> Result<(Store, kpi::Source)> {
-    let store = Store::open(&global.data)?;
+    let store = if global.without_events {
+        Store::open_to_read(&global.data)?
+    } else {
+        Store::open(&global.data)?
+    };
     store.check_derived(settings)?;
     let mut engine = Engine::open(&store).await?;
     if let crate::engine::cluster::Choice::Ballista { scheduler } = &global.engine {

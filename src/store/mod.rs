@@ -123,6 +123,19 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens a data directory to read its figures only, never as its
+    /// writer: nothing is checked or moved, so a working copy holding the
+    /// manifest, tables and rollup without the raw events
+    /// ([`remote::Fetch::WithoutEvents`]) is read as it is.
+    pub fn open_to_read(root: &Path) -> Result<Store> {
+        Ok(Store {
+            root: root.to_path_buf(),
+            manifest: Manifest::load(root)?,
+            writer: None,
+            retired: Vec::new(),
+        })
+    }
+
     /// Whether this process may write the store (it holds `writer.lock`).
     pub fn is_writer(&self) -> bool {
         self.writer.is_some()

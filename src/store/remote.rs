@@ -71,8 +71,10 @@ const SMALL: u64 = 1 << 20;
 /// Commits another writer may win in a row before this one gives up.
 const REBASES: usize = 5;
 
-/// Uploads and downloads at a time.
-const PARALLEL: usize = 8;
+/// Uploads and downloads at a time: a working copy is mostly small files
+/// (a rollup file per week, a kept cube file per week and table), each a
+/// request whose latency is the cost.
+const PARALLEL: usize = 32;
 
 /// The state file of the working copy.
 const STATE: &str = ".remote.json";
@@ -277,7 +279,26 @@ pub struct Remote {
     uploaded: BTreeMap<String, Synced>,
     /// Set by [`Remote::keep_open`].
     keeps_open: bool,
+    /// What [`Remote::pull`] downloads.
+    fetch: Fetch,
 }
+
+/// What a working copy brings in from a commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fetch {
+    /// Every file.
+    Whole,
+    /// All but the stored raw events (`events/`), for the figures
+    /// commands, which read the rollup and tables only: the bulk of a data
+    /// directory stays in the store until a command that reads or writes
+    /// events asks for the copy (its pull downloads them then).
+    WithoutEvents,
+}
+
+/// The `modified` of a committed file that this working copy did not
+/// download ([`Fetch::WithoutEvents`]): a commit from this copy keeps it
+/// as committed.
+const NOT_HERE: i128 = i128::MIN;
 
 impl std::fmt::Debug for Remote {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -341,6 +362,11 @@ impl Remote {
     /// serve`), the copy is used as that process keeps it, and this one
     /// commits nothing ([`Remote::syncs`]).
     pub async fn open(location: &Location, dir: &Path) -> Result<Remote> {
+        Self::open_with(location, dir, Fetch::Whole).await
+    }
+
+    /// [`Remote::open`], bringing what `fetch` says into the copy.
+    pub async fn open_with(location: &Location, dir: &Path, fetch: Fetch) -> Result<Remote> {
         let Location::S3 {
             url,
             bucket,
@@ -352,11 +378,21 @@ impl Remote {
             ));
         };
         let store = prefixed(object_store(bucket, url)?, prefix);
-        Remote::open_in(store, url, dir).await
+        Remote::open_in_with(store, url, dir, fetch).await
     }
 
     /// [`Remote::open`] on a given object store.
     pub async fn open_in(store: Arc<dyn ObjectStore>, url: &str, dir: &Path) -> Result<Remote> {
+        Self::open_in_with(store, url, dir, Fetch::Whole).await
+    }
+
+    /// [`Remote::open_with`] on a given object store.
+    pub async fn open_in_with(
+        store: Arc<dyn ObjectStore>,
+        url: &str,
+        dir: &Path,
+        fetch: Fetch,
+    ) -> Result<Remote> {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io {
             path: dir.to_path_buf(),
             source,
@@ -381,6 +417,7 @@ impl Remote {
             lock,
             uploaded: BTreeMap::new(),
             keeps_open: false,
+            fetch,
         };
         if remote.syncs() {
             remote.pull().await?;
@@ -489,6 +526,16 @@ impl Remote {
                 .is_some_and(|(stat, synced)| synced.key == object.key && synced.is(*stat));
             if unchanged {
                 files.insert(rel.clone(), current.cloned().expect("known"));
+            } else if self.fetch == Fetch::WithoutEvents
+                && rel.starts_with("events/")
+                && !local.contains_key(rel)
+            {
+                let left = Synced {
+                    key: object.key.clone(),
+                    size: object.size,
+                    modified: NOT_HERE,
+                };
+                files.insert(rel.clone(), left);
             } else {
                 fetch.push((rel.clone(), object.key.clone(), object.size));
             }
@@ -731,6 +778,12 @@ impl Remote {
             };
             files.insert(rel.clone(), synced);
         }
+        // Files this copy did not download stay as committed.
+        for (rel, synced) in &self.state.files {
+            if synced.modified == NOT_HERE && !local.contains_key(rel) {
+                files.insert(rel.clone(), synced.clone());
+            }
+        }
         let same = files.len() == self.state.files.len()
             && files
                 .iter()
@@ -813,6 +866,8 @@ impl Remote {
             let ours = match (synced, local.get(rel)) {
                 (Some(s), Some(stat)) => !s.is(*stat),
                 (None, None) => false,
+                // Not downloaded: as committed.
+                (Some(s), None) if s.modified == NOT_HERE => false,
                 _ => true,
             };
             let their = match (synced, theirs.files.get(rel)) {

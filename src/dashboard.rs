@@ -43,13 +43,17 @@ pub enum View {
     Modules,
     /// Active licensee rate by weeks since go-live.
     AdoptionCurve,
+    /// The forecast of each segment from the 8 weeks up to the last week
+    /// of the range (no target week: when each target is passed at the
+    /// current pace).
+    Forecast,
 }
 
 impl View {
     /// The query of `queries/` the view reads.
     pub fn query(self) -> &'static str {
         match self {
-            View::Kpi | View::Lagging => "kpi",
+            View::Kpi | View::Lagging | View::Forecast => "kpi",
             View::Modules => "modules",
             View::AdoptionCurve => "adoption_curve",
         }
@@ -63,6 +67,7 @@ impl View {
             View::Lagging => &kpi::LAGGING_FIGURES,
             View::Modules => &kpi::MODULE_FIGURES,
             View::AdoptionCurve => &kpi::CURVE_FIGURES,
+            View::Forecast => &kpi::FORECAST_FIGURES,
         };
         columns
             .iter()
@@ -289,7 +294,7 @@ fn check_panel(panel: &mut Panel, queries: &[&str]) -> std::result::Result<(), S
                     _ => false,
                 }
         }
-        Chart::Table => view == View::Lagging || view == View::Modules,
+        Chart::Table => matches!(view, View::Lagging | View::Modules | View::Forecast),
         Chart::Bar => panel.figures.len() == 1 && n >= 1 && !view.is_weekly_range(),
     };
     if !ok {

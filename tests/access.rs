@@ -15,7 +15,7 @@ use crate::support::sample::{call, get_as};
 use crate::support::{ADMIN_PASSWORD, admin_token, kpi_csv, sample_state, sample_token};
 
 /// Every address that shows figures or files, with a query that works.
-const READ_ADDRESSES: [&str; 15] = [
+const READ_ADDRESSES: [&str; 16] = [
     "/",
     "/dashboards/overview",
     "/dashboards/overview/panels/1.csv",
@@ -25,6 +25,7 @@ const READ_ADDRESSES: [&str; 15] = [
     "/api/v1/kpi?by=region",
     "/api/v1/modules",
     "/api/v1/lagging",
+    "/api/v1/forecast?by=wave&target_week=2030-W01",
     "/api/v1/adoption-curve",
     "/api/v1/segments",
     "/api/v1/openapi.json",
@@ -253,6 +254,7 @@ async fn a_scoped_viewer_sees_their_scope_through_every_address() {
         "/api/v1/kpi?by=department&region=Iberia",
         "/api/v1/modules?region=Benelux",
         "/api/v1/lagging?region=Nordics",
+        "/api/v1/forecast?region=Nordics",
         "/api/v1/adoption-curve?region=Nordics",
         "/dashboards/overview?region=Nordics",
         "/dashboards/overview/panels/1.csv?region=Nordics",
@@ -880,10 +882,14 @@ async fn sql_and_path_traversal_strings_are_refused_everywhere() {
         "$only_region",
         "region,department) UNION SELECT user_id",
     ];
-    let addresses: [(&str, &[&str]); 7] = [
+    let addresses: [(&str, &[&str]); 8] = [
         (
             "/api/v1/kpi",
             &["by", "from", "to", "region", "department", "wave"],
+        ),
+        (
+            "/api/v1/forecast",
+            &["by", "week", "target_week", "region", "department", "wave"],
         ),
         (
             "/api/v1/modules",
@@ -1639,7 +1645,7 @@ async fn every_route_answers_each_caller_as_the_permission_table_says() {
     const ADMIN_PAGE: [u16; 6] = [303, 403, 403, 403, 200, 403];
     const ADMIN_API: [u16; 6] = [401, 403, 403, 403, 200, 403];
     // (route, method, address asked, statuses for the callers above).
-    let table: [(&str, &str, &str, [u16; 6]); 29] = [
+    let table: [(&str, &str, &str, [u16; 6]); 30] = [
         ("/health", "GET", "/health", [200; 6]),
         ("/health/live", "GET", "/health/live", [200; 6]),
         ("/health/ready", "GET", "/health/ready", [200; 6]),
@@ -1670,6 +1676,7 @@ async fn every_route_answers_each_caller_as_the_permission_table_says() {
         ("/api/v1/kpi", "GET", "/api/v1/kpi?by=region", API),
         ("/api/v1/modules", "GET", "/api/v1/modules", API),
         ("/api/v1/lagging", "GET", "/api/v1/lagging", API),
+        ("/api/v1/forecast", "GET", "/api/v1/forecast", API),
         (
             "/api/v1/adoption-curve",
             "GET",

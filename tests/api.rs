@@ -423,3 +423,196 @@ async fn every_json_answer_matches_its_schema_in_openapi_json() {
     assert!(out.is_empty(), "{}", out.join("\n"));
     assert!(checked >= 20, "only {checked} answers checked");
 }
+
+/// The least-squares slope of (x, y) points.
+fn least_squares(points: &[(f64, f64)]) -> Option<f64> {
+    if points.len() < 2 {
+        return None;
+    }
+    let n = points.len() as f64;
+    let (mx, my) = (
+        points.iter().map(|p| p.0).sum::<f64>() / n,
+        points.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    Some(sxy / sxx)
+}
+
+#[tokio::test]
+async fn forecasts_extend_the_measured_pace_and_hide_what_the_kpi_table_hides() {
+    use crate::support::sample::get_as;
+    use uptake::auth::Role;
+    // A viewer of DACH, by department: the forecast from 2027-W02 and the KPI
+    // rows of the eight weeks it reads (2026 has a week 53).
+    let viewer = crate::support::sample_token(Role::Viewer, &["DACH"], &[]);
+    let weeks = [
+        "2026-W48", "2026-W49", "2026-W50", "2026-W51", "2026-W52", "2026-W53", "2027-W01",
+        "2027-W02",
+    ];
+    let forecast = get_as(
+        &viewer,
+        "/api/v1/forecast?by=region,department&week=2027-W02&target_week=2027-W10",
+    )
+    .await
+    .json();
+    let kpi = get_as(
+        &viewer,
+        "/api/v1/kpi?by=region,department&from=2026-W48&to=2027-W02",
+    )
+    .await
+    .json();
+    let kpi = kpi.as_array().expect("rows");
+    let forecast = forecast.as_array().expect("rows");
+    assert!(!forecast.is_empty());
+    let mut seen = std::collections::BTreeSet::new();
+    for f in forecast {
+        let team = f["department"].as_str().expect("department");
+        assert_eq!(f["region"], "DACH", "{f}");
+        let target = f["target"].as_str().expect("target");
+        let status = f["forecast_status"].as_str().expect("status");
+        seen.insert(status.to_string());
+        let of = |week: &str| {
+            kpi.iter()
+                .find(|r| r["week"] == week && r["department"] == team)
+                .unwrap_or_else(|| panic!("{team} {week}: no KPI row"))
+        };
+        let now = of("2027-W02");
+        if now["suppressed"] == true {
+            assert_eq!(status, "suppressed", "{f}");
+            for figure in [
+                "measured_rate",
+                "forecast_pace_4_weeks",
+                "forecast_pass_earliest",
+            ] {
+                assert!(f[figure].is_null(), "{f}");
+            }
+            continue;
+        }
+        assert_eq!(f["measured_rate"], now[target], "{f}");
+        let goal = f["target_rate"].as_f64().expect("target rate");
+        let rate = now[target].as_f64().unwrap_or(0.0);
+        if rate > goal {
+            assert_eq!(status, "passing", "{f}");
+            continue;
+        }
+        // The paces: slopes over the weeks the KPI table shows.
+        for (window, column) in [(4, "forecast_pace_4_weeks"), (8, "forecast_pace_8_weeks")] {
+            let points: Vec<(f64, f64)> = weeks[8 - window..]
+                .iter()
+                .enumerate()
+                .filter_map(|(i, w)| {
+                    let r = of(w);
+                    (r["suppressed"] != true)
+                        .then(|| r[target].as_f64())
+                        .flatten()
+                        .map(|y| (i as f64, y))
+                })
+                .collect();
+            match (least_squares(&points), f[column].as_f64()) {
+                (Some(expected), Some(got)) => {
+                    assert!((expected - got).abs() < 2e-6, "{column} {f}: {expected}")
+                }
+                (None, None) => {}
+                other => panic!("{column} {f}: {other:?}"),
+            }
+        }
+        if target == "active_licensee_rate" {
+            // What a team lacks now, over the eight weeks to 2027-W10.
+            let lacking = now["users_to_target"].as_i64().expect("users to target");
+            assert_eq!(
+                f["forecast_needed_per_week"].as_i64(),
+                Some((lacking + 7) / 8),
+                "{f}"
+            );
+        }
+        if let Some(earliest) = f["forecast_pass_earliest"].as_str() {
+            assert!(earliest > "2027-W02", "{f}");
+            assert!(
+                f["forecast_pass_latest"]
+                    .as_str()
+                    .is_none_or(|latest| latest >= earliest),
+                "{f}"
+            );
+        }
+    }
+    assert!(seen.contains("passing") && seen.len() > 1, "{seen:?}");
+    // No team outside the scope or the KPI table's week.
+    let teams: std::collections::BTreeSet<&str> = kpi
+        .iter()
+        .filter(|r| r["week"] == "2027-W02")
+        .filter_map(|r| r["department"].as_str())
+        .collect();
+    let forecast_teams: std::collections::BTreeSet<&str> = forecast
+        .iter()
+        .filter_map(|f| f["department"].as_str())
+        .collect();
+    assert_eq!(forecast_teams, teams);
+
+    // A target week not after the week, or not a week, is named.
+    for (uri, parameter) in [
+        (
+            "/api/v1/forecast?week=2027-W02&target_week=2027-W02",
+            "target_week",
+        ),
+        ("/api/v1/forecast?target_week=soon", "target_week"),
+        ("/api/v1/forecast?region=Nordics", "region"),
+    ] {
+        let r = get_as(&viewer, uri).await;
+        assert!(r.status == 400 || r.status == 403, "{uri}: {}", r.status);
+        assert!(r.text().contains(parameter), "{uri}: {}", r.text());
+    }
+}
+
+#[test]
+fn the_forecast_command_labels_its_figures() {
+    let sample = crate::support::sample_store();
+    let data = sample.path().join("data");
+    let out = uptake(
+        &data,
+        &[
+            "forecast",
+            "--by",
+            "wave",
+            "--week",
+            "2027-W02",
+            "--target-week",
+            "2027-W10",
+            "--format",
+            "csv",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let header = text.lines().next().expect("header");
+    assert_eq!(
+        header,
+        "week,wave,target,measured_rate,target_rate,forecast_status,forecast_pace_4_weeks,\
+         forecast_pace_8_weeks,forecast_pass_earliest,forecast_pass_latest,target_week,\
+         forecast_needed_per_week,suppressed"
+    );
+    // Two targets for each wave of the KPI table.
+    let kpi = stdout(&uptake(
+        &data,
+        &[
+            "kpi", "--by", "wave", "--from", "2027-W02", "--to", "2027-W02", "--format", "csv",
+        ],
+    ));
+    assert_eq!(text.lines().count() - 1, 2 * (kpi.lines().count() - 1));
+    let out = uptake(
+        &data,
+        &[
+            "forecast",
+            "--week",
+            "2027-W02",
+            "--target-week",
+            "2027-W01",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("--target-week 2027-W01 is not after"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -110,6 +110,21 @@ async fn pdf_figures_equal_the_api() {
             );
         }
 
+        // The forecast section, labelled as one, with the API's weeks.
+        assert!(
+            text.contains(&format!(
+                "Forecast (not measured): the targets at the current pace, from {week}"
+            )),
+            "{text}"
+        );
+        assert!(text.contains("A forecast, not a measured figure"), "{text}");
+        let forecast = api(&format!("/api/v1/forecast?by=region&week={week}{filter}")).await;
+        for f in forecast.as_array().expect("rows") {
+            if let Some(earliest) = f["forecast_pass_earliest"].as_str() {
+                assert!(text.contains(earliest), "{earliest} of {f}");
+            }
+        }
+
         // The breakdown by region: each region's row.
         let by_region = api(&format!(
             "/api/v1/kpi?by=region&from={week}&to={week}{filter}"

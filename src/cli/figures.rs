@@ -23,6 +23,18 @@ pub struct WeekArgs {
     pub format: Format,
 }
 
+/// `uptake forecast`: a week's report and the week to pass the targets by.
+#[derive(Debug, Args)]
+pub struct ForecastArgs {
+    #[command(flatten)]
+    pub week: WeekArgs,
+    /// The week the targets should be passed by (e.g. 2027-W10): each
+    /// segment is then on track, at risk or behind, with what it must
+    /// gain per week.
+    #[arg(long)]
+    pub target_week: Option<Week>,
+}
+
 #[derive(Debug, Args)]
 pub struct SegmentArgs {
     /// Dimensions of a segment, comma separated: region, department, team,

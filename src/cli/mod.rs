@@ -138,6 +138,10 @@ pub enum Command {
     Modules(WeekArgs),
     /// Segments below a target, most users to target first.
     Lagging(WeekArgs),
+    /// A forecast per segment: whether and when each target is passed at
+    /// the pace of the last 4 and 8 weeks, and what must be gained per
+    /// week to pass by `--target-week`.
+    Forecast(figures::ForecastArgs),
     /// What is stored, and data-quality figures.
     Stats {
         #[arg(long, value_enum, default_value = "table")]
@@ -282,6 +286,22 @@ async fn run_command(
             let table = kpi::lagging_table(&request.dims, &rows, &settings);
             print!("{}", table.render(args.format));
         }
+        Command::Forecast(args) => {
+            let (settings, source, mut request) = week_report(global, &args.week).await?;
+            let week = request.to;
+            if let Some(by) = args.target_week
+                && by <= week
+            {
+                return Err(Error::Usage(format!(
+                    "--target-week {by} is not after the week forecast from ({week})"
+                )));
+            }
+            request.from = week.offset(-(kpi::HISTORY_WEEKS - 1));
+            let rows = kpi::kpi_rows(&source, &settings, &request).await?;
+            let forecasts = kpi::forecasts(&rows, week, args.target_week, &settings);
+            let table = kpi::forecast_table(&request.dims, &forecasts);
+            print!("{}", table.render(args.week.format));
+        }
         Command::Stats { format } => {
             let settings = settings()?;
             let (store, source) = open(global, &settings).await?;
@@ -423,7 +443,7 @@ impl Command {
     fn reads_events(&self) -> bool {
         !matches!(
             self,
-            Command::Kpi { .. } | Command::Modules(_) | Command::Lagging(_)
+            Command::Kpi { .. } | Command::Modules(_) | Command::Lagging(_) | Command::Forecast(_)
         ) || self.commits()
     }
 
@@ -432,7 +452,11 @@ impl Command {
     fn commits(&self) -> bool {
         !matches!(
             self,
-            Command::Kpi { .. } | Command::Modules(_) | Command::Lagging(_) | Command::Stats { .. }
+            Command::Kpi { .. }
+                | Command::Modules(_)
+                | Command::Lagging(_)
+                | Command::Forecast(_)
+                | Command::Stats { .. }
         )
     }
 }

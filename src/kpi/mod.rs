@@ -11,6 +11,7 @@
 
 mod bind;
 mod curve;
+mod forecast;
 pub mod live;
 mod modules;
 pub mod protect;
@@ -122,6 +123,9 @@ fn header(first: &[&str], dims: &[Dimension], rest: &[&str]) -> Vec<String> {
 
 pub use bind::{cube_parameters, cube_request, parameters};
 pub use curve::{CURVE_FIGURES, CurvePoint, adoption_curve, curve_table};
+pub use forecast::{
+    FORECAST_FIGURES, Forecast, HISTORY_WEEKS, Status as ForecastStatus, forecast_table, forecasts,
+};
 pub use modules::{MODULE_FIGURES, modules_table};
 pub use rows::{
     KPI_FIGURES, KpiRow, LAGGING_FIGURES, kpi_rows, kpi_table, lagging_table, learn_protection,

@@ -51,6 +51,12 @@ impl Decimal {
         whole > 0 && part as i128 * self.denominator() as i128 > self.units as i128 * whole as i128
     }
 
+    /// The smallest part of `whole` whose fraction is strictly greater
+    /// than `self` (see [`Decimal::is_exceeded_by`]).
+    pub fn parts_to_exceed(self, whole: i64) -> i64 {
+        (self.units as i128 * whole as i128 / self.denominator() as i128) as i64 + 1
+    }
+
     /// The value in millionths, rounded half up (for money sums).
     pub fn to_micros(self) -> i64 {
         if self.scale <= 6 {

@@ -24,7 +24,12 @@ impl Cell {
         match self {
             Cell::Text(s) => s.clone(),
             Cell::Int(i) => i.to_string(),
-            Cell::Rate(m) => format!("{}.{:06}", m / 1_000_000, m % 1_000_000),
+            Cell::Rate(m) => {
+                // A change of a rate (a forecast's pace) may be negative.
+                let sign = if *m < 0 { "-" } else { "" };
+                let m = m.unsigned_abs();
+                format!("{sign}{}.{:06}", m / 1_000_000, m % 1_000_000)
+            }
             Cell::Money(m) => format_money_micros(*m),
             Cell::Bool(b) => b.to_string(),
             Cell::Empty => String::new(),
@@ -273,6 +278,13 @@ mod tests {
         assert_eq!(csv_field("the \"A\" team"), "\"the \"\"A\"\" team\"");
         assert_eq!(csv_field(""), "");
         assert_eq!(csv_field(" lead "), " lead ");
+    }
+
+    #[test]
+    fn negative_rates_keep_their_sign() {
+        assert_eq!(Cell::Rate(-81_502).text(), "-0.081502");
+        assert_eq!(Cell::Rate(-1_500_000).text(), "-1.500000");
+        assert_eq!(Cell::Rate(22_856).text(), "0.022856");
     }
 
     #[test]

@@ -281,6 +281,9 @@ fn table_block(
                     Cell::Empty if s => lang.t("suppressed").to_string(),
                     Cell::Money(m) => lang.money(*m),
                     // The catalog's price, a decimal as imported.
+                    Cell::Text(status) if table.columns[i] == "forecast_status" => {
+                        lang.label(status).to_string()
+                    }
                     Cell::Text(price) if table.columns[i] == "monthly_cost_per_user" => {
                         match lang {
                             Lang::En => format!("€{price}"),
@@ -519,6 +522,37 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
                     &columns,
                     report.lagging_limit,
                     note,
+                    lang,
+                    inputs.waves,
+                ));
+            }
+            Section::Forecast => {
+                let dims = if report.by.is_empty() {
+                    vec![Dimension::Wave]
+                } else {
+                    report.by.clone()
+                };
+                let history = request(&dims, week.offset(-(kpi::HISTORY_WEEKS - 1)), week);
+                let rows = kpi::kpi_rows(inputs.source, settings, &history).await?;
+                let forecasts = kpi::forecasts(&rows, week, report.target_week, settings);
+                let table = kpi::forecast_table(&dims, &forecasts);
+                let mut columns: Vec<&str> = dims.iter().map(|d| d.name()).collect();
+                columns.extend([
+                    "target",
+                    "measured_rate",
+                    "forecast_status",
+                    "forecast_pass_earliest",
+                    "forecast_pass_latest",
+                ]);
+                if report.target_week.is_some() {
+                    columns.push("forecast_needed_per_week");
+                }
+                sections.push(table_block(
+                    format!("{} {week}", lang.t("forecast_title")),
+                    &table,
+                    &columns,
+                    usize::MAX,
+                    lang.t("forecast_note").to_string(),
                     lang,
                     inputs.waves,
                 ));

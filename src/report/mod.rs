@@ -54,16 +54,20 @@ pub enum Section {
     Lagging,
     /// Module adoption of the scope, and by the breakdown.
     Modules,
+    /// The forecast by the breakdown (by wave without one), labelled as
+    /// a forecast; against `target_week` when the report names one.
+    Forecast,
 }
 
 impl Section {
-    pub const ALL: [Section; 6] = [
+    pub const ALL: [Section; 7] = [
         Section::Summary,
         Section::Highlights,
         Section::Trend,
         Section::AdoptionCurve,
         Section::Lagging,
         Section::Modules,
+        Section::Forecast,
     ];
 }
 
@@ -127,6 +131,8 @@ struct File {
     lagging_by: String,
     #[serde(default = "default_lagging_limit")]
     lagging_limit: usize,
+    /// The week the forecast section measures the targets against.
+    target_week: Option<String>,
     schedule: Option<ScheduleDef>,
     #[serde(default)]
     deliver: Vec<Target>,
@@ -167,6 +173,8 @@ pub struct Report {
     pub sections: Vec<Section>,
     pub lagging_by: Vec<Dimension>,
     pub lagging_limit: usize,
+    /// The week the forecast section's targets should be passed by.
+    pub target_week: Option<crate::model::Week>,
     pub schedule: Option<ScheduleDef>,
     pub deliver: Vec<Target>,
 }
@@ -252,6 +260,14 @@ pub fn parse(name: &str, text: &str) -> Result<Report> {
             ));
         }
     }
+    let target_week = f
+        .target_week
+        .as_deref()
+        .map(|w| {
+            w.parse::<crate::model::Week>()
+                .map_err(|e| invalid(format!("target_week: {e}")))
+        })
+        .transpose()?;
     let clean = |v: Option<String>| v.filter(|v| !v.is_empty());
     Ok(Report {
         name: name.to_string(),
@@ -268,6 +284,7 @@ pub fn parse(name: &str, text: &str) -> Result<Report> {
         sections: f.sections,
         lagging_by,
         lagging_limit: f.lagging_limit,
+        target_week,
         schedule: f.schedule,
         deliver: f.deliver,
     })

@@ -140,6 +140,33 @@ pub async fn lagging(
     .await
 }
 
+/// `/api/v1/forecast?by=&week=&target_week=&region=...`: the forecast of
+/// each segment from the KPI rows of the 8 weeks up to `week`, as the
+/// caller may see them (suppressed weeks give no pace).
+pub async fn forecast(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(raw.as_deref(), &allowed(&["by", "week", "target_week"]))?;
+    let mut request = week_request(&state, &caller, &params, "")?;
+    let week = request.to;
+    let target_week = params.week("target_week")?;
+    if let Some(by) = target_week
+        && by <= week
+    {
+        return Err(ApiError::parameter(
+            "target_week",
+            format!("{by} is not after the week forecast from ({week})"),
+        ));
+    }
+    request.from = week.offset(-(kpi::HISTORY_WEEKS - 1));
+    let rows = state.kpi_rows(&request).await?;
+    let forecasts = kpi::forecasts(&rows, week, target_week, &state.settings);
+    let table = kpi::forecast_table(&request.dims, &forecasts);
+    Ok(json(table.with_wave_names(&state.waves).to_json()))
+}
+
 pub async fn adoption_curve(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,

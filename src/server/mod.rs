@@ -57,6 +57,7 @@ pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
         ("/api/v1/kpi", Readers, get(api::kpi)),
         ("/api/v1/modules", Readers, get(api::modules)),
         ("/api/v1/lagging", Readers, get(api::lagging)),
+        ("/api/v1/forecast", Readers, get(api::forecast)),
         ("/api/v1/adoption-curve", Readers, get(api::adoption_curve)),
         ("/api/v1/segments", Readers, get(api::segments)),
         ("/api/v1/licensees", UserLevel, get(api::licensees)),

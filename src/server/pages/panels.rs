@@ -67,6 +67,16 @@ pub(super) async fn panel_table(
         View::AdoptionCurve => {
             kpi::curve_table(&request.dims, &state.adoption_curve(&request).await?)
         }
+        View::Forecast => {
+            let week = request.to;
+            let history = Request {
+                from: week.offset(-(kpi::HISTORY_WEEKS - 1)),
+                ..request.clone()
+            };
+            let rows = state.kpi_rows(&history).await?;
+            let forecasts = kpi::forecasts(&rows, week, None, &state.settings);
+            kpi::forecast_table(&request.dims, &forecasts)
+        }
     })
 }
 
@@ -246,6 +256,7 @@ async fn table_panel(
                         @if suppressed && matches!(cell, Cell::Empty) { (lang.t("suppressed")) }
                         // Waves by name; data-value keeps the id.
                         @else if table.columns[i] == "wave" { (output::wave_name(cell, &state.waves)) }
+                        @else if table.columns[i] == "forecast_status" { (lang.label(&Table::cell_text(cell))) }
                         @else { (lang.cell(cell)) }
                     }
                 }

@@ -389,6 +389,13 @@ pub struct Targets {
     pub active_licensee_rate: Decimal,
     /// Target of module utilization (a segment passes above it).
     pub module_utilization: Decimal,
+    /// The wave others are compared with on the adoption curve, at the
+    /// same week since go-live; empty: the pilot, the wave with the
+    /// earliest go-live.
+    pub reference_wave: String,
+    /// A wave more than this many percentage points below the reference
+    /// wave's active licensee rate is flagged as behind it.
+    pub behind_reference_points: u32,
 }
 
 fn dec(s: &str) -> Decimal {
@@ -457,6 +464,8 @@ impl Default for Targets {
         Targets {
             active_licensee_rate: dec("0.75"),
             module_utilization: dec("0.5"),
+            reference_wave: String::new(),
+            behind_reference_points: 10,
         }
     }
 }
@@ -617,6 +626,13 @@ impl Settings {
         }
         if let Some(v) = get("UPTAKE_TARGETS_MODULE_UTILIZATION") {
             self.targets.module_utilization = parse("UPTAKE_TARGETS_MODULE_UTILIZATION", &v)?;
+        }
+        if let Some(v) = get("UPTAKE_TARGETS_REFERENCE_WAVE") {
+            self.targets.reference_wave = v;
+        }
+        if let Some(v) = get("UPTAKE_TARGETS_BEHIND_REFERENCE_POINTS") {
+            self.targets.behind_reference_points =
+                parse("UPTAKE_TARGETS_BEHIND_REFERENCE_POINTS", &v)?;
         }
         for (var, field) in [
             ("UPTAKE_SMTP_HOST", &mut self.smtp.host),
@@ -892,9 +908,18 @@ mod tests {
             "UPTAKE_REGULAR_MIN_ACTIVE_WEEKS" => Some("2".into()),
             "UPTAKE_ACTIVITY_EXCLUDE_ACTIONS" => Some("login,ping".into()),
             "UPTAKE_MODULE_MIN_USER_SHARE" => Some("0.28".into()),
+            "UPTAKE_TARGETS_REFERENCE_WAVE" => Some("W1".into()),
+            "UPTAKE_TARGETS_BEHIND_REFERENCE_POINTS" => Some("15".into()),
             _ => None,
         })
         .expect("env");
+        assert_eq!(
+            (
+                s.targets.reference_wave.as_str(),
+                s.targets.behind_reference_points
+            ),
+            ("W1", 15)
+        );
         assert_eq!(s.regular.min_active_weeks, 2);
         assert_eq!(s.activity.exclude_actions, vec!["login", "ping"]);
         assert_eq!(s.module.min_user_share.ceil_times(25), 7);

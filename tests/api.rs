@@ -616,3 +616,70 @@ fn the_forecast_command_labels_its_figures() {
         stderr(&out)
     );
 }
+
+#[tokio::test]
+async fn each_wave_is_measured_against_the_pilot_without_telling_hidden_points() {
+    use crate::support::sample::get_as;
+    use uptake::auth::Role;
+    // The pilot is the wave with the earliest go-live; by wave and region
+    // each point is compared with the pilot's point of the same region and
+    // week since go-live.
+    let segments = json("/api/v1/segments").await;
+    let pilot = segments["waves"]
+        .as_array()
+        .expect("waves")
+        .iter()
+        .min_by_key(|w| {
+            (
+                w["go_live"].as_str().map(String::from),
+                w["wave_id"].as_str().map(String::from),
+            )
+        })
+        .and_then(|w| w["wave_id"].as_str())
+        .expect("a pilot")
+        .to_string();
+    for token in [
+        crate::support::admin_token(),
+        crate::support::sample_token(Role::Viewer, &["DACH"], &[]),
+    ] {
+        let curve = get_as(
+            &token,
+            "/api/v1/adoption-curve?by=wave,region&from=2026-W36&to=2027-W02",
+        )
+        .await
+        .json();
+        let points = curve.as_array().expect("points");
+        let mut compared = 0;
+        for p in points {
+            assert_eq!(p["reference_wave"], pilot.as_str(), "{p}");
+            let reference = points.iter().find(|r| {
+                r["wave"] == pilot.as_str()
+                    && r["region"] == p["region"]
+                    && r["weeks_since_go_live"] == p["weeks_since_go_live"]
+            });
+            let shown =
+                |r: &Value| r["suppressed"] == false && r["active_licensee_rate"].is_number();
+            match reference {
+                Some(r) if shown(r) && shown(p) => {
+                    let gap = r["active_licensee_rate"].as_f64().expect("rate")
+                        - p["active_licensee_rate"].as_f64().expect("rate");
+                    let got = p["gap_to_reference"].as_f64().expect("gap");
+                    assert!((gap - got).abs() < 2e-6, "{p}: {gap}");
+                    assert_eq!(p["behind_reference"], got > 0.10, "{p}");
+                    compared += 1;
+                }
+                // A gap to or from a hidden point would tell it.
+                _ => {
+                    assert!(p["gap_to_reference"].is_null(), "{p}");
+                    assert!(p["behind_reference"].is_null(), "{p}");
+                }
+            }
+        }
+        assert!(compared > 0, "nothing compared");
+    }
+    // The overview's adoption curve says which waves are behind the
+    // pilot, or that none is.
+    let (_, _, body) = get("/dashboards/overview?from=2026-W36&to=2027-W02", &[]).await;
+    let page = String::from_utf8_lossy(&body);
+    assert!(page.contains("reference wave"), "{page}");
+}

@@ -9,13 +9,28 @@ use super::rows::{protected, protection};
 use super::{Cell, Dimension, Error, Request, Result, Source, Table, header};
 
 /// The columns of the adoption curve table after the segment's.
-pub const CURVE_FIGURES: [&str; 5] = [
+pub const CURVE_FIGURES: [&str; 8] = [
     "weeks_since_go_live",
     "eligible",
     "regular",
     "active_licensee_rate",
+    "reference_wave",
+    "gap_to_reference",
+    "behind_reference",
     "suppressed",
 ];
+
+/// The wave the others are compared with: `targets.reference_wave`, or
+/// the pilot (the earliest go-live; of several, the first id).
+pub fn reference_wave(settings: &Settings, waves: &[crate::model::Wave]) -> Option<String> {
+    if !settings.targets.reference_wave.is_empty() {
+        return Some(settings.targets.reference_wave.clone());
+    }
+    waves
+        .iter()
+        .min_by(|a, b| (a.go_live, &a.wave_id).cmp(&(b.go_live, &b.wave_id)))
+        .map(|w| w.wave_id.clone())
+}
 
 /// One point of an adoption curve, before suppression.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +92,40 @@ pub async fn adoption_curve(
 }
 
 /// The adoption curve as a table: suppressed points have empty figures.
-pub fn curve_table(dims: &[Dimension], points: &[CurvePoint]) -> Table {
+/// With a reference wave (see [`reference_wave`]), each point's gap to the
+/// reference wave's point of the same other dimensions and week since
+/// go-live: its rate less this one's (positive: behind), shown only when
+/// both points are (a gap to a hidden point would tell it), and whether it
+/// is more than `behind_points` percentage points.
+pub fn curve_table(
+    dims: &[Dimension],
+    points: &[CurvePoint],
+    reference: Option<&str>,
+    behind_points: u32,
+) -> Table {
+    let wave_at = dims.iter().position(|d| *d == Dimension::Wave);
+    let key = |p: &CurvePoint| {
+        let mut others = p.segment.clone();
+        if let Some(i) = wave_at {
+            others.remove(i);
+        }
+        (others, p.weeks_since_go_live)
+    };
+    let references: std::collections::HashMap<_, Option<i64>> = match (reference, wave_at) {
+        (Some(wave), Some(i)) => points
+            .iter()
+            .filter(|p| p.segment[i] == wave)
+            .map(|p| {
+                let rate = if p.suppressed {
+                    None
+                } else {
+                    p.active_licensee_rate
+                };
+                (key(p), rate)
+            })
+            .collect(),
+        _ => Default::default(),
+    };
     Table {
         columns: header(&["week"], dims, &CURVE_FIGURES),
         rows: points
@@ -86,6 +134,12 @@ pub fn curve_table(dims: &[Dimension], points: &[CurvePoint]) -> Table {
                 let mut cells = vec![Cell::Text(p.week.to_string())];
                 cells.extend(p.segment.iter().cloned().map(Cell::Text));
                 cells.push(Cell::Int(p.weeks_since_go_live));
+                let gap = match (p.suppressed, p.active_licensee_rate) {
+                    (false, Some(rate)) => {
+                        references.get(&key(p)).copied().flatten().map(|r| r - rate)
+                    }
+                    _ => None,
+                };
                 if p.suppressed {
                     cells.extend(std::iter::repeat_n(Cell::Empty, 3));
                 } else {
@@ -95,9 +149,69 @@ pub fn curve_table(dims: &[Dimension], points: &[CurvePoint]) -> Table {
                         p.active_licensee_rate.map_or(Cell::Empty, Cell::Rate),
                     ]);
                 }
+                cells.push(match (reference, wave_at) {
+                    (Some(r), Some(_)) => Cell::Text(r.to_string()),
+                    _ => Cell::Empty,
+                });
+                cells.push(gap.map_or(Cell::Empty, Cell::Rate));
+                // More than the points: the gap in millionths above
+                // points × 10,000.
+                cells.push(gap.map_or(Cell::Empty, |g| {
+                    Cell::Bool(g > i64::from(behind_points) * 10_000)
+                }));
                 cells.push(Cell::Bool(p.suppressed));
                 cells
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(wave: &str, since: i64, rate: Option<i64>, suppressed: bool) -> CurvePoint {
+        CurvePoint {
+            week: Week::from_number(3000 + since as i32),
+            segment: vec![wave.into()],
+            weeks_since_go_live: since,
+            eligible: 10,
+            regular: 5,
+            active_licensee_rate: rate,
+            suppressed,
+        }
+    }
+
+    #[test]
+    fn gaps_to_the_reference_are_given_only_between_shown_points() {
+        let points = [
+            point("P", 1, Some(600_000), false),
+            point("P", 2, Some(700_000), true),
+            point("W", 1, Some(480_000), false),
+            point("W", 2, Some(500_000), false),
+            point("W", 3, Some(550_000), false),
+        ];
+        let table = curve_table(&[Dimension::Wave], &points, Some("P"), 10);
+        let col = |n: &str| table.columns.iter().position(|c| c == n).expect(n);
+        let (gap, behind) = (col("gap_to_reference"), col("behind_reference"));
+        // 60% - 48% = 12 points: behind by more than 10.
+        assert_eq!(table.rows[2][gap], Cell::Rate(120_000));
+        assert_eq!(table.rows[2][behind], Cell::Bool(true));
+        // The reference point is suppressed, or missing: no gap.
+        for row in [1, 3, 4] {
+            assert_eq!(
+                (&table.rows[row][gap], &table.rows[row][behind]),
+                (&Cell::Empty, &Cell::Empty)
+            );
+        }
+        // Exactly the limit is not more than it.
+        let table = curve_table(&[Dimension::Wave], &points[..3], Some("P"), 12);
+        assert_eq!(table.rows[2][behind], Cell::Bool(false));
+        // Without a wave among the dimensions, nothing is compared.
+        let mut whole = point("", 1, Some(600_000), false);
+        whole.segment.clear();
+        let table = curve_table(&[], &[whole], Some("P"), 10);
+        let at = table.columns.iter().position(|c| c == "reference_wave");
+        assert_eq!(table.rows[0][at.expect("column")], Cell::Empty);
     }
 }

@@ -484,7 +484,13 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
                     &request(&[Dimension::Wave], first, week),
                 )
                 .await?;
-                let table = kpi::curve_table(&p.dims, &points);
+                let reference = kpi::reference_wave(settings, inputs.waves);
+                let table = kpi::curve_table(
+                    &p.dims,
+                    &points,
+                    reference.as_deref(),
+                    settings.targets.behind_reference_points,
+                );
                 if let Some(svg) = panel_svg(&p, &table, settings, lang, inputs.waves) {
                     sections.push(Block::Chart {
                         title: lang.t("curve_title").to_string(),

@@ -182,7 +182,7 @@ pub async fn adoption_curve(
     }
     answer(&state, "adoption_curve", &request, || async {
         let points = state.adoption_curve(&request).await?;
-        Ok(kpi::curve_table(&request.dims, &points))
+        Ok(state.curve_table(&request.dims, &points))
     })
     .await
 }

@@ -127,16 +127,12 @@ impl Lang {
             "too_little_history" => ("too little history", "zu wenig Verlauf"),
             "reference_wave" => ("Reference wave", "Referenzwelle"),
             "gap_to_reference" => ("Gap to the reference wave", "Abstand zur Referenzwelle"),
-            "behind_reference" => (
-                "More than this far behind the reference wave",
-                "Mehr als so weit hinter der Referenzwelle",
-            ),
-            "none_behind_reference" => (
-                "No wave is more than this far behind the reference wave",
-                "Keine Welle liegt weiter als so hinter der Referenzwelle",
-            ),
+            "behind_reference" => ("Behind the reference wave", "Hinter der Referenzwelle"),
+            "no_wave_more_than" => ("No wave is more than", "Keine Welle liegt mehr als"),
+            "more_than" => ("More than", "Mehr als"),
+            "behind_the_reference" => ("behind the reference wave", "hinter der Referenzwelle"),
             "points" => ("percentage points", "Prozentpunkte"),
-            "week_since_go_live" => ("week since go-live", "Woche seit Go-live"),
+            "since_go_live" => ("since go-live", "seit Go-live"),
             "forecast_title" => (
                 "Forecast (not measured): the targets at the current pace, from",
                 "Prognose (nicht gemessen): die Ziele im aktuellen Tempo, ab",

@@ -110,6 +110,12 @@ async fn pdf_figures_equal_the_api() {
             );
         }
 
+        // Under the adoption curve: the waves behind the pilot, or none.
+        assert!(
+            text.contains("percentage points behind the reference wave"),
+            "{text}"
+        );
+
         // The forecast section, labelled as one, with the API's weeks.
         assert!(
             text.contains(&format!(

@@ -166,6 +166,59 @@ pub fn curve_table(
     }
 }
 
+/// A wave behind the reference wave in its latest shown week since
+/// go-live: its segment (the table's dimension cells), the gap in
+/// millionths and the weeks since go-live.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Behind {
+    pub segment: Vec<Cell>,
+    pub wave: Cell,
+    pub gap: i64,
+    pub weeks_since_go_live: i64,
+}
+
+/// The reference wave of a curve table ([`curve_table`]) and the segments
+/// more than its limit behind it in their latest week with a shown gap;
+/// `None` without a reference.
+pub fn behind_reference(table: &Table) -> Option<(String, Vec<Behind>)> {
+    let col = |name: &str| table.columns.iter().position(|c| c == name);
+    let (wave, since, reference, gap, behind) = (
+        col("wave")?,
+        col("weeks_since_go_live")?,
+        col("reference_wave")?,
+        col("gap_to_reference")?,
+        col("behind_reference")?,
+    );
+    let Some(Cell::Text(name)) = table.rows.first().map(|r| r[reference].clone()) else {
+        return None;
+    };
+    let mut latest: std::collections::BTreeMap<Vec<String>, (i64, &Vec<Cell>)> = Default::default();
+    for row in &table.rows {
+        let (Cell::Int(weeks), Cell::Bool(_)) = (&row[since], &row[behind]) else {
+            continue;
+        };
+        let key = row[1..since].iter().map(Table::cell_text).collect();
+        let entry = latest.entry(key).or_insert((*weeks, row));
+        if *weeks >= entry.0 {
+            *entry = (*weeks, row);
+        }
+    }
+    let flagged = latest
+        .into_iter()
+        .filter(|(_, (_, row))| row[behind] == Cell::Bool(true))
+        .map(|(_, (weeks, row))| Behind {
+            segment: row[1..since].to_vec(),
+            wave: row[wave].clone(),
+            gap: match row[gap] {
+                Cell::Rate(g) => g,
+                _ => 0,
+            },
+            weeks_since_go_live: weeks,
+        })
+        .collect();
+    Some((name, flagged))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -122,7 +122,10 @@ fn header(first: &[&str], dims: &[Dimension], rest: &[&str]) -> Vec<String> {
 }
 
 pub use bind::{cube_parameters, cube_request, parameters};
-pub use curve::{CURVE_FIGURES, CurvePoint, adoption_curve, curve_table, reference_wave};
+pub use curve::{
+    Behind, CURVE_FIGURES, CurvePoint, adoption_curve, behind_reference, curve_table,
+    reference_wave,
+};
 pub use forecast::{
     FORECAST_FIGURES, Forecast, HISTORY_WEEKS, Status as ForecastStatus, forecast_table, forecasts,
 };

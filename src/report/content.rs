@@ -256,6 +256,56 @@ fn tiles(
 
 /// A table block of some columns of a table, suppressed rows marked,
 /// waves by name.
+/// The sentence naming the waves (segments) more than `limit` points
+/// behind the reference wave in their latest week, or saying none is.
+pub fn behind_sentence(
+    reference: &str,
+    behind: &[kpi::Behind],
+    waves: &[Wave],
+    limit: u32,
+    lang: Lang,
+) -> String {
+    let reference = crate::model::output::wave_name(&Cell::Text(reference.to_string()), waves);
+    let points = lang.t("points");
+    let behind_reference = format!(
+        "{limit} {points} {} {reference}",
+        lang.t("behind_the_reference")
+    );
+    if behind.is_empty() {
+        return format!("{} {behind_reference}.", lang.t("no_wave_more_than"));
+    }
+    let named: Vec<String> = behind
+        .iter()
+        .map(|b| {
+            let mut who: Vec<String> = b
+                .segment
+                .iter()
+                .map(|c| {
+                    if *c == b.wave {
+                        crate::model::output::wave_name(c, waves)
+                    } else {
+                        Table::cell_text(c)
+                    }
+                })
+                .collect();
+            who.retain(|w| !w.is_empty());
+            format!(
+                "{} ({} {points}, {} {} {})",
+                who.join(" "),
+                lang.decimal(&format!("{:.1}", b.gap as f64 / 10_000.0)),
+                lang.t("week"),
+                b.weeks_since_go_live,
+                lang.t("since_go_live"),
+            )
+        })
+        .collect();
+    format!(
+        "{} {behind_reference}: {}.",
+        lang.t("more_than"),
+        named.join(", ")
+    )
+}
+
 fn table_block(
     title: String,
     table: &Table,
@@ -492,10 +542,23 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
                     settings.targets.behind_reference_points,
                 );
                 if let Some(svg) = panel_svg(&p, &table, settings, lang, inputs.waves) {
+                    let mut note = format!("{} {first} – {week}.", lang.t("weeks"));
+                    if let Some((reference, behind)) = kpi::behind_reference(&table) {
+                        note = format!(
+                            "{note} {}",
+                            behind_sentence(
+                                &reference,
+                                &behind,
+                                inputs.waves,
+                                settings.targets.behind_reference_points,
+                                lang
+                            )
+                        );
+                    }
                     sections.push(Block::Chart {
                         title: lang.t("curve_title").to_string(),
                         file: chart(svg?),
-                        note: format!("{} {first} – {week}", lang.t("weeks")),
+                        note,
                     });
                 }
             }

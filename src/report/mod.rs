@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::i18n::Lang;
 use crate::kpi::{self, Dimension, Filter};
 
-pub use content::{Content, Inputs, build};
+pub use content::{Content, Inputs, behind_sentence, build};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -123,58 +123,19 @@ pub(super) async fn render_panel(
 /// `targets.behind_reference_points` behind it in their latest week since
 /// go-live whose gap is shown, or that none is.
 fn reference_note(state: &AppState, table: &Table, lang: Lang) -> Markup {
-    let col = |name: &str| table.columns.iter().position(|c| c == name);
-    let (Some(wave), Some(since), Some(reference), Some(gap), Some(behind)) = (
-        col("wave"),
-        col("weeks_since_go_live"),
-        col("reference_wave"),
-        col("gap_to_reference"),
-        col("behind_reference"),
-    ) else {
-        return html! {};
-    };
-    let Some(Cell::Text(reference)) = table.rows.first().map(|r| r[reference].clone()) else {
-        return html! {};
-    };
-    // The latest shown gap of each wave (and other dimensions).
-    let mut latest: std::collections::BTreeMap<Vec<String>, (i64, &Vec<Cell>)> = Default::default();
-    for row in &table.rows {
-        let (Cell::Int(weeks), Cell::Bool(_)) = (&row[since], &row[behind]) else {
-            continue;
-        };
-        let segment: Vec<String> = row[1..since].iter().map(Table::cell_text).collect();
-        let entry = latest.entry(segment).or_insert((*weeks, row));
-        if *weeks >= entry.0 {
-            *entry = (*weeks, row);
-        }
-    }
-    let flagged: Vec<String> = latest
-        .values()
-        .filter(|(_, row)| row[behind] == Cell::Bool(true))
-        .map(|(weeks, row)| {
-            let points = match row[gap] {
-                Cell::Rate(g) => lang.decimal(&format!("{:.1}", g as f64 / 10_000.0)),
-                _ => String::new(),
-            };
-            format!(
-                "{} ({points} {}, {} {weeks})",
-                output::wave_name(&row[wave], &state.waves),
-                lang.t("points"),
-                lang.t("week_since_go_live"),
-            )
-        })
-        .collect();
-    let reference = output::wave_name(&Cell::Text(reference), &state.waves);
-    let limit = state.settings.targets.behind_reference_points;
-    html! {
-        p.note.reference {
-            @if flagged.is_empty() {
-                (lang.t("none_behind_reference")) " " (reference) " (" (limit) " " (lang.t("points")) ")."
-            } @else {
-                (lang.t("behind_reference")) " " (reference) " (" (limit) " " (lang.t("points")) "): "
-                (flagged.join(", ")) "."
+    match kpi::behind_reference(table) {
+        Some((reference, behind)) => html! {
+            p.note.reference {
+                (crate::report::behind_sentence(
+                    &reference,
+                    &behind,
+                    &state.waves,
+                    state.settings.targets.behind_reference_points,
+                    lang,
+                ))
             }
-        }
+        },
+        None => html! {},
     }
 }
 

@@ -28,11 +28,14 @@ curl -s -b "$work/cookies" -c "$work/cookies" -o /dev/null \
     --data-urlencode "form_token=$token" --data-urlencode next=/ \
     "http://127.0.0.1:$port/login"
 for page in overview lagging modules; do
+    # Tall enough for every panel of the page.
+    height=1900
+    [ "$page" = overview ] && height=2700
     # The page is self-contained (styles and charts inline).
     curl -sf -b "$work/cookies" "http://127.0.0.1:$port/dashboards/$page?lang=en" > "$work/$page.html"
     chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
         --disable-background-networking --disable-component-update --disable-sync \
-        --user-data-dir="$work/profile" --hide-scrollbars --window-size=1280,1900 \
+        --user-data-dir="$work/profile" --hide-scrollbars --window-size=1280,$height \
         --screenshot="docs/$page.png" "file://$work/$page.html" 2> /dev/null
     echo "docs/$page.png"
 done

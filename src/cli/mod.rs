@@ -78,8 +78,8 @@ pub struct Global {
     /// ballista://HOST:PORT, a Ballista cluster (`uptake cluster scheduler`
     /// and `uptake cluster executor`) that reads the files where they are:
     /// `rebuild`'s rollup, the reading of files registered with `import
-    /// events --in-place`, and the cube of `kpi`, `modules`, `lagging` and
-    /// `report render`.
+    /// events --in-place`, and the cube of `kpi`, `modules`, `lagging`,
+    /// `forecast` and `report render`.
     #[arg(long, global = true, env = "UPTAKE_ENGINE", default_value = "local", value_parser = crate::engine::cluster::Choice::parse)]
     pub engine: crate::engine::cluster::Choice,
 }

@@ -43,7 +43,7 @@ use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::scalar::ScalarValue;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::{ObjectStore, ObjectStoreExt};
 
 use crate::config::Settings;
@@ -276,7 +276,7 @@ async fn connect(scheduler: &str) -> Result<SessionContext> {
 
 /// The bucket (`s3://BUCKET/...`) of an address, or "" for a local path:
 /// a listing table reads from one store only.
-fn store_of(url: &str) -> &str {
+pub(super) fn store_of(url: &str) -> &str {
     match url.strip_prefix("s3://") {
         Some(rest) => rest.split('/').next().unwrap_or_default(),
         None => "",
@@ -284,7 +284,10 @@ fn store_of(url: &str) -> &str {
 }
 
 /// A table of Parquet files (addresses in one store) with `schema`.
-fn listing_table(urls: &[&str], schema: SchemaRef) -> datafusion::error::Result<ListingTable> {
+pub(super) fn listing_table(
+    urls: &[&str],
+    schema: SchemaRef,
+) -> datafusion::error::Result<ListingTable> {
     let paths = urls
         .iter()
         .map(ListingTableUrl::parse)
@@ -380,7 +383,10 @@ pub async fn rollup(scheduler: &str, urls: &[String], settings: &Settings) -> Re
     };
     let sql = ROLLUP_SQL
         .replace("{day}", &day)
-        .replace("{events}", &union_of(&tables, "*"))
+        .replace(
+            "{events}",
+            &union_of(&tables, |_, t| format!("SELECT * FROM {t}")),
+        )
         .replace("{qualifies}", &qualifies);
     let df = ctx.sql(&sql).await.map_err(|e| fail(e.to_string()))?;
     let mut stream = df.execute_stream().await.map_err(|e| fail(e.to_string()))?;
@@ -408,20 +414,19 @@ pub async fn rollup(scheduler: &str, urls: &[String], settings: &Settings) -> Re
     Ok(rollup)
 }
 
-/// The rows of `tables` as one relation in SQL: the table, or the union
-/// of `columns` of each.
-fn union_of(tables: &[String], columns: &str) -> String {
-    match tables {
-        [one] if columns == "*" => one.clone(),
-        many => format!(
-            "({})",
-            many.iter()
-                .map(|t| format!("SELECT {columns} FROM {t}"))
-                .collect::<Vec<_>>()
-                .join(" UNION ALL ")
-        ),
-    }
+/// The rows of `tables` as one relation in SQL: the union of `select`
+/// (given each table's position and name) over them.
+fn union_of(tables: &[String], select: impl Fn(usize, &str) -> String) -> String {
+    let selects: Vec<String> = tables
+        .iter()
+        .enumerate()
+        .map(|(i, t)| select(i, t))
+        .collect();
+    format!("({})", selects.join(" UNION ALL "))
 }
+
+/// Parquet footers [`read_lake`] reads at a time.
+const FOOTERS_AT_A_TIME: usize = 32;
 
 /// Files checked per query of [`read_lake`] (one table each).
 const LAKE_FILES_PER_QUERY: usize = 200;
@@ -463,8 +468,14 @@ pub async fn read_lake(
     let footers = SessionContext::new_with_config_rt(SessionConfig::new(), {
         runtime().map_err(|e| fail(e.to_string()))?
     });
-    for (i, found) in files.iter().enumerate() {
-        let problem = match footer_schema(&footers, &found.url).await {
+    // The footers, a few requests each, many at a time.
+    let schemas: Vec<_> = futures::stream::iter(files)
+        .map(|found| footer_schema(&footers, &found.url))
+        .buffered(FOOTERS_AT_A_TIME)
+        .collect()
+        .await;
+    for (i, (found, schema)) in files.iter().zip(schemas).enumerate() {
+        let problem = match schema {
             Ok(schema) => schema_problem(&schema, &found.url),
             Err(e) => Some(InputProblem {
                 file: found.url.clone(),
@@ -492,15 +503,7 @@ pub async fn read_lake(
         let urls: Vec<&str> = chunk.iter().map(|&i| files[i].url.as_str()).collect();
         let tables =
             register_event_files(&ctx, "lake", &urls, true).map_err(|e| fail(e.to_string()))?;
-        let relation = format!(
-            "({})",
-            tables
-                .iter()
-                .enumerate()
-                .map(|(i, t)| format!("SELECT {i} AS file, * FROM {t}"))
-                .collect::<Vec<_>>()
-                .join(" UNION ALL ")
-        );
+        let relation = union_of(&tables, |i, t| format!("SELECT {i} AS file, * FROM {t}"));
         let sql = LAKE_SQL
             .replace("{day}", &day)
             .replace("{latest}", &latest.to_string())
@@ -587,7 +590,7 @@ pub async fn run_sql(
     let ctx = connect(scheduler).await?;
     for table in tables {
         let urls: Vec<&str> = table.urls.iter().map(String::as_str).collect();
-        let listing = listing_table(&urls, table.schema.clone()).map_err(fail)?;
+        let listing = listing_table(&urls, without_views(&table.schema)).map_err(fail)?;
         ctx.register_table(table.name, Arc::new(listing))
             .map_err(fail)?;
     }
@@ -622,7 +625,7 @@ pub async fn run_sql(
 
 /// `schema` with plain strings in place of string views (see
 /// [`run_sql`]): the type the cluster reads the stored tables as.
-pub fn without_views(schema: &SchemaRef) -> SchemaRef {
+fn without_views(schema: &SchemaRef) -> SchemaRef {
     let fields: Vec<datafusion::arrow::datatypes::Field> = schema
         .fields()
         .iter()

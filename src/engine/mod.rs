@@ -13,10 +13,6 @@ use std::sync::Arc;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::datasource::MemTable;
-use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
-};
 use datafusion::execution::context::SQLOptions;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionConfig, SessionContext};
@@ -340,7 +336,6 @@ impl Engine {
                 source,
             };
             let schema = self.ctx.table_provider(name).await.map_err(err)?.schema();
-            let schema = cluster::without_views(&schema);
             tables.push(cluster::Table { name, urls, schema });
         }
         self.cluster = Some((scheduler.to_string(), tables));
@@ -804,18 +799,21 @@ fn register_empty(ctx: &SessionContext, table: &'static str, schema: SchemaRef) 
 fn register_events(ctx: &SessionContext, store: &Store) -> Result<()> {
     let table = "events";
     let err = |source| Error::Register { table, source };
+    let stored = store
+        .event_file_paths()
+        .into_iter()
+        .map(|p| p.to_string_lossy().into_owned());
+    let in_place = store
+        .manifest()
+        .in_place
+        .iter()
+        .map(|f| f.found.url.clone());
     let mut by_store: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    for path in store.event_file_paths() {
-        let url = path.to_string_lossy().into_owned();
-        by_store.entry(String::new()).or_default().push(url);
-    }
-    for file in &store.manifest().in_place {
-        let url = &file.found.url;
-        let bucket = match url.strip_prefix("s3://") {
-            Some(rest) => rest.split('/').next().unwrap_or_default().to_string(),
-            None => String::new(),
-        };
-        by_store.entry(bucket).or_default().push(url.clone());
+    for url in stored.chain(in_place) {
+        by_store
+            .entry(cluster::store_of(&url).to_string())
+            .or_default()
+            .push(url);
     }
     let mut listings = Vec::new();
     for (bucket, urls) in by_store {
@@ -827,17 +825,9 @@ fn register_events(ctx: &SessionContext, store: &Store) -> Result<()> {
                 .map_err(err)?;
             ctx.register_object_store(address.as_ref(), objects);
         }
-        let urls = urls
-            .iter()
-            .map(ListingTableUrl::parse)
-            .collect::<datafusion::error::Result<Vec<_>>>()
-            .map_err(err)?;
-        let options =
-            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
-        let config = ListingTableConfig::new_with_multi_paths(urls)
-            .with_listing_options(options)
-            .with_schema(crate::store::input::event_schema());
-        listings.push(Arc::new(ListingTable::try_new(config).map_err(err)?));
+        let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+        let listing = cluster::listing_table(&urls, crate::store::input::event_schema());
+        listings.push(Arc::new(listing.map_err(err)?));
     }
     let mut listings = listings.into_iter();
     let Some(first) = listings.next() else {

@@ -341,10 +341,9 @@ fn a_copy_without_the_raw_events_commits_them_as_they_were() {
         .expect("runtime");
     let lazy = tmp.path().join("lazy");
     runtime.block_on(async {
-        let mut copy =
-            Remote::open_in_with(store.clone(), url, &lazy, remote::Fetch::WithoutEvents)
-                .await
-                .expect("copy");
+        let mut copy = Remote::open_in(store.clone(), url, &lazy, remote::Fetch::WithoutEvents)
+            .await
+            .expect("copy");
         assert!(walkdir(&lazy.join("events")).is_empty(), "events fetched");
         assert!(lazy.join("manifest.json").exists());
         // A change committed from this copy: the events stay in the commit.
@@ -373,8 +372,8 @@ fn of_two_writers_one_commits_and_the_other_is_told_to_run_again() {
     let sample = repo().join("sample_data");
     runtime.block_on(async {
         let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-        let mut first = Remote::open_in(store.clone(), url, &a).await.expect("a");
-        let mut second = Remote::open_in(store.clone(), url, &b).await.expect("b");
+        let mut first = Remote::open_in(store.clone(), url, &a, remote::Fetch::Whole).await.expect("a");
+        let mut second = Remote::open_in(store.clone(), url, &b, remote::Fetch::Whole).await.expect("b");
         assert_eq!((first.version(), second.version()), (0, 0));
 
         // Both change the directory they read at commit 0, in different
@@ -423,14 +422,14 @@ fn of_two_writers_one_commits_and_the_other_is_told_to_run_again() {
 
         // Run again: the copy is brought to commit 3, dropping its own
         // change; made once more, it is committed on top.
-        let mut second = Remote::open_in(store.clone(), url, &b).await.expect("b");
+        let mut second = Remote::open_in(store.clone(), url, &b, remote::Fetch::Whole).await.expect("b");
         assert_eq!(second.version(), 3);
         std::fs::write(b.join("tables/extra.txt"), "b").expect("write");
         assert_eq!(second.push(true, false).await.expect("second"), Some(4));
         drop(second);
 
         let c = tmp.path().join("c");
-        let third = Remote::open_in(store.clone(), url, &c).await.expect("c");
+        let third = Remote::open_in(store.clone(), url, &c, remote::Fetch::Whole).await.expect("c");
         assert_eq!(third.version(), 4);
         for file in [
             "tables/waves.parquet",
@@ -566,9 +565,14 @@ fn an_import_killed_at_any_point_leaves_the_last_commit_whole() {
             .put(&orphan, PutPayload::from_static(b"half a file"))
             .await
             .expect("put");
-        let remote = Remote::open_in(store.clone(), url, &tmp.path().join("collector"))
-            .await
-            .expect("open");
+        let remote = Remote::open_in(
+            store.clone(),
+            url,
+            &tmp.path().join("collector"),
+            remote::Fetch::Whole,
+        )
+        .await
+        .expect("open");
         let removed = remote
             .collect_garbage(Duration::ZERO)
             .await

@@ -236,7 +236,6 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// stderr.
 pub async fn run(mut cli: Cli) -> Result<()> {
     let mut remote = open_data(&mut cli.global, &cli.command).await?;
-    cli.global.objects = remote.as_ref().map(Remote::addresses);
     let commits = cli.command.commits();
     // `check` commits its repairs also when it reports problems.
     let commits_failed = matches!(cli.command, Command::Check { .. });
@@ -420,10 +419,11 @@ async fn open_data(global: &mut Global, command: &Command) -> Result<Option<Remo
     } else {
         Fetch::WithoutEvents
     };
-    let remote = Remote::open_with(&global.location, &dir, fetch)
+    let remote = Remote::open(&global.location, &dir, fetch)
         .await
         .map_err(store::Error::from)?;
     global.data = dir;
+    global.objects = Some(remote.addresses());
     global.without_events = fetch == Fetch::WithoutEvents;
     Ok(Some(remote))
 }
@@ -444,20 +444,14 @@ impl Command {
         !matches!(
             self,
             Command::Kpi { .. } | Command::Modules(_) | Command::Lagging(_) | Command::Forecast(_)
-        ) || self.commits()
+        )
     }
 
     /// Whether what the command changes in the data directory is
-    /// committed; the figures commands only add derived files.
+    /// committed; the figures commands (those above, and `stats`) only
+    /// add derived files.
     fn commits(&self) -> bool {
-        !matches!(
-            self,
-            Command::Kpi { .. }
-                | Command::Modules(_)
-                | Command::Lagging(_)
-                | Command::Forecast(_)
-                | Command::Stats { .. }
-        )
+        self.reads_events() && !matches!(self, Command::Stats { .. })
     }
 }
 

@@ -361,12 +361,8 @@ impl Remote {
     /// When another process on this machine holds the copy (`uptake
     /// serve`), the copy is used as that process keeps it, and this one
     /// commits nothing ([`Remote::syncs`]).
-    pub async fn open(location: &Location, dir: &Path) -> Result<Remote> {
-        Self::open_with(location, dir, Fetch::Whole).await
-    }
-
-    /// [`Remote::open`], bringing what `fetch` says into the copy.
-    pub async fn open_with(location: &Location, dir: &Path, fetch: Fetch) -> Result<Remote> {
+    /// `fetch` says what it brings into the copy.
+    pub async fn open(location: &Location, dir: &Path, fetch: Fetch) -> Result<Remote> {
         let Location::S3 {
             url,
             bucket,
@@ -378,16 +374,11 @@ impl Remote {
             ));
         };
         let store = prefixed(object_store(bucket, url)?, prefix);
-        Remote::open_in_with(store, url, dir, fetch).await
+        Remote::open_in(store, url, dir, fetch).await
     }
 
     /// [`Remote::open`] on a given object store.
-    pub async fn open_in(store: Arc<dyn ObjectStore>, url: &str, dir: &Path) -> Result<Remote> {
-        Self::open_in_with(store, url, dir, Fetch::Whole).await
-    }
-
-    /// [`Remote::open_with`] on a given object store.
-    pub async fn open_in_with(
+    pub async fn open_in(
         store: Arc<dyn ObjectStore>,
         url: &str,
         dir: &Path,

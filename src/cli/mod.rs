@@ -286,19 +286,14 @@ async fn run_command(
             print!("{}", table.render(args.format));
         }
         Command::Forecast(args) => {
-            let (settings, source, mut request) = week_report(global, &args.week).await?;
+            let (settings, source, request) = week_report(global, &args.week).await?;
             let week = request.to;
-            if let Some(by) = args.target_week
-                && by <= week
-            {
-                return Err(Error::Usage(format!(
-                    "--target-week {by} is not after the week forecast from ({week})"
-                )));
+            if let Some(problem) = kpi::target_week_problem(week, args.target_week) {
+                return Err(Error::Usage(format!("--target-week {problem}")));
             }
-            request.from = week.offset(-(kpi::HISTORY_WEEKS - 1));
-            let rows = kpi::kpi_rows(&source, &settings, &request).await?;
-            let forecasts = kpi::forecasts(&rows, week, args.target_week, &settings);
-            let table = kpi::forecast_table(&request.dims, &forecasts);
+            let rows = kpi::kpi_rows(&source, &settings, &kpi::forecast_history(&request)).await?;
+            let table =
+                kpi::forecast_table(&request.dims, &rows, week, args.target_week, &settings);
             print!("{}", table.render(args.week.format));
         }
         Command::Stats { format } => {

@@ -92,17 +92,20 @@ pub async fn adoption_curve(
 }
 
 /// The adoption curve as a table: suppressed points have empty figures.
-/// With a reference wave (see [`reference_wave`]), each point's gap to the
-/// reference wave's point of the same other dimensions and week since
-/// go-live: its rate less this one's (positive: behind), shown only when
-/// both points are (a gap to a hidden point would tell it), and whether it
-/// is more than `behind_points` percentage points.
+/// Each point has its gap to the reference wave's point (`reference_wave`
+/// of `waves`) of the same other dimensions and week since go-live: its
+/// rate less this one's (positive: behind), shown only when both points
+/// are (a gap to a hidden point would tell it), and whether it is more
+/// than `targets.behind_reference_points` percentage points.
 pub fn curve_table(
     dims: &[Dimension],
     points: &[CurvePoint],
-    reference: Option<&str>,
-    behind_points: u32,
+    settings: &Settings,
+    waves: &[crate::model::Wave],
 ) -> Table {
+    let reference = reference_wave(settings, waves);
+    let reference = reference.as_deref();
+    let behind_points = settings.targets.behind_reference_points;
     let wave_at = dims.iter().position(|d| *d == Dimension::Wave);
     let key = |p: &CurvePoint| {
         let mut others = p.segment.clone();
@@ -244,7 +247,9 @@ mod tests {
             point("W", 2, Some(500_000), false),
             point("W", 3, Some(550_000), false),
         ];
-        let table = curve_table(&[Dimension::Wave], &points, Some("P"), 10);
+        let mut settings = Settings::default();
+        settings.targets.reference_wave = "P".into();
+        let table = curve_table(&[Dimension::Wave], &points, &settings, &[]);
         let col = |n: &str| table.columns.iter().position(|c| c == n).expect(n);
         let (gap, behind) = (col("gap_to_reference"), col("behind_reference"));
         // 60% - 48% = 12 points: behind by more than 10.
@@ -258,12 +263,13 @@ mod tests {
             );
         }
         // Exactly the limit is not more than it.
-        let table = curve_table(&[Dimension::Wave], &points[..3], Some("P"), 12);
+        settings.targets.behind_reference_points = 12;
+        let table = curve_table(&[Dimension::Wave], &points[..3], &settings, &[]);
         assert_eq!(table.rows[2][behind], Cell::Bool(false));
         // Without a wave among the dimensions, nothing is compared.
         let mut whole = point("", 1, Some(600_000), false);
         whole.segment.clear();
-        let table = curve_table(&[], &[whole], Some("P"), 10);
+        let table = curve_table(&[], &[whole], &settings, &[]);
         let at = table.columns.iter().position(|c| c == "reference_wave");
         assert_eq!(table.rows[0][at.expect("column")], Cell::Empty);
     }

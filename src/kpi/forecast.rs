@@ -25,7 +25,7 @@ use crate::model::Week;
 use crate::model::decimal::Decimal;
 
 use super::rows::KpiRow;
-use super::{Cell, Dimension, Table, header};
+use super::{Cell, Dimension, Request, Table, header};
 
 /// The pace windows, in weeks: the range of a forecast.
 pub const WINDOWS: [i32; 2] = [4, 8];
@@ -114,10 +114,26 @@ type Point = (i32, i64, i64);
 /// figure in a KPI row.
 type TargetOf = (&'static str, Decimal, fn(&KpiRow) -> (i64, i64));
 
+/// The request of the KPI rows a forecast from the last week of
+/// `request` reads: the 8 weeks (`HISTORY_WEEKS`) up to it.
+pub fn forecast_history(request: &Request) -> Request {
+    Request {
+        from: request.to.offset(-(HISTORY_WEEKS - 1)),
+        ..request.clone()
+    }
+}
+
+/// Why `target_week` cannot be forecast to from `week`, if it cannot.
+pub fn target_week_problem(week: Week, target_week: Option<Week>) -> Option<String> {
+    target_week
+        .filter(|by| *by <= week)
+        .map(|by| format!("{by} is not after the week forecast from ({week})"))
+}
+
 /// Forecasts from `rows`, the KPI rows of the weeks up to `week` (at least
 /// [`HISTORY_WEEKS`] of them for the full range), for every segment shown
 /// in `week`: both targets each, sorted by segment.
-pub fn forecasts(
+fn forecasts(
     rows: &[KpiRow],
     week: Week,
     target_week: Option<Week>,
@@ -264,8 +280,16 @@ fn slope(points: &[(f64, f64)]) -> Option<f64> {
     (sxx > 0.0).then(|| sxy / sxx)
 }
 
-/// The forecasts as a table: suppressed segments keep only their status.
-pub fn forecast_table(dims: &[Dimension], forecasts: &[Forecast]) -> Table {
+/// The forecasts from `rows` (see `forecasts`) as a table: suppressed
+/// segments keep only their status.
+pub fn forecast_table(
+    dims: &[Dimension],
+    rows: &[KpiRow],
+    week: Week,
+    target_week: Option<Week>,
+    settings: &Settings,
+) -> Table {
+    let forecasts = forecasts(rows, week, target_week, settings);
     let week = |w: Option<Week>| w.map_or(Cell::Empty, |w| Cell::Text(w.to_string()));
     Table {
         columns: header(&["week"], dims, &FORECAST_FIGURES),

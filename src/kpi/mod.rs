@@ -122,13 +122,8 @@ fn header(first: &[&str], dims: &[Dimension], rest: &[&str]) -> Vec<String> {
 }
 
 pub use bind::{cube_parameters, cube_request, parameters};
-pub use curve::{
-    Behind, CURVE_FIGURES, CurvePoint, adoption_curve, behind_reference, curve_table,
-    reference_wave,
-};
-pub use forecast::{
-    FORECAST_FIGURES, Forecast, HISTORY_WEEKS, Status as ForecastStatus, forecast_table, forecasts,
-};
+pub use curve::{CURVE_FIGURES, CurvePoint, adoption_curve, behind_reference, curve_table};
+pub use forecast::{FORECAST_FIGURES, forecast_history, forecast_table, target_week_problem};
 pub use modules::{MODULE_FIGURES, modules_table};
 pub use rows::{
     KPI_FIGURES, KpiRow, LAGGING_FIGURES, kpi_rows, kpi_table, lagging_table, learn_protection,

@@ -256,23 +256,22 @@ fn tiles(
 
 /// A table block of some columns of a table, suppressed rows marked,
 /// waves by name.
-/// The sentence naming the waves (segments) more than `limit` points
-/// behind the reference wave in their latest week, or saying none is.
-pub fn behind_sentence(
-    reference: &str,
-    behind: &[kpi::Behind],
-    waves: &[Wave],
-    limit: u32,
-    lang: Lang,
-) -> String {
-    let reference = crate::model::output::wave_name(&Cell::Text(reference.to_string()), waves);
+/// The sentence naming the waves (segments) of an adoption curve table
+/// more than `limit` points behind the reference wave in their latest
+/// week, or saying none is; `None` without a reference wave.
+pub fn behind_sentence(table: &Table, waves: &[Wave], limit: u32, lang: Lang) -> Option<String> {
+    let (reference, behind) = kpi::behind_reference(table)?;
+    let reference = crate::model::output::wave_name(&Cell::Text(reference), waves);
     let points = lang.t("points");
     let behind_reference = format!(
         "{limit} {points} {} {reference}",
         lang.t("behind_the_reference")
     );
     if behind.is_empty() {
-        return format!("{} {behind_reference}.", lang.t("no_wave_more_than"));
+        return Some(format!(
+            "{} {behind_reference}.",
+            lang.t("no_wave_more_than")
+        ));
     }
     let named: Vec<String> = behind
         .iter()
@@ -299,11 +298,11 @@ pub fn behind_sentence(
             )
         })
         .collect();
-    format!(
+    Some(format!(
         "{} {behind_reference}: {}.",
         lang.t("more_than"),
         named.join(", ")
-    )
+    ))
 }
 
 fn table_block(
@@ -534,26 +533,12 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
                     &request(&[Dimension::Wave], first, week),
                 )
                 .await?;
-                let reference = kpi::reference_wave(settings, inputs.waves);
-                let table = kpi::curve_table(
-                    &p.dims,
-                    &points,
-                    reference.as_deref(),
-                    settings.targets.behind_reference_points,
-                );
+                let table = kpi::curve_table(&p.dims, &points, settings, inputs.waves);
                 if let Some(svg) = panel_svg(&p, &table, settings, lang, inputs.waves) {
                     let mut note = format!("{} {first} – {week}.", lang.t("weeks"));
-                    if let Some((reference, behind)) = kpi::behind_reference(&table) {
-                        note = format!(
-                            "{note} {}",
-                            behind_sentence(
-                                &reference,
-                                &behind,
-                                inputs.waves,
-                                settings.targets.behind_reference_points,
-                                lang
-                            )
-                        );
+                    let limit = settings.targets.behind_reference_points;
+                    if let Some(behind) = behind_sentence(&table, inputs.waves, limit, lang) {
+                        note = format!("{note} {behind}");
                     }
                     sections.push(Block::Chart {
                         title: lang.t("curve_title").to_string(),
@@ -601,10 +586,9 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
                 } else {
                     report.by.clone()
                 };
-                let history = request(&dims, week.offset(-(kpi::HISTORY_WEEKS - 1)), week);
+                let history = kpi::forecast_history(&request(&dims, week, week));
                 let rows = kpi::kpi_rows(inputs.source, settings, &history).await?;
-                let forecasts = kpi::forecasts(&rows, week, report.target_week, settings);
-                let table = kpi::forecast_table(&dims, &forecasts);
+                let table = kpi::forecast_table(&dims, &rows, week, report.target_week, settings);
                 let mut columns: Vec<&str> = dims.iter().map(|d| d.name()).collect();
                 columns.extend([
                     "target",

@@ -149,21 +149,14 @@ pub async fn forecast(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(raw.as_deref(), &allowed(&["by", "week", "target_week"]))?;
-    let mut request = week_request(&state, &caller, &params, "")?;
+    let request = week_request(&state, &caller, &params, "")?;
     let week = request.to;
     let target_week = params.week("target_week")?;
-    if let Some(by) = target_week
-        && by <= week
-    {
-        return Err(ApiError::parameter(
-            "target_week",
-            format!("{by} is not after the week forecast from ({week})"),
-        ));
+    if let Some(problem) = kpi::target_week_problem(week, target_week) {
+        return Err(ApiError::parameter("target_week", problem));
     }
-    request.from = week.offset(-(kpi::HISTORY_WEEKS - 1));
-    let rows = state.kpi_rows(&request).await?;
-    let forecasts = kpi::forecasts(&rows, week, target_week, &state.settings);
-    let table = kpi::forecast_table(&request.dims, &forecasts);
+    let rows = state.kpi_rows(&kpi::forecast_history(&request)).await?;
+    let table = kpi::forecast_table(&request.dims, &rows, week, target_week, &state.settings);
     Ok(json(table.with_wave_names(&state.waves).to_json()))
 }
 
@@ -182,7 +175,12 @@ pub async fn adoption_curve(
     }
     answer(&state, "adoption_curve", &request, || async {
         let points = state.adoption_curve(&request).await?;
-        Ok(state.curve_table(&request.dims, &points))
+        Ok(kpi::curve_table(
+            &request.dims,
+            &points,
+            &state.settings,
+            &state.waves,
+        ))
     })
     .await
 }

@@ -411,18 +411,6 @@ impl AppState {
             .await
     }
 
-    /// The adoption curve as a table, with each wave's gap to the
-    /// reference wave (`targets.reference_wave`, else the pilot).
-    pub fn curve_table(&self, dims: &[kpi::Dimension], points: &[CurvePoint]) -> Table {
-        let reference = kpi::reference_wave(&self.settings, &self.waves);
-        kpi::curve_table(
-            dims,
-            points,
-            reference.as_deref(),
-            self.settings.targets.behind_reference_points,
-        )
-    }
-
     pub async fn modules_table(&self, request: &Request) -> Result<Arc<Table>, ApiError> {
         let shown = self.live.shown();
         self.modules

@@ -65,17 +65,12 @@ pub(super) async fn panel_table(
         ),
         View::Modules => (*state.modules_table(&last_week).await?).clone(),
         View::AdoptionCurve => {
-            state.curve_table(&request.dims, &state.adoption_curve(&request).await?)
+            let points = state.adoption_curve(&request).await?;
+            kpi::curve_table(&request.dims, &points, &state.settings, &state.waves)
         }
         View::Forecast => {
-            let week = request.to;
-            let history = Request {
-                from: week.offset(-(kpi::HISTORY_WEEKS - 1)),
-                ..request.clone()
-            };
-            let rows = state.kpi_rows(&history).await?;
-            let forecasts = kpi::forecasts(&rows, week, None, &state.settings);
-            kpi::forecast_table(&request.dims, &forecasts)
+            let rows = state.kpi_rows(&kpi::forecast_history(&request)).await?;
+            kpi::forecast_table(&request.dims, &rows, request.to, None, &state.settings)
         }
     })
 }
@@ -123,18 +118,9 @@ pub(super) async fn render_panel(
 /// `targets.behind_reference_points` behind it in their latest week since
 /// go-live whose gap is shown, or that none is.
 fn reference_note(state: &AppState, table: &Table, lang: Lang) -> Markup {
-    match kpi::behind_reference(table) {
-        Some((reference, behind)) => html! {
-            p.note.reference {
-                (crate::report::behind_sentence(
-                    &reference,
-                    &behind,
-                    &state.waves,
-                    state.settings.targets.behind_reference_points,
-                    lang,
-                ))
-            }
-        },
+    let limit = state.settings.targets.behind_reference_points;
+    match crate::report::behind_sentence(table, &state.waves, limit, lang) {
+        Some(sentence) => html! { p.note.reference { (sentence) } },
         None => html! {},
     }
 }

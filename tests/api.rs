@@ -549,6 +549,15 @@ async fn forecasts_extend_the_measured_pace_and_hide_what_the_kpi_table_hides() 
         .collect();
     assert_eq!(forecast_teams, teams);
 
+    // The farthest week there is: every segment still gets its answer.
+    let far = get_as(
+        &viewer,
+        "/api/v1/forecast?by=region,department&week=2027-W02&target_week=9999-W52",
+    )
+    .await;
+    assert_eq!(far.status, 200, "{}", far.text());
+    assert_eq!(far.json().as_array().map(Vec::len), Some(forecast.len()));
+
     // A target week not after the week, or not a week, is named.
     for (uri, parameter) in [
         (

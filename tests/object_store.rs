@@ -1416,6 +1416,7 @@ fn a_ballista_cluster_from_the_binary_computes_the_same_figures() {
     // is named from its footer.
     put(&s3, "crm/bad/bad.parquet", timestamped_parquet(&BAD_ROWS));
     put(&s3, "crm/text/text.parquet", text_times_parquet());
+    put(&s3, "crm/junk/junk.parquet", b"not a Parquet file".to_vec());
     let register = |pattern: &str, partial: bool| {
         let mut args = vec![
             "--engine",
@@ -1430,6 +1431,21 @@ fn a_ballista_cluster_from_the_binary_computes_the_same_figures() {
         }
         s3.run(url, &writer, &args)
     };
+    // Bytes that are not Parquet: named from the footer, left out with
+    // --partial.
+    let out = register("s3://lake/crm/junk/", false);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("junk.parquet") && stderr(&out).contains("cannot be read as Parquet"),
+        "{}",
+        stderr(&out)
+    );
+    let out = register("s3://lake/crm/junk/", true);
+    assert!(
+        stderr(&out).contains("skipped s3://lake/crm/junk/junk.parquet"),
+        "{}",
+        stderr(&out)
+    );
     let out = register("s3://lake/crm/bad/", false);
     assert!(!out.status.success());
     for named in [

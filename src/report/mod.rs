@@ -397,6 +397,11 @@ mod tests {
                 &format!("{base}[[deliver]]\nwebhook = \"ftp://h\"\n"),
                 "webhook",
             ),
+            (&format!("{base}target_week = \"soon\"\n"), "target_week"),
+            (
+                &format!("{base}target_week = \"2027-W54\"\n"),
+                "target_week",
+            ),
         ];
         for (text, needle) in cases {
             let e = parse("r", text).expect_err(text).to_string();

@@ -11,12 +11,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::alert::Scheduler;
 use crate::auth::audit::Audit;
 use crate::config::{self, Settings};
 use crate::ingest::{Ingest, flusher};
 use crate::kpi::live::Live;
 use crate::kpi::protect;
-use crate::schedule::Scheduler;
 use crate::server::{AppState, Server, state};
 use crate::store::Store;
 use crate::store::remote::Remote;
@@ -34,6 +34,8 @@ pub enum Error {
     Dashboard(#[from] crate::dashboard::Error),
     #[error(transparent)]
     Report(#[from] crate::report::Error),
+    #[error(transparent)]
+    Alert(#[from] crate::alert::Error),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: SocketAddr,
@@ -56,6 +58,9 @@ pub struct Options {
     /// Report definitions (`*.toml`); `None`: `./reports` when it exists,
     /// else the built-in ones.
     pub reports: Option<PathBuf>,
+    /// Alert definitions (`*.toml`); `None`: `./alerts` when it exists,
+    /// else the built-in ones.
+    pub alerts: Option<PathBuf>,
     /// The object store when `data` is the working copy of a data
     /// directory there: each flush is committed to it, and what else
     /// changes (tokens, users, the audit and run logs) every
@@ -115,6 +120,10 @@ impl App {
         let reports = crate::report::load(
             config::given_or_local(options.reports.as_deref(), "reports").as_deref(),
         )?;
+        let alerts = crate::alert::load(
+            config::given_or_local(options.alerts.as_deref(), "alerts").as_deref(),
+            settings.targets.behind_reference_points,
+        )?;
         let started = std::time::Instant::now();
         live.warm_up().await?;
         tracing::info!(
@@ -127,6 +136,8 @@ impl App {
             live: live.clone(),
             waves: store.table()?,
             reports: reports.clone(),
+            alerts: crate::alert::Checker::new(alerts.clone()),
+            checked_generation: None,
         };
         let older = live.clone();
         let state = Arc::new(AppState::new(state::Parts {
@@ -136,6 +147,7 @@ impl App {
             live,
             dashboards,
             reports,
+            alerts,
             ingest: ingest.clone(),
         })?);
         server.install(state.clone());

@@ -146,6 +146,13 @@ pub struct Server {
     /// Memory for cached figures and API answers, in MiB. Answers larger
     /// than a sixteenth of it are computed for each request, not cached.
     pub cache_mib: u64,
+    /// The address readers reach uptake at (`https://uptake.example.com`):
+    /// links in messages (dashboards, PDF downloads, unsubscribe) start
+    /// with it. Empty: messages carry no links, and Teams and Slack
+    /// deliveries of reports (whose PDF is a link) fail naming this.
+    pub public_url: String,
+    /// How long a PDF link in a Teams or Slack message works.
+    pub link_days: u32,
 }
 
 impl Default for Server {
@@ -166,6 +173,8 @@ impl Default for Server {
             render_concurrency: 2,
             render_queue: 8,
             cache_mib: 256,
+            public_url: String::new(),
+            link_days: 14,
         }
     }
 }
@@ -650,6 +659,12 @@ impl Settings {
         if let Some(v) = get("UPTAKE_SMTP_SECURITY") {
             self.smtp.security = parse("UPTAKE_SMTP_SECURITY", &v)?;
         }
+        if let Some(v) = get("UPTAKE_SERVER_PUBLIC_URL") {
+            self.server.public_url = v;
+        }
+        if let Some(v) = get("UPTAKE_SERVER_LINK_DAYS") {
+            self.server.link_days = parse("UPTAKE_SERVER_LINK_DAYS", &v)?;
+        }
         if let Some(v) = get("UPTAKE_DELIVERY_MAX_ATTEMPTS") {
             self.delivery.max_attempts = parse("UPTAKE_DELIVERY_MAX_ATTEMPTS", &v)?;
         }
@@ -749,6 +764,7 @@ impl Settings {
                 u64::from(self.server.render_concurrency),
             ),
             ("server.cache_mib", self.server.cache_mib),
+            ("server.link_days", u64::from(self.server.link_days)),
             ("audit.max_field_chars", self.audit.max_field_chars as u64),
             ("audit.max_file_mib", self.audit.max_file_mib),
         ] {
@@ -758,6 +774,19 @@ impl Settings {
                     message: "must be at least 1".into(),
                 });
             }
+        }
+        let url = &self.server.public_url;
+        if !url.is_empty()
+            && (!(url.starts_with("http://") || url.starts_with("https://"))
+                || url.parse::<axum::http::Uri>().is_err()
+                || url.contains(['?', '#']))
+        {
+            return Err(Error::Invalid {
+                key: "server.public_url",
+                message: format!(
+                    "'{url}' is not an http:// or https:// address without query, such as https://uptake.example.com"
+                ),
+            });
         }
         if !self.privacy.pseudonym_key.is_empty() && self.privacy.pseudonym_key.len() < 16 {
             return Err(Error::Invalid {

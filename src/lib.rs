@@ -20,7 +20,8 @@
 //! | [`kpi`] | KPI tables from query results, protection of small groups |
 //! | [`i18n`], [`dashboard`], [`chart`] | labels, dashboards as data, charts |
 //! | [`report`] | report definitions, their content and PDF |
-//! | [`schedule`] | scheduled reports: due times, runs, delivery |
+//! | [`schedule`] | scheduled reports: due times, runs, delivery (folders, mail, webhooks, Teams, Slack) |
+//! | [`alert`] | alerts as data: conditions over the KPI tables, episodes, notices; the loop running reports and alerts |
 //! | [`ingest`] | live ingestion: write-ahead log and commits |
 //! | [`server`] | HTTP: routes, pages, API |
 //! | [`sample`], [`bench`](mod@bench) | generated data and the benchmarks |
@@ -28,7 +29,7 @@
 //! | [`cli`] | the commands |
 
 /// The modules from lowest to highest: each may use only those before it.
-pub const LAYERS: [&str; 20] = [
+pub const LAYERS: [&str; 21] = [
     "parallel",
     "metrics",
     "model",
@@ -43,6 +44,7 @@ pub const LAYERS: [&str; 20] = [
     "chart",
     "report",
     "schedule",
+    "alert",
     "ingest",
     "server",
     "sample",
@@ -51,6 +53,7 @@ pub const LAYERS: [&str; 20] = [
     "cli",
 ];
 
+pub mod alert;
 pub mod app;
 pub mod auth;
 pub mod bench;

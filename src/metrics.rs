@@ -48,6 +48,7 @@ pub struct Metrics {
     pub store_bytes: Gauge,
     pub report_runs: Family<OutcomeLabels, Counter>,
     pub deliveries: Family<OutcomeLabels, Counter>,
+    pub alert_notices: Family<OutcomeLabels, Counter>,
     pub commits: Family<OutcomeLabels, Counter>,
     pub commit_seconds: Histogram,
 }
@@ -136,6 +137,12 @@ impl Metrics {
             "Deliveries of scheduled reports (mail, webhook) by outcome",
             deliveries.clone(),
         );
+        let alert_notices = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "alert_notices",
+            "Notices of alerts by kind (fired, resolved)",
+            alert_notices.clone(),
+        );
         let commits = Family::<OutcomeLabels, Counter>::default();
         registry.register(
             "object_store_commits",
@@ -163,6 +170,7 @@ impl Metrics {
             store_bytes,
             report_runs,
             deliveries,
+            alert_notices,
             commits,
             commit_seconds,
         }

@@ -15,7 +15,7 @@ use crate::support::sample::{call, get_as};
 use crate::support::{ADMIN_PASSWORD, admin_token, kpi_csv, sample_state, sample_token};
 
 /// Every address that shows figures or files, with a query that works.
-const READ_ADDRESSES: [&str; 16] = [
+const READ_ADDRESSES: [&str; 18] = [
     "/",
     "/dashboards/overview",
     "/dashboards/overview/panels/1.csv",
@@ -32,6 +32,8 @@ const READ_ADDRESSES: [&str; 16] = [
     "/api/v1/reports",
     "/api/v1/report-runs",
     "/api/v1/audit",
+    "/alerts",
+    "/api/v1/alerts",
 ];
 
 #[tokio::test]
@@ -1645,7 +1647,7 @@ async fn every_route_answers_each_caller_as_the_permission_table_says() {
     const ADMIN_PAGE: [u16; 6] = [303, 403, 403, 403, 200, 403];
     const ADMIN_API: [u16; 6] = [401, 403, 403, 403, 200, 403];
     // (route, method, address asked, statuses for the callers above).
-    let table: [(&str, &str, &str, [u16; 6]); 30] = [
+    let table: [(&str, &str, &str, [u16; 6]); 33] = [
         ("/health", "GET", "/health", [200; 6]),
         ("/health/live", "GET", "/health/live", [200; 6]),
         ("/health/ready", "GET", "/health/ready", [200; 6]),
@@ -1653,6 +1655,8 @@ async fn every_route_answers_each_caller_as_the_permission_table_says() {
         ("/favicon.svg", "GET", "/favicon.svg", [200; 6]),
         ("/favicon.ico", "GET", "/favicon.ico", [200; 6]),
         ("/login", "GET", "/login", [200; 6]),
+        // open; a made-up link is none
+        ("/links/{token}", "GET", "/links/x.y", [404; 6]),
         // no form token: refused by the form check
         ("/login", "POST", "/login", [403, 403, 403, 403, 403, 403]),
         ("/logout", "POST", "/logout", [303, 303, 303, 303, 303, 403]),
@@ -1672,6 +1676,7 @@ async fn every_route_answers_each_caller_as_the_permission_table_says() {
             "/reports/steering-weekly.pdf",
             PAGE,
         ),
+        ("/alerts", "GET", "/alerts", PAGE),
         ("/audit", "GET", "/audit", ADMIN_PAGE),
         ("/api/v1/kpi", "GET", "/api/v1/kpi?by=region", API),
         ("/api/v1/modules", "GET", "/api/v1/modules", API),
@@ -1706,6 +1711,7 @@ async fn every_route_answers_each_caller_as_the_permission_table_says() {
             "/api/v1/events",
             [401, 403, 403, 403, 400, 400],
         ),
+        ("/api/v1/alerts", "GET", "/api/v1/alerts", API),
         ("/api/v1/audit", "GET", "/api/v1/audit", ADMIN_API),
         ("/api/v1/tokens", "GET", "/api/v1/tokens", ADMIN_API),
         ("/api/v1/users", "GET", "/api/v1/users", ADMIN_API),

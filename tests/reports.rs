@@ -5,13 +5,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::StatusCode;
 use base64::Engine as _;
 use serde_json::Value;
 
 use crate::api::{get, json as api};
+use crate::support::mail::MailServer;
 use crate::support::{free_port, repo, sample_store, stderr, stdout, uptake, wait_for};
 
 fn poppler(tool: &str, args: &[&str]) -> String {
@@ -564,6 +565,7 @@ async fn failed_deliveries_are_retried_recorded_and_shown() {
         listen: ([127, 0, 0, 1], 0).into(),
         dashboards: None,
         reports: Some(reports.clone()),
+        alerts: None,
         remote: None,
     };
     let app = uptake::app::App::build(uptake::config::Settings::default(), options)
@@ -679,62 +681,6 @@ async fn webhooks_receive_the_pdf_with_an_idempotency_key() {
         .expect("base64");
     assert!(pdf.starts_with(b"%PDF-"));
     assert_eq!(body["figures"][0]["figure"], "active_licensee_rate");
-}
-
-/// `aiosmtpd` on a free loopback port, storing mail in a maildir.
-struct MailServer {
-    child: Child,
-    port: u16,
-    maildir: PathBuf,
-}
-
-impl MailServer {
-    fn start(root: &Path) -> MailServer {
-        let port = free_port();
-        let maildir = root.join("maildir");
-        let child = Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(&maildir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 -m aiosmtpd (pip install aiosmtpd; .ci/install does)");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "aiosmtpd did not start"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        MailServer {
-            child,
-            port,
-            maildir,
-        }
-    }
-
-    /// Every message received so far.
-    fn messages(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for sub in ["new", "cur"] {
-            if let Ok(dir) = std::fs::read_dir(self.maildir.join(sub)) {
-                for e in dir.flatten() {
-                    out.push(std::fs::read_to_string(e.path()).unwrap_or_default());
-                }
-            }
-        }
-        out
-    }
-}
-
-impl Drop for MailServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// `uptake serve` with the given reports and SMTP server.

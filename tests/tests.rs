@@ -2,6 +2,7 @@
 
 mod access;
 mod adversarial;
+mod alerts;
 mod api;
 mod browser;
 mod charts;

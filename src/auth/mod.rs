@@ -13,6 +13,7 @@
 //! takes effect with the next request.
 
 pub mod audit;
+pub mod links;
 pub mod tokens;
 pub mod users;
 

@@ -5,12 +5,14 @@
 //! `serve` (serve, demo).
 
 mod access;
+mod alerts;
 mod data;
 mod figures;
 mod reports;
 mod serve;
 
 pub use access::{Access, TokenCommand, UserCommand};
+pub use alerts::AlertCommand;
 pub use data::ImportCommand;
 pub use figures::{SegmentArgs, WeekArgs};
 pub use reports::{ReportCommand, ReportsArg, ScheduleCommand};
@@ -82,6 +84,12 @@ pub struct Global {
     /// `forecast` and `report render`.
     #[arg(long, global = true, env = "UPTAKE_ENGINE", default_value = "local", value_parser = crate::engine::cluster::Choice::parse)]
     pub engine: crate::engine::cluster::Choice,
+    /// Directory of alert definitions (*.toml). Default: ./alerts when it
+    /// exists, else the alerts built into uptake (`serve` and `alerts`
+    /// only; an import checks alerts only when this or ./alerts names
+    /// some).
+    #[arg(long, global = true, env = "UPTAKE_ALERTS")]
+    pub alerts: Option<PathBuf>,
 }
 
 /// `uptake cluster`: the processes of a Ballista cluster.
@@ -184,6 +192,10 @@ pub enum Command {
     /// Scheduled reports: run what is due, show the run log.
     #[command(subcommand)]
     Schedule(ScheduleCommand),
+    /// Alerts defined in alerts/*.toml: check them, list them, show the
+    /// alert log.
+    #[command(subcommand)]
+    Alerts(AlertCommand),
     /// Generate realistic rollout data in the import formats.
     Sample(crate::sample::SampleArgs),
     /// Measure import and KPI speed on generated data.
@@ -222,6 +234,8 @@ pub enum Error {
     Report(#[from] crate::report::Error),
     #[error(transparent)]
     Schedule(#[from] crate::schedule::Error),
+    #[error(transparent)]
+    Alert(#[from] crate::alert::Error),
     #[error("{0}")]
     Delivery(String),
     #[error(transparent)]
@@ -262,7 +276,9 @@ async fn run_command(
     match command {
         Command::Import(mut cmd) => {
             let _fetched = data::fetch_events(&mut cmd).await?;
-            data::import(global, cmd, &settings()?).await?
+            let settings = settings()?;
+            data::import(global, cmd, &settings).await?;
+            alerts::after_import(global, &settings).await;
         }
         Command::Kpi {
             segments,
@@ -359,6 +375,10 @@ async fn run_command(
         Command::Schedule(cmd) => {
             let settings = settings()?;
             schedule_command(global, cmd, &settings).await?;
+        }
+        Command::Alerts(cmd) => {
+            let settings = settings()?;
+            alerts::alert_command(global, cmd, &settings).await?;
         }
         Command::Sample(args) => {
             let summary = crate::sample::generate(&args)?;

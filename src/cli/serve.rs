@@ -57,6 +57,7 @@ pub(super) async fn serve(
         listen: args.listen,
         dashboards: args.dashboards.clone(),
         reports: args.reports.reports.clone(),
+        alerts: global.alerts.clone(),
         remote: remote.map(|mut r| {
             r.keep_open();
             std::sync::Arc::new(tokio::sync::Mutex::new(r))

@@ -169,20 +169,22 @@ pub fn curve_table(
     }
 }
 
-/// A wave behind the reference wave in its latest shown week since
+/// A wave's gap to the reference wave in its latest shown week since
 /// go-live: its segment (the table's dimension cells), the gap in
-/// millionths and the weeks since go-live.
+/// millionths, the weeks since go-live, and whether it is behind (more
+/// than the table's limit).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Behind {
     pub segment: Vec<Cell>,
     pub wave: Cell,
     pub gap: i64,
     pub weeks_since_go_live: i64,
+    pub behind: bool,
 }
 
-/// The reference wave of a curve table ([`curve_table`]) and the segments
-/// more than its limit behind it in their latest week with a shown gap;
-/// `None` without a reference.
+/// The reference wave of a curve table ([`curve_table`]) and each
+/// segment's gap in its latest week with a shown gap; `None` without a
+/// reference.
 pub fn behind_reference(table: &Table) -> Option<(String, Vec<Behind>)> {
     let col = |name: &str| table.columns.iter().position(|c| c == name);
     let (wave, since, reference, gap, behind) = (
@@ -206,9 +208,8 @@ pub fn behind_reference(table: &Table) -> Option<(String, Vec<Behind>)> {
             *entry = (*weeks, row);
         }
     }
-    let flagged = latest
+    let gaps = latest
         .into_iter()
-        .filter(|(_, (_, row))| row[behind] == Cell::Bool(true))
         .map(|(_, (weeks, row))| Behind {
             segment: row[1..since].to_vec(),
             wave: row[wave].clone(),
@@ -217,9 +218,10 @@ pub fn behind_reference(table: &Table) -> Option<(String, Vec<Behind>)> {
                 _ => 0,
             },
             weeks_since_go_live: weeks,
+            behind: row[behind] == Cell::Bool(true),
         })
         .collect();
-    Some((name, flagged))
+    Some((name, gaps))
 }
 
 #[cfg(test)]

@@ -77,6 +77,7 @@ pub struct Shown {
 pub struct Live {
     settings: Settings,
     shown: RwLock<Shown>,
+    changed: tokio::sync::Notify,
 }
 
 impl Live {
@@ -98,7 +99,13 @@ impl Live {
                 },
                 stored: Arc::new(Stored::of(store, settings)),
             }),
+            changed: tokio::sync::Notify::new(),
         })
+    }
+
+    /// Completes when a newer state is shown than when it was called.
+    pub async fn changed(&self) {
+        self.changed.notified().await
     }
 
     /// The state shown now.
@@ -190,12 +197,15 @@ impl Live {
             total_millis = started.elapsed().as_millis() as u64,
             "showing newly committed events"
         );
-        let mut shown = self.shown.write().unwrap_or_else(|p| p.into_inner());
-        *shown = Shown {
-            generation: shown.generation + 1,
-            source,
-            stored: Arc::new(stored),
-        };
+        {
+            let mut shown = self.shown.write().unwrap_or_else(|p| p.into_inner());
+            *shown = Shown {
+                generation: shown.generation + 1,
+                source,
+                stored: Arc::new(stored),
+            };
+        }
+        self.changed.notify_waiters();
         crate::metrics::metrics()
             .reloads
             .observe(started.elapsed().as_secs_f64());

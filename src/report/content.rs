@@ -260,7 +260,8 @@ fn tiles(
 /// more than `limit` points behind the reference wave in their latest
 /// week, or saying none is; `None` without a reference wave.
 pub fn behind_sentence(table: &Table, waves: &[Wave], limit: u32, lang: Lang) -> Option<String> {
-    let (reference, behind) = kpi::behind_reference(table)?;
+    let (reference, mut behind) = kpi::behind_reference(table)?;
+    behind.retain(|b| b.behind);
     let reference = crate::model::output::wave_name(&Cell::Text(reference), waves);
     let points = lang.t("points");
     let behind_reference = format!(

@@ -89,28 +89,92 @@ fn yes() -> bool {
     true
 }
 
-/// One place a report goes: exactly one of the fields.
+/// One place a report or alert goes: exactly one of the fields.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
-    /// A folder the PDF is written to (relative to the working directory).
+    /// A folder the PDF (an alert's notice as JSON) is written to
+    /// (relative to the working directory).
     pub folder: Option<PathBuf>,
     /// E-mail recipients; the PDF is attached.
     pub email: Option<Vec<String>>,
     /// A URL the report is POSTed to as JSON, the PDF base64-encoded.
     pub webhook: Option<String>,
+    /// A Microsoft Teams incoming webhook or Workflows URL: an Adaptive
+    /// Card, the PDF as a signed link.
+    pub teams: Option<String>,
+    /// A Slack incoming webhook URL: Block Kit blocks, the PDF as a signed
+    /// link.
+    pub slack: Option<String>,
 }
 
 impl Target {
     /// A stable name of the target, as shown in the run log.
     pub fn name(&self) -> String {
-        match (&self.folder, &self.email, &self.webhook) {
-            (Some(f), _, _) => format!("folder:{}", f.display()),
-            (_, Some(to), _) => format!("email:{}", to.join(",")),
-            (_, _, Some(url)) => format!("webhook:{url}"),
-            _ => String::new(),
+        if let Some(f) = &self.folder {
+            return format!("folder:{}", f.display());
+        }
+        if let Some(to) = &self.email {
+            return format!("email:{}", to.join(","));
+        }
+        for (kind, url) in [
+            ("webhook", &self.webhook),
+            ("teams", &self.teams),
+            ("slack", &self.slack),
+        ] {
+            if let Some(url) = url {
+                return format!("{kind}:{url}");
+            }
+        }
+        String::new()
+    }
+}
+
+/// Checks `[[deliver]]` targets: exactly one kind each, addresses that
+/// parse, http(s) URLs.
+pub fn check_targets(targets: &[Target]) -> Result<(), String> {
+    for (i, t) in targets.iter().enumerate() {
+        let n = i + 1;
+        let set = [
+            t.folder.is_some(),
+            t.email.is_some(),
+            t.webhook.is_some(),
+            t.teams.is_some(),
+            t.slack.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
+        if set != 1 {
+            return Err(format!(
+                "deliver #{n}: give exactly one of folder, email, webhook, teams, slack"
+            ));
+        }
+        if let Some(to) = &t.email {
+            if to.is_empty() {
+                return Err(format!("deliver #{n}: no recipients"));
+            }
+            for a in to {
+                a.parse::<lettre::Address>()
+                    .map_err(|e| format!("deliver #{n}: e-mail address '{a}': {e}"))?;
+            }
+        }
+        for (kind, url) in [
+            ("webhook", &t.webhook),
+            ("teams", &t.teams),
+            ("slack", &t.slack),
+        ] {
+            if let Some(url) = url
+                && (!(url.starts_with("http://") || url.starts_with("https://"))
+                    || url.parse::<axum::http::Uri>().is_err())
+            {
+                return Err(format!(
+                    "deliver #{n}: {kind} '{url}' is not an http:// or https:// URL"
+                ));
+            }
         }
     }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -222,36 +286,7 @@ pub fn parse(name: &str, text: &str) -> Result<Report> {
     if f.title.trim().is_empty() {
         return Err(invalid("title is empty".into()));
     }
-    for (i, t) in f.deliver.iter().enumerate() {
-        let set = [t.folder.is_some(), t.email.is_some(), t.webhook.is_some()]
-            .iter()
-            .filter(|b| **b)
-            .count();
-        if set != 1 {
-            return Err(invalid(format!(
-                "deliver #{}: give exactly one of folder, email, webhook",
-                i + 1
-            )));
-        }
-        if let Some(to) = &t.email {
-            if to.is_empty() {
-                return Err(invalid(format!("deliver #{}: no recipients", i + 1)));
-            }
-            for a in to {
-                a.parse::<lettre::Address>().map_err(|e| {
-                    invalid(format!("deliver #{}: e-mail address '{a}': {e}", i + 1))
-                })?;
-            }
-        }
-        if let Some(url) = &t.webhook
-            && !(url.starts_with("http://") || url.starts_with("https://"))
-        {
-            return Err(invalid(format!(
-                "deliver #{}: webhook '{url}' is not an http:// or https:// URL",
-                i + 1
-            )));
-        }
-    }
+    check_targets(&f.deliver).map_err(invalid)?;
     if let Some(s) = &f.schedule {
         cron::parse(&s.cron).map_err(|e| invalid(format!("schedule: {e}")))?;
         if f.deliver.is_empty() {

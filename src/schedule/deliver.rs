@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use base64::Engine as _;
+use chrono::{DateTime, Utc};
 use http_body_util::{BodyExt, Full};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
@@ -13,6 +14,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use crate::config::SmtpSecurity;
 use crate::report::{Content, Report, Target};
 
+use super::chat::Post;
 use super::{Context, RunState};
 
 /// Writes a file so that readers see the old or the new bytes, never a
@@ -44,12 +46,14 @@ pub fn file_name(report: &Report, week: &str) -> String {
     format!("{}-{week}.pdf", report.name)
 }
 
+/// Delivers a run's PDF to one target. `pdf_file` is the file name of the
+/// PDF in `<data>/reports/out`, which Teams and Slack messages link to.
 pub async fn send(
     ctx: &Context<'_>,
     report: &Report,
     run: &RunState,
     target: &Target,
-    pdf: &[u8],
+    (pdf, pdf_file): (&[u8], &str),
     content: &Content,
 ) -> Result<(), String> {
     let name = file_name(report, &run.week);
@@ -61,9 +65,23 @@ pub async fn send(
         return email(ctx, report, run, to, &name, pdf, content, timeout).await;
     }
     if let Some(url) = &target.webhook {
-        return webhook(report, run, url, &name, pdf, content, timeout).await;
+        return webhook(report, run, url, &name, pdf, content, timeout)
+            .await
+            .map_err(|e| format!("webhook {e}"));
     }
-    Err("the target names no folder, e-mail or webhook".into())
+    let chat = [("teams", &target.teams), ("slack", &target.slack)];
+    if let Some((kind, Some(url))) = chat.into_iter().find(|(_, u)| u.is_some()) {
+        let post = report_post(ctx, report, run, content, pdf_file)?;
+        let body = if kind == "teams" {
+            post.teams()
+        } else {
+            post.slack()
+        };
+        return post_json(url, &body, &run.run, timeout)
+            .await
+            .map_err(|e| format!("{kind} {e}"));
+    }
+    Err("the target names no folder, e-mail, webhook, teams or slack".into())
 }
 
 fn subject(report: &Report, run: &RunState) -> String {
@@ -99,6 +117,25 @@ async fn email(
     content: &Content,
     timeout: Duration,
 ) -> Result<(), String> {
+    let pdf_type =
+        ContentType::parse("application/pdf").map_err(|e| format!("content type: {e}"))?;
+    let body = MultiPart::mixed()
+        .singlepart(SinglePart::plain(mail_text(report, run, content)))
+        .singlepart(Attachment::new(name.to_string()).body(pdf.to_vec(), pdf_type));
+    send_mail(ctx, &run.run, &subject(report, run), to, body, timeout).await
+}
+
+/// Sends a mail through the configured SMTP server. `id` names what is
+/// sent (a run, a dispatch): the same id keeps the same Message-ID, so a
+/// repeat is recognisable.
+pub async fn send_mail(
+    ctx: &Context<'_>,
+    id: &str,
+    subject: &str,
+    to: &[String],
+    body: MultiPart,
+    timeout: Duration,
+) -> Result<(), String> {
     let smtp = &ctx.settings.smtp;
     if smtp.host.is_empty() || smtp.from.is_empty() {
         return Err("e-mail delivery needs smtp.host and smtp.from in the settings".into());
@@ -109,26 +146,18 @@ async fn email(
         .map_err(|e| format!("smtp.from '{}': {e}", smtp.from))?;
     let mut builder = Message::builder()
         .from(from)
-        .subject(subject(report, run))
-        // The same run keeps its Message-ID, so a repeat is recognisable.
+        .subject(subject)
         .message_id(Some(format!(
             "<{}@uptake>",
-            run.run
-                .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', ".")
+            id.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', ".")
         )));
     for address in to {
         builder = builder.to(address
             .parse()
             .map_err(|e| format!("recipient '{address}': {e}"))?);
     }
-    let pdf_type =
-        ContentType::parse("application/pdf").map_err(|e| format!("content type: {e}"))?;
     let message = builder
-        .multipart(
-            MultiPart::mixed()
-                .singlepart(SinglePart::plain(mail_text(report, run, content)))
-                .singlepart(Attachment::new(name.to_string()).body(pdf.to_vec(), pdf_type)),
-        )
+        .multipart(body)
         .map_err(|e| format!("cannot build the e-mail: {e}"))?;
     let transport = match smtp.security {
         SmtpSecurity::None => {
@@ -175,7 +204,19 @@ async fn webhook(
         "content_type": "application/pdf",
         "pdf_base64": base64::engine::general_purpose::STANDARD.encode(pdf),
     });
-    let uri: axum::http::Uri = url.parse().map_err(|e| format!("webhook '{url}': {e}"))?;
+    post_json(url, &body, &run.run, timeout).await
+}
+
+/// POSTs JSON to a URL with an Idempotency-Key; a 2xx answer is a
+/// delivery, anything else an error naming the status and the start of
+/// the answer.
+pub async fn post_json(
+    url: &str,
+    body: &serde_json::Value,
+    key: &str,
+    timeout: Duration,
+) -> Result<(), String> {
+    let uri: axum::http::Uri = url.parse().map_err(|e| format!("'{url}': {e}"))?;
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_webpki_roots()
         .https_or_http()
@@ -185,14 +226,14 @@ async fn webhook(
         .build::<_, Full<bytes::Bytes>>(connector);
     let request = axum::http::Request::post(uri)
         .header("content-type", "application/json")
-        .header("idempotency-key", run.run.as_str())
+        .header("idempotency-key", key)
         .header("user-agent", "uptake")
         .body(Full::new(bytes::Bytes::from(body.to_string())))
-        .map_err(|e| format!("webhook '{url}': {e}"))?;
+        .map_err(|e| format!("'{url}': {e}"))?;
     let response = tokio::time::timeout(timeout, client.request(request))
         .await
-        .map_err(|_| format!("webhook {url}: no answer within {}s", timeout.as_secs()))?
-        .map_err(|e| format!("webhook {url}: {e}"))?;
+        .map_err(|_| format!("{url}: no answer within {}s", timeout.as_secs()))?
+        .map_err(|e| format!("{url}: {e}"))?;
     let status = response.status();
     if status.is_success() {
         return Ok(());
@@ -208,5 +249,89 @@ async fn webhook(
                 .collect::<String>()
         })
         .unwrap_or_default();
-    Err(format!("webhook {url}: HTTP {status} {text}"))
+    Err(format!("{url}: HTTP {status} {text}"))
+}
+
+/// The address of a page of uptake for readers, when `server.public_url`
+/// is set.
+pub fn public_link(ctx: &Context<'_>, path_and_query: &str) -> Option<String> {
+    let base = ctx.settings.server.public_url.trim_end_matches('/');
+    (!base.is_empty()).then(|| format!("{base}{path_and_query}"))
+}
+
+/// A signed link to a PDF in `<data>/reports/out` that works without
+/// signing in for `server.link_days`.
+pub fn pdf_link(ctx: &Context<'_>, file: &str, now: DateTime<Utc>) -> Result<String, String> {
+    if ctx.settings.server.public_url.is_empty() {
+        return Err(
+            "Teams and Slack messages link to the PDF: set server.public_url (UPTAKE_SERVER_PUBLIC_URL) to the address readers reach uptake at"
+                .into(),
+        );
+    }
+    let links = crate::auth::links::Links::open(ctx.data)
+        .map_err(|e| format!("the link key in {}: {e}", ctx.data.display()))?;
+    let expires = now + chrono::Duration::days(i64::from(ctx.settings.server.link_days));
+    let token = links.sign(&format!("pdf:{file}"), Some(expires));
+    public_link(ctx, &format!("/links/{token}")).ok_or_else(|| "no public_url".to_string())
+}
+
+/// The dashboard a report's filter shows, as a query string.
+fn filter_query(report: &Report) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in [
+        ("region", &report.filter.region),
+        ("department", &report.filter.department),
+        ("wave", &report.filter.wave),
+    ] {
+        if let Some(v) = v {
+            q.append_pair(k, v);
+        }
+    }
+    q.append_pair("lang", report.lang.code());
+    q.finish()
+}
+
+/// A report as a chat message: its figures, highlights, the dashboard
+/// with its filters and the PDF.
+fn report_post(
+    ctx: &Context<'_>,
+    report: &Report,
+    run: &RunState,
+    content: &Content,
+    pdf_file: &str,
+) -> Result<Post, String> {
+    let lang = report.lang;
+    let pdf = pdf_link(ctx, pdf_file, run.started)?;
+    let mut links = vec![(lang.t("open_pdf").to_string(), pdf)];
+    if let Some(dashboard) = public_link(
+        ctx,
+        &format!("/dashboards/overview?{}", filter_query(report)),
+    ) {
+        links.push((lang.t("open_dashboard").to_string(), dashboard));
+    }
+    let post = Post {
+        title: report.title.clone(),
+        subtitle: format!("{} {}", lang.t("week"), run.week),
+        facts: content
+            .data
+            .figures
+            .iter()
+            .map(|t| {
+                (
+                    t.label.clone(),
+                    format!("{} ({}; {})", t.value, t.status_text, t.target),
+                )
+            })
+            .collect(),
+        links,
+        ..Post::default()
+    };
+    Ok(post.with_items(
+        content
+            .data
+            .highlights
+            .iter()
+            .map(|h| (lang.t("highlight").to_string(), h.clone())),
+        |n| format!("{} {n}", lang.t("and_more")),
+    ))
 }

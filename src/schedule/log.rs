@@ -44,6 +44,34 @@ pub enum Entry {
         #[serde(with = "time")]
         at: DateTime<Utc>,
     },
+    /// An alert's segment began (`fired`) or ended (`resolved`) an
+    /// episode: claimed before it is delivered, as a run is.
+    Notice {
+        notice: String,
+        alert: String,
+        /// Whose figures: `all` or the scope of the recipients.
+        audience: String,
+        dims: Vec<String>,
+        segment: Vec<String>,
+        episode: u32,
+        state: NoticeKind,
+        week: String,
+        #[serde(with = "time")]
+        at: DateTime<Utc>,
+        message: String,
+    },
+    /// The notices of one check of an alert for one audience, claimed for
+    /// delivery as one message to each target.
+    Dispatch {
+        dispatch: String,
+        alert: String,
+        audience: String,
+        week: String,
+        #[serde(with = "time")]
+        at: DateTime<Utc>,
+        notices: Vec<String>,
+        targets: Vec<String>,
+    },
     Attempt {
         run: String,
         target: String,
@@ -55,6 +83,48 @@ pub enum Entry {
         #[serde(with = "time_opt")]
         next_attempt: Option<DateTime<Utc>>,
     },
+}
+
+/// Whether a notice tells the start or the end of an episode.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    Fired,
+    Resolved,
+}
+
+/// A notice of an alert, as the API shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct NoticeState {
+    pub notice: String,
+    pub alert: String,
+    pub audience: String,
+    pub dims: Vec<String>,
+    pub segment: Vec<String>,
+    pub episode: u32,
+    pub state: NoticeKind,
+    pub week: String,
+    #[serde(with = "time")]
+    pub at: DateTime<Utc>,
+    pub message: String,
+    /// The dispatch that delivers it.
+    pub dispatch: Option<String>,
+}
+
+/// One message of an alert's notices to its targets.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DispatchState {
+    pub dispatch: String,
+    pub alert: String,
+    pub audience: String,
+    pub week: String,
+    #[serde(with = "time")]
+    pub at: DateTime<Utc>,
+    pub notices: Vec<String>,
+    /// `delivered` when every target is, `failed` when one has failed for
+    /// good, else `pending`.
+    pub status: &'static str,
+    pub targets: Vec<TargetState>,
 }
 
 /// The state of one target of a run.
@@ -69,6 +139,37 @@ pub struct TargetState {
     pub last_attempt: Option<DateTime<Utc>>,
     #[serde(with = "time_opt")]
     pub next_attempt: Option<DateTime<Utc>>,
+}
+
+impl TargetState {
+    fn pending(target: String) -> TargetState {
+        TargetState {
+            target,
+            status: "pending",
+            attempts: 0,
+            last_error: None,
+            last_attempt: None,
+            next_attempt: None,
+        }
+    }
+
+    /// Whether the target is to be attempted at `now`: never yet, or its
+    /// retry is due.
+    pub fn due(&self, now: DateTime<Utc>) -> bool {
+        self.status == "pending"
+            || (self.status == "retrying" && self.next_attempt.is_some_and(|n| n <= now))
+    }
+}
+
+/// A run's or notice's status from its targets'.
+fn overall(targets: &[TargetState]) -> &'static str {
+    if targets.iter().all(|t| t.status == "delivered") {
+        "delivered"
+    } else if targets.iter().any(|t| t.status == "failed") {
+        "failed"
+    } else {
+        "pending"
+    }
 }
 
 /// A run and its targets, as the API shows it.
@@ -107,15 +208,23 @@ pub struct SkippedState {
 pub struct Log {
     pub runs: Vec<RunState>,
     pub skipped: Vec<SkippedState>,
+    /// Notices of alerts, in the order claimed (the alert log).
+    pub notices: Vec<NoticeState>,
+    /// Their messages to targets.
+    pub dispatches: Vec<DispatchState>,
     /// Per report: the cron and since when it is armed.
     #[serde(skip)]
     pub(super) armed: BTreeMap<String, (String, DateTime<Utc>)>,
 }
 
 impl Log {
-    /// Reads the log of a data directory (empty when there is none).
+    /// Reads the run log of a data directory (empty when there is none).
     pub fn read(data: &Path, settings: &Settings) -> Result<Log> {
-        let path = log_path(data);
+        Log::read_path(log_path(data), settings)
+    }
+
+    /// Reads a log file: the run log or the alert log.
+    pub fn read_path(path: PathBuf, settings: &Settings) -> Result<Log> {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -148,7 +257,8 @@ impl Log {
         Ok(log)
     }
 
-    pub(super) fn apply(&mut self, entry: Entry, settings: &Settings) {
+    /// Adds an entry as read from the log.
+    pub fn apply(&mut self, entry: Entry, settings: &Settings) {
         match entry {
             Entry::Armed {
                 report,
@@ -175,17 +285,7 @@ impl Log {
                 started,
                 catch_up,
                 status: "pending",
-                targets: targets
-                    .into_iter()
-                    .map(|target| TargetState {
-                        target,
-                        status: "pending",
-                        attempts: 0,
-                        last_error: None,
-                        last_attempt: None,
-                        next_attempt: None,
-                    })
-                    .collect(),
+                targets: targets.into_iter().map(TargetState::pending).collect(),
             }),
             Entry::Skipped {
                 report,
@@ -200,6 +300,62 @@ impl Log {
                 last,
                 at,
             }),
+            Entry::Notice {
+                notice,
+                alert,
+                audience,
+                dims,
+                segment,
+                episode,
+                state,
+                week,
+                at,
+                message,
+            } => self.notices.push(NoticeState {
+                notice,
+                alert,
+                audience,
+                dims,
+                segment,
+                episode,
+                state,
+                week,
+                at,
+                message,
+                dispatch: None,
+            }),
+            Entry::Dispatch {
+                dispatch,
+                alert,
+                audience,
+                week,
+                at,
+                notices,
+                targets,
+            } => {
+                // Its notices are the last ones recorded without a dispatch.
+                let ids: std::collections::HashSet<&String> = notices.iter().collect();
+                for n in self.notices.iter_mut().rev() {
+                    if n.dispatch.is_some() {
+                        break;
+                    }
+                    if ids.contains(&n.notice) {
+                        n.dispatch = Some(dispatch.clone());
+                    }
+                }
+                let targets: Vec<TargetState> =
+                    targets.into_iter().map(TargetState::pending).collect();
+                self.dispatches.push(DispatchState {
+                    dispatch,
+                    alert,
+                    audience,
+                    week,
+                    at,
+                    notices,
+                    status: overall(&targets),
+                    targets,
+                });
+            }
             Entry::Attempt {
                 run,
                 target,
@@ -210,8 +366,17 @@ impl Log {
                 next_attempt,
             } => {
                 let max = settings.delivery.max_attempts;
-                if let Some(r) = self.runs.iter_mut().find(|r| r.run == run) {
-                    if let Some(t) = r.targets.iter_mut().find(|t| t.target == target) {
+                let found = match self.runs.iter_mut().find(|r| r.run == run) {
+                    Some(r) => Some((&mut r.targets, &mut r.status)),
+                    None => self
+                        .dispatches
+                        .iter_mut()
+                        .rev()
+                        .find(|d| d.dispatch == run)
+                        .map(|d| (&mut d.targets, &mut d.status)),
+                };
+                if let Some((targets, status)) = found {
+                    if let Some(t) = targets.iter_mut().find(|t| t.target == target) {
                         t.attempts = t.attempts.max(attempt);
                         t.last_attempt = Some(at);
                         t.last_error = error;
@@ -224,13 +389,7 @@ impl Log {
                             "failed"
                         };
                     }
-                    r.status = if r.targets.iter().all(|t| t.status == "delivered") {
-                        "delivered"
-                    } else if r.targets.iter().any(|t| t.status == "failed") {
-                        "failed"
-                    } else {
-                        "pending"
-                    };
+                    *status = overall(targets);
                 }
             }
         }
@@ -275,12 +434,19 @@ pub fn log_path(data: &Path) -> PathBuf {
 
 /// Appends entries to the run log and flushes them to disk.
 pub(super) fn append(data: &Path, entries: &[Entry]) -> Result<()> {
-    let path = log_path(data);
+    append_to(&log_path(data), entries)
+}
+
+/// Appends entries to a log file (the run log or the alert log) and
+/// flushes them to disk.
+pub fn append_to(path: &Path, entries: &[Entry]) -> Result<()> {
     let io = |source| Error::Io {
-        path: path.clone(),
+        path: path.to_path_buf(),
         source,
     };
-    std::fs::create_dir_all(reports_dir(data)).map_err(io)?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
     let mut text = String::new();
     for e in entries {
         text.push_str(&serde_json::to_string(e).unwrap_or_default());
@@ -290,7 +456,7 @@ pub(super) fn append(data: &Path, entries: &[Entry]) -> Result<()> {
         .create(true)
         .append(true)
         .read(true)
-        .open(&path)
+        .open(path)
         .map_err(io)?;
     cut_incomplete_line(&mut f).map_err(io)?;
     f.write_all(text.as_bytes()).map_err(io)?;
@@ -309,7 +475,14 @@ fn count(entries: &[Entry]) {
             Entry::Skipped { .. } => Metrics::count(&m.report_runs, "skipped"),
             Entry::Attempt { ok: true, .. } => Metrics::count(&m.deliveries, "delivered"),
             Entry::Attempt { ok: false, .. } => Metrics::count(&m.deliveries, "failed"),
-            Entry::Armed { .. } => {}
+            Entry::Notice { state, .. } => Metrics::count(
+                &m.alert_notices,
+                match state {
+                    NoticeKind::Fired => "fired",
+                    NoticeKind::Resolved => "resolved",
+                },
+            ),
+            Entry::Armed { .. } | Entry::Dispatch { .. } => {}
         }
     }
 }

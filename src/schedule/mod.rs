@@ -32,14 +32,18 @@
 //! [`log`] reads and writes the run log, [`run`] runs what is due and
 //! keeps running it while the server lives, [`deliver`] sends.
 
+pub mod chat;
 pub mod deliver;
 pub mod log;
 pub mod run;
 
 use std::path::{Path, PathBuf};
 
-pub use log::{Entry, Log, RunState, SkippedState, TargetState, log_path};
-pub use run::{Context, Scheduler, Summary, run_due};
+pub use log::{
+    DispatchState, Entry, Log, NoticeKind, NoticeState, RunState, SkippedState, TargetState,
+    append_to, log_path,
+};
+pub use run::{Context, Summary, backoff, run_due};
 
 /// A slot run within this time of its due time is on time; later, it was
 /// missed (uptake was down).

@@ -2,8 +2,6 @@
 //! retries, and the loop that does so while the server runs.
 
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -11,7 +9,6 @@ use serde::Serialize;
 
 use crate::config::Settings;
 use crate::kpi::Scope;
-use crate::kpi::live::Live;
 use crate::model::{Wave, Week};
 use crate::report::{self, Inputs, Report, Target};
 
@@ -41,64 +38,12 @@ pub struct Context<'a> {
     pub reports: &'a [Report],
 }
 
-/// Runs due reports while the server runs, over the figures as last
-/// committed.
-pub struct Scheduler {
-    pub data: std::path::PathBuf,
-    pub settings: Settings,
-    pub live: Arc<Live>,
-    pub waves: Vec<Wave>,
-    pub reports: Vec<Report>,
-}
-
-impl Scheduler {
-    /// Sleeps until the next slot or retry (at most a minute), then runs
-    /// what is due; never returns while some report has a schedule.
-    pub async fn run_forever(self) {
-        if !self.reports.iter().any(|r| r.schedule.is_some()) {
-            return;
-        }
-        tracing::info!("report scheduler started");
-        loop {
-            let wait = match self.tick().await {
-                Ok(Some(next)) => (next - Utc::now())
-                    .to_std()
-                    .unwrap_or(Duration::ZERO)
-                    .clamp(Duration::from_millis(200), Duration::from_secs(60)),
-                Ok(None) => Duration::from_secs(60),
-                Err(e) => {
-                    tracing::error!(error = %e, "scheduled reports could not run");
-                    Duration::from_secs(60)
-                }
-            };
-            tokio::time::sleep(wait).await;
-        }
-    }
-
-    async fn tick(&self) -> Result<Option<DateTime<Utc>>> {
-        let Some(lock) = Lock::take(&self.data, false)? else {
-            // Another process (`uptake schedule run-due`) works on the log.
-            return Ok(Some(Utc::now() + chrono::Duration::seconds(5)));
-        };
-        let shown = self.live.shown();
-        let ctx = Context {
-            data: &self.data,
-            settings: &self.settings,
-            source: &shown.source,
-            waves: &self.waves,
-            stored: shown.stored.dates,
-            reports: &self.reports,
-        };
-        let summary = run_due(&ctx, Utc::now(), &lock).await?;
-        Ok(summary.next_due)
-    }
-}
-
 fn run_id(report: &str, slot: DateTime<Utc>) -> String {
     format!("{report}@{}", slot.format("%Y-%m-%dT%H:%M:%SZ"))
 }
 
-fn backoff(settings: &Settings, attempt: u32) -> chrono::Duration {
+/// How long after a failed attempt the next one is due.
+pub fn backoff(settings: &Settings, attempt: u32) -> chrono::Duration {
     let base = settings.delivery.retry_seconds.max(1);
     let factor = 4u64.saturating_pow(attempt.saturating_sub(1));
     chrono::Duration::seconds(base.saturating_mul(factor).min(6 * 3600) as i64)
@@ -209,15 +154,7 @@ pub async fn run_due(ctx: &Context<'_>, now: DateTime<Utc>, _lock: &Lock) -> Res
         .runs
         .iter()
         .filter_map(|r| {
-            let due: Vec<TargetState> = r
-                .targets
-                .iter()
-                .filter(|t| {
-                    t.status == "pending"
-                        || (t.status == "retrying" && t.next_attempt.is_some_and(|n| n <= now))
-                })
-                .cloned()
-                .collect();
+            let due: Vec<TargetState> = r.targets.iter().filter(|t| t.due(now)).cloned().collect();
             (!due.is_empty()).then(|| (r.clone(), due))
         })
         .collect();
@@ -236,12 +173,20 @@ pub async fn run_due(ctx: &Context<'_>, now: DateTime<Utc>, _lock: &Lock) -> Res
             let attempt = t.attempts + 1;
             let target = report.and_then(|r| r.deliver.iter().find(|d| d.name() == t.target));
             let (result, retry) = match (&outcome, report, target) {
-                (Ok((pdf, content)), Some(report), Some(target)) if target.email.is_some() => (
-                    email_by_scope(ctx, report, &run, target, now, (pdf, content)).await,
+                (Ok(whole), Some(report), Some(target)) if target.email.is_some() => (
+                    email_by_scope(ctx, report, &run, target, now, whole).await,
                     true,
                 ),
-                (Ok((pdf, content)), Some(report), Some(target)) => {
-                    let sent = deliver::send(ctx, report, &run, target, pdf, content).await;
+                (Ok(whole), Some(report), Some(target)) => {
+                    let sent = deliver::send(
+                        ctx,
+                        report,
+                        &run,
+                        target,
+                        (&whole.pdf, &whole.file),
+                        &whole.content,
+                    )
+                    .await;
                     if sent.is_ok() {
                         audit_sent(ctx, report, &run, &target.name(), &Scope::default());
                     }
@@ -322,7 +267,7 @@ async fn email_by_scope(
     run: &RunState,
     target: &Target,
     now: DateTime<Utc>,
-    whole: (&[u8], &report::Content),
+    whole: &Rendered,
 ) -> std::result::Result<(), String> {
     let users = crate::auth::users::Users::new(ctx.data);
     let mut groups: std::collections::BTreeMap<Scope, Vec<String>> = Default::default();
@@ -349,18 +294,35 @@ async fn email_by_scope(
         } else {
             Some(render_run(ctx, report, run, now, &scope).await?)
         };
-        let (pdf, content) = match &scoped {
-            Some((pdf, content)) => (pdf.as_slice(), content),
-            None => whole,
-        };
+        let rendered = scoped.as_ref().unwrap_or(whole);
         let group = Target {
             email: Some(to.clone()),
             ..Target::default()
         };
-        deliver::send(ctx, report, run, &group, pdf, content).await?;
+        deliver::send(
+            ctx,
+            report,
+            run,
+            &group,
+            (&rendered.pdf, &rendered.file),
+            &rendered.content,
+        )
+        .await?;
         audit_sent(ctx, report, run, &group.name(), &scope);
     }
     Ok(())
+}
+
+/// Where the PDFs of runs are kept (and served from by signed links).
+pub fn out_dir(data: &Path) -> std::path::PathBuf {
+    reports_dir(data).join("out")
+}
+
+/// A run's PDF, its file name in `<data>/reports/out`, and what it shows.
+struct Rendered {
+    pdf: Vec<u8>,
+    file: String,
+    content: report::Content,
 }
 
 /// The PDF of a run over a scope: rendered once and kept in
@@ -371,7 +333,7 @@ async fn render_run(
     run: &RunState,
     now: DateTime<Utc>,
     scope: &Scope,
-) -> Result<(Vec<u8>, report::Content), String> {
+) -> Result<Rendered, String> {
     let week: Week = run
         .week
         .parse()
@@ -396,20 +358,23 @@ async fn render_run(
         let key = serde_json::to_string(scope).unwrap_or_default();
         format!("-scope-{}", &crate::auth::digest(&key)[..16])
     };
-    let path = reports_dir(ctx.data)
-        .join("out")
-        .join(format!("{}{scoped}.pdf", run.run.replace([':', '@'], "-")));
+    let file = format!("{}{scoped}.pdf", run.run.replace([':', '@'], "-"));
+    let path = out_dir(ctx.data).join(&file);
     let content = report::build(report, &inputs)
         .await
         .map_err(|e| e.to_string())?;
     if let Ok(pdf) = std::fs::read(&path) {
-        return Ok((pdf, content));
+        return Ok(Rendered { pdf, file, content });
     }
     let pdf = report::typeset(&content, inputs.generated)
         .await
         .map_err(|e| e.to_string())?;
     deliver::write_atomically(&path, &pdf.bytes)?;
-    Ok((pdf.bytes, content))
+    Ok(Rendered {
+        pdf: pdf.bytes,
+        file,
+        content,
+    })
 }
 
 #[cfg(test)]

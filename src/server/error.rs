@@ -37,6 +37,8 @@ pub enum ApiError {
     /// so there is no default week).
     NoData(String),
     NotFound(String),
+    /// What was asked existed and is no more (an expired link).
+    Gone(String),
     /// No caller: no token, or an unknown, revoked or expired one.
     Unauthorized(String),
     /// The caller's role or scope does not reach this.
@@ -101,6 +103,7 @@ impl ApiError {
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NoData(_) => StatusCode::CONFLICT,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Gone(_) => StatusCode::GONE,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -135,6 +138,7 @@ impl ApiError {
             }
             ApiError::NoData(message) => json!({"error": "no_data", "message": message}),
             ApiError::NotFound(message) => json!({"error": "not_found", "message": message}),
+            ApiError::Gone(message) => json!({"error": "gone", "message": message}),
             ApiError::Unauthorized(message) => {
                 json!({"error": "unauthorized", "message": message})
             }

@@ -3,6 +3,7 @@
 //! figures through [`state::AppState`]; every failure becomes a response
 //! in [`error::ApiError`].
 
+pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod conn;
@@ -43,6 +44,7 @@ pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
         ("/favicon.svg", Open, get(pages::favicon)),
         ("/favicon.ico", Open, get(pages::favicon)),
         ("/login", Open, get(auth::login_form).post(auth::login)),
+        ("/links/{token}", Open, get(alerts::link)),
         ("/logout", SignedIn, post(auth::logout)),
         ("/", Readers, get(pages::index)),
         ("/dashboards/{id}", Readers, get(pages::dashboard)),
@@ -53,6 +55,7 @@ pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
         ),
         ("/reports", Readers, get(reports::page)),
         ("/reports/{file}", Readers, get(reports::pdf)),
+        ("/alerts", Readers, get(alerts::page)),
         ("/audit", Admins, get(auth::audit_page)),
         ("/api/v1/kpi", Readers, get(api::kpi)),
         ("/api/v1/modules", Readers, get(api::modules)),
@@ -64,6 +67,7 @@ pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
         ("/api/v1/openapi.json", Readers, get(api::openapi)),
         ("/api/v1/reports", Readers, get(reports::list)),
         ("/api/v1/report-runs", NotViewers, get(reports::runs)),
+        ("/api/v1/alerts", Readers, get(alerts::list)),
         ("/api/v1/events", Ingest, post(ingest::post_events)),
         ("/api/v1/audit", Admins, get(auth::audit_log)),
         ("/api/v1/tokens", Admins, get(auth::tokens)),

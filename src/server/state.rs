@@ -250,6 +250,7 @@ pub struct AppState {
     pub waves: Vec<Wave>,
     pub dashboards: Vec<Dashboard>,
     pub reports: Vec<crate::report::Report>,
+    pub alerts: Vec<crate::alert::Alert>,
     /// The data directory: the run log of scheduled reports lives here.
     pub data_dir: std::path::PathBuf,
     /// Live ingestion (`POST /api/v1/events`).
@@ -279,6 +280,7 @@ pub struct Parts<'a> {
     pub live: Arc<Live>,
     pub dashboards: Vec<Dashboard>,
     pub reports: Vec<crate::report::Report>,
+    pub alerts: Vec<crate::alert::Alert>,
     pub ingest: Arc<crate::ingest::Ingest>,
     pub audit: Arc<crate::auth::audit::Audit>,
 }
@@ -296,6 +298,7 @@ impl AppState {
             live,
             dashboards,
             reports,
+            alerts,
             ingest,
             audit,
         } = parts;
@@ -313,6 +316,7 @@ impl AppState {
             waves: store.table::<Wave>()?,
             dashboards,
             reports,
+            alerts,
             data_dir: store.root().to_path_buf(),
             ingest,
             tokens: crate::auth::tokens::Tokens::new(store.root()),

@@ -5,6 +5,7 @@
 
 pub mod fixtures;
 pub mod http;
+pub mod mail;
 pub mod sample;
 pub mod serve;
 

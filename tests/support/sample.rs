@@ -66,6 +66,7 @@ fn sample() -> &'static Sample {
                     listen: ([127, 0, 0, 1], 0).into(),
                     dashboards: Some(repo().join("dashboards")),
                     reports: Some(repo().join("reports")),
+                    alerts: None,
                     remote: None,
                 };
                 let app = uptake::app::App::build(settings, options)

@@ -88,6 +88,8 @@ fn page_at(
                         }
                         a href=(format!("/reports?lang={}", lang.code()))
                           aria-current=[(path == "/reports").then_some("page")] { (lang.t("reports")) }
+                        a href=(format!("/alerts?lang={}", lang.code()))
+                          aria-current=[(path == "/alerts").then_some("page")] { (lang.t("alerts")) }
                         @if caller.as_ref().is_some_and(|c| c.is_admin()) {
                             a href=(format!("/audit?lang={}", lang.code()))
                               aria-current=[(path == "/audit").then_some("page")] { (lang.t("audit_log")) }

@@ -62,6 +62,7 @@ impl Lang {
             "reset" => ("Reset filters", "Filter zurücksetzen"),
             "week" => ("Week", "Woche"),
             "open_pdf" => ("Open the PDF", "PDF öffnen"),
+            "unsubscribe" => ("Unsubscribe", "Abbestellen"),
             "open_dashboard" => ("Open the dashboard", "Dashboard öffnen"),
             "open_alerts" => ("Open the alerts", "Warnungen öffnen"),
             "highlight" => ("Target passed", "Ziel erreicht"),

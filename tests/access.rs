@@ -1647,7 +1647,7 @@ async fn every_route_answers_each_caller_as_the_permission_table_says() {
     const ADMIN_PAGE: [u16; 6] = [303, 403, 403, 403, 200, 403];
     const ADMIN_API: [u16; 6] = [401, 403, 403, 403, 200, 403];
     // (route, method, address asked, statuses for the callers above).
-    let table: [(&str, &str, &str, [u16; 6]); 33] = [
+    let table: [(&str, &str, &str, [u16; 6]); 37] = [
         ("/health", "GET", "/health", [200; 6]),
         ("/health/live", "GET", "/health/live", [200; 6]),
         ("/health/ready", "GET", "/health/ready", [200; 6]),
@@ -1657,6 +1657,21 @@ async fn every_route_answers_each_caller_as_the_permission_table_says() {
         ("/login", "GET", "/login", [200; 6]),
         // open; a made-up link is none
         ("/links/{token}", "GET", "/links/x.y", [404; 6]),
+        ("/unsubscribe/{token}", "GET", "/unsubscribe/x.y", [404; 6]),
+        ("/unsubscribe/{token}", "POST", "/unsubscribe/x.y", [404; 6]),
+        // a session's form, never a token's
+        (
+            "/subscriptions",
+            "POST",
+            "/subscriptions",
+            [303, 403, 403, 403, 403, 403],
+        ),
+        (
+            "/subscriptions/{id}/delete",
+            "POST",
+            "/subscriptions/0123456789abcdef/delete",
+            [303, 403, 403, 403, 403, 403],
+        ),
         // no form token: refused by the form check
         ("/login", "POST", "/login", [403, 403, 403, 403, 403, 403]),
         ("/logout", "POST", "/logout", [303, 303, 303, 303, 303, 403]),

@@ -469,3 +469,246 @@ fn dashboards_in_headless_chromium() {
         browser.close().await.expect("close");
     });
 }
+
+/// A viewer subscribes to a report on `/reports` in the browser; the
+/// scheduled mail arrives at a real SMTP server over the viewer's scope
+/// with an unsubscribe link; the link, opened without signing in, ends
+/// the subscription, and no further mail comes.
+#[test]
+fn a_subscription_made_in_the_browser_delivers_and_unsubscribes() {
+    use crate::support::mail::MailServer;
+    use crate::support::serve::Server;
+    use crate::support::{sample_store, stderr, uptake, uptake_command};
+    let tmp = sample_store();
+    let data = tmp.path().join("data");
+    let mut add = uptake_command(&data)
+        .args([
+            "user",
+            "add",
+            "anna",
+            "--role",
+            "viewer",
+            "--region",
+            "DACH",
+            "--email",
+            "anna@example.com",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("user add");
+    {
+        use std::io::Write;
+        let mut stdin = add.stdin.take().expect("stdin");
+        stdin
+            .write_all(b"anna's long password\n")
+            .expect("password");
+    }
+    assert!(add.wait().expect("wait").success());
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let server = Server::start_on(&data, port, &[]);
+    let (_driver, driver_port) = start_chromedriver();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let browser = runtime.block_on(async {
+        let profile = tempfile::tempdir().expect("profile");
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                    "--disable-background-networking", "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            }),
+        );
+        let browser = ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{driver_port}"))
+            .await
+            .expect("connect to chromedriver");
+        browser
+            .goto(&format!("{base}/reports?lang=en"))
+            .await
+            .expect("goto");
+        for (field, value) in [("user", "anna"), ("password", "anna's long password")] {
+            browser
+                .find(Locator::Css(&format!("input[name={field}]")))
+                .await
+                .expect("field")
+                .send_keys(value)
+                .await
+                .expect("type");
+        }
+        browser
+            .find(Locator::Css("form button[type=submit]"))
+            .await
+            .expect("sign in")
+            .click()
+            .await
+            .expect("click");
+        let form = browser
+            .wait()
+            .for_element(Locator::Css("form#subscribe"))
+            .await
+            .expect("the subscribe form on /reports");
+        form.find(Locator::Css(
+            "select[name=report] option[value=steering-weekly]",
+        ))
+        .await
+        .expect("the report")
+        .click()
+        .await
+        .expect("pick");
+        form.find(Locator::Css("select[name=language] option[value=de]"))
+            .await
+            .expect("German")
+            .click()
+            .await
+            .expect("pick");
+        form.find(Locator::Css("select[name=schedule] option[value=weekly]"))
+            .await
+            .expect("weekly")
+            .click()
+            .await
+            .expect("pick");
+        form.find(Locator::Css("button[type=submit]"))
+            .await
+            .expect("subscribe")
+            .click()
+            .await
+            .expect("click");
+        let listed = browser
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("#my-subscriptions tr[data-subscription]"))
+            .await;
+        if listed.is_err() {
+            let source = browser.source().await.unwrap_or_default();
+            panic!("the subscription is not listed; the page:\n{source}");
+        }
+        browser
+    });
+    let files: Vec<_> = std::fs::read_dir(data.join("subscriptions"))
+        .expect("subscriptions")
+        .flatten()
+        .collect();
+    assert_eq!(files.len(), 1);
+    let text = std::fs::read_to_string(files[0].path()).expect("toml");
+    assert!(
+        text.contains("user = \"anna\"") && text.contains("language = \"de\""),
+        "{text}"
+    );
+    assert!(text.contains("cron = \"0 7 * * MON\""), "{text}");
+
+    // The scheduled slots come: the mail goes out over anna's scope.
+    let mail = MailServer::start(tmp.path());
+    let smtp = mail.port.to_string();
+    let run_due = |now: &str| {
+        let out = uptake_command(&data)
+            .args(["schedule", "run-due", "--now", now])
+            .env("UPTAKE_IMPORT_ALLOW_FUTURE", "true")
+            .env("UPTAKE_SERVER_PUBLIC_URL", &base)
+            .env("UPTAKE_SMTP_HOST", "127.0.0.1")
+            .env("UPTAKE_SMTP_PORT", &smtp)
+            .env("UPTAKE_SMTP_SECURITY", "none")
+            .env("UPTAKE_SMTP_FROM", "uptake <uptake@example.com>")
+            .output()
+            .expect("run-due");
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    run_due("2026-12-07T06:00:00Z");
+    run_due("2026-12-07T07:01:00Z");
+    let messages = mail.messages();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let message = &messages[0];
+    assert!(message.contains("To: anna@example.com"), "{message}");
+    // The text part is quoted-printable (German has umlauts): soft line
+    // breaks joined, =XX decoded.
+    let message = &quoted_printable(message);
+    let link = message
+        .lines()
+        .find_map(|l| {
+            l.split_once("Abbestellen: ")
+                .map(|(_, link)| link.trim().to_string())
+        })
+        .expect("an unsubscribe link in German");
+    assert!(link.starts_with(&format!("{base}/unsubscribe/")), "{link}");
+
+    // Opened signed out: the page asks, the button unsubscribes.
+    runtime.block_on(async {
+        browser.delete_all_cookies().await.expect("sign out");
+        browser.goto(&link).await.expect("goto link");
+        let Ok(button) = browser.find(Locator::Css("button#confirm")).await else {
+            let source = browser.source().await.unwrap_or_default();
+            panic!("no confirm button on the unsubscribe page:\n{source}");
+        };
+        button.click().await.expect("click");
+        let done = browser
+            .wait()
+            .for_element(Locator::Css("#done"))
+            .await
+            .expect("unsubscribed");
+        assert!(!done.text().await.expect("text").is_empty());
+        browser.close().await.expect("close");
+    });
+    assert_eq!(
+        std::fs::read_dir(data.join("subscriptions"))
+            .expect("dir")
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "toml"))
+            .count(),
+        0
+    );
+    // The next Monday: nothing more for anna.
+    run_due("2026-12-14T07:01:00Z");
+    let to_anna = mail
+        .messages()
+        .iter()
+        .filter(|m| m.contains("To: anna@example.com"))
+        .count();
+    assert_eq!(to_anna, 1);
+    // The link again: the subscription is gone, said so.
+    let reply = crate::support::http::get(port, link.trim_start_matches(&base));
+    assert_eq!(reply.status, 200);
+    assert!(
+        reply.text().contains("no longer exists"),
+        "{}",
+        reply.text()
+    );
+    let _ = uptake(&data, &["schedule", "status"]);
+    drop(server);
+}
+
+/// A mail's quoted-printable text decoded (soft line breaks and `=XX`).
+fn quoted_printable(text: &str) -> String {
+    let joined = text.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'=', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

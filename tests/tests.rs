@@ -17,4 +17,5 @@ mod reference;
 mod reports;
 mod sources;
 mod spec_cases;
+mod subscriptions;
 mod support;

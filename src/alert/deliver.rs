@@ -8,6 +8,7 @@ use lettre::message::{MultiPart, SinglePart};
 
 use crate::schedule::chat::Post;
 use crate::schedule::deliver::{post_json, public_link, send_mail, write_atomically};
+use crate::schedule::subscriptions::{self, Unsubscribe};
 use crate::schedule::{Context, NoticeKind};
 
 use super::check::Message;
@@ -174,6 +175,39 @@ async fn alert_mail(
     }
     text.push_str("\n-- \nuptake\n");
     let subject = format!("{} ({})", post.title, post.subtitle);
-    let body = MultiPart::mixed().singlepart(SinglePart::plain(text));
-    send_mail(ctx, &message.dispatch.dispatch, &subject, to, body, timeout).await
+    let what = format!("alert:{}", message.alert.name);
+    // One mail per recipient, each with their own unsubscribe link; an
+    // address that opted out of the alert gets none.
+    for address in to {
+        if subscriptions::opted_out(ctx.data, &what, address) {
+            continue;
+        }
+        let stop = Unsubscribe::OptOut {
+            what: what.clone(),
+            address: address.clone(),
+        };
+        let mut text = text.clone();
+        if let Some(link) = subscriptions::unsubscribe_link(ctx.data, ctx.settings, &stop) {
+            text.push_str(&format!(
+                "{}: {link}\n",
+                message.alert.lang.t("unsubscribe")
+            ));
+        }
+        let body = MultiPart::mixed().singlepart(SinglePart::plain(text));
+        let id = format!(
+            "{}-{}",
+            message.dispatch.dispatch,
+            &crate::auth::digest(address)[..8]
+        );
+        send_mail(
+            ctx,
+            &id,
+            &subject,
+            std::slice::from_ref(address),
+            body,
+            timeout,
+        )
+        .await?;
+    }
+    Ok(())
 }

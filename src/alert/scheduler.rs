@@ -31,12 +31,9 @@ pub struct Scheduler {
 
 impl Scheduler {
     /// Sleeps until the next slot or retry (at most a minute) or until
-    /// newly committed figures are shown, then runs what is due; never
-    /// returns while some report has a schedule or some alert is defined.
+    /// newly committed figures are shown, then runs what is due (also of
+    /// subscriptions made meanwhile); never returns.
     pub async fn run_forever(mut self) {
-        if !self.reports.iter().any(|r| r.schedule.is_some()) && self.alerts.alerts.is_empty() {
-            return;
-        }
         tracing::info!("report and alert scheduler started");
         let live = self.live.clone();
         loop {
@@ -64,13 +61,19 @@ impl Scheduler {
             return Ok(Some(Utc::now() + chrono::Duration::seconds(5)));
         };
         let shown = self.live.shown();
+        // Subscriptions come and go while the server runs.
+        let mut reports = self.reports.clone();
+        reports.extend(schedule::subscriptions::as_reports(
+            &self.data,
+            &self.reports,
+        ));
         let ctx = Context {
             data: &self.data,
             settings: &self.settings,
             source: &shown.source,
             waves: &self.waves,
             stored: shown.stored.dates,
-            reports: &self.reports,
+            reports: &reports,
         };
         let now = Utc::now();
         let summary = schedule::run_due(&ctx, now, &lock).await?;

@@ -134,7 +134,9 @@ pub(super) async fn schedule_command(
 ) -> Result<()> {
     match cmd {
         ScheduleCommand::RunDue { reports, now } => {
-            let reports = load_reports(&reports)?;
+            let mut reports = load_reports(&reports)?;
+            let subscribed = crate::schedule::subscriptions::as_reports(&global.data, &reports);
+            reports.extend(subscribed);
             let (store, source) = open(global, settings).await?;
             let waves = store.table::<crate::model::Wave>()?;
             let ctx = crate::schedule::Context {

@@ -241,6 +241,8 @@ pub struct Report {
     pub target_week: Option<crate::model::Week>,
     pub schedule: Option<ScheduleDef>,
     pub deliver: Vec<Target>,
+    /// The subscription this report runs for (made on the pages), if any.
+    pub subscription: Option<String>,
 }
 
 /// Reports bundled with uptake, used when `./reports` does not exist.
@@ -322,6 +324,7 @@ pub fn parse(name: &str, text: &str) -> Result<Report> {
         target_week,
         schedule: f.schedule,
         deliver: f.deliver,
+        subscription: None,
     })
 }
 

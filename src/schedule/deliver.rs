@@ -15,6 +15,7 @@ use crate::config::SmtpSecurity;
 use crate::report::{Content, Report, Target};
 
 use super::chat::Post;
+use super::subscriptions::{self, Unsubscribe};
 use super::{Context, RunState};
 
 /// Writes a file so that readers see the old or the new bytes, never a
@@ -88,7 +89,12 @@ fn subject(report: &Report, run: &RunState) -> String {
     format!("{} ({})", report.title, run.week)
 }
 
-fn mail_text(report: &Report, run: &RunState, content: &Content) -> String {
+fn mail_text(
+    report: &Report,
+    run: &RunState,
+    content: &Content,
+    unsubscribe: Option<&str>,
+) -> String {
     let mut text = format!("{}\n{}\n\n", report.title, run.week);
     for t in &content.data.figures {
         text.push_str(&format!(
@@ -103,7 +109,21 @@ fn mail_text(report: &Report, run: &RunState, content: &Content) -> String {
         }
     }
     text.push_str("\n-- \nuptake\n");
+    if let Some(link) = unsubscribe {
+        text.push_str(&format!("{}: {link}\n", report.lang.t("unsubscribe")));
+    }
     text
+}
+
+/// What the unsubscribe link of a report's mail to `address` stops.
+fn report_unsubscribe(report: &Report, address: &str) -> Unsubscribe {
+    match &report.subscription {
+        Some(id) => Unsubscribe::Subscription(id.clone()),
+        None => Unsubscribe::OptOut {
+            what: format!("report:{}", report.name),
+            address: address.to_string(),
+        },
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -119,10 +139,36 @@ async fn email(
 ) -> Result<(), String> {
     let pdf_type =
         ContentType::parse("application/pdf").map_err(|e| format!("content type: {e}"))?;
-    let body = MultiPart::mixed()
-        .singlepart(SinglePart::plain(mail_text(report, run, content)))
-        .singlepart(Attachment::new(name.to_string()).body(pdf.to_vec(), pdf_type));
-    send_mail(ctx, &run.run, &subject(report, run), to, body, timeout).await
+    // One mail per recipient, each with their own unsubscribe link; an
+    // address that opted out of the report gets none.
+    for address in to {
+        let stop = report_unsubscribe(report, address);
+        if let Unsubscribe::OptOut { what, .. } = &stop
+            && subscriptions::opted_out(ctx.data, what, address)
+        {
+            continue;
+        }
+        let link = subscriptions::unsubscribe_link(ctx.data, ctx.settings, &stop);
+        let body = MultiPart::mixed()
+            .singlepart(SinglePart::plain(mail_text(
+                report,
+                run,
+                content,
+                link.as_deref(),
+            )))
+            .singlepart(Attachment::new(name.to_string()).body(pdf.to_vec(), pdf_type.clone()));
+        let id = format!("{}-{}", run.run, &crate::auth::digest(address)[..8]);
+        send_mail(
+            ctx,
+            &id,
+            &subject(report, run),
+            std::slice::from_ref(address),
+            body,
+            timeout,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Sends a mail through the configured SMTP server. `id` names what is

@@ -36,6 +36,7 @@ pub mod chat;
 pub mod deliver;
 pub mod log;
 pub mod run;
+pub mod subscriptions;
 
 use std::path::{Path, PathBuf};
 

@@ -825,6 +825,37 @@ pub async fn login(State(state): State<Arc<AppState>>, request: Request) -> Resp
 
 /// `POST /logout`: ends the session and clears the cookie. The form must
 /// come from one of this server's pages, with the session's form token.
+/// The fields of a form posted from an uptake page of the caller's
+/// session: read within the body limits, refused (403) without the
+/// session's form token or from another site.
+pub async fn session_form(
+    state: &AppState,
+    request: Request,
+) -> Result<HashMap<String, String>, Response> {
+    let (parts, body) = request.into_parts();
+    let form = read_form(state, body).await?;
+    let secret = session_cookie(&parts.headers).unwrap_or_default();
+    let sent = form.get("form_token").map(String::as_str).unwrap_or("");
+    if secret.is_empty()
+        || !same_origin(&parts.headers)
+        || !crate::auth::same_secret(&session_form_token(&secret), sent)
+    {
+        return Err(ApiError::Forbidden(
+            "send this form from an uptake page you are signed in to (the form token is missing or from another site)".into(),
+        )
+        .into_response());
+    }
+    Ok(form)
+}
+
+/// The fields of a form posted to an open address (no session needed).
+pub async fn open_form(
+    state: &AppState,
+    request: Request,
+) -> Result<HashMap<String, String>, Response> {
+    read_form(state, request.into_body()).await
+}
+
 pub async fn logout(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let headers = parts.headers;

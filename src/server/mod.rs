@@ -14,6 +14,7 @@ pub mod pages;
 pub mod params;
 pub mod reports;
 pub mod state;
+pub mod subscriptions;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -45,6 +46,11 @@ pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
         ("/favicon.ico", Open, get(pages::favicon)),
         ("/login", Open, get(auth::login_form).post(auth::login)),
         ("/links/{token}", Open, get(alerts::link)),
+        (
+            "/unsubscribe/{token}",
+            Open,
+            get(subscriptions::confirm).post(subscriptions::unsubscribe),
+        ),
         ("/logout", SignedIn, post(auth::logout)),
         ("/", Readers, get(pages::index)),
         ("/dashboards/{id}", Readers, get(pages::dashboard)),
@@ -55,6 +61,12 @@ pub fn routes() -> Vec<(&'static str, Access, MethodRouter<Arc<AppState>>)> {
         ),
         ("/reports", Readers, get(reports::page)),
         ("/reports/{file}", Readers, get(reports::pdf)),
+        ("/subscriptions", SignedIn, post(subscriptions::subscribe)),
+        (
+            "/subscriptions/{id}/delete",
+            SignedIn,
+            post(subscriptions::delete),
+        ),
         ("/alerts", Readers, get(alerts::page)),
         ("/audit", Admins, get(auth::audit_page)),
         ("/api/v1/kpi", Readers, get(api::kpi)),

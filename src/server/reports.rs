@@ -242,6 +242,7 @@ pub async fn page(
                 }
             }
         }
+        (super::subscriptions::section(&state, &caller, lang, &format!("/reports?lang={}", lang.code())))
         @if !sees_log {
         } @else if log.runs.is_empty() {
             h2 { (t("Runs", "Läufe")) }

@@ -172,6 +172,9 @@ async fn render_dashboard(
                     }
                 }
             }
+            @if let Some(c) = &caller {
+                (super::subscriptions::section(state, c, lang, &format!("/dashboards/{}{query}", d.id)))
+            }
         },
     ))
 }

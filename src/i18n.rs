@@ -70,6 +70,7 @@ impl Lang {
             "alert_new" => ("new", "neu"),
             "alert_resolved" => ("resolved", "erledigt"),
             "alerts" => ("Alerts", "Warnungen"),
+            "alert" => ("Alert", "Warnung"),
             "alerts_active" => ("Active alerts", "Aktive Warnungen"),
             "alerts_past" => ("Past notices", "Frühere Meldungen"),
             "alerts_defined" => ("Alerts defined", "Definierte Warnungen"),

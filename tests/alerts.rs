@@ -27,24 +27,32 @@ const A_ACTIVE: [usize; 4] = [9, 5, 5, 9];
 
 impl Rollout {
     fn new() -> Rollout {
+        Rollout::with_team_b_in("W0")
+    }
+
+    /// The rollout with Team B in wave `b_wave` (W0, the pilot, live from
+    /// 2026-11-02, or W1, live from 2026-11-09).
+    fn with_team_b_in(b_wave: &str) -> Rollout {
         let tmp = tempfile::tempdir().expect("tmp");
         let root = tmp.path().to_path_buf();
         let input = root.join("input");
         std::fs::create_dir_all(&input).expect("dir");
         std::fs::write(
             input.join("waves.csv"),
-            "wave_id,name,go_live\nW0,Pilot,2026-10-05\n",
+            "wave_id,name,go_live\nW0,Pilot,2026-11-02\nW1,Wave 1,2026-11-09\n",
         )
         .expect("waves");
         let mut directory =
             String::from("user_id,region,department,team,wave,license_start,license_end\n");
         for i in 1..=20 {
-            let (region, team) = if i <= 10 {
-                ("North", "Team A")
+            let (region, team, wave) = if i <= 10 {
+                ("North", "Team A", "W0")
             } else {
-                ("South", "Team B")
+                ("South", "Team B", b_wave)
             };
-            directory.push_str(&format!("u{i:02},{region},Sales,{team},W0,2026-01-01,\n"));
+            directory.push_str(&format!(
+                "u{i:02},{region},Sales,{team},{wave},2026-01-01,\n"
+            ));
         }
         std::fs::write(input.join("directory.csv"), directory).expect("directory");
         std::fs::write(
@@ -734,4 +742,59 @@ fn reports_reach_teams_and_slack_with_a_signed_pdf_link() {
         assert_eq!(reply.json()["error"], "not_found");
     }
     drop(server);
+}
+
+/// A wave behind the reference wave, and a team whose forecast misses
+/// its target week, fire; the segments doing well say nothing.
+#[test]
+fn waves_behind_the_reference_and_missed_forecasts_fire() {
+    let r = Rollout::with_team_b_in("W1");
+    for i in 0..3 {
+        r.import_week(i, None);
+    }
+    let alerts = alerts_dir(
+        &r.root,
+        &[
+            (
+                "behind",
+                "title = \"Behind\"\nlanguage = \"en\"\nby = \"wave\"\ncondition = \"behind_reference\"\npoints = 10\n"
+                    .to_string(),
+            ),
+            (
+                "forecast",
+                "title = \"Forecast\"\nlanguage = \"en\"\nby = \"team\"\ncondition = \"forecast_miss\"\ntarget_week = \"2027-W10\"\n"
+                    .to_string(),
+            ),
+        ],
+    );
+    // Wave 1 (Team B, all active) is the reference: the pilot (Team A)
+    // is 50 points behind it one week after its go-live.
+    let out = r
+        .command()
+        .env("UPTAKE_TARGETS_REFERENCE_WAVE", "W1")
+        .arg("--alerts")
+        .arg(&alerts)
+        .args(["alerts", "check", "--now", "2026-11-23T08:00:00Z"])
+        .output()
+        .expect("check");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let notices = r.notices();
+    let of =
+        |alert: &str| -> Vec<&Value> { notices.iter().filter(|n| n["alert"] == alert).collect() };
+    let behind = of("behind");
+    assert_eq!(behind.len(), 1, "{notices:?}");
+    assert_eq!(behind[0]["segment"], serde_json::json!(["W0"]));
+    let message = behind[0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("50.0 points behind Wave 1"), "{message}");
+    // Team A fell from 90% to 50%: no rising pace, so the target week is
+    // missed; Team B is passing.
+    let forecast = of("forecast");
+    assert_eq!(forecast.len(), 1, "{notices:?}");
+    assert_eq!(forecast[0]["segment"], serde_json::json!(["Team A"]));
+    assert!(
+        forecast[0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("forecast:")
+    );
 }

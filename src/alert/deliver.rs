@@ -79,21 +79,6 @@ pub async fn send_alert(
 }
 
 /// How a segment of an alert is named: its values, waves by name.
-fn segment_text(ctx: &Context<'_>, dims: &[String], segment: &[String]) -> String {
-    segment
-        .iter()
-        .zip(dims)
-        .map(|(v, d)| {
-            if d == "wave" {
-                crate::model::output::wave_name(&crate::kpi::Cell::Text(v.clone()), ctx.waves)
-            } else {
-                v.clone()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" / ")
-}
-
 fn alert_post(ctx: &Context<'_>, message: &Message<'_>) -> Post {
     let lang = message.alert.lang;
     let fired = message
@@ -128,7 +113,10 @@ fn alert_post(ctx: &Context<'_>, message: &Message<'_>) -> Post {
                 NoticeKind::Resolved => lang.t("alert_resolved"),
             };
             (
-                format!("{} ({state})", segment_text(ctx, &n.dims, &n.segment)),
+                format!(
+                    "{} ({state})",
+                    super::segment_text(&n.dims, &n.segment, ctx.waves, lang)
+                ),
                 n.message.clone(),
             )
         }),

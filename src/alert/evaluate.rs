@@ -107,28 +107,31 @@ pub async fn evaluate(
             let table = kpi::curve_table(&alert.by, &points_curve, &limited, waves);
             match kpi::behind_reference(&table) {
                 None => Vec::new(),
-                Some((reference, gaps)) => gaps
-                    .into_iter()
-                    .filter(|g| g.wave != Cell::Text(reference.clone()))
-                    .map(|g| Finding {
-                        segment: g.segment.iter().map(Table::cell_text).collect(),
-                        verdict: if g.behind {
-                            Verdict::Firing(text::behind(
-                                lang,
-                                &reference,
-                                g.gap,
-                                g.weeks_since_go_live,
-                            ))
-                        } else {
-                            Verdict::Clear(text::close(
-                                lang,
-                                &reference,
-                                g.gap,
-                                g.weeks_since_go_live,
-                            ))
-                        },
-                    })
-                    .collect(),
+                Some((reference, gaps)) => {
+                    let name =
+                        crate::model::output::wave_name(&Cell::Text(reference.clone()), waves);
+                    gaps.into_iter()
+                        .filter(|g| g.wave != Cell::Text(reference.clone()))
+                        .map(|g| Finding {
+                            segment: g.segment.iter().map(Table::cell_text).collect(),
+                            verdict: if g.behind {
+                                Verdict::Firing(text::behind(
+                                    lang,
+                                    &name,
+                                    g.gap,
+                                    g.weeks_since_go_live,
+                                ))
+                            } else {
+                                Verdict::Clear(text::close(
+                                    lang,
+                                    &name,
+                                    g.gap,
+                                    g.weeks_since_go_live,
+                                ))
+                            },
+                        })
+                        .collect()
+                }
             }
         }
         Condition::ForecastMiss {
@@ -337,10 +340,10 @@ mod text {
     pub fn behind(lang: Lang, reference: &str, gap: i64, since: i64) -> String {
         let p = points(lang, gap);
         match lang {
-            Lang::En => format!("{p} points behind wave {reference} at week {since} since go-live"),
-            Lang::De => format!(
-                "{p} Prozentpunkte hinter Welle {reference} in Woche {since} nach dem Go-live"
-            ),
+            Lang::En => format!("{p} points behind {reference} at week {since} since go-live"),
+            Lang::De => {
+                format!("{p} Prozentpunkte hinter {reference} in Woche {since} nach dem Go-live")
+            }
         }
     }
 
@@ -348,10 +351,10 @@ mod text {
         let p = points(lang, gap);
         match lang {
             Lang::En => format!(
-                "{p} points from wave {reference} at week {since} since go-live, within the limit"
+                "{p} points from {reference} at week {since} since go-live, within the limit"
             ),
             Lang::De => format!(
-                "{p} Prozentpunkte von Welle {reference} in Woche {since} nach dem Go-live, im Rahmen"
+                "{p} Prozentpunkte von {reference} in Woche {since} nach dem Go-live, im Rahmen"
             ),
         }
     }

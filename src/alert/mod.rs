@@ -324,6 +324,29 @@ pub fn load(dir: Option<&Path>, default_points: u32) -> Result<Vec<Alert>> {
     Ok(alerts)
 }
 
+/// A segment as readers see it: its values joined by " / ", waves by
+/// name, an empty value as "(none)".
+pub fn segment_text(
+    dims: &[String],
+    segment: &[String],
+    waves: &[crate::model::Wave],
+    lang: Lang,
+) -> String {
+    segment
+        .iter()
+        .zip(dims)
+        .map(|(v, d)| {
+            let cell = kpi::Cell::Text(v.clone());
+            if d == "wave" {
+                crate::model::output::wave_name(&cell, waves)
+            } else {
+                lang.cell(&cell)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -161,23 +161,8 @@ pub async fn page(
             .find(|a| a.name == name)
             .map_or_else(|| name.to_string(), |a| a.title.clone())
     };
-    let segment = |n: &NoticeState| {
-        n.dims
-            .iter()
-            .zip(&n.segment)
-            .map(|(d, v)| {
-                if d == "wave" {
-                    crate::model::output::wave_name(
-                        &crate::kpi::Cell::Text(v.clone()),
-                        &state.waves,
-                    )
-                } else {
-                    v.clone()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" / ")
-    };
+    let segment =
+        |n: &NoticeState| crate::alert::segment_text(&n.dims, &n.segment, &state.waves, lang);
     let local = |t: chrono::DateTime<chrono::Utc>| match state.settings.tz() {
         Ok(tz) => t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string(),
         Err(_) => t.to_rfc3339(),
@@ -190,7 +175,7 @@ pub async fn page(
         } @else {
             table #active {
                 thead { tr {
-                    th { (lang.t("alerts")) }
+                    th { (lang.t("alert")) }
                     th { (lang.t("alert_segment")) }
                     th { (lang.t("alert_message")) }
                     th { (lang.t("alert_since")) }
@@ -224,7 +209,7 @@ pub async fn page(
         h2 { (lang.t("alerts_defined")) }
         table #definitions {
             thead { tr {
-                th { (lang.t("alerts")) }
+                th { (lang.t("alert")) }
                 th { (lang.t("alert_condition")) }
                 th { "by" }
                 th { "cron" }

@@ -26,6 +26,29 @@ pub fn given_or_local(given: Option<&Path>, name: &str) -> Option<PathBuf> {
     }
 }
 
+/// The `*.toml` files of a directory of definitions, sorted by name: each
+/// file's stem and text. A file that cannot be read is named with its
+/// error.
+pub fn definition_files(dir: &Path) -> Result<Vec<(String, String)>, (PathBuf, std::io::Error)> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| (dir.to_path_buf(), e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).map_err(|e| (path.clone(), e))?;
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            Ok((stem, text))
+        })
+        .collect()
+}
+
 /// Why the settings could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -172,27 +172,8 @@ pub fn load(dir: Option<&Path>, queries: &[&str]) -> Result<Vec<Dashboard>> {
             }
         }
         Some(dir) => {
-            let io = |source| Error::Io {
-                path: dir.to_path_buf(),
-                source,
-            };
-            let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-                .map_err(io)?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-                .collect();
-            paths.sort();
-            for path in paths {
-                let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
-                    path: path.clone(),
-                    source,
-                })?;
-                let id = path
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                sources.push((id, text));
-            }
+            sources = crate::config::definition_files(dir)
+                .map_err(|(path, source)| Error::Io { path, source })?;
         }
     }
     let mut dashboards = Vec::new();

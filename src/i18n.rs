@@ -71,6 +71,7 @@ impl Lang {
             "alert_resolved" => ("resolved", "erledigt"),
             "alerts" => ("Alerts", "Warnungen"),
             "alert" => ("Alert", "Warnung"),
+            "alerts_active_count" => ("active alerts", "aktive Warnungen"),
             "alerts_active" => ("Active alerts", "Aktive Warnungen"),
             "alerts_past" => ("Past notices", "Frühere Meldungen"),
             "alerts_defined" => ("Alerts defined", "Definierte Warnungen"),

@@ -563,6 +563,11 @@ fn teams_and_slack_receive_alerts_once_over_kill_9() {
         serde_json::json!(["North", "Team A"])
     );
     assert_eq!(api["active"][0]["delivery"]["status"], "delivered");
+    let page = crate::support::http::get_as(port, &admin, "/dashboards/overview?lang=en").text();
+    assert!(
+        page.contains("id=\"active-alerts\"") && page.contains("1 active alerts"),
+        "the dashboards point to it"
+    );
     let page = crate::support::http::get_as(port, &admin, "/alerts?lang=de").text();
     assert!(
         page.contains("Aktive Warnungen") && page.contains("Team A"),

@@ -55,6 +55,31 @@ fn start_chromedriver() -> (Driver, u16) {
     (driver, port)
 }
 
+/// A headless Chromium session through chromedriver, with its own
+/// profile and the browser's console log kept.
+async fn headless_chromium(driver_port: u16, profile: &std::path::Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+                "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    caps.insert("goog:loggingPrefs".into(), json!({"browser": "ALL"}));
+    ClientBuilder::new(HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .expect("connect to chromedriver")
+}
+
 async fn http_get(client: &HttpClient<HttpConnector, axum::body::Body>, url: &str) -> Value {
     let request = axum::http::Request::get(url)
         .header("Authorization", format!("Bearer {}", admin_token()))
@@ -185,26 +210,7 @@ fn dashboards_in_headless_chromium() {
         let base = format!("http://127.0.0.1:{}", sample_port());
 
         let profile = tempfile::tempdir().expect("profile");
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": CHROMIUM,
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                    "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync",
-                    "--window-size=1280,900",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ],
-            }),
-        );
-        caps.insert("goog:loggingPrefs".into(), json!({"browser": "ALL"}));
-        let browser = ClientBuilder::new(HttpConnector::new())
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{driver_port}"))
-            .await
-            .expect("connect to chromedriver");
+        let browser = headless_chromium(driver_port, profile.path()).await;
         let api: HttpClient<HttpConnector, axum::body::Body> =
             HttpClient::builder(TokioExecutor::new()).build(HttpConnector::new());
 
@@ -516,25 +522,10 @@ fn a_subscription_made_in_the_browser_delivers_and_unsubscribes() {
         .enable_all()
         .build()
         .expect("runtime");
+    // Kept for the whole test: the browser outlives the first block.
+    let profile = tempfile::tempdir().expect("profile");
     let browser = runtime.block_on(async {
-        let profile = tempfile::tempdir().expect("profile");
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": CHROMIUM,
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                    "--disable-background-networking", "--window-size=1280,900",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ],
-            }),
-        );
-        let browser = ClientBuilder::new(HttpConnector::new())
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{driver_port}"))
-            .await
-            .expect("connect to chromedriver");
+        let browser = headless_chromium(driver_port, profile.path()).await;
         browser
             .goto(&format!("{base}/reports?lang=en"))
             .await

@@ -298,24 +298,9 @@ pub fn load(dir: Option<&Path>, default_points: u32) -> Result<Vec<Alert>> {
             }
         }
         Some(dir) => {
-            let io = |source| Error::Io {
-                path: dir.to_path_buf(),
-                source,
-            };
-            for entry in std::fs::read_dir(dir).map_err(io)? {
-                let path = entry.map_err(io)?.path();
-                if path.extension().and_then(|e| e.to_str()) != Some("toml") {
-                    continue;
-                }
-                let name = path
-                    .file_stem()
-                    .and_then(|s| s.to_str())
-                    .unwrap_or_default()
-                    .to_string();
-                let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
-                    path: path.clone(),
-                    source,
-                })?;
+            let files = crate::config::definition_files(dir)
+                .map_err(|(path, source)| Error::Io { path, source })?;
+            for (name, text) in files {
                 alerts.push(parse(&name, &text, default_points)?);
             }
         }

@@ -163,10 +163,7 @@ pub async fn page(
     };
     let segment =
         |n: &NoticeState| crate::alert::segment_text(&n.dims, &n.segment, &state.waves, lang);
-    let local = |t: chrono::DateTime<chrono::Utc>| match state.settings.tz() {
-        Ok(tz) => t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string(),
-        Err(_) => t.to_rfc3339(),
-    };
+    let local = |t| super::reports::local(&state, t);
     let body = html! {
         h1 { (lang.t("alerts")) }
         h2 { (lang.t("alerts_active")) }

@@ -33,7 +33,7 @@ fn next_run(state: &AppState, r: &report::Report) -> Option<chrono::DateTime<chr
 }
 
 /// A time for readers: in the organisation's time zone, to the second.
-fn local(state: &AppState, t: chrono::DateTime<Utc>) -> String {
+pub(super) fn local(state: &AppState, t: chrono::DateTime<Utc>) -> String {
     match state.settings.tz() {
         Ok(tz) => t
             .with_timezone(&tz)

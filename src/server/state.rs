@@ -270,7 +270,12 @@ pub struct AppState {
     stopping: std::sync::atomic::AtomicBool,
     /// The bytes of the stored files, and when they were summed.
     store_size: Mutex<Option<(std::time::Instant, u64)>>,
+    /// Active alerts per audience, and the alert log's length and time
+    /// they were counted at.
+    active_alerts: Mutex<Option<(AlertLogStamp, HashMap<String, usize>)>>,
 }
+
+type AlertLogStamp = (u64, Option<std::time::SystemTime>);
 
 /// What the server is built from.
 pub struct Parts<'a> {
@@ -327,11 +332,39 @@ impl AppState {
             bodies: Cache::new(share),
             stopping: Default::default(),
             store_size: Mutex::new(None),
+            active_alerts: Mutex::new(None),
             settings,
         })
     }
 
     /// Marks the server as stopping (`/health/ready` answers 503).
+    /// How many alert episodes are on for a caller: those of their
+    /// audience (admins: of every audience). Counted again only when the
+    /// alert log changed.
+    pub fn active_alerts(&self, caller: &crate::auth::Caller) -> usize {
+        let path = crate::alert::alert_log_path(&self.data_dir);
+        let stamp = std::fs::metadata(&path)
+            .map(|m| (m.len(), m.modified().ok()))
+            .unwrap_or((0, None));
+        let mut kept = self.active_alerts.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.as_ref().is_none_or(|(s, _)| *s != stamp) {
+            let mut counts: HashMap<String, usize> = HashMap::new();
+            if let Ok(log) = crate::schedule::Log::read_path(path, &self.settings) {
+                let on = crate::alert::check::active_notices(&log);
+                for n in log.notices.iter().filter(|n| on.contains(&n.notice)) {
+                    *counts.entry(n.audience.clone()).or_default() += 1;
+                }
+            }
+            *kept = Some((stamp, counts));
+        }
+        let counts = kept.as_ref().map(|(_, c)| c);
+        match counts {
+            Some(c) if caller.is_admin() => c.values().sum(),
+            Some(c) => c.get(&caller.scope.describe()).copied().unwrap_or(0),
+            None => 0,
+        }
+    }
+
     pub fn stop(&self) {
         self.stopping
             .store(true, std::sync::atomic::Ordering::SeqCst);

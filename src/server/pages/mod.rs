@@ -141,6 +141,14 @@ async fn render_dashboard(
         html! {
             h1 { (title(d, lang)) }
             p.description { (text(&d.description, lang)) }
+            @let active = super::auth::current().map_or(0, |c| state.active_alerts(&c));
+            @if active > 0 {
+                p.alerts #active-alerts {
+                    a href=(format!("/alerts?lang={}", lang.code())) {
+                        (active) " " (lang.t("alerts_active_count"))
+                    }
+                }
+            }
             (filter_form(state, d, &params, lang, from, to))
             p.range { (lang.t("weeks")) ": " span #range-from { (from) } " – " span #range-to { (to) } }
             @for (n, panel, body, rows) in panels {

@@ -306,6 +306,15 @@ fn subscriptions_refuse_forged_foreign_and_costly_requests() {
             assert_eq!(r.json()["error"], "not_found");
         }
     }
+    let r = request(
+        port,
+        "POST",
+        "/unsubscribe/x",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        &vec![b'a'; 64 * 1024],
+    )
+    .expect("post");
+    assert_eq!(r.status, 413, "{}", r.text());
     let out = uptake(&data, &["schedule", "status"]);
     assert!(out.status.success(), "{}", stderr(&out));
     drop(server);

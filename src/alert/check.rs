@@ -264,10 +264,13 @@ fn notice_id(
     } else {
         format!("[{}]", &crate::auth::digest(audience)[..8])
     };
+    // The segment by digest: its values may hold any character (a team
+    // "Sales/Inside"), and the notice carries them itself.
+    let segment = crate::auth::digest(&segment.join("\u{1f}"));
     format!(
         "{}{audience}/{}#{episode}:{kind}",
         alert.name,
-        segment.join("/")
+        &segment[..12]
     )
 }
 

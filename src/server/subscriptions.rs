@@ -355,23 +355,27 @@ pub async fn unsubscribe(
     State(state): State<Arc<AppState>>,
     Path(token): Path<String>,
     request: Request,
-) -> Result<Markup, ApiError> {
+) -> Response {
     let lang = Lang::negotiate(
         request
             .headers()
             .get(axum::http::header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),
     );
-    let t = |en: &'static str, de: &'static str| if lang == Lang::De { de } else { en };
     // The body (a button, or List-Unsubscribe=One-Click) says nothing;
-    // reading it keeps its size bounded.
-    if let Err(r) = super::auth::open_form(&state, request).await {
-        return Err(ApiError::BadRequest {
-            code: "bad_form",
-            message: format!("the form could not be read ({})", r.status()),
-        });
+    // reading it keeps its size and time bounded.
+    if let Err(refused) = super::auth::open_form(&state, request).await {
+        return refused;
     }
-    let what = unsubscribe_of(&state, &token)?;
+    match unsubscribe_now(&state, &token, lang) {
+        Ok(page) => page.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn unsubscribe_now(state: &AppState, token: &str, lang: Lang) -> Result<Markup, ApiError> {
+    let t = |en: &'static str, de: &'static str| if lang == Lang::De { de } else { en };
+    let what = unsubscribe_of(state, token)?;
     let mut entry = Entry::new("unsubscribe-link", "unsubscribed");
     match &what {
         Unsubscribe::Subscription(id) => {
@@ -394,7 +398,7 @@ pub async fn unsubscribe(
         p #done { (t("You will not receive these mails any more.", "Sie erhalten diese Mails nicht mehr.")) }
     };
     Ok(super::pages::page(
-        &state,
+        state,
         lang,
         "/unsubscribe",
         None,

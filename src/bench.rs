@@ -93,6 +93,7 @@ async fn report(
         generated: chrono::Utc::now(),
         stored: store.event_dates(settings),
         scope: Default::default(),
+        alerts: Vec::new(),
     };
     let mut times = Vec::new();
     let mut pages = 0;

@@ -71,6 +71,11 @@ impl Lang {
             "alert_resolved" => ("resolved", "erledigt"),
             "alerts" => ("Alerts", "Warnungen"),
             "alert" => ("Alert", "Warnung"),
+            "alerts_none_in_scope" => (
+                "No alert is on for this scope.",
+                "Für diesen Bereich ist keine Warnung aktiv.",
+            ),
+            "alerts_since" => ("since", "seit"),
             "alerts_active_count" => ("active alerts", "aktive Warnungen"),
             "alerts_active" => ("Active alerts", "Aktive Warnungen"),
             "alerts_past" => ("Past notices", "Frühere Meldungen"),
@@ -281,6 +286,29 @@ impl Lang {
             Cell::Empty => "–".to_string(),
             c => Table::cell_text(c),
         }
+    }
+
+    /// A segment as readers see it: its values joined by " / ", waves by
+    /// name, an empty value as "(none)".
+    pub fn segment(
+        self,
+        dims: &[String],
+        values: &[String],
+        waves: &[crate::model::Wave],
+    ) -> String {
+        values
+            .iter()
+            .zip(dims)
+            .map(|(v, d)| {
+                let cell = Cell::Text(v.clone());
+                if d == "wave" {
+                    crate::model::output::wave_name(&cell, waves)
+                } else {
+                    self.cell(&cell)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" / ")
     }
 
     /// An amount of euros given in millionths, with cents.

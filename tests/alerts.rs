@@ -500,7 +500,13 @@ fn teams_and_slack_receive_alerts_once_over_kill_9() {
             )),
         )],
     );
-    let reports = alerts_dir(&r.root.join("reports-none"), &[]);
+    let reports = alerts_dir(
+        &r.root.join("reports-watch"),
+        &[(
+            "watch",
+            "title = \"Watch\"\nlanguage = \"en\"\nsections = [\"alerts\"]\n".to_string(),
+        )],
+    );
     let port = crate::support::free_port();
     let server = serve(&r, &alerts, &reports, port, &[]);
     // Week 47 arrives over the ingestion API: the commit is checked.
@@ -567,6 +573,24 @@ fn teams_and_slack_receive_alerts_once_over_kill_9() {
     assert!(
         page.contains("id=\"active-alerts\"") && page.contains("1 active alerts"),
         "the dashboards point to it"
+    );
+    // And a report's alerts section lists it.
+    let pdf = crate::support::http::get_as(port, &admin, "/reports/watch.pdf");
+    assert_eq!(pdf.status, 200, "{}", pdf.text());
+    let file = r.root.join("watch.pdf");
+    std::fs::write(&file, &pdf.bytes).expect("pdf");
+    let text = String::from_utf8(
+        std::process::Command::new("pdftotext")
+            .arg(&file)
+            .arg("-")
+            .output()
+            .expect("pdftotext")
+            .stdout,
+    )
+    .expect("utf-8");
+    assert!(
+        text.contains("Active alerts") && text.contains("North / Team A"),
+        "{text}"
     );
     let page = crate::support::http::get_as(port, &admin, "/alerts?lang=de").text();
     assert!(

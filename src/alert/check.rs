@@ -22,20 +22,18 @@
 //! scope, and each scope is checked on its own.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::kpi::Scope;
 use crate::model::Week;
-use crate::schedule::{self, Context, Entry, Lock, Log, NoticeKind, NoticeState, append_to};
+use crate::schedule::{
+    self, Context, Entry, Lock, Log, NoticeKind, NoticeState, alert_log_path, append_to,
+};
 
 use super::{Alert, Result, Verdict, evaluate};
-
-pub fn alert_log_path(data: &Path) -> PathBuf {
-    data.join("alerts").join("log.jsonl")
-}
 
 /// What a call of [`check`] did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -129,19 +127,6 @@ fn episodes(log: &Log) -> Episodes {
     episodes
 }
 
-/// The fired notices of episodes still on.
-pub fn active_notices(log: &Log) -> std::collections::HashSet<String> {
-    let mut on: HashMap<(&str, &str, &[String]), &str> = HashMap::new();
-    for n in &log.notices {
-        let key = (n.alert.as_str(), n.audience.as_str(), n.segment.as_slice());
-        match n.state {
-            NoticeKind::Fired => on.insert(key, &n.notice),
-            NoticeKind::Resolved => on.remove(&key),
-        };
-    }
-    on.into_values().map(str::to_string).collect()
-}
-
 /// Checks `alerts` (those named in `due`, or all) at `now` and records
 /// what began or ended, then delivers what is pending or due for a retry
 /// (of any of `alerts`). The caller holds the [`Lock`].
@@ -200,6 +185,7 @@ pub async fn check(
                 entries.push(Entry::Notice {
                     notice: notice_id(alert, &who, &f.segment, episode, state),
                     alert: alert.name.clone(),
+                    title: alert.title.clone(),
                     audience: who.clone(),
                     dims: alert.by.iter().map(|d| d.name().to_string()).collect(),
                     segment: f.segment,

@@ -113,10 +113,7 @@ fn alert_post(ctx: &Context<'_>, message: &Message<'_>) -> Post {
                 NoticeKind::Resolved => lang.t("alert_resolved"),
             };
             (
-                format!(
-                    "{} ({state})",
-                    super::segment_text(&n.dims, &n.segment, ctx.waves, lang)
-                ),
+                format!("{} ({state})", lang.segment(&n.dims, &n.segment, ctx.waves)),
                 n.message.clone(),
             )
         }),

@@ -18,7 +18,8 @@ use crate::kpi::{self, Dimension, Filter};
 use crate::model::Week;
 use crate::report::Target;
 
-pub use check::{AlertSummary, Checker, alert_log_path, check};
+pub use crate::schedule::alert_log_path;
+pub use check::{AlertSummary, Checker, check};
 pub use evaluate::{Finding, Verdict, evaluate};
 pub use scheduler::Scheduler;
 
@@ -307,29 +308,6 @@ pub fn load(dir: Option<&Path>, default_points: u32) -> Result<Vec<Alert>> {
     }
     alerts.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(alerts)
-}
-
-/// A segment as readers see it: its values joined by " / ", waves by
-/// name, an empty value as "(none)".
-pub fn segment_text(
-    dims: &[String],
-    segment: &[String],
-    waves: &[crate::model::Wave],
-    lang: Lang,
-) -> String {
-    segment
-        .iter()
-        .zip(dims)
-        .map(|(v, d)| {
-            let cell = kpi::Cell::Text(v.clone());
-            if d == "wave" {
-                crate::model::output::wave_name(&cell, waves)
-            } else {
-                lang.cell(&cell)
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" / ")
 }
 
 #[cfg(test)]

@@ -160,7 +160,7 @@ fn list_table(alerts: &[crate::alert::Alert]) -> kpi::Table {
 /// The notices of the alert log, newest first; with `active`, only the
 /// fired notices of episodes still on.
 pub fn notice_table(log: &crate::schedule::Log, active: bool) -> kpi::Table {
-    let on = crate::alert::check::active_notices(log);
+    let on = log.active_notices();
     let status = |n: &crate::schedule::NoticeState| {
         n.dispatch
             .as_ref()

@@ -109,6 +109,12 @@ pub(super) async fn report_command(
                 generated: now,
                 stored: store.event_dates(settings),
                 scope: Default::default(),
+                alerts: crate::schedule::active_alerts(
+                    &global.data,
+                    settings,
+                    &Default::default(),
+                    &report.filter,
+                ),
             };
             let started = std::time::Instant::now();
             let (pdf, _) = crate::report::render(report, &inputs).await?;

@@ -30,6 +30,20 @@ pub struct Inputs<'a> {
     /// The recipient's scope: the report covers its licensees only, and
     /// its totals are theirs.
     pub scope: crate::kpi::Scope,
+    /// The alerts on for the scope within the report's filter, for the
+    /// `alerts` section.
+    pub alerts: Vec<AlertLine>,
+}
+
+/// An alert on for a report's readers: the alert's title, the segment
+/// and the notice's message and week.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertLine {
+    pub title: String,
+    pub dims: Vec<String>,
+    pub segment: Vec<String>,
+    pub message: String,
+    pub week: String,
 }
 
 /// A report ready to typeset: `data` is read by the template, `charts[i]`
@@ -580,6 +594,26 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
                     lang,
                     inputs.waves,
                 ));
+            }
+            Section::Alerts => {
+                sections.push(Block::List {
+                    title: lang.t("alerts_active").to_string(),
+                    items: inputs
+                        .alerts
+                        .iter()
+                        .map(|a| {
+                            format!(
+                                "{}: {} – {} ({} {})",
+                                a.title,
+                                lang.segment(&a.dims, &a.segment, inputs.waves),
+                                a.message,
+                                lang.t("alerts_since"),
+                                a.week
+                            )
+                        })
+                        .collect(),
+                    empty: lang.t("alerts_none_in_scope").to_string(),
+                });
             }
             Section::Forecast => {
                 let dims = if report.by.is_empty() {

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::i18n::Lang;
 use crate::kpi::{self, Dimension, Filter};
 
-pub use content::{Content, Inputs, behind_sentence, build};
+pub use content::{AlertLine, Content, Inputs, behind_sentence, build};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -57,10 +57,12 @@ pub enum Section {
     /// The forecast by the breakdown (by wave without one), labelled as
     /// a forecast; against `target_week` when the report names one.
     Forecast,
+    /// The alerts on for the readers' scope within the report's filter.
+    Alerts,
 }
 
 impl Section {
-    pub const ALL: [Section; 7] = [
+    pub const ALL: [Section; 8] = [
         Section::Summary,
         Section::Highlights,
         Section::Trend,
@@ -68,6 +70,7 @@ impl Section {
         Section::Lagging,
         Section::Modules,
         Section::Forecast,
+        Section::Alerts,
     ];
 }
 

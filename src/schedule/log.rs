@@ -49,6 +49,9 @@ pub enum Entry {
     Notice {
         notice: String,
         alert: String,
+        /// The alert's title when the notice was made.
+        #[serde(default)]
+        title: String,
         /// Whose figures: `all` or the scope of the recipients.
         audience: String,
         dims: Vec<String>,
@@ -98,6 +101,7 @@ pub enum NoticeKind {
 pub struct NoticeState {
     pub notice: String,
     pub alert: String,
+    pub title: String,
     pub audience: String,
     pub dims: Vec<String>,
     pub segment: Vec<String>,
@@ -303,6 +307,7 @@ impl Log {
             Entry::Notice {
                 notice,
                 alert,
+                title,
                 audience,
                 dims,
                 segment,
@@ -314,6 +319,7 @@ impl Log {
             } => self.notices.push(NoticeState {
                 notice,
                 alert,
+                title,
                 audience,
                 dims,
                 segment,
@@ -412,6 +418,19 @@ impl Log {
         runs.chain(skipped).chain(armed).max()
     }
 
+    /// The fired notices of alert episodes still on.
+    pub fn active_notices(&self) -> std::collections::HashSet<String> {
+        let mut on: std::collections::HashMap<(&str, &str, &[String]), &str> = Default::default();
+        for n in &self.notices {
+            let key = (n.alert.as_str(), n.audience.as_str(), n.segment.as_slice());
+            match n.state {
+                NoticeKind::Fired => on.insert(key, &n.notice),
+                NoticeKind::Resolved => on.remove(&key),
+            };
+        }
+        on.into_values().map(str::to_string).collect()
+    }
+
     /// Runs, newest first, optionally of one report.
     pub fn newest_first(&self, report: Option<&str>) -> Vec<&RunState> {
         let mut runs: Vec<&RunState> = self
@@ -430,6 +449,54 @@ pub(super) fn reports_dir(data: &Path) -> PathBuf {
 
 pub fn log_path(data: &Path) -> PathBuf {
     reports_dir(data).join("runs.jsonl")
+}
+
+/// The alert log: notices of alerts, their dispatches and attempts.
+pub fn alert_log_path(data: &Path) -> PathBuf {
+    data.join("alerts").join("log.jsonl")
+}
+
+/// The alerts on for readers of `scope` (the episodes checked for that
+/// audience) within `filter`, newest first, for a report's `alerts`
+/// section. Nothing when the log cannot be read.
+pub fn active_alerts(
+    data: &Path,
+    settings: &Settings,
+    scope: &crate::kpi::Scope,
+    filter: &crate::kpi::Filter,
+) -> Vec<crate::report::AlertLine> {
+    let Ok(log) = Log::read_path(alert_log_path(data), settings) else {
+        return Vec::new();
+    };
+    let on = log.active_notices();
+    let audience = scope.describe();
+    let within = |n: &NoticeState| {
+        n.dims.iter().zip(&n.segment).all(|(d, v)| {
+            let wanted = match d.as_str() {
+                "region" => &filter.region,
+                "department" => &filter.department,
+                "wave" => &filter.wave,
+                _ => &None,
+            };
+            wanted.as_ref().is_none_or(|w| w == v)
+        })
+    };
+    log.notices
+        .iter()
+        .rev()
+        .filter(|n| on.contains(&n.notice) && n.audience == audience && within(n))
+        .map(|n| crate::report::AlertLine {
+            title: if n.title.is_empty() {
+                n.alert.clone()
+            } else {
+                n.title.clone()
+            },
+            dims: n.dims.clone(),
+            segment: n.segment.clone(),
+            message: n.message.clone(),
+            week: n.week.clone(),
+        })
+        .collect()
 }
 
 /// Appends entries to the run log and flushes them to disk.

@@ -42,7 +42,7 @@ use std::path::{Path, PathBuf};
 
 pub use log::{
     DispatchState, Entry, Log, NoticeKind, NoticeState, RunState, SkippedState, TargetState,
-    append_to, log_path,
+    active_alerts, alert_log_path, append_to, log_path,
 };
 pub use run::{Context, Summary, backoff, run_due};
 

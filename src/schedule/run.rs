@@ -351,6 +351,7 @@ async fn render_run(
         generated: run.started.min(now),
         stored: ctx.stored,
         scope: scope.clone(),
+        alerts: super::active_alerts(ctx.data, ctx.settings, scope, &report.filter),
     };
     let scoped = if scope.is_all() {
         String::new()

@@ -44,7 +44,7 @@ fn notices<'a>(
     alert: Option<&str>,
     limit: usize,
 ) -> (Vec<&'a NoticeState>, Vec<&'a NoticeState>) {
-    let on = crate::alert::check::active_notices(log);
+    let on = log.active_notices();
     let mine = || {
         log.notices
             .iter()
@@ -161,8 +161,7 @@ pub async fn page(
             .find(|a| a.name == name)
             .map_or_else(|| name.to_string(), |a| a.title.clone())
     };
-    let segment =
-        |n: &NoticeState| crate::alert::segment_text(&n.dims, &n.segment, &state.waves, lang);
+    let segment = |n: &NoticeState| lang.segment(&n.dims, &n.segment, &state.waves);
     let local = |t| super::reports::local(&state, t);
     let body = html! {
         h1 { (lang.t("alerts")) }

@@ -187,6 +187,12 @@ pub async fn pdf(
         generated: now,
         stored: state.stored_dates(),
         scope: caller.scope.clone(),
+        alerts: schedule::active_alerts(
+            &state.data_dir,
+            &state.settings,
+            &caller.scope,
+            &report.filter,
+        ),
     };
     let (pdf, _) = report::render(&report, &inputs).await?;
     Ok((

@@ -350,7 +350,7 @@ impl AppState {
         if kept.as_ref().is_none_or(|(s, _)| *s != stamp) {
             let mut counts: HashMap<String, usize> = HashMap::new();
             if let Ok(log) = crate::schedule::Log::read_path(path, &self.settings) {
-                let on = crate::alert::check::active_notices(&log);
+                let on = log.active_notices();
                 for n in log.notices.iter().filter(|n| on.contains(&n.notice)) {
                     *counts.entry(n.audience.clone()).or_default() += 1;
                 }

@@ -26,6 +26,20 @@ pub fn given_or_local(given: Option<&Path>, name: &str) -> Option<PathBuf> {
     }
 }
 
+/// Checks the file name of a definition (a report, an alert): at most 64
+/// letters, digits, `-` and `_`, as it appears in addresses and logs.
+pub fn check_definition_name(name: &str) -> std::result::Result<(), String> {
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err("a file name may hold only letters, digits, '-' and '_' (at most 64)".into());
+    }
+    Ok(())
+}
+
 /// The `*.toml` files of a directory of definitions, sorted by name: each
 /// file's stem and text. A file that cannot be read is named with its
 /// error.

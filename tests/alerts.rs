@@ -152,6 +152,13 @@ impl Rollout {
             .collect()
     }
 
+    fn notices_of(&self, alert: &str) -> Vec<Value> {
+        self.notices()
+            .into_iter()
+            .filter(|n| n["alert"] == alert)
+            .collect()
+    }
+
     fn notices(&self) -> Vec<Value> {
         self.log()
             .into_iter()
@@ -222,11 +229,7 @@ fn a_team_below_target_two_weeks_fires_once_and_resolves() {
     r.import_week(2, None);
     let (ok, said) = r.check(&alerts, 2);
     assert!(ok, "{said}");
-    let fired: Vec<Value> = r
-        .notices()
-        .into_iter()
-        .filter(|n| n["alert"] == "below")
-        .collect();
+    let fired = r.notices_of("below");
     assert_eq!(fired.len(), 1, "{fired:?}");
     assert_eq!(fired[0]["state"], "fired");
     assert_eq!(fired[0]["episode"], 1);
@@ -271,11 +274,7 @@ fn a_team_below_target_two_weeks_fires_once_and_resolves() {
     r.import_week(3, None);
     let (ok, said) = r.check(&alerts, 3);
     assert!(ok, "{said}");
-    let below: Vec<Value> = r
-        .notices()
-        .into_iter()
-        .filter(|n| n["alert"] == "below")
-        .collect();
+    let below = r.notices_of("below");
     assert_eq!(below.len(), 2, "{below:?}");
     assert_eq!(below[1]["state"], "resolved");
     assert_eq!(below[1]["episode"], 1);

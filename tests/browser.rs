@@ -551,26 +551,18 @@ fn a_subscription_made_in_the_browser_delivers_and_unsubscribes() {
             .for_element(Locator::Css("form#subscribe"))
             .await
             .expect("the subscribe form on /reports");
-        form.find(Locator::Css(
+        for option in [
             "select[name=report] option[value=steering-weekly]",
-        ))
-        .await
-        .expect("the report")
-        .click()
-        .await
-        .expect("pick");
-        form.find(Locator::Css("select[name=language] option[value=de]"))
-            .await
-            .expect("German")
-            .click()
-            .await
-            .expect("pick");
-        form.find(Locator::Css("select[name=schedule] option[value=weekly]"))
-            .await
-            .expect("weekly")
-            .click()
-            .await
-            .expect("pick");
+            "select[name=language] option[value=de]",
+            "select[name=schedule] option[value=weekly]",
+        ] {
+            form.find(Locator::Css(option))
+                .await
+                .expect(option)
+                .click()
+                .await
+                .expect("pick");
+        }
         form.find(Locator::Css("button[type=submit]"))
             .await
             .expect("subscribe")

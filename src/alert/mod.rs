@@ -165,16 +165,7 @@ pub fn parse(name: &str, text: &str, default_points: u32) -> Result<Alert> {
         file: file.clone(),
         message,
     };
-    if name.is_empty()
-        || name.len() > 64
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(invalid(
-            "an alert's file name may hold only letters, digits, '-' and '_' (at most 64)".into(),
-        ));
-    }
+    crate::config::check_definition_name(name).map_err(invalid)?;
     let f: File = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
     if f.title.trim().is_empty() {
         return Err(invalid("title is empty".into()));

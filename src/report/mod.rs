@@ -267,15 +267,7 @@ pub fn parse(name: &str, text: &str) -> Result<Report> {
         file: file.clone(),
         message,
     };
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(invalid(
-            "a report's file name may hold only letters, digits, '-' and '_'".into(),
-        ));
-    }
+    crate::config::check_definition_name(name).map_err(invalid)?;
     let f: File = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
     let lang = Lang::parse(&f.language)
         .ok_or_else(|| invalid(format!("language '{}': use de or en", f.language)))?;

@@ -88,6 +88,10 @@ pub struct Settings {
     /// IANA time zone of the organisation: events are mapped to local dates
     /// and ISO weeks in it.
     pub timezone: String,
+    /// A region's own IANA time zone (region → zone): its licensees'
+    /// events are mapped to local dates and weeks in it (SPEC.md section
+    /// 1); other regions use `timezone`.
+    pub region_timezones: std::collections::BTreeMap<String, String>,
     pub regular: Regular,
     pub module: ModuleSettings,
     pub privacy: Privacy,
@@ -453,6 +457,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             timezone: "UTC".into(),
+            region_timezones: Default::default(),
             regular: Regular::default(),
             module: ModuleSettings::default(),
             privacy: Privacy::default(),
@@ -559,6 +564,23 @@ impl Settings {
         }
         if let Some(v) = get("UPTAKE_TIMEZONE") {
             self.timezone = v;
+        }
+        if let Some(v) = get("UPTAKE_REGION_TIMEZONES") {
+            // REGION=ZONE;REGION=ZONE (regions may hold commas).
+            self.region_timezones = v
+                .split(';')
+                .filter(|p| !p.trim().is_empty())
+                .map(|pair| {
+                    pair.split_once('=')
+                        .map(|(r, z)| (r.trim().to_string(), z.trim().to_string()))
+                        .ok_or_else(|| Error::Env {
+                            var: "UPTAKE_REGION_TIMEZONES".into(),
+                            message: format!(
+                                "'{pair}' is not REGION=ZONE (e.g. APAC=Asia/Tokyo;Americas=America/New_York)"
+                            ),
+                        })
+                })
+                .collect::<Result<_>>()?;
         }
         if let Some(v) = get("UPTAKE_NOW") {
             let now = chrono::DateTime::parse_from_rfc3339(&v).map_err(|e| Error::Env {
@@ -764,6 +786,7 @@ impl Settings {
     /// between 0 and 1, a known time zone.
     pub fn validate(&self) -> Result<()> {
         self.tz()?;
+        self.region_tz()?;
         if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
             return Err(Error::Invalid {
                 key: "server.tls_cert",
@@ -933,6 +956,22 @@ impl Settings {
     }
 
     /// The organisation's time zone.
+    /// Each region's zone of `region_timezones`, checked.
+    pub fn region_tz(&self) -> Result<std::collections::BTreeMap<String, Tz>> {
+        self.region_timezones
+            .iter()
+            .map(|(region, zone)| {
+                let tz: Tz = zone.parse().map_err(|_| Error::Invalid {
+                    key: "region_timezones",
+                    message: format!(
+                        "region '{region}': '{zone}' is not an IANA time zone name (e.g. Asia/Tokyo)"
+                    ),
+                })?;
+                Ok((region.clone(), tz))
+            })
+            .collect()
+    }
+
     pub fn tz(&self) -> Result<Tz> {
         self.timezone.parse().map_err(|_| Error::Invalid {
             key: "timezone",

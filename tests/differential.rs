@@ -12,6 +12,14 @@ use uptake::config::Settings;
 use uptake::store::Store;
 
 const ZONES: [&str; 4] = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"];
+/// Regions' own zones: east and west of the date line, with and without
+/// daylight saving time.
+const REGION_ZONES: [&str; 4] = [
+    "Asia/Tokyo",
+    "America/Los_Angeles",
+    "Pacific/Auckland",
+    "Europe/Berlin",
+];
 const SHARES: [(&str, i64, i64); 5] = [
     ("0", 0, 1),
     ("0.2", 2, 10),
@@ -81,9 +89,32 @@ fn random_case(seed: u64) -> (Data, Params, Settings, &'static str) {
         .collect();
     let zone = ZONES[rng.random_range(0..ZONES.len())];
     let tz: chrono_tz::Tz = zone.parse().expect("tz");
+    // Half the cases give some regions zones of their own.
+    let mut region_zones: std::collections::BTreeMap<String, String> = Default::default();
+    if rng.random_bool(0.5) {
+        for region in regions {
+            if rng.random_bool(0.6) {
+                let zone = REGION_ZONES[rng.random_range(0..REGION_ZONES.len())];
+                region_zones.insert(region.to_string(), zone.to_string());
+            }
+        }
+    }
+    let region_tz: std::collections::BTreeMap<String, chrono_tz::Tz> = region_zones
+        .iter()
+        .map(|(r, z)| (r.clone(), z.parse().expect("tz")))
+        .collect();
     let actions = ["view", "create", "login", "logout", "update", "Login"];
     let mut events = Vec::new();
     for _ in 0..rng.random_range(0..400) {
+        let user = if rng.random_bool(0.05) {
+            None
+        } else {
+            Some(&users[rng.random_range(0..users.len())])
+        };
+        // Times around the user's own local midnight.
+        let user_tz = user
+            .and_then(|u| region_tz.get(&u.region).copied())
+            .unwrap_or(tz);
         let day = date(base, &mut rng, 45);
         // bias towards local midnight
         let (h, m) = if rng.random_bool(0.4) {
@@ -92,14 +123,10 @@ fn random_case(seed: u64) -> (Data, Params, Settings, &'static str) {
             (rng.random_range(0..24), rng.random_range(0..60))
         };
         let local = day.and_hms_opt(h, m, 0).expect("time");
-        let Some(time) = tz.from_local_datetime(&local).earliest() else {
+        let Some(time) = user_tz.from_local_datetime(&local).earliest() else {
             continue;
         };
-        let user = if rng.random_bool(0.05) {
-            "stranger".to_string()
-        } else {
-            users[rng.random_range(0..users.len())].id.clone()
-        };
+        let user = user.map_or_else(|| "stranger".to_string(), |u| u.id.clone());
         let module = if modules.is_empty() || rng.random_bool(0.1) {
             "unknown-module".to_string()
         } else {
@@ -125,6 +152,7 @@ fn random_case(seed: u64) -> (Data, Params, Settings, &'static str) {
     };
     let params = Params {
         tz,
+        region_tz,
         window,
         min_active,
         theta: (share.1, share.2),
@@ -135,6 +163,7 @@ fn random_case(seed: u64) -> (Data, Params, Settings, &'static str) {
     };
     let mut settings = Settings {
         timezone: zone.into(),
+        region_timezones: region_zones,
         ..Settings::default()
     };
     settings.regular.window_weeks = window as u32;

@@ -44,6 +44,8 @@ pub struct Event {
 #[derive(Clone, Debug)]
 pub struct Params {
     pub tz: Tz,
+    /// Regions' own zones (`region_timezones`); others use `tz`.
+    pub region_tz: BTreeMap<String, Tz>,
     pub window: i64,
     pub min_active: i64,
     /// θ, targets: as (numerator, denominator).
@@ -101,7 +103,9 @@ fn counted_events<'a>(data: &'a Data, p: &Params) -> BTreeMap<&'a str, Vec<(Naiv
         let Some(u) = users.get(e.user.as_str()) else {
             continue;
         };
-        let local = e.time.with_timezone(&p.tz).date_naive();
+        // The licensee's zone: their region's, else the organisation's.
+        let tz = p.region_tz.get(&u.region).copied().unwrap_or(p.tz);
+        let local = e.time.with_timezone(&tz).date_naive();
         if !p.exclude.contains(&e.action) && local >= eligible_from(data, u) {
             counted.entry(&u.id).or_default().push((local, &e.module));
         }

@@ -972,3 +972,30 @@ fn each_recipient_gets_the_report_over_their_own_scope() {
     );
     assert_eq!(mail.messages().len(), 2, "nothing was sent");
 }
+
+/// A report may name its own zone: its cron and its last complete week are
+/// read there (Monday 08:00 in Tokyo is Sunday evening in UTC).
+#[test]
+fn a_schedule_in_its_own_time_zone() {
+    let tmp = sample_store();
+    let data = tmp.path().join("data");
+    let out = tmp.path().join("out");
+    let report = scheduled(
+        "0 8 * * MON",
+        true,
+        &format!("folder = \"{}\"", out.display()),
+    )
+    .replace("[schedule]\n", "[schedule]\ntimezone = \"Asia/Tokyo\"\n");
+    let reports = reports_dir(tmp.path(), &[("tokyo", report)]);
+    let (ok, e) = run_due(&data, &reports, "2026-11-22T22:00:00Z", &[]);
+    assert!(ok, "{e}");
+    assert!(status(&data).is_empty());
+    let (ok, e) = run_due(&data, &reports, "2026-11-22T23:01:00Z", &[]);
+    assert!(ok, "{e}");
+    let runs = status(&data);
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0]["run"], "tokyo@2026-11-22T23:00:00Z");
+    // The week that ended in Tokyo, though UTC is still in it.
+    assert_eq!(runs[0]["week"], "2026-W47");
+    assert_eq!(files(&out), ["tokyo-2026-W47.pdf"]);
+}

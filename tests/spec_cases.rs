@@ -305,3 +305,125 @@ fn idle_license_cost_counts_licensed_modules_of_inactive_licensees() {
         ]
     );
 }
+
+#[test]
+fn each_region_counts_in_its_own_zone_on_both_sides_of_the_date_line() {
+    let mut c = Case::new("2026-01-05");
+    c.settings.regular.window_weeks = 1;
+    c.settings.regular.min_active_weeks = 1;
+    c.directory.push("t1,APAC,D,T,W1,2026-01-01,".into());
+    c.directory.push("l1,US,D,T,W1,2026-01-01,".into());
+    // Sunday 23:00 UTC: Monday 08:00 in Tokyo (W46), Sunday 15:00 in Los
+    // Angeles.
+    c.event("2026-11-08T23:00:00Z", "t1", "crm", "view");
+    // Monday 06:00 UTC: Sunday 22:00 in Los Angeles (W45).
+    c.event("2026-11-09T06:00:00Z", "l1", "crm", "view");
+    let utc = c.kpi("region", "2026-W45", "2026-W46");
+    assert_eq!(
+        utc,
+        vec![
+            "2026-W45,APAC,1,1,1.000000,1,1,1.000000,0,true,false",
+            "2026-W45,US,1,0,0.000000,1,0,0.000000,1,false,false",
+            "2026-W46,APAC,1,0,0.000000,1,0,0.000000,1,false,false",
+            "2026-W46,US,1,1,1.000000,1,1,1.000000,0,true,false",
+        ]
+    );
+    c.settings.region_timezones = [("APAC", "Asia/Tokyo"), ("US", "America/Los_Angeles")]
+        .into_iter()
+        .map(|(r, z)| (r.to_string(), z.to_string()))
+        .collect();
+    assert_eq!(
+        c.kpi("region", "2026-W45", "2026-W46"),
+        vec![
+            "2026-W45,APAC,1,0,0.000000,1,0,0.000000,1,false,false",
+            "2026-W45,US,1,1,1.000000,1,1,1.000000,0,true,false",
+            "2026-W46,APAC,1,1,1.000000,1,1,1.000000,0,true,false",
+            "2026-W46,US,1,0,0.000000,1,0,0.000000,1,false,false",
+        ]
+    );
+}
+
+/// Changing a region's zone makes the derived data stale as changing
+/// `timezone` does; a directory that moves a licensee into a region of
+/// another zone rebuilds the rollup itself.
+#[test]
+fn region_zones_keep_the_rollup_honest() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let write = |name: &str, text: &str| {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        path.display().to_string()
+    };
+    let zones = "APAC=Asia/Tokyo;US=America/Los_Angeles";
+    let run = |args: &[&str], zones: Option<&str>| {
+        let mut c = support::uptake_command(&data);
+        c.env("UPTAKE_REGULAR_WINDOW_WEEKS", "1")
+            .env("UPTAKE_REGULAR_MIN_ACTIVE_WEEKS", "1")
+            .env("UPTAKE_PRIVACY_MIN_GROUP_SIZE", "1");
+        if let Some(z) = zones {
+            c.env("UPTAKE_REGION_TIMEZONES", z);
+        }
+        c.args(args).output().expect("uptake")
+    };
+    let waves = write("waves.csv", "wave_id,name,go_live\nW1,Wave 1,2026-01-05\n");
+    let directory = "user_id,region,department,team,wave,license_start,license_end\n";
+    let in_apac = write(
+        "d1.csv",
+        &format!("{directory}t1,APAC,D,T,W1,2026-01-01,\nl1,US,D,T,W1,2026-01-01,\n"),
+    );
+    let modules = write(
+        "modules.csv",
+        "module_id,name,licensed_from,licensed_until,monthly_cost_per_user\ncrm,CRM,2020-01-01,,10.00\n",
+    );
+    let events = write(
+        "events.csv",
+        "event_time,user_id,module,action\n2026-11-08T23:00:00Z,t1,crm,view\n",
+    );
+    for (table, file) in [
+        ("waves", &waves),
+        ("directory", &in_apac),
+        ("modules", &modules),
+        ("events", &events),
+    ] {
+        let out = run(&["import", table, file], Some(zones));
+        assert!(out.status.success(), "{}", support::stderr(&out));
+    }
+    let week_of_t1 = |zones: Option<&str>| {
+        let out = run(
+            &[
+                "kpi", "--by", "region", "--from", "2026-W45", "--to", "2026-W46", "--format",
+                "csv",
+            ],
+            zones,
+        );
+        assert!(out.status.success(), "{}", support::stderr(&out));
+        support::stdout(&out)
+            .lines()
+            .filter(|l| l.split(',').nth(3) == Some("1"))
+            .map(|l| l.split(',').take(2).collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>()
+    };
+    // Monday 08:00 in Tokyo.
+    assert_eq!(week_of_t1(Some(zones)), ["2026-W46 APAC"]);
+    // Without the zones the rollup is stale, named so.
+    let out = run(&["kpi", "--by", "region"], None);
+    assert!(!out.status.success());
+    let said = support::stderr(&out);
+    assert!(
+        said.contains("region_timezones") && said.contains("rebuild"),
+        "{said}"
+    );
+    // t1 moves to the US: Sunday 15:00 in Los Angeles, rebuilt at import.
+    let in_us = write(
+        "d2.csv",
+        &format!("{directory}t1,US,D,T,W1,2026-01-01,\nl1,US,D,T,W1,2026-01-01,\n"),
+    );
+    let out = run(&["import", "directory", &in_us], Some(zones));
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    assert_eq!(week_of_t1(Some(zones)), ["2026-W45 US"]);
+    // A zone that is none is named.
+    let out = run(&["kpi"], Some("APAC=Asia/Atlantis"));
+    assert!(!out.status.success());
+    assert!(support::stderr(&out).contains("Asia/Atlantis"));
+}

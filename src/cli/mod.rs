@@ -350,7 +350,7 @@ async fn run_command(
             };
             eprintln!(
                 "rebuilt the rollup from {events} events ({})",
-                store::rollup_settings(&settings)
+                store.rollup_settings(&settings)?
             );
         }
         Command::Check { repair } => {

@@ -332,6 +332,13 @@ fn register_event_files(
 /// `settings`, as SQL.
 fn local_day_sql(settings: &Settings) -> Result<String, String> {
     let tz = settings.tz().map_err(|e| e.to_string())?;
+    let regions = settings.region_tz().map_err(|e| e.to_string())?;
+    if regions.values().any(|z| *z != tz) {
+        return Err(
+            "the cluster maps events to days in one time zone; with region_timezones, rebuild and register lake files here (without --engine)"
+                .into(),
+        );
+    }
     Ok(format!(
         "CAST(CAST(to_local_time(arrow_cast(event_time, 'Timestamp(Microsecond, Some(\"{}\"))')) AS DATE) AS INT)",
         tz.name()

@@ -13,4 +13,4 @@ pub use decimal::Decimal;
 pub use identity::Identity;
 pub use segment::{Dimension, Filter, Scope};
 pub use tables::{FieldError, Fields, Licensee, Module, Table, Wave};
-pub use week::{LocalDays, Week};
+pub use week::{LocalDays, LocalZones, Week, Zones};

@@ -170,6 +170,75 @@ impl LocalDays {
     }
 }
 
+/// Each licensee's time zone: the zone of their region where the settings'
+/// `region_timezones` names one, else the organisation's (SPEC.md
+/// section 1). Ids not in the directory take the organisation's.
+#[derive(Debug, Clone)]
+pub struct Zones {
+    pub default: Tz,
+    /// Users whose zone is not the default.
+    pub by_user: std::collections::HashMap<String, Tz>,
+}
+
+impl Zones {
+    /// One zone for everyone.
+    pub fn single(tz: Tz) -> Zones {
+        Zones {
+            default: tz,
+            by_user: Default::default(),
+        }
+    }
+
+    /// The zone of a user.
+    pub fn of(&self, user: &str) -> Tz {
+        self.by_user.get(user).copied().unwrap_or(self.default)
+    }
+}
+
+/// Maps instants to local day numbers in each user's zone ([`Zones`]), one
+/// [`LocalDays`] per zone met.
+pub struct LocalZones {
+    zones: std::sync::Arc<Zones>,
+    days: Vec<(Tz, LocalDays)>,
+}
+
+impl LocalZones {
+    pub fn new(zones: std::sync::Arc<Zones>) -> LocalZones {
+        let default = zones.default;
+        LocalZones {
+            zones,
+            days: vec![(default, LocalDays::new(default))],
+        }
+    }
+
+    /// The one zone's days when every user has the default zone.
+    pub fn single(&mut self) -> Option<&mut LocalDays> {
+        if self.zones.by_user.is_empty() {
+            Some(&mut self.days[0].1)
+        } else {
+            None
+        }
+    }
+
+    /// Local day number of an instant (microseconds since the epoch) for
+    /// `user`.
+    pub fn day_of_micros(&mut self, user: &str, micros: i64) -> i32 {
+        let tz = if self.zones.by_user.is_empty() {
+            self.zones.default
+        } else {
+            self.zones.of(user)
+        };
+        let at = match self.days.iter().position(|(z, _)| *z == tz) {
+            Some(i) => i,
+            None => {
+                self.days.push((tz, LocalDays::new(tz)));
+                self.days.len() - 1
+            }
+        };
+        self.days[at].1.day_of_micros(micros)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,5 +304,41 @@ mod tests {
         assert_eq!(date_of_day(day), d("2026-01-04"));
         let day = ny.day_of_micros(micros("2026-01-05T05:00:00Z"));
         assert_eq!(date_of_day(day), d("2026-01-05"));
+    }
+
+    #[test]
+    fn each_licensee_counts_in_their_own_zone_at_the_date_line_and_across_dst() {
+        let micros = |t: &str| t.parse::<DateTime<Utc>>().expect("time").timestamp_micros();
+        let day = |d: &str| day_number(d.parse().expect("date"));
+        let mut zones = Zones::single(chrono_tz::UTC);
+        zones.by_user.insert("tokyo".into(), chrono_tz::Asia::Tokyo);
+        zones
+            .by_user
+            .insert("la".into(), chrono_tz::America::Los_Angeles);
+        let mut local = LocalZones::new(std::sync::Arc::new(zones));
+        // Sunday 23:00 UTC is Monday 08:00 in Tokyo: a new ISO week there.
+        let t = micros("2026-11-08T23:00:00Z");
+        assert_eq!(local.day_of_micros("tokyo", t), day("2026-11-09"));
+        assert_eq!(local.day_of_micros("someone", t), day("2026-11-08"));
+        // Monday 06:00 UTC is still Sunday 22:00 in Los Angeles.
+        let t = micros("2026-11-09T06:00:00Z");
+        assert_eq!(local.day_of_micros("la", t), day("2026-11-08"));
+        assert_eq!(local.day_of_micros("tokyo", t), day("2026-11-09"));
+        assert_ne!(
+            week_of_day(local.day_of_micros("la", t)),
+            week_of_day(local.day_of_micros("someone", t))
+        );
+        // Los Angeles leaves daylight saving time on 2026-11-01 at 02:00:
+        // 23:30 that Sunday (PST, UTC-8) is 07:30 UTC on Monday.
+        let t = micros("2026-11-02T07:30:00Z");
+        assert_eq!(local.day_of_micros("la", t), day("2026-11-01"));
+        // The evening before the change (PDT, UTC-7): 23:30 on Saturday.
+        let t = micros("2026-11-01T06:30:00Z");
+        assert_eq!(local.day_of_micros("la", t), day("2026-10-31"));
+        // Spring: 2026-03-08 at 02:00 PST becomes 03:00 PDT.
+        let t = micros("2026-03-09T06:59:00Z");
+        assert_eq!(local.day_of_micros("la", t), day("2026-03-08"));
+        let t = micros("2026-03-09T07:00:00Z");
+        assert_eq!(local.day_of_micros("la", t), day("2026-03-09"));
     }
 }

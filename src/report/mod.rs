@@ -86,6 +86,22 @@ pub struct ScheduleDef {
     /// missed runs (false).
     #[serde(default = "yes")]
     pub catch_up: bool,
+    /// The IANA zone the cron (and the report's last complete week) is
+    /// read in; default the organisation's `timezone`.
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
+impl ScheduleDef {
+    /// The zone of the schedule: its own, else the organisation's.
+    pub fn tz(&self, settings: &crate::config::Settings) -> Result<chrono_tz::Tz, String> {
+        match &self.timezone {
+            Some(zone) => zone
+                .parse()
+                .map_err(|_| format!("'{zone}' is not an IANA time zone name (e.g. Asia/Tokyo)")),
+            None => settings.tz().map_err(|e| e.to_string()),
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -286,6 +302,10 @@ pub fn parse(name: &str, text: &str) -> Result<Report> {
     check_targets(&f.deliver).map_err(invalid)?;
     if let Some(s) = &f.schedule {
         cron::parse(&s.cron).map_err(|e| invalid(format!("schedule: {e}")))?;
+        if s.timezone.is_some() {
+            s.tz(&Default::default())
+                .map_err(|e| invalid(format!("schedule.timezone: {e}")))?;
+        }
         if f.deliver.is_empty() {
             return Err(invalid(
                 "schedule: a scheduled report needs at least one [[deliver]] target".into(),
@@ -414,6 +434,12 @@ mod tests {
             (
                 &format!("{base}[[deliver]]\nwebhook = \"ftp://h\"\n"),
                 "webhook",
+            ),
+            (
+                &format!(
+                    "{base}[schedule]\ncron = \"0 7 * * MON\"\ntimezone = \"Mars/Olympus\"\n[[deliver]]\nfolder = \"x\"\n"
+                ),
+                "Mars/Olympus",
             ),
             (&format!("{base}target_week = \"soon\"\n"), "target_week"),
             (

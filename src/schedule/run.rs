@@ -52,7 +52,6 @@ pub fn backoff(settings: &Settings, attempt: u32) -> chrono::Duration {
 /// Runs what is due at `now`: new slots of every scheduled report, and
 /// retries whose time has come. The caller holds the [`Lock`].
 pub async fn run_due(ctx: &Context<'_>, now: DateTime<Utc>, _lock: &Lock) -> Result<Summary> {
-    let tz: Tz = ctx.settings.tz()?;
     let mut log = Log::read(ctx.data, ctx.settings)?;
     let mut summary = Summary::default();
     let mut next_due: Vec<DateTime<Utc>> = Vec::new();
@@ -62,6 +61,10 @@ pub async fn run_due(ctx: &Context<'_>, now: DateTime<Utc>, _lock: &Lock) -> Res
         };
         let Ok(cron) = report::cron::parse(&schedule.cron) else {
             continue;
+        };
+        let tz: Tz = match schedule.tz(ctx.settings) {
+            Ok(tz) => tz,
+            Err(_) => ctx.settings.tz()?,
         };
         let armed = log.armed.get(&report.name);
         if armed.is_none_or(|(c, _)| c != &schedule.cron) {

@@ -59,6 +59,7 @@ impl Subscription {
         report.schedule = Some(ScheduleDef {
             cron: self.cron.clone(),
             catch_up: true,
+            timezone: None,
         });
         report.deliver = vec![Target {
             email: Some(vec![email.to_string()]),

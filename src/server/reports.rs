@@ -27,8 +27,9 @@ fn log(state: &AppState) -> Result<Log, ApiError> {
 }
 
 fn next_run(state: &AppState, r: &report::Report) -> Option<chrono::DateTime<chrono_tz::Tz>> {
-    let tz = state.settings.tz().ok()?;
-    let cron = crate::report::cron::parse(&r.schedule.as_ref()?.cron).ok()?;
+    let schedule = r.schedule.as_ref()?;
+    let tz = schedule.tz(&state.settings).ok()?;
+    let cron = crate::report::cron::parse(&schedule.cron).ok()?;
     cron.after(&Utc::now().with_timezone(&tz)).next()
 }
 
@@ -96,7 +97,7 @@ pub async fn list(
                 "schedule": r.schedule.as_ref().map(|s| json!({
                     "cron": s.cron,
                     "catch_up": s.catch_up,
-                    "timezone": state.settings.timezone,
+                    "timezone": s.timezone.clone().unwrap_or_else(|| state.settings.timezone.clone()),
                     "next_run": next_run(&state, r).map(|t| t.to_rfc3339()),
                 })),
                 "deliver": if sees_log { json!(r.deliver.iter().map(|t| t.name()).collect::<Vec<_>>()) } else { json!(null) },
@@ -240,7 +241,7 @@ pub async fn page(
                     tr data-report=(r.name) {
                         td { strong { (r.title) } br; span.note { (r.name) } }
                         td { (r.lang.code()) }
-                        td { @if let Some(s) = &r.schedule { code { (s.cron) } " (" (state.settings.timezone) ")" } @else { "–" } }
+                        td { @if let Some(s) = &r.schedule { code { (s.cron) } " (" (s.timezone.as_deref().unwrap_or(&state.settings.timezone)) ")" } @else { "–" } }
                         td { (next_run(&state, r).map_or_else(|| "–".into(), |t| local(&state, t.with_timezone(&Utc)))) }
                         td { @if sees_log { @for d in &r.deliver { (d.name()) br; } } @else { "–" } }
                         td { a href=(format!("/reports/{}.pdf", r.name)) download { (t("Download", "Herunterladen")) } }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
 use crate::config::Settings;
-use crate::model::LocalDays;
+use crate::model::LocalZones;
 
 use super::error::Result;
 use super::files::{self, ParquetFile};
@@ -98,7 +98,7 @@ impl Store {
         progress: bool,
     ) -> Result<u64> {
         self.check_writer()?;
-        let tz = settings.tz()?;
+        let zones = self.zones(settings)?;
         let paths: Vec<PathBuf> = self
             .manifest
             .event_files
@@ -114,7 +114,7 @@ impl Store {
         let outcomes = parallel_map(&paths, |path| -> Result<(Rollup, u64)> {
             let (_, batches) = files::read_parquet(path)?;
             let mut rollup = Rollup::default();
-            let mut local = LocalDays::new(tz);
+            let mut local = LocalZones::new(zones.clone());
             let events = batches
                 .iter()
                 .map(|b| rollup.add_stored(b, &mut local, &settings.activity.exclude_actions))

@@ -12,7 +12,7 @@ use datafusion::arrow::compute::take_record_batch;
 use sha2::{Digest, Sha256};
 
 use crate::config::Settings;
-use crate::model::LocalDays;
+use crate::model::LocalZones;
 use crate::model::week::date_of_day;
 
 use super::error::{Error, FileContext, InputProblem, IoContext, Result};
@@ -184,6 +184,7 @@ impl Store {
         // worker per core; the results are merged in file order.
         let bar = progress_bar(progress, 0);
         let shared_written = Mutex::new(Vec::new());
+        let zones = self.zones(settings)?;
         let seen = super::seen::Seen::of(&self.root, &self.manifest, &input.source.to_string());
         let resolver = input::Resolver::of(&self.root, input.source, pseudonym.cloned())?;
         let source = input::SourceRead {
@@ -217,6 +218,7 @@ impl Store {
                 &times,
                 pseudonym,
                 &shared_written,
+                &zones,
             );
             bar.inc(1);
             outcome
@@ -283,11 +285,11 @@ impl Store {
         times: &crate::model::event::TimeRange,
         pseudonym: Option<&Pseudonym>,
         written: &Mutex<Vec<PathBuf>>,
+        zones: &std::sync::Arc<crate::model::Zones>,
     ) -> Result<FileOutcome> {
-        let tz = settings.tz()?;
         let mut outcome = FileOutcome::default();
         let mut partitions: BTreeMap<i32, (PathBuf, ParquetFile)> = BTreeMap::new();
-        let mut local = LocalDays::new(tz);
+        let mut local = LocalZones::new(zones.clone());
         let rollup = &mut outcome.rollup;
         let events = &mut outcome.events;
         // A source's ids are stored as the directory's already.

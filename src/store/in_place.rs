@@ -29,7 +29,7 @@ use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::config::Settings;
 use crate::connect;
-use crate::model::LocalDays;
+use crate::model::LocalZones;
 use crate::model::event::TimeRange;
 use crate::model::week::date_of_day;
 
@@ -289,7 +289,7 @@ impl Store {
 
     /// Reads a file of the lake as it was found into a rollup of its own.
     fn read_one(&self, found: &Found, settings: &Settings, times: &TimeRange) -> Result<LakeRead> {
-        let tz = settings.tz()?;
+        let zones = self.zones(settings)?;
         let native = connect::Input::new(connect::Source::Native, None)?;
         let seen = super::seen::Seen::new(&self.root, "native", BTreeMap::new());
         let resolver = input::Resolver::default();
@@ -310,7 +310,7 @@ impl Store {
                 });
                 return Ok(read);
             }
-            let mut local = LocalDays::new(tz);
+            let mut local = LocalZones::new(zones.clone());
             let mut sink = |batch: datafusion::arrow::array::RecordBatch| -> Result<()> {
                 let days = rollup::local_days(&batch, &mut local);
                 read.rollup

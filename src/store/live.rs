@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use datafusion::arrow::array::RecordBatch;
 
 use crate::config::Settings;
-use crate::model::LocalDays;
+use crate::model::LocalZones;
 use crate::model::week::date_of_day;
 
 use super::error::Result;
@@ -31,11 +31,11 @@ impl Store {
         before_commit: impl FnOnce() -> Result<()>,
     ) -> Result<u64> {
         self.check_writer()?;
-        let tz = settings.tz()?;
+        let zones = self.zones(settings)?;
         let id = format!("live-{}", new_import_id());
         let mut written: Vec<PathBuf> = Vec::new();
         let result = (|| -> Result<(Vec<EventFile>, u64)> {
-            let mut local = LocalDays::new(tz);
+            let mut local = LocalZones::new(zones.clone());
             let mut parts: BTreeMap<i32, Vec<RecordBatch>> = BTreeMap::new();
             let mut events = 0u64;
             for batch in batches {

@@ -85,6 +85,14 @@ pub struct ImportRecord {
 pub struct RollupSettings {
     pub timezone: String,
     pub exclude_actions: Vec<String>,
+    /// Regions' own zones (none in manifests written before there were).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub region_timezones: std::collections::BTreeMap<String, String>,
+    /// With regions' own zones: a digest of which licensee is in which
+    /// zone (the directory decides it), so that a directory moving a
+    /// licensee to another zone's region is seen.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub licensee_zones: String,
 }
 
 impl std::fmt::Display for RollupSettings {
@@ -93,7 +101,14 @@ impl std::fmt::Display for RollupSettings {
             f,
             "timezone = {:?}, activity.exclude_actions = {:?}",
             self.timezone, self.exclude_actions
-        )
+        )?;
+        if !self.region_timezones.is_empty() {
+            write!(f, ", region_timezones = {:?}", self.region_timezones)?;
+        }
+        if !self.licensee_zones.is_empty() {
+            write!(f, ", licensees' zones {}", &self.licensee_zones)?;
+        }
+        Ok(())
     }
 }
 

@@ -259,7 +259,7 @@ impl Store {
             });
         }
         if let Some(info) = &self.manifest.rollup {
-            let now = rollup_settings(settings);
+            let now = self.rollup_settings(settings)?;
             if info.settings != now {
                 return Err(Error::Stale {
                     built: info.settings.to_string(),
@@ -332,6 +332,7 @@ impl Store {
     ) -> Result<usize> {
         self.check_writer()?;
         let pseudonym = self.check_pseudonym(settings)?;
+        let before = self.rollup_settings(settings)?;
         let (rows, lines) = read_directory(path, mapping)?;
         if let Err(RowProblem { row, error }) = crate::model::identity::check_unique_aliases(&rows)
         {
@@ -361,6 +362,18 @@ impl Store {
         }
         write_table(&self.table_path(DIRECTORY_ALIASES), &aliases)?;
         write_table(&self.table_path("directory"), &licensees)?;
+        // A licensee moved to a region of another zone: their events fall
+        // on other local days, so a current rollup is built again (until
+        // it is, `check_derived` calls it stale).
+        if self
+            .manifest
+            .rollup
+            .as_ref()
+            .is_some_and(|r| r.settings == before)
+            && self.rollup_settings(settings)? != before
+        {
+            self.rebuild(settings, false)?;
+        }
         Ok(licensees.len())
     }
 
@@ -436,7 +449,7 @@ impl Store {
         let mut manifest = self.manifest.clone();
         change(&mut manifest);
         manifest.rollup = Some(RollupInfo {
-            settings: rollup_settings(settings),
+            settings: self.rollup_settings(settings)?,
             generation: id.to_string(),
             by_week: true,
             weeks,
@@ -499,13 +512,49 @@ pub fn read_aliases(root: &Path) -> Result<Vec<Identity>> {
 }
 
 /// The settings the rollup depends on.
-pub fn rollup_settings(settings: &Settings) -> RollupSettings {
-    let mut exclude = settings.activity.exclude_actions.clone();
-    exclude.sort();
-    exclude.dedup();
-    RollupSettings {
-        timezone: settings.timezone.clone(),
-        exclude_actions: exclude,
+impl Store {
+    /// What the rollup depends on besides the events: the settings of
+    /// SPEC.md that map events to days and the licensees' zones.
+    pub fn rollup_settings(&self, settings: &Settings) -> Result<RollupSettings> {
+        let mut exclude = settings.activity.exclude_actions.clone();
+        exclude.sort();
+        exclude.dedup();
+        let zones = self.zones(settings)?;
+        let licensee_zones = if zones.by_user.is_empty() {
+            String::new()
+        } else {
+            let mut pairs: Vec<(&String, &str)> =
+                zones.by_user.iter().map(|(u, tz)| (u, tz.name())).collect();
+            pairs.sort();
+            let text: String = pairs
+                .iter()
+                .map(|(u, z)| format!("{u}\u{1f}{z}\n"))
+                .collect();
+            use sha2::Digest;
+            files::hex(&sha2::Sha256::digest(text.as_bytes()))[..16].to_string()
+        };
+        Ok(RollupSettings {
+            timezone: settings.timezone.clone(),
+            exclude_actions: exclude,
+            region_timezones: settings.region_timezones.clone(),
+            licensee_zones,
+        })
+    }
+
+    /// Each licensee's time zone ([`crate::model::Zones`]): the
+    /// directory is read only when `region_timezones` names a zone.
+    pub fn zones(&self, settings: &Settings) -> Result<std::sync::Arc<crate::model::Zones>> {
+        let default = settings.tz()?;
+        let regions = settings.region_tz()?;
+        let mut zones = crate::model::Zones::single(default);
+        if regions.values().any(|tz| *tz != default) {
+            for l in self.table::<crate::model::Licensee>()? {
+                if let Some(tz) = regions.get(&l.region).filter(|tz| **tz != default) {
+                    zones.by_user.insert(l.user_id, *tz);
+                }
+            }
+        }
+        Ok(std::sync::Arc::new(zones))
     }
 }
 

@@ -34,7 +34,7 @@ use super::error::{FileContext, Result};
 use super::files;
 use super::manifest::RollupInfo;
 use crate::model::week::{week_of_day, weekday_of_day};
-use crate::model::{LocalDays, Week};
+use crate::model::{LocalZones, Week};
 
 #[derive(Default)]
 struct Interner {
@@ -234,7 +234,7 @@ impl Rollup {
     pub fn add_stored(
         &mut self,
         batch: &RecordBatch,
-        local: &mut LocalDays,
+        local: &mut LocalZones,
         exclude_actions: &[String],
     ) -> u64 {
         let days = local_days(batch, local);
@@ -403,10 +403,19 @@ impl Rollup {
     }
 }
 
-/// Local day numbers of a batch of stored events.
-pub fn local_days(batch: &RecordBatch, days: &mut LocalDays) -> Vec<i32> {
+/// Local day numbers of a batch of stored events, each in its user's
+/// zone.
+pub fn local_days(batch: &RecordBatch, days: &mut LocalZones) -> Vec<i32> {
     let times = batch.column(0).as_primitive::<TimestampMicrosecondType>();
+    if let Some(one) = days.single() {
+        return times
+            .values()
+            .iter()
+            .map(|t| one.day_of_micros(*t))
+            .collect();
+    }
+    let users = batch.column(1).as_string::<i32>();
     (0..times.len())
-        .map(|i| days.day_of_micros(times.value(i)))
+        .map(|i| days.day_of_micros(users.value(i), times.value(i)))
         .collect()
 }

@@ -4,10 +4,12 @@
 //! dashboard naming an unknown query, figure or dimension stops the server
 //! with the file and panel at fault.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::i18n::Lang;
 use crate::kpi::{self, Dimension};
 
 #[derive(Debug, thiserror::Error)]
@@ -23,12 +25,68 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// A text in each language of the pages.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct Text {
-    pub en: String,
-    pub de: String,
+/// A text in the languages of the pages: `{ en = "...", de = "...", ... }`
+/// with English required (it stands in for a language not given), or one
+/// string for every language.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Text(BTreeMap<Lang, String>);
+
+impl Text {
+    /// The same text in every language.
+    pub fn plain(s: &str) -> Text {
+        Text(BTreeMap::from([(Lang::En, s.to_string())]))
+    }
+
+    /// The text in `lang`, else in English.
+    pub fn get(&self, lang: Lang) -> &str {
+        self.0
+            .get(&lang)
+            .or_else(|| self.0.get(&Lang::En))
+            .map_or("", String::as_str)
+    }
+
+    /// The languages given besides English's fallback.
+    pub fn languages(&self) -> impl Iterator<Item = Lang> + '_ {
+        self.0.keys().copied()
+    }
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Text;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a text, or a table of texts per language")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> std::result::Result<Text, E> {
+                Ok(Text::plain(s))
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> std::result::Result<Text, M::Error> {
+                use serde::de::Error;
+                let mut text = BTreeMap::new();
+                while let Some((code, s)) = map.next_entry::<String, String>()? {
+                    let lang = Lang::parse(&code).ok_or_else(|| {
+                        M::Error::custom(format!(
+                            "unknown language '{code}': use {}",
+                            Lang::codes()
+                        ))
+                    })?;
+                    text.insert(lang, s);
+                }
+                if !text.contains_key(&Lang::En) {
+                    return Err(M::Error::custom(
+                        "a text needs its English (en), shown where a language is missing",
+                    ));
+                }
+                Ok(Text(text))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 /// The views a panel can show: each reads one query of `queries/`.
@@ -218,7 +276,7 @@ pub fn parse(id: &str, text: &str, queries: &[&str]) -> Result<Dashboard> {
         return Err(invalid("has no [[panel]]".into()));
     }
     for (i, panel) in d.panels.iter_mut().enumerate() {
-        let name = panel.title.en.clone();
+        let name = panel.title.get(Lang::En).to_string();
         check_panel(panel, queries)
             .map_err(|m| invalid(format!("panel {} ('{name}'): {m}", i + 1)))?;
     }

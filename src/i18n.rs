@@ -1,31 +1,153 @@
-//! The languages of pages and reports: English and German, chosen by `?lang=`, else by
-//! the browser's `Accept-Language`, else English. Reports name theirs.
+//! The languages of pages, charts, PDFs, mails and cards. The words are
+//! Fluent files, `locales/<lang>/*.ftl`, built into the binary; a word a
+//! language lacks is taken from English. Digits are separated as CLDR says
+//! for the language (`num-format`); where the figure stands in a percentage,
+//! an amount or a date is a message of the language's `formats.ftl`.
+//!
+//! Pages take `?lang=`, else the signed-in user's language, else the
+//! browser's `Accept-Language`, else English. Reports name theirs, and each
+//! recipient who is a user with a language gets it in theirs.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use num_format::ToFormattedString;
 
 use crate::model::output::{Cell, Table};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    En,
-    De,
+pub use crate::model::Lang;
+
+/// The Fluent files of each language, in the order of [`Lang::ALL`].
+const FILES: [&str; 5] = ["figures", "formats", "pages", "reports", "alerts"];
+
+macro_rules! locale_files {
+    ($lang:literal) => {
+        [
+            include_str!(concat!("../locales/", $lang, "/figures.ftl")),
+            include_str!(concat!("../locales/", $lang, "/formats.ftl")),
+            include_str!(concat!("../locales/", $lang, "/pages.ftl")),
+            include_str!(concat!("../locales/", $lang, "/reports.ftl")),
+            include_str!(concat!("../locales/", $lang, "/alerts.ftl")),
+        ]
+    };
+}
+
+const SOURCES: [[&str; FILES.len()]; 6] = [
+    locale_files!("en"),
+    locale_files!("de"),
+    locale_files!("fr"),
+    locale_files!("es"),
+    locale_files!("da"),
+    locale_files!("nl"),
+];
+
+/// One language's words: its Fluent bundle, the messages without
+/// arguments formatted once, and its digits.
+struct Locale {
+    bundle: FluentBundle<FluentResource>,
+    plain: HashMap<String, String>,
+    digits: num_format::Locale,
+    /// What did not parse or format, for the test of every locale.
+    problems: Vec<String>,
+}
+
+static LOCALES: LazyLock<Vec<Locale>> =
+    LazyLock::new(|| Lang::ALL.iter().map(|l| Locale::load(*l)).collect());
+
+impl Locale {
+    fn load(lang: Lang) -> Locale {
+        let id = lang
+            .code()
+            .parse()
+            .expect("the language codes are valid language identifiers");
+        let id: unic_langid::LanguageIdentifier = id;
+        let mut bundle = FluentBundle::new_concurrent(vec![id]);
+        // Figures sit in left-to-right text; no isolation marks around them.
+        bundle.set_use_isolating(false);
+        let mut problems = Vec::new();
+        let mut ids = Vec::new();
+        for (file, source) in FILES.iter().zip(SOURCES[lang as usize]) {
+            let resource = FluentResource::try_new(source.to_string()).unwrap_or_else(|(r, e)| {
+                problems.extend(
+                    e.iter()
+                        .map(|e| format!("{}/{file}.ftl: {e:?}", lang.code())),
+                );
+                r
+            });
+            ids.extend(message_ids(&resource));
+            if let Err(e) = bundle.add_resource(resource) {
+                problems.extend(e.iter().map(|e| format!("{}/{file}.ftl: {e}", lang.code())));
+            }
+        }
+        let mut plain = HashMap::new();
+        for id in ids {
+            let Some(pattern) = bundle.get_message(&id).and_then(|m| m.value()) else {
+                continue;
+            };
+            let mut errors = Vec::new();
+            let text = bundle.format_pattern(pattern, None, &mut errors);
+            // A message with arguments is formatted when it is used.
+            if errors.is_empty() {
+                plain.insert(id, text.into_owned());
+            }
+        }
+        let digits = num_format::Locale::from_name(lang.code()).unwrap_or(num_format::Locale::en);
+        Locale {
+            bundle,
+            plain,
+            digits,
+            problems,
+        }
+    }
+}
+
+/// The ids of a resource's messages.
+fn message_ids(resource: &FluentResource) -> Vec<String> {
+    resource
+        .entries()
+        .filter_map(|e| match e {
+            fluent_syntax::ast::Entry::Message(m) => Some(m.id.name.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// An argument of a message: a text (figures come written already) or a
+/// count that a message may select on.
+pub enum Arg<'a> {
+    Text(&'a str),
+    Count(i64),
+}
+
+impl<'a> From<&'a str> for Arg<'a> {
+    fn from(s: &'a str) -> Self {
+        Arg::Text(s)
+    }
+}
+
+impl<'a> From<&'a String> for Arg<'a> {
+    fn from(s: &'a String) -> Self {
+        Arg::Text(s)
+    }
+}
+
+impl From<i64> for Arg<'_> {
+    fn from(n: i64) -> Self {
+        Arg::Count(n)
+    }
 }
 
 impl Lang {
-    pub const ALL: [Lang; 2] = [Lang::En, Lang::De];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::De => "de",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Lang> {
-        Lang::ALL.into_iter().find(|l| l.code() == s)
-    }
-
     /// The best of our languages for an `Accept-Language` header: the
     /// highest `q` among those we have, ties to the earlier one.
     pub fn negotiate(accept: Option<&str>) -> Lang {
+        Lang::from_accept(accept).unwrap_or(Lang::En)
+    }
+
+    /// As [`Lang::negotiate`], `None` when the header names none of ours.
+    pub fn from_accept(accept: Option<&str>) -> Option<Lang> {
         let mut best: Option<(f32, Lang)> = None;
         for part in accept.unwrap_or("").split(',') {
             let mut pieces = part.trim().split(';');
@@ -45,213 +167,44 @@ impl Lang {
                 best = Some((q, lang));
             }
         }
-        best.map_or(Lang::En, |(_, l)| l)
+        best.map(|(_, l)| l)
     }
 
-    /// A fixed text of the pages.
+    fn locale(self) -> &'static Locale {
+        &LOCALES[self as usize]
+    }
+
+    /// A fixed text: the message `key` of this language, else English's,
+    /// else empty.
     pub fn t(self, key: &str) -> &'static str {
-        let (en, de) = match key {
-            "apply" => ("Apply", "Anwenden"),
-            "all" => ("all", "alle"),
-            "region" => ("Region", "Region"),
-            "department" => ("Department", "Abteilung"),
-            "team" => ("Team", "Team"),
-            "wave" => ("Wave", "Welle"),
-            "from" => ("From week", "Von Woche"),
-            "to" => ("To week", "Bis Woche"),
-            "reset" => ("Reset filters", "Filter zurücksetzen"),
-            "week" => ("Week", "Woche"),
-            "open_pdf" => ("Open the PDF", "PDF öffnen"),
-            "unsubscribe" => ("Unsubscribe", "Abbestellen"),
-            "open_dashboard" => ("Open the dashboard", "Dashboard öffnen"),
-            "open_alerts" => ("Open the alerts", "Warnungen öffnen"),
-            "highlight" => ("Target passed", "Ziel erreicht"),
-            "and_more" => ("and more:", "und weitere:"),
-            "alert_new" => ("new", "neu"),
-            "alert_resolved" => ("resolved", "erledigt"),
-            "alerts" => ("Alerts", "Warnungen"),
-            "alert" => ("Alert", "Warnung"),
-            "alerts_none_in_scope" => (
-                "No alert is on for this scope.",
-                "Für diesen Bereich ist keine Warnung aktiv.",
-            ),
-            "alerts_since" => ("since", "seit"),
-            "alerts_active_count" => ("active alerts", "aktive Warnungen"),
-            "alerts_active" => ("Active alerts", "Aktive Warnungen"),
-            "alerts_past" => ("Past notices", "Frühere Meldungen"),
-            "alerts_defined" => ("Alerts defined", "Definierte Warnungen"),
-            "alert_condition" => ("Condition", "Bedingung"),
-            "alert_since" => ("Since", "Seit"),
-            "alert_segment" => ("Segment", "Segment"),
-            "alert_message" => ("Message", "Meldung"),
-            "alert_none_active" => ("No alert is active.", "Keine Warnung ist aktiv."),
-            "weeks_since_go_live" => ("Weeks since go-live", "Wochen seit Go-Live"),
-            "suppressed" => ("suppressed", "unterdrückt"),
-            "suppressed_note" => (
-                "Suppressed: fewer licensees than the minimum group size, so no figures are shown.",
-                "Unterdrückt: weniger Lizenznehmer als die Mindestgruppengröße, daher werden keine Zahlen gezeigt.",
-            ),
-            "no_data" => (
-                "No data for this selection",
-                "Keine Daten für diese Auswahl",
-            ),
-            "target" => ("Target", "Ziel"),
-            "passed" => ("target passed", "Ziel erreicht"),
-            "missed" => ("below target", "unter dem Ziel"),
-            "vs_previous" => ("vs. previous week", "ggü. Vorwoche"),
-            "trend" => ("Trend", "Verlauf"),
-            "weeks" => ("Weeks", "Wochen"),
-            "in_week" => ("Week", "Woche"),
-            "rows_shown" => ("rows shown of", "Zeilen angezeigt von"),
-            "language" => ("Language", "Sprache"),
-            "filters" => ("Filters", "Filter"),
-            "error" => (
-                "The request cannot be shown",
-                "Die Anfrage kann nicht angezeigt werden",
-            ),
-            "no_events" => (
-                "No events are stored yet. Import data with `uptake import`.",
-                "Noch keine Ereignisse gespeichert. Daten mit `uptake import` importieren.",
-            ),
-            "target_line" => ("target", "Ziel"),
-            "mu_target_share" => ("target share of licensed", "Zielanteil der lizenzierten"),
-            "none" => ("none", "keine"),
-            // figures
-            "eligible" => ("Eligible licensees", "Berechtigte Lizenznehmer"),
-            "regular" => ("Regular users", "Regelmäßige Nutzer"),
-            "active_licensee_rate" => ("Active licensee rate", "Quote aktiver Lizenznehmer"),
-            "modules_licensed" => ("Modules licensed", "Lizenzierte Module"),
-            "modules_in_use" => ("Modules in use", "Genutzte Module"),
-            "module_utilization" => ("Module utilization", "Modulauslastung"),
-            "users_to_target" => ("Users to target", "Nutzer bis zum Ziel"),
-            "success" => ("Success", "Erfolg"),
-            "below_target" => ("Below target", "Unter dem Ziel"),
-            // forecasts (labelled as such in every column)
-            "measured_rate" => ("Measured", "Gemessen"),
-            "target_rate" => ("Target rate", "Zielwert"),
-            "forecast_status" => ("Forecast", "Prognose"),
-            "forecast_pace_4_weeks" => ("Forecast pace, 4 weeks", "Prognosetempo, 4 Wochen"),
-            "forecast_pace_8_weeks" => ("Forecast pace, 8 weeks", "Prognosetempo, 8 Wochen"),
-            "forecast_pass_earliest" => (
-                "Forecast: passed from (faster pace)",
-                "Prognose: erreicht ab (schnelleres Tempo)",
-            ),
-            "forecast_pass_latest" => (
-                "Forecast: passed from (slower pace)",
-                "Prognose: erreicht ab (langsameres Tempo)",
-            ),
-            "target_week" => ("Target week", "Zielwoche"),
-            "forecast_needed_per_week" => ("Forecast: needed per week", "Prognose: nötig je Woche"),
-            "passing" => ("passing now", "bereits erreicht"),
-            "on_track" => ("on track", "auf Kurs"),
-            "at_risk" => ("at risk", "gefährdet"),
-            "behind" => ("behind", "im Rückstand"),
-            "rising" => ("rising", "steigend"),
-            "not_rising" => ("not rising", "nicht steigend"),
-            "too_little_history" => ("too little history", "zu wenig Verlauf"),
-            "reference_wave" => ("Reference wave", "Referenzwelle"),
-            "gap_to_reference" => ("Gap to the reference wave", "Abstand zur Referenzwelle"),
-            "behind_reference" => ("Behind the reference wave", "Hinter der Referenzwelle"),
-            "no_wave_more_than" => ("No wave is more than", "Keine Welle liegt mehr als"),
-            "more_than" => ("More than", "Mehr als"),
-            "behind_the_reference" => ("behind the reference wave", "hinter der Referenzwelle"),
-            "points" => ("percentage points", "Prozentpunkte"),
-            "since_go_live" => ("since go-live", "seit Go-live"),
-            "forecast_title" => (
-                "Forecast (not measured): the targets at the current pace, from",
-                "Prognose (nicht gemessen): die Ziele im aktuellen Tempo, ab",
-            ),
-            "forecast_note" => (
-                "A forecast, not a measured figure: the rate's straight-line pace over the last 4 and 8 weeks gives the range of weeks in which the target is passed; it assumes the licensees stay as they are.",
-                "Eine Prognose, keine Messung: das lineare Tempo der Quote über die letzten 4 und 8 Wochen ergibt die Spanne der Wochen, in denen das Ziel erreicht wird; sie nimmt an, dass die Lizenznehmer bleiben, wie sie sind.",
-            ),
-            "module" => ("Module", "Modul"),
-            "module_name" => ("Module name", "Modulname"),
-            "monthly_cost_per_user" => ("Monthly cost per user", "Monatliche Kosten je Nutzer"),
-            "module_users" => ("Module users", "Modulnutzer"),
-            "module_adoption" => ("Module adoption", "Modulnutzung"),
-            "in_use" => ("In use", "Genutzt"),
-            "inactive_licensees" => ("Inactive licensees", "Inaktive Lizenznehmer"),
-            "idle_license_cost" => (
-                "Idle license cost per month",
-                "Kosten ungenutzter Lizenzen pro Monat",
-            ),
-            "true" => ("yes", "ja"),
-            // reports
-            "reports" => ("Reports", "Berichte"),
-            "audit_log" => ("Audit log", "Prüfprotokoll"),
-            "sign_out" => ("Sign out", "Abmelden"),
-            "sign_in" => ("Sign in", "Anmelden"),
-            "user" => ("User", "Benutzer"),
-            "password" => ("Password", "Passwort"),
-            "wrong_password" => ("Wrong user or password.", "Benutzer oder Passwort falsch."),
-            "locked_out" => (
-                "Too many failed attempts; try again later.",
-                "Zu viele Fehlversuche; bitte später erneut versuchen.",
-            ),
-            "too_many_sign_ins" => (
-                "Too many failed sign-ins from this address; try again in 15 minutes.",
-                "Zu viele fehlgeschlagene Anmeldungen von dieser Adresse; bitte in 15 Minuten erneut versuchen.",
-            ),
-            "form_expired" => (
-                "This sign-in form has expired or came from another site; please sign in again.",
-                "Dieses Anmeldeformular ist abgelaufen oder kam von einer anderen Seite; bitte erneut anmelden.",
-            ),
-            "busy" => (
-                "Many sign-ins at once; please try again in a moment.",
-                "Viele Anmeldungen gleichzeitig; bitte gleich erneut versuchen.",
-            ),
-            "pdf_reports" => (
-                "PDF reports for these weeks",
-                "PDF-Berichte für diese Wochen",
-            ),
-            "organisation" => ("The organisation", "Die Organisation"),
-            "whole_organisation" => ("whole organisation", "gesamte Organisation"),
-            "filter" => ("Filter", "Filter"),
-            "breakdown" => ("Breakdown", "Aufschlüsselung"),
-            "report_week" => ("Week", "Woche"),
-            "compared_with" => ("Compared with", "Verglichen mit"),
-            "vs" => ("vs.", "ggü."),
-            "time_zone" => ("Time zone", "Zeitzone"),
-            "generated" => ("Generated", "Erstellt"),
-            "stored_events" => ("Events stored", "Gespeicherte Ereignisse"),
-            "data_ends" => (
-                "Stored events end before this week is over, so its figures may be incomplete: last event on",
-                "Die gespeicherten Ereignisse enden vor dem Ende dieser Woche, die Zahlen können unvollständig sein: letztes Ereignis am",
-            ),
-            "summary" => ("Targets", "Ziele"),
-            "by_breakdown" => ("By segment, week", "Nach Segment, Woche"),
-            "highlights_since" => ("Targets passed since", "Ziele erreicht seit"),
-            "no_highlights" => (
-                "No segment passed a target since the previous report.",
-                "Seit dem letzten Bericht hat kein Segment ein Ziel neu erreicht.",
-            ),
-            "trend_title" => (
-                "Active licensee rate and module utilization",
-                "Quote aktiver Lizenznehmer und Modulauslastung",
-            ),
-            "curve_title" => ("Adoption curve per wave", "Adoptionskurve je Welle"),
-            "lagging_title" => ("Lagging segments, week", "Segmente unter dem Ziel, Woche"),
-            "segments_suppressed" => (
-                "segments are too small to be shown",
-                "Segmente sind zu klein, um gezeigt zu werden",
-            ),
-            "modules_title" => ("Module adoption, week", "Modulnutzung, Woche"),
-            "module_map_title" => (
-                "Module adoption by segment, week",
-                "Modulnutzung nach Segment, Woche",
-            ),
-            "page" => ("Page", "Seite"),
-            "of" => ("of", "von"),
-            "active_licensee_rate_genitive" => ("", "der Quote aktiver Lizenznehmer"),
-            "module_utilization_genitive" => ("", "der Modulauslastung"),
-            "false" => ("no", "nein"),
-            _ => ("", ""),
-        };
-        match self {
-            Lang::En => en,
-            Lang::De => de,
+        self.locale()
+            .plain
+            .get(key)
+            .or_else(|| Lang::En.locale().plain.get(key))
+            .map_or("", String::as_str)
+    }
+
+    /// A message with arguments, else English's; the key itself when no
+    /// language has it.
+    pub fn tr(self, key: &str, args: &[(&str, Arg<'_>)]) -> String {
+        let mut fluent_args = FluentArgs::new();
+        for (name, value) in args {
+            let value = match value {
+                Arg::Text(s) => FluentValue::from(*s),
+                Arg::Count(n) => FluentValue::from(*n),
+            };
+            fluent_args.set(*name, value);
         }
+        for lang in [self, Lang::En] {
+            let bundle = &lang.locale().bundle;
+            if let Some(pattern) = bundle.get_message(key).and_then(|m| m.value()) {
+                let mut errors = Vec::new();
+                return bundle
+                    .format_pattern(pattern, Some(&fluent_args), &mut errors)
+                    .into_owned();
+            }
+        }
+        key.to_string()
     }
 
     /// A label for a column name: its translation, else the name itself.
@@ -262,20 +215,38 @@ impl Lang {
         }
     }
 
-    /// A decimal number with the language's decimal separator.
+    /// A decimal number written with `.` and without grouping ("-1234.5")
+    /// in this language's digits ("-1.234,5").
     pub fn decimal(self, s: &str) -> String {
-        match self {
-            Lang::En => s.to_string(),
-            Lang::De => s.replace('.', ","),
+        let digits = &self.locale().digits;
+        let (sign, unsigned) = match s.strip_prefix('-') {
+            Some(rest) => (digits.minus_sign(), rest),
+            None => ("", s),
+        };
+        let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+        let Ok(n) = int.parse::<u64>() else {
+            return s.to_string();
+        };
+        let mut out = format!("{sign}{}", n.to_formatted_string(digits));
+        if !frac.is_empty() {
+            out.push_str(digits.decimal());
+            out.push_str(frac);
         }
+        out
     }
 
-    /// A table cell as shown to readers: rates as percentages, decimals
-    /// and yes/no in the language, lists of figure names translated.
+    /// A whole number in this language's digits.
+    pub fn integer(self, n: i64) -> String {
+        self.decimal(&n.to_string())
+    }
+
+    /// A table cell as shown to readers: rates as percentages, numbers,
+    /// decimals and yes/no in the language, lists of figure names
+    /// translated.
     pub fn cell(self, cell: &Cell) -> String {
         match cell {
             Cell::Rate(m) => self.percent(*m as f64 / 1e6),
-            Cell::Money(_) => self.decimal(&Table::cell_text(cell)),
+            Cell::Money(_) | Cell::Int(_) => self.decimal(&Table::cell_text(cell)),
             Cell::Bool(b) => self.t(if *b { "true" } else { "false" }).to_string(),
             Cell::Text(s) if s.is_empty() => format!("({})", self.t("none")),
             Cell::Text(s) if s.contains(';') || s.contains('_') => s
@@ -302,7 +273,7 @@ impl Lang {
             .map(|(v, d)| {
                 let cell = Cell::Text(v.clone());
                 if d == "wave" {
-                    crate::model::output::wave_name(&cell, waves)
+                    crate::model::output::wave_name_in(&cell, waves, self)
                 } else {
                     self.cell(&cell)
                 }
@@ -315,21 +286,161 @@ impl Lang {
     pub fn money(self, micros: i64) -> String {
         let cents = (micros as i128 + if micros >= 0 { 5_000 } else { -5_000 }) / 10_000;
         let sign = if cents < 0 { "-" } else { "" };
-        let s = format!("{sign}{}.{:02}", cents.abs() / 100, cents.abs() % 100);
-        match self {
-            Lang::En => format!("€{s}"),
-            Lang::De => format!("{} €", s.replace('.', ",")),
-        }
+        self.money_text(&format!(
+            "{sign}{}.{:02}",
+            cents.abs() / 100,
+            cents.abs() % 100
+        ))
+    }
+
+    /// An amount of euros written as a decimal ("12.50").
+    pub fn money_text(self, amount: &str) -> String {
+        self.tr("money", &[("amount", (&self.decimal(amount)).into())])
     }
 
     /// A rate (0..1) as a percentage with one decimal.
     pub fn percent(self, v: f64) -> String {
-        let s = format!("{:.1}", v * 100.0);
-        match self {
-            Lang::En => format!("{s}%"),
-            Lang::De => format!("{} %", s.replace('.', ",")),
+        let number = self.decimal(&format!("{:.1}", v * 100.0));
+        self.tr("percent", &[("number", (&number).into())])
+    }
+
+    /// Percentage points with one decimal, without sign.
+    pub fn points(self, points: f64) -> String {
+        self.decimal(&format!("{:.1}", points.abs()))
+    }
+
+    /// A date as this language writes it.
+    pub fn date(self, d: chrono::NaiveDate) -> String {
+        d.format(self.t("date_format")).to_string()
+    }
+
+    /// A date and time as this language writes it.
+    pub fn datetime(self, t: chrono::NaiveDateTime) -> String {
+        t.format(self.t("datetime_format")).to_string()
+    }
+}
+
+/// What is wrong with the locales: files that do not parse, keys a
+/// language lacks or has beyond English's, messages whose variables differ
+/// from English's, and messages that do not format with their arguments.
+pub fn locale_problems() -> Vec<String> {
+    let mut problems: Vec<String> = LOCALES.iter().flat_map(|l| l.problems.clone()).collect();
+    let english = variables_of(Lang::En);
+    for lang in Lang::ALL.into_iter().skip(1) {
+        let theirs = variables_of(lang);
+        for (key, vars) in &english {
+            match theirs.get(key) {
+                None => problems.push(format!("{}: missing key {key}", lang.code())),
+                Some(v) if v != vars => problems.push(format!(
+                    "{}: {key} uses {v:?}, English uses {vars:?}",
+                    lang.code()
+                )),
+                Some(_) => {}
+            }
+        }
+        for key in theirs.keys().filter(|k| !english.contains_key(*k)) {
+            problems.push(format!("{}: key {key} is not in English", lang.code()));
         }
     }
+    for lang in Lang::ALL {
+        let bundle = &lang.locale().bundle;
+        for (key, vars) in variables_of(lang) {
+            let mut args = FluentArgs::new();
+            for v in &vars {
+                args.set(v.clone(), FluentValue::from("x"));
+            }
+            let Some(pattern) = bundle.get_message(&key).and_then(|m| m.value()) else {
+                problems.push(format!("{}: {key} has no value", lang.code()));
+                continue;
+            };
+            let mut errors = Vec::new();
+            bundle.format_pattern(pattern, Some(&args), &mut errors);
+            if !errors.is_empty() {
+                problems.push(format!("{}: {key}: {errors:?}", lang.code()));
+            }
+        }
+    }
+    problems
+}
+
+/// Each message of a language with the variables it uses, following
+/// references to other messages.
+fn variables_of(
+    lang: Lang,
+) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    use fluent_syntax::ast::{Expression, InlineExpression, Pattern, PatternElement};
+    type Refs = (std::collections::BTreeSet<String>, Vec<String>);
+    fn walk_inline(e: &InlineExpression<&str>, out: &mut Refs) {
+        match e {
+            InlineExpression::VariableReference { id } => {
+                out.0.insert(id.name.to_string());
+            }
+            InlineExpression::MessageReference { id, .. } => out.1.push(id.name.to_string()),
+            InlineExpression::Placeable { expression } => walk(expression, out),
+            InlineExpression::FunctionReference { arguments, .. }
+            | InlineExpression::TermReference {
+                arguments: Some(arguments),
+                ..
+            } => {
+                for a in &arguments.positional {
+                    walk_inline(a, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    fn walk(e: &Expression<&str>, out: &mut Refs) {
+        match e {
+            Expression::Inline(i) => walk_inline(i, out),
+            Expression::Select { selector, variants } => {
+                walk_inline(selector, out);
+                for v in variants {
+                    walk_pattern(&v.value, out);
+                }
+            }
+        }
+    }
+    fn walk_pattern(p: &Pattern<&str>, out: &mut Refs) {
+        for el in &p.elements {
+            if let PatternElement::Placeable { expression } = el {
+                walk(expression, out);
+            }
+        }
+    }
+    let mut direct = std::collections::BTreeMap::new();
+    for source in SOURCES[lang as usize] {
+        let resource = match FluentResource::try_new(source.to_string()) {
+            Ok(r) | Err((r, _)) => r,
+        };
+        for entry in resource.entries() {
+            if let fluent_syntax::ast::Entry::Message(m) = entry {
+                let mut refs = Refs::default();
+                if let Some(p) = &m.value {
+                    walk_pattern(p, &mut refs);
+                }
+                direct.insert(m.id.name.to_string(), refs);
+            }
+        }
+    }
+    // A reference shares the caller's arguments: add what it uses.
+    direct
+        .keys()
+        .map(|key| {
+            let mut vars = std::collections::BTreeSet::new();
+            let mut todo = vec![key.clone()];
+            let mut seen = std::collections::BTreeSet::new();
+            while let Some(k) = todo.pop() {
+                if !seen.insert(k.clone()) {
+                    continue;
+                }
+                if let Some((v, r)) = direct.get(&k) {
+                    vars.extend(v.iter().cloned());
+                    todo.extend(r.iter().cloned());
+                }
+            }
+            (key.clone(), vars)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -340,9 +451,69 @@ mod tests {
     fn accept_language_picks_the_best_language_we_have() {
         assert_eq!(Lang::negotiate(None), Lang::En);
         assert_eq!(Lang::negotiate(Some("de-DE,de;q=0.9,en;q=0.8")), Lang::De);
-        assert_eq!(Lang::negotiate(Some("fr-FR,en;q=0.5,de;q=0.7")), Lang::De);
+        assert_eq!(Lang::negotiate(Some("fr-FR,en;q=0.5,de;q=0.7")), Lang::Fr);
+        assert_eq!(Lang::negotiate(Some("pt-BR,en;q=0.5,de;q=0.7")), Lang::De);
         assert_eq!(Lang::negotiate(Some("en-GB, de;q=0")), Lang::En);
-        assert_eq!(Lang::negotiate(Some("fr")), Lang::En);
-        assert_eq!(Lang::percent(Lang::De, 0.7512), "75,1 %");
+        assert_eq!(Lang::negotiate(Some("pt")), Lang::En);
+        assert_eq!(Lang::from_accept(Some("pt")), None);
+        assert_eq!(Lang::negotiate(Some("nl-BE;q=0.4, da;q=0.6")), Lang::Da);
+    }
+
+    #[test]
+    fn every_locale_has_every_key_of_english_with_the_same_arguments() {
+        let problems = locale_problems();
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        for lang in Lang::ALL {
+            assert!(lang.locale().plain.len() > 150, "{}", lang.code());
+        }
+    }
+
+    #[test]
+    fn numbers_amounts_and_dates_follow_each_language() {
+        let cases = [
+            (Lang::En, "75.1%", "1,234.5", "€1,234.57", "2026-03-29"),
+            (Lang::De, "75,1 %", "1.234,5", "1.234,57 €", "29.03.2026"),
+            (
+                Lang::Fr,
+                "75,1 %",
+                "1\u{202f}234,5",
+                "1\u{202f}234,57 €",
+                "29/03/2026",
+            ),
+            (Lang::Es, "75,1 %", "1.234,5", "1.234,57 €", "29/03/2026"),
+            (Lang::Da, "75,1 %", "1.234,5", "1.234,57 €", "29.03.2026"),
+            (Lang::Nl, "75,1%", "1.234,5", "€ 1.234,57", "29-03-2026"),
+        ];
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 29).expect("a date");
+        for (lang, percent, decimal, money, date) in cases {
+            assert_eq!(lang.percent(0.7512), percent, "{}", lang.code());
+            assert_eq!(lang.decimal("1234.5"), decimal, "{}", lang.code());
+            assert_eq!(lang.money(1_234_567_000), money, "{}", lang.code());
+            assert_eq!(lang.date(day), date, "{}", lang.code());
+        }
+        assert_eq!(Lang::De.decimal("-0.81502"), "-0,81502");
+        assert_eq!(Lang::En.money(-5_000_000), "€-5.00");
+        assert_eq!(Lang::De.decimal("n/a"), "n/a");
+    }
+
+    #[test]
+    fn a_missing_word_falls_back_to_english() {
+        assert_eq!(Lang::Fr.t("no_such_key"), "");
+        assert_eq!(Lang::Fr.label("no_such_key"), "no_such_key");
+        assert_eq!(Lang::Da.t("apply"), "Anvend");
+        let text = Lang::Nl.tr(
+            "alert_below",
+            &[
+                ("figure", "module_utilization".into()),
+                ("rate", "40%".into()),
+                ("target", "50%".into()),
+                ("weeks", 2.into()),
+                ("n", "3".into()),
+            ],
+        );
+        assert_eq!(
+            text,
+            "modulebenutting 40%, al 2 weken op rij niet boven het doel van 50%; nog 3 modules in gebruik nodig"
+        );
     }
 }

@@ -1164,11 +1164,35 @@ async fn signing_in_gives_a_session_that_ends() {
             regions: vec!["DACH".into()],
             departments: vec![],
         },
+        Some(uptake::i18n::Lang::Fr),
         Some("temporary password"),
     )
     .expect("add");
     let r = sign_in("temp", "temporary password").await;
     let session = session_of(&r);
+    // Their pages come in their language, whatever the browser asks for;
+    // the switch on the page still wins.
+    for (uri, lang) in [
+        ("/dashboards/overview", "fr"),
+        ("/reports", "fr"),
+        ("/dashboards/overview?lang=de", "de"),
+    ] {
+        let r = call(
+            "GET",
+            uri,
+            &[
+                ("Cookie", session.clone()),
+                ("Accept-Language", "de".into()),
+            ],
+            "",
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}");
+        assert!(
+            r.text().contains(&format!("<html lang=\"{lang}\">")),
+            "{uri}"
+        );
+    }
     let r = call(
         "GET",
         "/api/v1/segments",
@@ -1189,6 +1213,7 @@ async fn signing_in_gives_a_session_that_ends() {
         None,
         Role::Analyst,
         Default::default(),
+        None,
         Some("the right password"),
     )
     .expect("add");

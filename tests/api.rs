@@ -263,6 +263,74 @@ async fn dashboards_render_in_english_and_german() {
     assert_eq!(status, StatusCode::SEE_OTHER);
 }
 
+/// Every page in each of the six languages: its words are the language's
+/// own (a missing one would show the English fallback), its dashboards'
+/// titles and wave names too.
+#[tokio::test]
+async fn every_page_renders_in_each_language() {
+    use uptake::i18n::Lang;
+    let state = sample_state();
+    for lang in Lang::ALL {
+        let code = lang.code();
+        let mut uris: Vec<String> = state
+            .dashboards
+            .iter()
+            .map(|d| format!("/dashboards/{}", d.id))
+            .collect();
+        uris.extend(["/reports".into(), "/alerts".into(), "/audit".into()]);
+        for uri in uris {
+            let (status, _, body) = get(&format!("{uri}?lang={code}"), &[]).await;
+            let page = text(&body);
+            assert_eq!(status, StatusCode::OK, "{uri} in {code}: {page}");
+            assert!(
+                page.contains(&format!("<html lang=\"{code}\">")),
+                "{uri} {code}"
+            );
+            for key in ["reports", "alerts", "audit_log", "sign_out"] {
+                assert!(page.contains(lang.t(key)), "{uri} in {code} lacks {key}");
+            }
+            if let Some(d) = uri
+                .strip_prefix("/dashboards/")
+                .and_then(|id| state.dashboards.iter().find(|d| d.id == id))
+            {
+                assert!(
+                    page.contains(&format!("<h1>{}</h1>", d.title.get(lang))),
+                    "{uri} title in {code}"
+                );
+                for key in ["apply", "reset", "from", "to", "pdf_reports"] {
+                    assert!(page.contains(lang.t(key)), "{uri} in {code} lacks {key}");
+                }
+            }
+        }
+        let (_, _, body) = get(&format!("/dashboards/overview?lang={code}"), &[]).await;
+        let page = text(&body);
+        for key in [
+            "active_licensee_rate",
+            "module_utilization",
+            "forecast_status",
+        ] {
+            assert!(
+                page.contains(lang.label(key)),
+                "overview in {code} lacks {key}"
+            );
+        }
+        // The waves by their name in the reader's language, where the
+        // waves give one.
+        let wave_1 = uptake::model::output::wave_name_in(
+            &uptake::model::output::Cell::Text("W1".into()),
+            &state.waves,
+            lang,
+        );
+        assert!(page.contains(&wave_1), "overview in {code} lacks {wave_1}");
+        if lang != Lang::En {
+            assert!(!page.contains(">Apply<"), "English on the {code} overview");
+        }
+    }
+    let (status, _, body) = get("/dashboards/overview?lang=pt", &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(text(&body).contains("en, de, fr, es, da, nl"));
+}
+
 #[tokio::test]
 async fn every_panel_offers_csv_and_tables_xlsx() {
     let state = sample_state();

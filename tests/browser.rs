@@ -258,7 +258,10 @@ fn dashboards_in_headless_chromium() {
                 .goto(&format!("{base}/dashboards/{}?lang=en", d.id))
                 .await
                 .expect("goto");
-            assert_eq!(text_of(&browser, "h1").await, d.title.en);
+            assert_eq!(
+                text_of(&browser, "h1").await,
+                d.title.get(uptake::i18n::Lang::En)
+            );
             let panels = browser
                 .find_all(Locator::Css("section.panel"))
                 .await

@@ -208,10 +208,26 @@ async fn german_reports_embed_their_fonts_and_show_umlauts_and_euros() {
     let scope = api(&format!("/api/v1/kpi?from={week}&to={week}")).await;
     assert!(text.contains(&percent_de(&scope[0]["active_licensee_rate"])));
 
-    // Each wave's row of the breakdown, by the wave's name.
+    // Each wave's row of the breakdown, by the wave's German name (the
+    // sample waves' `name_de`).
     let by_wave = api(&format!("/api/v1/kpi?by=wave&from={week}&to={week}")).await;
+    let waves = std::fs::read_to_string(repo().join("sample_data/waves.csv")).expect("waves");
+    let header: Vec<&str> = waves.lines().next().expect("header").split(',').collect();
+    let name_de = header
+        .iter()
+        .position(|c| *c == "name_de")
+        .expect("name_de");
+    let german = |id: &str| {
+        waves
+            .lines()
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .find(|f| f[0] == id)
+            .map(|f| f[name_de].to_string())
+            .expect("wave")
+    };
     for r in by_wave.as_array().expect("rows") {
-        let l = line(&text, r["wave_name"].as_str().expect("wave name"));
+        let name = german(r["wave"].as_str().expect("wave id"));
+        let l = line(&text, &name);
         if r["suppressed"] == true {
             assert!(l.contains("unterdrückt"), "{l}");
         } else {
@@ -872,6 +888,27 @@ fn mail_to(mail: &str) -> String {
         .to_string()
 }
 
+/// The settings of mail through the loopback server.
+fn smtp_env(mail: &MailServer) -> [(&'static str, String); 4] {
+    [
+        ("UPTAKE_SMTP_HOST", "127.0.0.1".to_string()),
+        ("UPTAKE_SMTP_PORT", mail.port.to_string()),
+        ("UPTAKE_SMTP_SECURITY", "none".to_string()),
+        (
+            "UPTAKE_SMTP_FROM",
+            "uptake <uptake@example.com>".to_string(),
+        ),
+    ]
+}
+
+/// Runs the due reports before and just after Monday 2027-01-18 07:00 UTC.
+fn run_on_a_monday(data: &Path, reports: &Path, env: &[(&str, String)]) {
+    for now in ["2027-01-18T06:00:00Z", "2027-01-18T07:00:20Z"] {
+        let (ok, e) = run_due(data, reports, now, env);
+        assert!(ok, "{e}");
+    }
+}
+
 #[test]
 fn each_recipient_gets_the_report_over_their_own_scope() {
     let tmp = sample_store();
@@ -915,19 +952,8 @@ fn each_recipient_gets_the_report_over_their_own_scope() {
         )
     };
     let reports = weekly_to("\"anna@example.com\", \"board@example.com\"");
-    let env = [
-        ("UPTAKE_SMTP_HOST", "127.0.0.1".to_string()),
-        ("UPTAKE_SMTP_PORT", mail.port.to_string()),
-        ("UPTAKE_SMTP_SECURITY", "none".to_string()),
-        (
-            "UPTAKE_SMTP_FROM",
-            "uptake <uptake@example.com>".to_string(),
-        ),
-    ];
-    let (ok, e) = run_due(&data, &reports, "2027-01-18T06:00:00Z", &env);
-    assert!(ok, "{e}");
-    let (ok, e) = run_due(&data, &reports, "2027-01-18T07:00:20Z", &env);
-    assert!(ok, "{e}");
+    let env = smtp_env(&mail);
+    run_on_a_monday(&data, &reports, &env);
     let messages = mail.messages();
     assert_eq!(messages.len(), 2, "one mail per scope");
     let text_for = |to: &str| {
@@ -998,4 +1024,108 @@ fn a_schedule_in_its_own_time_zone() {
     // The week that ended in Tokyo, though UTC is still in it.
     assert_eq!(runs[0]["week"], "2026-W47");
     assert_eq!(files(&out), ["tokyo-2026-W47.pdf"]);
+}
+
+/// A scheduled report reaches each recipient in their language: a user
+/// with a language gets it in theirs (its title, words, numbers and wave
+/// names), the others in the report's.
+#[test]
+fn each_recipient_reads_the_report_in_their_language() {
+    let tmp = sample_store();
+    let data = tmp.path().join("data");
+    let mail = MailServer::start(tmp.path());
+    for (name, language) in [("claire", Some("fr")), ("board", None)] {
+        let email = format!("{name}@example.com");
+        let mut args = vec![
+            "user",
+            "add",
+            name,
+            "--role",
+            "analyst",
+            "--email",
+            &email,
+            "--no-password",
+        ];
+        if let Some(l) = language {
+            args.extend(["--language", l]);
+        }
+        let out = uptake(&data, &args);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let out = uptake(
+        &data,
+        &["user", "add", "x", "--role", "viewer", "--language", "pt"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("use en, de, fr, es, da, nl"),
+        "{}",
+        stderr(&out)
+    );
+    let listed = stdout(&uptake(&data, &["user", "list"]));
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with("claire\t") && l.contains("\tfr\t")),
+        "{listed}"
+    );
+
+    let reports = reports_dir(
+        tmp.path(),
+        &[(
+            "weekly",
+            "title = { en = \"Weekly adoption\", fr = \"Adoption hebdomadaire\" }\n\
+             language = \"en\"\nby = \"wave\"\nsections = [\"summary\"]\n\
+             [schedule]\ncron = \"0 7 * * MON\"\ncatch_up = true\n[[deliver]]\n\
+             email = [\"claire@example.com\", \"board@example.com\"]\n"
+                .to_string(),
+        )],
+    );
+    let env = smtp_env(&mail);
+    run_on_a_monday(&data, &reports, &env);
+    let messages = mail.messages();
+    assert_eq!(messages.len(), 2, "one mail per language");
+    let read = |to: &str| {
+        let m = messages
+            .iter()
+            .find(|m| mail_to(m).contains(to))
+            .unwrap_or_else(|| panic!("a mail to {to}"));
+        let pdf = tmp.path().join(format!("{to}.pdf"));
+        std::fs::write(&pdf, attachment(m)).expect("write pdf");
+        (m.clone(), pdf_text(&pdf))
+    };
+    let (mail_fr, pdf_fr) = read("claire");
+    assert!(mail_fr.contains("Adoption hebdomadaire"), "{mail_fr}");
+    assert!(!mail_to(&mail_fr).contains("board"));
+    for word in [
+        "Objectifs",
+        "Taux de titulaires actifs",
+        "Vague 1 DACH",
+        "Fuseau horaire",
+    ] {
+        assert!(pdf_fr.contains(word), "{word} in French:\n{pdf_fr}");
+    }
+    assert!(!pdf_fr.contains("Targets"), "{pdf_fr}");
+    let (mail_en, pdf_en) = read("board");
+    assert!(mail_en.contains("Weekly adoption"), "{mail_en}");
+    for word in [
+        "Targets",
+        "Active licensee rate",
+        "Wave 1 DACH",
+        "Time zone",
+    ] {
+        assert!(pdf_en.contains(word), "{word} in English:\n{pdf_en}");
+    }
+    assert!(!pdf_en.contains("Objectifs"), "{pdf_en}");
+    // Each language's figures are the same figures, written its way.
+    let rate = |text: &str, label: &str| {
+        line(text, label)
+            .split_whitespace()
+            .find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))
+            .map(|w| w.trim_end_matches('%').replace(',', "."))
+    };
+    assert_eq!(
+        rate(&pdf_fr, "Taux de titulaires actifs"),
+        rate(&pdf_en, "Active licensee rate")
+    );
 }

@@ -192,7 +192,7 @@ fn subscriptions_refuse_forged_foreign_and_costly_requests() {
             vera.clone(),
             {
                 let mut v = good(&vera_form);
-                v[2].1 = "fr".into();
+                v[2].1 = "pt".into();
                 v
             },
             vec![],

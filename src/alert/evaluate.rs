@@ -108,8 +108,11 @@ pub async fn evaluate(
             match kpi::behind_reference(&table) {
                 None => Vec::new(),
                 Some((reference, gaps)) => {
-                    let name =
-                        crate::model::output::wave_name(&Cell::Text(reference.clone()), waves);
+                    let name = crate::model::output::wave_name_in(
+                        &Cell::Text(reference.clone()),
+                        waves,
+                        lang,
+                    );
                     gaps.into_iter()
                         .filter(|g| g.wave != Cell::Text(reference.clone()))
                         .map(|g| Finding {
@@ -253,7 +256,7 @@ fn forecast_findings(
         .collect()
 }
 
-/// The messages, in the alert's language.
+/// The messages, in the alert's language (`locales/*/alerts.ftl`).
 mod text {
     use super::Figure;
     use crate::i18n::Lang;
@@ -267,96 +270,68 @@ mod text {
         lang.decimal(&format!("{:.1}", micros as f64 / 1e4))
     }
 
-    fn figure(lang: Lang, f: Figure) -> &'static str {
-        match (lang, f) {
-            (Lang::En, Figure::ActiveLicenseeRate) => "active licensee rate",
-            (Lang::De, Figure::ActiveLicenseeRate) => "Aktive Lizenznehmerquote",
-            (Lang::En, Figure::ModuleUtilization) => "module utilization",
-            (Lang::De, Figure::ModuleUtilization) => "Modulnutzung",
-        }
-    }
-
-    fn gain(lang: Lang, f: Figure, n: i64) -> String {
-        match (lang, f) {
-            (Lang::En, Figure::ActiveLicenseeRate) => format!("{n} more regular users needed"),
-            (Lang::De, Figure::ActiveLicenseeRate) => {
-                format!("{n} weitere regelmäßige Nutzer nötig")
-            }
-            (Lang::En, Figure::ModuleUtilization) => format!("{n} more modules in use needed"),
-            (Lang::De, Figure::ModuleUtilization) => {
-                format!("{n} weitere genutzte Module nötig")
-            }
-        }
-    }
-
     pub fn below(lang: Lang, f: Figure, rate: i64, target: i64, weeks: i32, n: i64) -> String {
-        let (rate, target, name, gain) = (
-            pct(lang, rate),
-            pct(lang, target),
-            figure(lang, f),
-            gain(lang, f, n),
-        );
-        match (lang, weeks) {
-            (Lang::En, 1) => format!("{name} {rate}, not above the target of {target}; {gain}"),
-            (Lang::En, _) => format!(
-                "{name} {rate}, not above the target of {target} for {weeks} weeks in a row; {gain}"
-            ),
-            (Lang::De, 1) => format!("{name} {rate}, nicht über dem Ziel von {target}; {gain}"),
-            (Lang::De, _) => format!(
-                "{name} {rate}, seit {weeks} Wochen nicht über dem Ziel von {target}; {gain}"
-            ),
-        }
+        lang.tr(
+            "alert_below",
+            &[
+                ("figure", f.name().into()),
+                ("rate", (&pct(lang, rate)).into()),
+                ("target", (&pct(lang, target)).into()),
+                ("weeks", i64::from(weeks).into()),
+                ("n", (&lang.integer(n)).into()),
+            ],
+        )
     }
 
     pub fn above(lang: Lang, f: Figure, rate: i64, target: i64) -> String {
-        let (rate, target, name) = (pct(lang, rate), pct(lang, target), figure(lang, f));
-        match lang {
-            Lang::En => format!("{name} {rate}, above the target of {target} again"),
-            Lang::De => format!("{name} {rate}, wieder über dem Ziel von {target}"),
-        }
+        lang.tr(
+            "alert_above",
+            &[
+                ("figure", f.name().into()),
+                ("rate", (&pct(lang, rate)).into()),
+                ("target", (&pct(lang, target)).into()),
+            ],
+        )
+    }
+
+    fn change(lang: Lang, key: &str, f: Figure, before: i64, now: i64, week: Week) -> String {
+        lang.tr(
+            key,
+            &[
+                ("figure", f.name().into()),
+                ("before", (&pct(lang, before)).into()),
+                ("now", (&pct(lang, now)).into()),
+                ("points", (&points(lang, before - now)).into()),
+                ("week", (&week.to_string()).into()),
+            ],
+        )
     }
 
     pub fn dropped(lang: Lang, f: Figure, before: i64, now: i64, week: Week) -> String {
-        let (b, n, p, name) = (
-            pct(lang, before),
-            pct(lang, now),
-            points(lang, before - now),
-            figure(lang, f),
-        );
-        match lang {
-            Lang::En => format!("{name} fell from {b} to {n} in {week} ({p} points)"),
-            Lang::De => format!("{name} fiel in {week} von {b} auf {n} ({p} Prozentpunkte)"),
-        }
+        change(lang, "alert_dropped", f, before, now, week)
     }
 
     pub fn held(lang: Lang, f: Figure, before: i64, now: i64, week: Week) -> String {
-        let (b, n, name) = (pct(lang, before), pct(lang, now), figure(lang, f));
-        match lang {
-            Lang::En => format!("{name} {n} in {week} after {b} the week before"),
-            Lang::De => format!("{name} {n} in {week} nach {b} in der Vorwoche"),
-        }
+        change(lang, "alert_held", f, before, now, week)
     }
 
-    pub fn behind(lang: Lang, reference: &str, gap: i64, since: i64) -> String {
-        let p = points(lang, gap);
-        match lang {
-            Lang::En => format!("{p} points behind {reference} at week {since} since go-live"),
-            Lang::De => {
-                format!("{p} Prozentpunkte hinter {reference} in Woche {since} nach dem Go-live")
-            }
-        }
+    fn gap(lang: Lang, key: &str, reference: &str, gap: i64, since: i64) -> String {
+        lang.tr(
+            key,
+            &[
+                ("points", (&points(lang, gap)).into()),
+                ("reference", reference.into()),
+                ("since", since.into()),
+            ],
+        )
     }
 
-    pub fn close(lang: Lang, reference: &str, gap: i64, since: i64) -> String {
-        let p = points(lang, gap);
-        match lang {
-            Lang::En => format!(
-                "{p} points from {reference} at week {since} since go-live, within the limit"
-            ),
-            Lang::De => format!(
-                "{p} Prozentpunkte von {reference} in Woche {since} nach dem Go-live, im Rahmen"
-            ),
-        }
+    pub fn behind(lang: Lang, reference: &str, gap_micros: i64, since: i64) -> String {
+        gap(lang, "alert_behind", reference, gap_micros, since)
+    }
+
+    pub fn close(lang: Lang, reference: &str, gap_micros: i64, since: i64) -> String {
+        gap(lang, "alert_close", reference, gap_micros, since)
     }
 
     pub fn misses(
@@ -366,39 +341,29 @@ mod text {
         latest: Option<String>,
         n: i64,
     ) -> String {
-        let name = figure(lang, f);
-        let when = match (lang, earliest, latest) {
-            (Lang::En, Some(e), Some(l)) if e == l => format!("passes the target in {e}"),
-            (Lang::En, Some(e), Some(l)) => format!("passes the target between {e} and {l}"),
-            (Lang::En, Some(e), None) => format!("passes the target in {e} at the earliest"),
-            (Lang::En, None, _) => "does not pass the target".to_string(),
-            (Lang::De, Some(e), Some(l)) if e == l => format!("erreicht das Ziel in {e}"),
-            (Lang::De, Some(e), Some(l)) => format!("erreicht das Ziel zwischen {e} und {l}"),
-            (Lang::De, Some(e), None) => format!("erreicht das Ziel frühestens in {e}"),
-            (Lang::De, None, _) => "erreicht das Ziel nicht".to_string(),
+        let when = match (earliest, latest) {
+            (Some(e), Some(l)) if e == l => lang.tr("alert_passes_in", &[("week", (&e).into())]),
+            (Some(e), Some(l)) => lang.tr(
+                "alert_passes_between",
+                &[("earliest", (&e).into()), ("latest", (&l).into())],
+            ),
+            (Some(e), None) => lang.tr("alert_passes_earliest", &[("week", (&e).into())]),
+            (None, _) => lang.t("alert_passes_never").to_string(),
         };
-        match lang {
-            Lang::En => format!(
-                "forecast: at the current pace the {name} {when}, after the target week; {n} per week needed"
-            ),
-            Lang::De => format!(
-                "Prognose: beim jetzigen Tempo {when} ({name}), nach der Zielwoche; {n} pro Woche nötig"
-            ),
-        }
+        lang.tr(
+            "alert_misses",
+            &[
+                ("figure", f.name().into()),
+                ("when", (&when).into()),
+                ("n", (&lang.integer(n)).into()),
+            ],
+        )
     }
 
     pub fn on_track(lang: Lang, f: Figure, status: &str) -> String {
-        let name = figure(lang, f);
-        match lang {
-            Lang::En => format!("forecast: {name} {}", status.replace('_', " ")),
-            Lang::De => format!(
-                "Prognose: {name} {}",
-                match status {
-                    "passing" => "über dem Ziel",
-                    "on_track" => "auf Kurs",
-                    _ => "gefährdet",
-                }
-            ),
-        }
+        lang.tr(
+            "alert_on_track",
+            &[("figure", f.name().into()), ("status", status.into())],
+        )
     }
 }

@@ -1,6 +1,6 @@
 //! Alerts as data: `alerts/*.toml` name a condition over the KPI tables,
-//! the breakdown it is watched by, and who is told. [`evaluate`] decides
-//! for each segment whether the condition holds, [`check`] turns that into
+//! the breakdown it is watched by, and who is told. [`evaluate`](mod@evaluate) decides
+//! for each segment whether the condition holds, [`check`](mod@check) turns that into
 //! episodes (one notice when a segment's condition begins, one when it
 //! ends) recorded in the alert log and delivered like reports.
 
@@ -171,7 +171,7 @@ pub fn parse(name: &str, text: &str, default_points: u32) -> Result<Alert> {
         return Err(invalid("title is empty".into()));
     }
     let lang = Lang::parse(&f.language)
-        .ok_or_else(|| invalid(format!("language '{}': use de or en", f.language)))?;
+        .ok_or_else(|| invalid(format!("language '{}': use {}", f.language, Lang::codes())))?;
     let figure = f.figure.unwrap_or(Figure::ActiveLicenseeRate);
     let unused = |key: &str, given: bool| {
         if given {

@@ -23,6 +23,9 @@ pub struct UserRecord {
     pub role: Role,
     #[serde(default, flatten)]
     pub scope: Scope,
+    /// The language of their pages and of the reports mailed to them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<crate::model::Lang>,
     /// argon2id PHC string; none: the user cannot sign in (e.g. a mailing
     /// list that receives reports).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -171,6 +174,7 @@ pub fn add(
     email: Option<&str>,
     role: Role,
     scope: Scope,
+    language: Option<crate::model::Lang>,
     password: Option<&str>,
 ) -> Result<UserRecord> {
     let user = UserRecord {
@@ -178,6 +182,7 @@ pub fn add(
         email: email.map(str::to_string),
         role,
         scope,
+        language,
         password: password.map(hash_password).transpose()?,
         created: timestamp(Utc::now()),
     };
@@ -292,6 +297,7 @@ mod tests {
             Some("anna@example.com"),
             Role::Viewer,
             scope.clone(),
+            Some(crate::model::Lang::Fr),
             Some("correct horse"),
         )
         .expect("add");
@@ -302,6 +308,7 @@ mod tests {
             .sign_in("anna", "correct horse", &mut CheckMemory::default())
             .expect("signed in");
         assert_eq!(anna.caller().scope, scope);
+        assert_eq!(anna.language, Some(crate::model::Lang::Fr));
         assert!(
             users
                 .sign_in("anna", "wrong", &mut CheckMemory::default())
@@ -324,6 +331,7 @@ mod tests {
             Role::Analyst,
             Scope::default(),
             None,
+            None,
         )
         .expect("add");
         assert!(
@@ -338,11 +346,23 @@ mod tests {
                 None,
                 Role::Analyst,
                 Scope::default(),
+                None,
                 None
             )
             .is_err()
         );
-        assert!(add(dir.path(), "i", None, Role::Ingest, Scope::default(), None).is_err());
+        assert!(
+            add(
+                dir.path(),
+                "i",
+                None,
+                Role::Ingest,
+                Scope::default(),
+                None,
+                None
+            )
+            .is_err()
+        );
         assert!(set_password(dir.path(), "anna", "new one").expect("set"));
         assert!(
             users

@@ -53,7 +53,7 @@ pub fn panel_svg(
     lang: Lang,
     waves: &[Wave],
 ) -> Option<Result<String>> {
-    let table = &*table.naming_waves(waves);
+    let table = &*table.naming_waves(waves, lang);
     let dim_names: Vec<String> = panel.dims.iter().map(|d| d.name().to_string()).collect();
     match panel.chart {
         Chart::Tiles | Chart::Table => None,

@@ -62,6 +62,10 @@ pub enum UserCommand {
         /// Their e-mail address: reports sent to it cover their scope.
         #[arg(long)]
         email: Option<String>,
+        /// The language of their pages and of the reports mailed to them
+        /// (en, de, fr, es, da, nl; default: the browser's, the report's).
+        #[arg(long, value_parser = parse_language)]
+        language: Option<crate::i18n::Lang>,
         /// Read the password from the first line of stdin.
         #[arg(long, conflicts_with = "no_password")]
         password_stdin: bool,
@@ -76,10 +80,15 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
-    /// The users: name, role, scope, e-mail address.
+    /// The users: name, role, scope, e-mail address, language.
     List,
     /// Remove a user; their sessions end with their next request.
     Remove { name: String },
+}
+
+/// A language given on the command line.
+fn parse_language(s: &str) -> std::result::Result<crate::i18n::Lang, String> {
+    crate::i18n::Lang::parse(s).ok_or_else(|| format!("use {}", crate::i18n::Lang::codes()))
 }
 
 /// Checks that a scope names regions and departments of the directory
@@ -205,6 +214,7 @@ pub(super) fn user_command(
             name,
             access,
             email,
+            language,
             password_stdin,
             no_password,
         } => {
@@ -222,14 +232,18 @@ pub(super) fn user_command(
                 email.as_deref(),
                 access.role,
                 scope,
+                language,
                 password.as_deref(),
             )?;
             let detail = format!(
-                "{} (role {}, scope {}{})",
+                "{} (role {}, scope {}{}{})",
                 user.name,
                 user.role.name(),
                 user.scope.describe(),
-                user.email.map(|e| format!(", {e}")).unwrap_or_default()
+                user.email.map(|e| format!(", {e}")).unwrap_or_default(),
+                user.language
+                    .map(|l| format!(", language {}", l.code()))
+                    .unwrap_or_default()
             );
             eprintln!("added user {detail}");
             audit(data, settings, "user_added", detail);
@@ -249,11 +263,12 @@ pub(super) fn user_command(
         UserCommand::List => {
             for u in users::list(data)? {
                 println!(
-                    "{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}",
                     u.name,
                     u.role.name(),
                     u.scope.describe(),
                     u.email.as_deref().unwrap_or(""),
+                    u.language.map_or("", |l| l.code()),
                     if u.password.is_some() {
                         "can sign in"
                     } else {

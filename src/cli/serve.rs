@@ -75,6 +75,7 @@ pub(super) async fn serve(
             None,
             crate::auth::Role::Admin,
             kpi::Scope::default(),
+            None,
             Some(&password),
         )?;
         sign_in = Some(password);

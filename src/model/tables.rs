@@ -79,12 +79,39 @@ pub fn parse_date(column: &str, value: &str) -> Result<NaiveDate, FieldError> {
     Ok(date)
 }
 
+/// Names in other languages than the `name` column's: the optional
+/// `name_de`, `name_fr`, ... columns of the waves.
+pub type Names = std::collections::BTreeMap<crate::model::Lang, String>;
+
+/// The columns of the names in other languages.
+pub const NAME_COLUMNS: [&str; 5] = ["name_de", "name_fr", "name_es", "name_da", "name_nl"];
+
+fn names(f: &dyn Fields) -> Result<Names, FieldError> {
+    let mut names = Names::new();
+    for column in NAME_COLUMNS {
+        if let Some(name) = f.optional(column)? {
+            let lang = column
+                .strip_prefix("name_")
+                .and_then(crate::model::Lang::parse)
+                .expect("NAME_COLUMNS name languages");
+            names.insert(lang, name);
+        }
+    }
+    Ok(names)
+}
+
+/// A name in a reader's language, else the `name` column's.
+pub fn name_in<'a>(name: &'a str, names: &'a Names, lang: crate::model::Lang) -> &'a str {
+    names.get(&lang).map_or(name, String::as_str)
+}
+
 /// A rollout wave.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Wave {
     pub wave_id: String,
     pub name: String,
     pub go_live: NaiveDate,
+    pub names: Names,
 }
 
 /// A licensed user of the directory.
@@ -127,7 +154,7 @@ pub trait Table: Sized {
 impl Table for Wave {
     const NAME: &'static str = "waves";
     const REQUIRED: &'static [&'static str] = &["wave_id", "name", "go_live"];
-    const OPTIONAL: &'static [&'static str] = &[];
+    const OPTIONAL: &'static [&'static str] = &NAME_COLUMNS;
     const ID_COLUMN: &'static str = "wave_id";
 
     fn from_fields(f: &dyn Fields) -> Result<Self, FieldError> {
@@ -135,6 +162,7 @@ impl Table for Wave {
             wave_id: f.required("wave_id")?,
             name: f.required("name")?,
             go_live: f.required_date("go_live")?,
+            names: names(f)?,
         })
     }
 
@@ -364,6 +392,7 @@ mod tests {
             wave_id: id.into(),
             name: id.into(),
             go_live: NaiveDate::from_ymd_opt(2026, 1, 5).expect("date"),
+            names: Names::new(),
         };
         let problem = check_unique_ids(&[w("A"), w("B"), w("A")]).expect_err("dup");
         assert_eq!(problem.row, 2);

@@ -122,10 +122,7 @@ pub enum Block {
 
 fn panel(chart: Chart, query: View, dims: &[Dimension], figures: &[&str]) -> Panel {
     Panel {
-        title: Text {
-            en: String::new(),
-            de: String::new(),
-        },
+        title: Text::default(),
         chart,
         query,
         by: String::new(),
@@ -139,11 +136,11 @@ fn panel(chart: Chart, query: View, dims: &[Dimension], figures: &[&str]) -> Pan
 }
 
 fn week_span(w: Week, lang: Lang) -> String {
-    let f = match lang {
-        Lang::En => "%Y-%m-%d",
-        Lang::De => "%d.%m.%Y",
-    };
-    format!("{w} ({} – {})", w.monday().format(f), w.sunday().format(f))
+    format!(
+        "{w} ({} – {})",
+        lang.date(w.monday()),
+        lang.date(w.sunday())
+    )
 }
 
 /// A segment's name for readers: dimension and value, waves by name.
@@ -159,7 +156,7 @@ fn segment_name(dims: &[Dimension], values: &[String], waves: &[Wave], lang: Lan
                 .iter()
                 .find(|w| *d == Dimension::Wave && &w.wave_id == v)
             {
-                Some(w) => w.name.clone(),
+                Some(w) => crate::model::tables::name_in(&w.name, &w.names, lang).to_string(),
                 None => format!("{} {v}", lang.label(d.name())),
             }
         })
@@ -245,8 +242,8 @@ fn tiles(
                     format!(
                         "{}{} {} {} {since}",
                         if pts >= 0.0 { "+" } else { "−" },
-                        lang.decimal(&format!("{:.1}", pts.abs())),
-                        if lang == Lang::De { "Pp." } else { "pts" },
+                        lang.points(pts),
+                        lang.t("points_short"),
                         lang.t("vs")
                     )
                 }
@@ -276,16 +273,15 @@ fn tiles(
 pub fn behind_sentence(table: &Table, waves: &[Wave], limit: u32, lang: Lang) -> Option<String> {
     let (reference, mut behind) = kpi::behind_reference(table)?;
     behind.retain(|b| b.behind);
-    let reference = crate::model::output::wave_name(&Cell::Text(reference), waves);
-    let points = lang.t("points");
-    let behind_reference = format!(
-        "{limit} {points} {} {reference}",
-        lang.t("behind_the_reference")
-    );
+    let reference = crate::model::output::wave_name_in(&Cell::Text(reference), waves, lang);
+    let limit = lang.integer(i64::from(limit));
     if behind.is_empty() {
-        return Some(format!(
-            "{} {behind_reference}.",
-            lang.t("no_wave_more_than")
+        return Some(lang.tr(
+            "behind_none",
+            &[
+                ("points", (&limit).into()),
+                ("reference", (&reference).into()),
+            ],
         ));
     }
     let named: Vec<String> = behind
@@ -296,27 +292,30 @@ pub fn behind_sentence(table: &Table, waves: &[Wave], limit: u32, lang: Lang) ->
                 .iter()
                 .map(|c| {
                     if *c == b.wave {
-                        crate::model::output::wave_name(c, waves)
+                        crate::model::output::wave_name_in(c, waves, lang)
                     } else {
                         Table::cell_text(c)
                     }
                 })
                 .collect();
             who.retain(|w| !w.is_empty());
-            format!(
-                "{} ({} {points}, {} {} {})",
-                who.join(" "),
-                lang.decimal(&format!("{:.1}", b.gap as f64 / 10_000.0)),
-                lang.t("week"),
-                b.weeks_since_go_live,
-                lang.t("since_go_live"),
+            lang.tr(
+                "behind_one",
+                &[
+                    ("wave", (&who.join(" ")).into()),
+                    ("gap", (&lang.points(b.gap as f64 / 10_000.0)).into()),
+                    ("since", b.weeks_since_go_live.into()),
+                ],
             )
         })
         .collect();
-    Some(format!(
-        "{} {behind_reference}: {}.",
-        lang.t("more_than"),
-        named.join(", ")
+    Some(lang.tr(
+        "behind_some",
+        &[
+            ("points", (&limit).into()),
+            ("reference", (&reference).into()),
+            ("waves", (&named.join(", ")).into()),
+        ],
     ))
 }
 
@@ -329,7 +328,7 @@ fn table_block(
     lang: Lang,
     waves: &[Wave],
 ) -> Block {
-    let table = &*table.naming_waves(waves);
+    let table = &*table.naming_waves(waves, lang);
     let idx: Vec<usize> = columns
         .iter()
         .filter_map(|c| table.columns.iter().position(|t| t == c))
@@ -349,10 +348,7 @@ fn table_block(
                         lang.label(status).to_string()
                     }
                     Cell::Text(price) if table.columns[i] == "monthly_cost_per_user" => {
-                        match lang {
-                            Lang::En => format!("€{price}"),
-                            Lang::De => format!("{} €", lang.decimal(price)),
-                        }
+                        lang.money_text(price)
                     }
                     c => lang.cell(c),
                 })
@@ -413,7 +409,7 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
             inputs
                 .generated
                 .with_timezone(&z)
-                .format("%Y-%m-%d %H:%M %Z")
+                .format(&format!("{} %Z", lang.t("datetime_format")))
                 .to_string()
         })
         .unwrap_or_else(|_| inputs.generated.to_rfc3339());
@@ -446,10 +442,10 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
         Some((from, to)) => {
             meta.push((
                 lang.t("stored_events").to_string(),
-                format!("{from} – {to}"),
+                format!("{} – {}", lang.date(*from), lang.date(*to)),
             ));
             if *to < week.sunday() {
-                warning = Some(format!("{} {to}.", lang.t("data_ends")));
+                warning = Some(format!("{} {}.", lang.t("data_ends"), lang.date(*to)));
             }
         }
         None => warning = Some(lang.t("no_events").to_string()),
@@ -766,26 +762,20 @@ async fn passed_targets(report: &Report, inputs: &Inputs<'_>) -> Result<Vec<Stri
                     let previous = b
                         .and_then(|b| value_of(figure, b))
                         .map_or(0.0, |v| v as f64 / 1e6);
-                    out.push(match lang {
-                        Lang::En => format!(
-                            "{} passed {} {}: {} ({} in {}).",
-                            segment_name(&dims, &r.segment, inputs.waves, lang),
-                            lang.percent(target),
-                            lang.label(figure).to_lowercase(),
-                            lang.percent(value),
-                            lang.percent(previous),
-                            inputs.since
-                        ),
-                        Lang::De => format!(
-                            "{} hat das Ziel von {} {} überschritten: {} ({} in {}).",
-                            segment_name(&dims, &r.segment, inputs.waves, lang),
-                            lang.percent(target),
-                            lang.t(&format!("{figure}_genitive")),
-                            lang.percent(value),
-                            lang.percent(previous),
-                            inputs.since
-                        ),
-                    });
+                    out.push(lang.tr(
+                        "highlight_passed",
+                        &[
+                            (
+                                "segment",
+                                (&segment_name(&dims, &r.segment, inputs.waves, lang)).into(),
+                            ),
+                            ("target", (&lang.percent(target)).into()),
+                            ("figure", (*figure).into()),
+                            ("value", (&lang.percent(value)).into()),
+                            ("previous", (&lang.percent(previous)).into()),
+                            ("since", (&inputs.since.to_string()).into()),
+                        ],
+                    ));
                 }
             }
         }

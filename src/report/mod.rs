@@ -199,7 +199,7 @@ pub fn check_targets(targets: &[Target]) -> Result<(), String> {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
-    title: String,
+    title: crate::dashboard::Text,
     #[serde(default)]
     audience: String,
     language: String,
@@ -244,7 +244,10 @@ fn default_lagging_limit() -> usize {
 pub struct Report {
     /// The file name without `.toml`.
     pub name: String,
+    /// The title in the report's language.
     pub title: String,
+    /// The title in each language given (`title = { en = "...", fr = "..." }`).
+    pub titles: crate::dashboard::Text,
     pub audience: String,
     pub lang: Lang,
     /// Breakdown of the summary table, the highlights and the module heat
@@ -262,6 +265,18 @@ pub struct Report {
     pub deliver: Vec<Target>,
     /// The subscription this report runs for (made on the pages), if any.
     pub subscription: Option<String>,
+}
+
+impl Report {
+    /// The report as it is rendered for readers of `lang`: its words, its
+    /// title in that language (else in English).
+    pub fn in_language(&self, lang: Lang) -> Report {
+        Report {
+            title: self.titles.get(lang).to_string(),
+            lang,
+            ..self.clone()
+        }
+    }
 }
 
 /// Reports bundled with uptake, used when `./reports` does not exist.
@@ -286,7 +301,7 @@ pub fn parse(name: &str, text: &str) -> Result<Report> {
     crate::config::check_definition_name(name).map_err(invalid)?;
     let f: File = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
     let lang = Lang::parse(&f.language)
-        .ok_or_else(|| invalid(format!("language '{}': use de or en", f.language)))?;
+        .ok_or_else(|| invalid(format!("language '{}': use {}", f.language, Lang::codes())))?;
     let by = kpi::parse_dimensions(&f.by).map_err(|e| invalid(format!("by: {e}")))?;
     let lagging_by =
         kpi::parse_dimensions(&f.lagging_by).map_err(|e| invalid(format!("lagging_by: {e}")))?;
@@ -296,7 +311,7 @@ pub fn parse(name: &str, text: &str) -> Result<Report> {
     if f.weeks == 0 || f.weeks > 104 {
         return Err(invalid(format!("weeks = {}: give 1 to 104 weeks", f.weeks)));
     }
-    if f.title.trim().is_empty() {
+    if Lang::ALL.iter().any(|l| f.title.get(*l).trim().is_empty()) {
         return Err(invalid("title is empty".into()));
     }
     check_targets(&f.deliver).map_err(invalid)?;
@@ -323,7 +338,8 @@ pub fn parse(name: &str, text: &str) -> Result<Report> {
     let clean = |v: Option<String>| v.filter(|v| !v.is_empty());
     Ok(Report {
         name: name.to_string(),
-        title: f.title,
+        title: f.title.get(lang).to_string(),
+        titles: f.title,
         audience: f.audience,
         lang,
         by,
@@ -407,8 +423,20 @@ mod tests {
         parse("ok", base).expect("minimal");
         let cases = [
             (
-                "title = \"T\"\nlanguage = \"fr\"\nsections = [\"summary\"]\n",
-                "language",
+                "title = \"T\"\nlanguage = \"pt\"\nsections = [\"summary\"]\n",
+                "language 'pt': use en, de, fr, es, da, nl",
+            ),
+            (
+                "title = { en = \"T\", pt = \"T\" }\nlanguage = \"en\"\nsections = [\"summary\"]\n",
+                "unknown language 'pt'",
+            ),
+            (
+                "title = { fr = \"T\" }\nlanguage = \"fr\"\nsections = [\"summary\"]\n",
+                "needs its English",
+            ),
+            (
+                "title = { en = \"T\", fr = \" \" }\nlanguage = \"en\"\nsections = [\"summary\"]\n",
+                "title is empty",
             ),
             (
                 "title = \"T\"\nlanguage = \"en\"\nsections = [\"pie\"]\n",

@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::config::Settings;
+use crate::i18n::Lang;
 use crate::kpi::Scope;
 use crate::model::{Wave, Week};
 use crate::report::{self, Inputs, Report, Target};
@@ -166,7 +167,9 @@ pub async fn run_due(ctx: &Context<'_>, now: DateTime<Utc>, _lock: &Lock) -> Res
         // claimed cannot be delivered: recorded as failed, not retried.
         let report = ctx.reports.iter().find(|r| r.name == run.report);
         let outcome = match report {
-            Some(report) => render_run(ctx, report, &run, now, &Scope::default()).await,
+            Some(report) => {
+                render_run(ctx, report, report.lang, &run, now, &Scope::default()).await
+            }
             None => Err(format!(
                 "no report named '{}' is defined any more",
                 run.report
@@ -259,11 +262,13 @@ fn audit_sent(ctx: &Context<'_>, report: &Report, run: &RunState, to: &str, scop
 }
 
 /// Sends a report by e-mail so that each recipient gets what their scope
-/// allows: every address must belong to a user (`uptake user add
-/// --email`); recipients are grouped by scope, and each group gets the
-/// report computed over its scope (`whole`, the run's report over
-/// everything, for those who see everything). A report whose filter lies
-/// outside a recipient's scope is not sent to anyone of the target.
+/// allows, in their language: every address must belong to a user
+/// (`uptake user add --email`); recipients are grouped by scope and
+/// language (theirs, else the report's), and each group gets the report
+/// computed over its scope in its language (`whole`, the run's report over
+/// everything, for those who see everything in the report's language). A
+/// report whose filter lies outside a recipient's scope is not sent to
+/// anyone of the target.
 async fn email_by_scope(
     ctx: &Context<'_>,
     report: &Report,
@@ -273,7 +278,7 @@ async fn email_by_scope(
     whole: &Rendered,
 ) -> std::result::Result<(), String> {
     let users = crate::auth::users::Users::new(ctx.data);
-    let mut groups: std::collections::BTreeMap<Scope, Vec<String>> = Default::default();
+    let mut groups: std::collections::BTreeMap<(Scope, Lang), Vec<String>> = Default::default();
     for address in target.email.iter().flatten() {
         let user = users.by_email(address).ok_or_else(|| {
             format!(
@@ -289,14 +294,19 @@ async fn email_by_scope(
                 d.name()
             ));
         }
-        groups.entry(scope).or_default().push(address.clone());
+        let lang = user.language.unwrap_or(report.lang);
+        groups
+            .entry((scope, lang))
+            .or_default()
+            .push(address.clone());
     }
-    for (scope, to) in groups {
-        let scoped = if scope.is_all() {
+    for ((scope, lang), to) in groups {
+        let scoped = if scope.is_all() && lang == report.lang {
             None
         } else {
-            Some(render_run(ctx, report, run, now, &scope).await?)
+            Some(render_run(ctx, report, lang, run, now, &scope).await?)
         };
+        let report = &report.in_language(lang);
         let rendered = scoped.as_ref().unwrap_or(whole);
         let group = Target {
             email: Some(to.clone()),
@@ -328,11 +338,12 @@ struct Rendered {
     content: report::Content,
 }
 
-/// The PDF of a run over a scope: rendered once and kept in
+/// The PDF of a run over a scope in a language: rendered once and kept in
 /// `<data>/reports/out`, so retries send the same file.
 async fn render_run(
     ctx: &Context<'_>,
     report: &Report,
+    lang: Lang,
     run: &RunState,
     now: DateTime<Utc>,
     scope: &Scope,
@@ -362,7 +373,20 @@ async fn render_run(
         let key = serde_json::to_string(scope).unwrap_or_default();
         format!("-scope-{}", &crate::auth::digest(&key)[..16])
     };
-    let file = format!("{}{scoped}.pdf", run.run.replace([':', '@'], "-"));
+    // In another language than the report's: a file of its own.
+    let (report, translated) = if lang == report.lang {
+        (std::borrow::Cow::Borrowed(report), String::new())
+    } else {
+        (
+            std::borrow::Cow::Owned(report.in_language(lang)),
+            format!("-{}", lang.code()),
+        )
+    };
+    let report = &*report;
+    let file = format!(
+        "{}{scoped}{translated}.pdf",
+        run.run.replace([':', '@'], "-")
+    );
     let path = out_dir(ctx.data).join(&file);
     let content = report::build(report, &inputs)
         .await

@@ -53,9 +53,8 @@ impl Subscription {
     /// the subscription's language, schedule and recipient.
     pub fn as_report(&self, reports: &[Report], email: &str) -> Option<Report> {
         let base = reports.iter().find(|r| r.name == self.report)?;
-        let mut report = base.clone();
+        let mut report = base.in_language(Lang::parse(&self.language).unwrap_or(base.lang));
         report.name = run_name(&self.id);
-        report.lang = Lang::parse(&self.language).unwrap_or(base.lang);
         report.schedule = Some(ScheduleDef {
             cron: self.cron.clone(),
             catch_up: true,

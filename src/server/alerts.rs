@@ -148,7 +148,7 @@ pub async fn page(
     headers: HeaderMap,
 ) -> Result<Markup, ApiError> {
     let params = Params::parse(raw.as_deref(), &["lang", "alert"])?;
-    let lang = super::pages::lang_of(&params, &headers)?;
+    let lang = super::pages::lang_of(&state, &params, &headers)?;
     let alert = params
         .get("alert")
         .filter(|a| state.alerts.iter().any(|x| x.name == *a));

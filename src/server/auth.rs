@@ -640,7 +640,7 @@ pub async fn login_form(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(raw.as_deref(), &["next", "lang"])?;
-    let lang = super::pages::lang_of(&params, &headers)?;
+    let lang = super::pages::lang_of(&state, &params, &headers)?;
     Ok(fresh_login_page(
         &state,
         lang,
@@ -931,7 +931,7 @@ pub async fn audit_page(
 ) -> Result<Response, ApiError> {
     let params = Params::parse(raw.as_deref(), &AUDIT_PARAMETERS)?;
     let q = audit_query(&params)?;
-    let lang = super::pages::lang_of(&params, &headers)?;
+    let lang = super::pages::lang_of(&state, &params, &headers)?;
     let entries = audit::read(&state.data_dir, &q)?;
     let title = lang.t("audit_log");
     let body = html! {

@@ -13,7 +13,6 @@ use maud::{Markup, html};
 use serde_json::json;
 
 use crate::auth::{Caller, Role};
-use crate::i18n::Lang;
 use crate::report::{self, Inputs};
 use crate::schedule::{self, Log};
 
@@ -134,8 +133,9 @@ pub async fn runs(State(state): State<Arc<AppState>>, RawQuery(raw): RawQuery) -
     }
 }
 
-/// `/reports/{name}.pdf?week=&since=&region=&department=&wave=`: a report
-/// rendered now; the filters replace the report's own.
+/// `/reports/{name}.pdf?week=&since=&region=&department=&wave=&lang=`: a
+/// report rendered now; the filters replace the report's own, `lang` its
+/// language.
 pub async fn pdf(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
@@ -152,8 +152,14 @@ pub async fn pdf(
         .clone();
     let params = Params::parse(
         raw.as_deref(),
-        &["week", "since", "region", "department", "wave"],
+        &["week", "since", "region", "department", "wave", "lang"],
     )?;
+    if let Some(code) = params.get("lang") {
+        let lang = crate::i18n::Lang::parse(code).ok_or_else(|| {
+            ApiError::parameter("lang", format!("use {}", crate::i18n::Lang::codes()))
+        })?;
+        report = report.in_language(lang);
+    }
     let filter = params.filter(&state, &caller.scope)?;
     if !filter.is_empty() {
         report.filter = filter;
@@ -222,29 +228,28 @@ pub async fn page(
 ) -> Result<Markup, ApiError> {
     let sees_log = caller.role != Role::Viewer;
     let params = Params::parse(raw.as_deref(), &["lang"])?;
-    let lang = super::pages::lang_of(&params, &headers)?;
+    let lang = super::pages::lang_of(&state, &params, &headers)?;
     let log = log(&state)?;
-    let t = |en: &'static str, de: &'static str| if lang == Lang::De { de } else { en };
     let body = html! {
-        h1 { (t("Reports", "Berichte")) }
+        h1 { (lang.t("reports")) }
         table #reports {
             thead { tr {
-                th { (t("Report", "Bericht")) }
-                th { (t("Language", "Sprache")) }
-                th { (t("Schedule", "Zeitplan")) }
-                th { (t("Next run", "Nächster Lauf")) }
-                th { (t("Delivered to", "Zustellung an")) }
+                th { (lang.t("report")) }
+                th { (lang.t("language")) }
+                th { (lang.t("schedule")) }
+                th { (lang.t("next_run")) }
+                th { (lang.t("delivered_to")) }
                 th { "PDF" }
             } }
             tbody {
                 @for r in state.reports.iter().filter(|r| visible(&state, &caller, r)) {
                     tr data-report=(r.name) {
-                        td { strong { (r.title) } br; span.note { (r.name) } }
+                        td { strong { (r.titles.get(lang)) } br; span.note { (r.name) } }
                         td { (r.lang.code()) }
                         td { @if let Some(s) = &r.schedule { code { (s.cron) } " (" (s.timezone.as_deref().unwrap_or(&state.settings.timezone)) ")" } @else { "–" } }
                         td { (next_run(&state, r).map_or_else(|| "–".into(), |t| local(&state, t.with_timezone(&Utc)))) }
                         td { @if sees_log { @for d in &r.deliver { (d.name()) br; } } @else { "–" } }
-                        td { a href=(format!("/reports/{}.pdf", r.name)) download { (t("Download", "Herunterladen")) } }
+                        td { a href=(format!("/reports/{}.pdf", r.name)) download { (lang.t("download")) } }
                     }
                 }
             }
@@ -252,25 +257,25 @@ pub async fn page(
         (super::subscriptions::section(&state, &caller, lang, &format!("/reports?lang={}", lang.code())))
         @if !sees_log {
         } @else if log.runs.is_empty() {
-            h2 { (t("Runs", "Läufe")) }
-            p.note { (t("No scheduled run yet.", "Noch kein geplanter Lauf.")) }
+            h2 { (lang.t("runs")) }
+            p.note { (lang.t("no_run_yet")) }
         } @else {
-            h2 { (t("Runs", "Läufe")) }
+            h2 { (lang.t("runs")) }
             table #runs {
                 thead { tr {
-                    th { (t("Run", "Lauf")) }
-                    th { (t("Week", "Woche")) }
-                    th { (t("Target", "Ziel")) }
-                    th { "Status" }
-                    th { (t("Attempts", "Versuche")) }
-                    th { (t("Last error", "Letzter Fehler")) }
-                    th { (t("Next attempt", "Nächster Versuch")) }
+                    th { (lang.t("run")) }
+                    th { (lang.t("week")) }
+                    th { (lang.t("target")) }
+                    th { (lang.t("status")) }
+                    th { (lang.t("attempts")) }
+                    th { (lang.t("last_error")) }
+                    th { (lang.t("next_attempt")) }
                 } }
                 tbody {
                     @for r in log.newest_first(None).into_iter().take(200) {
                         @for target in &r.targets {
                             tr class=(format!("status-{}", target.status)) {
-                                td { (r.run) @if r.catch_up { " " span.note { (t("(caught up)", "(nachgeholt)")) } } }
+                                td { (r.run) @if r.catch_up { " " span.note { (lang.t("caught_up")) } } }
                                 td { (r.week) }
                                 td { (target.target) }
                                 td.status { (target.status) }
@@ -284,7 +289,7 @@ pub async fn page(
             }
         }
         @if sees_log && !log.skipped.is_empty() {
-            h2 { (t("Missed runs", "Verpasste Läufe")) }
+            h2 { (lang.t("missed_runs")) }
             ul {
                 @for s in &log.skipped {
                     li { (s.report) ": " (s.slots) " × " (local(&state, s.first)) " – " (local(&state, s.last)) }
@@ -297,7 +302,7 @@ pub async fn page(
         lang,
         "/reports",
         raw.as_deref(),
-        t("Reports", "Berichte"),
+        lang.t("reports"),
         body,
     ))
 }

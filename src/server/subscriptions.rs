@@ -26,24 +26,15 @@ fn user_of(caller: &Caller) -> Option<&str> {
 }
 
 fn schedule_label(lang: Lang, name: &str) -> &'static str {
-    match (lang, name) {
-        (Lang::En, "weekly") => "Weekly, Monday 07:00",
-        (Lang::De, "weekly") => "Wöchentlich, Montag 07:00",
-        (Lang::En, "daily") => "Workdays 07:00",
-        (Lang::De, "daily") => "Werktags 07:00",
-        (Lang::En, "biweekly") => "1st and 15th of the month, 07:00",
-        (Lang::De, "biweekly") => "Am 1. und 15. des Monats, 07:00",
-        (Lang::En, "monthly") => "Monthly, 1st at 07:00",
-        (Lang::De, "monthly") => "Monatlich, am 1. um 07:00",
-        (Lang::En, _) => "Cron expression:",
-        (Lang::De, _) => "Cron-Ausdruck:",
+    match name {
+        "weekly" | "daily" | "biweekly" | "monthly" => lang.t(&format!("schedule_{name}")),
+        _ => lang.t("schedule_cron"),
     }
 }
 
 /// The subscribe form and the caller's subscriptions (an admin's: all),
 /// for `/reports` and the dashboards. `back` is the page to return to.
 pub fn section(state: &AppState, caller: &Caller, lang: Lang, back: &str) -> Markup {
-    let t = |en: &'static str, de: &'static str| if lang == Lang::De { de } else { en };
     let Some(me) = user_of(caller) else {
         return html! {};
     };
@@ -62,18 +53,18 @@ pub fn section(state: &AppState, caller: &Caller, lang: Lang, back: &str) -> Mar
             .reports
             .iter()
             .find(|r| r.name == name)
-            .map_or_else(|| name.to_string(), |r| r.title.clone())
+            .map_or_else(|| name.to_string(), |r| r.titles.get(lang).to_string())
     };
     html! {
         section #subscriptions {
-            h2 { (t("Subscriptions", "Abonnements")) }
+            h2 { (lang.t("subscriptions")) }
             @if !mine.is_empty() {
                 table #my-subscriptions {
                     thead { tr {
-                        th { (t("Report", "Bericht")) }
-                        @if caller.is_admin() { th { (t("For", "Für")) } }
-                        th { (t("Language", "Sprache")) }
-                        th { (t("Schedule", "Zeitplan")) }
+                        th { (lang.t("report")) }
+                        @if caller.is_admin() { th { (lang.t("subscription_for")) } }
+                        th { (lang.t("language")) }
+                        th { (lang.t("schedule")) }
                         th {}
                     } }
                     tbody {
@@ -87,7 +78,7 @@ pub fn section(state: &AppState, caller: &Caller, lang: Lang, back: &str) -> Mar
                                     form method="post" action=(format!("/subscriptions/{}/delete", s.id)) {
                                         input type="hidden" name="form_token" value=(super::auth::form_token());
                                         input type="hidden" name="back" value=(back);
-                                        button type="submit" .unsubscribe { (t("Unsubscribe", "Abbestellen")) }
+                                        button type="submit" .unsubscribe { (lang.t("unsubscribe")) }
                                     }
                                 }
                             }
@@ -96,25 +87,24 @@ pub fn section(state: &AppState, caller: &Caller, lang: Lang, back: &str) -> Mar
                 }
             }
             @if !has_email && !caller.is_admin() {
-                p.note { (t("Subscriptions are sent by e-mail; your user has no e-mail address yet (an admin adds it).",
-                           "Abonnements kommen per E-Mail; Ihr Benutzer hat noch keine E-Mail-Adresse (ein Admin trägt sie ein).")) }
+                p.note { (lang.t("subscription_needs_email")) }
             } @else if !reports.is_empty() {
                 form #subscribe method="post" action="/subscriptions" {
                     input type="hidden" name="form_token" value=(super::auth::form_token());
                     input type="hidden" name="back" value=(back);
-                    label { (t("Report", "Bericht")) " "
+                    label { (lang.t("report")) " "
                         select name="report" {
-                            @for r in &reports { option value=(r.name) { (r.title) } }
+                            @for r in &reports { option value=(r.name) { (r.titles.get(lang)) } }
                         }
                     }
                     " "
-                    label { (t("Language", "Sprache")) " "
+                    label { (lang.t("language")) " "
                         select name="language" {
-                            @for l in Lang::ALL { option value=(l.code()) selected[l == lang] { (l.code()) } }
+                            @for l in Lang::ALL { option value=(l.code()) selected[l == lang] { (l.native_name()) } }
                         }
                     }
                     " "
-                    label { (t("Schedule", "Zeitplan")) " "
+                    label { (lang.t("schedule")) " "
                         select name="schedule" {
                             @for (name, _) in CHOICES { option value=(name) { (schedule_label(lang, name)) } }
                             option value="cron" { (schedule_label(lang, "cron")) }
@@ -124,15 +114,14 @@ pub fn section(state: &AppState, caller: &Caller, lang: Lang, back: &str) -> Mar
                     input type="text" name="cron" placeholder="0 7 * * MON" size="14";
                     @if caller.is_admin() {
                         " "
-                        label { (t("For user or list", "Für Benutzer oder Liste")) " "
+                        label { (lang.t("subscription_for_user_or_list")) " "
                             input type="text" name="user" placeholder=(me) size="12";
                         }
                     }
                     " "
-                    button type="submit" { (t("Subscribe", "Abonnieren")) }
+                    button type="submit" { (lang.t("subscribe")) }
                 }
-                p.note { (t("Reports are sent by e-mail over your scope, in the organisation's time zone (",
-                           "Berichte kommen per E-Mail über Ihren Bereich, in der Zeitzone der Organisation (")) (state.settings.timezone) ")." }
+                p.note { (lang.tr("subscription_note", &[("zone", (&state.settings.timezone).into())])) }
             }
         }
     }
@@ -204,7 +193,7 @@ pub async fn subscribe(
             .into_response();
     }
     let Some(language) = Lang::parse(field("language")) else {
-        return bad("language", "use de or en");
+        return bad("language", format!("use {}", Lang::codes()));
     };
     let cron = match field("schedule") {
         "cron" => field("cron").to_string(),
@@ -284,13 +273,6 @@ fn unsubscribe_of(state: &AppState, token: &str) -> Result<Unsubscribe, ApiError
 }
 
 fn describe(state: &AppState, what: &Unsubscribe, lang: Lang) -> Option<String> {
-    let t = |en: &str, de: &str| {
-        if lang == Lang::De {
-            de.to_string()
-        } else {
-            en.to_string()
-        }
-    };
     match what {
         Unsubscribe::Subscription(id) => {
             let s = subscriptions::get(&state.data_dir, id)?;
@@ -298,17 +280,15 @@ fn describe(state: &AppState, what: &Unsubscribe, lang: Lang) -> Option<String> 
                 .reports
                 .iter()
                 .find(|r| r.name == s.report)
-                .map_or(s.report.clone(), |r| r.title.clone());
-            Some(format!(
-                "{} „{title}“ ({})",
-                t("the report", "den Bericht"),
-                s.cron
+                .map_or(s.report.clone(), |r| r.titles.get(lang).to_string());
+            Some(lang.tr(
+                "unsubscribe_report",
+                &[("title", (&title).into()), ("schedule", (&s.cron).into())],
             ))
         }
-        Unsubscribe::OptOut { what, address } => Some(format!(
-            "{} {what} {} {address}",
-            t("the mails of", "die Mails von"),
-            t("to", "an")
+        Unsubscribe::OptOut { what, address } => Some(lang.tr(
+            "unsubscribe_mails",
+            &[("what", what.into()), ("address", address.into())],
         )),
     }
 }
@@ -325,17 +305,16 @@ pub async fn confirm(
             .get(axum::http::header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),
     );
-    let t = |en: &'static str, de: &'static str| if lang == Lang::De { de } else { en };
     let what = unsubscribe_of(&state, &token)?;
     let body = match describe(&state, &what, lang) {
         None => {
-            html! { h1 { (t("Unsubscribed", "Abbestellt")) } p #done { (t("This subscription no longer exists.", "Dieses Abonnement besteht nicht mehr.")) } }
+            html! { h1 { (lang.t("unsubscribed")) } p #done { (lang.t("subscription_gone")) } }
         }
         Some(text) => html! {
-            h1 { (t("Unsubscribe", "Abbestellen")) }
-            p { (t("Stop receiving ", "Nicht mehr erhalten: ")) (text) "?" }
+            h1 { (lang.t("unsubscribe")) }
+            p { (lang.tr("unsubscribe_question", &[("what", (&text).into())])) }
             form method="post" action=(format!("/unsubscribe/{token}")) {
-                button type="submit" #confirm { (t("Unsubscribe", "Abbestellen")) }
+                button type="submit" #confirm { (lang.t("unsubscribe")) }
             }
         },
     };
@@ -344,7 +323,7 @@ pub async fn confirm(
         lang,
         "/unsubscribe",
         None,
-        t("Unsubscribe", "Abbestellen"),
+        lang.t("unsubscribe"),
         body,
     ))
 }
@@ -374,7 +353,6 @@ pub async fn unsubscribe(
 }
 
 fn unsubscribe_now(state: &AppState, token: &str, lang: Lang) -> Result<Markup, ApiError> {
-    let t = |en: &'static str, de: &'static str| if lang == Lang::De { de } else { en };
     let what = unsubscribe_of(state, token)?;
     let mut entry = Entry::new("unsubscribe-link", "unsubscribed");
     match &what {
@@ -394,15 +372,15 @@ fn unsubscribe_now(state: &AppState, token: &str, lang: Lang) -> Result<Markup, 
     }
     state.audit.record(&entry);
     let body = html! {
-        h1 { (t("Unsubscribed", "Abbestellt")) }
-        p #done { (t("You will not receive these mails any more.", "Sie erhalten diese Mails nicht mehr.")) }
+        h1 { (lang.t("unsubscribed")) }
+        p #done { (lang.t("unsubscribed_done")) }
     };
     Ok(super::pages::page(
         state,
         lang,
         "/unsubscribe",
         None,
-        t("Unsubscribed", "Abbestellt"),
+        lang.t("unsubscribed"),
         body,
     ))
 }

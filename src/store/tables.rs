@@ -14,7 +14,7 @@ use datafusion::arrow::datatypes::{DataType, Date32Type, Field, Schema, SchemaRe
 use super::error::{Error, FileContext, InputProblem, Result};
 use super::files;
 use crate::model::identity::DirectoryRow;
-use crate::model::tables::{FieldError, Fields, RowProblem, Table};
+use crate::model::tables::{FieldError, Fields, Names, RowProblem, Table};
 use crate::model::week::{date_of_day, day_number};
 use crate::model::{Identity, Licensee, Module, Wave};
 
@@ -61,6 +61,7 @@ impl StoredTable for Wave {
             text("wave_id", false),
             text("name", false),
             date("go_live", false),
+            text("names", true),
         ]))
     }
 
@@ -71,17 +72,20 @@ impl StoredTable for Wave {
                 strings(rows.iter().map(|r| r.wave_id.as_str())),
                 strings(rows.iter().map(|r| r.name.as_str())),
                 dates(rows.iter().map(|r| Some(r.go_live))),
+                names_column(rows.iter().map(|r| &r.names)),
             ],
         )
     }
 
     fn from_batch(batch: &RecordBatch) -> Vec<Self> {
         let (id, name, go) = (col_str(batch, 0), col_str(batch, 1), col_date(batch, 2));
+        let names = names_of(batch);
         (0..batch.num_rows())
             .map(|r| Wave {
                 wave_id: id[r].clone().unwrap_or_default(),
                 name: name[r].clone().unwrap_or_default(),
                 go_live: go[r].unwrap_or_default(),
+                names: names[r].clone(),
             })
             .collect()
     }
@@ -210,6 +214,28 @@ impl StoredTable for Module {
             })
             .collect()
     }
+}
+
+/// The names in other languages as one JSON text per row (`{"fr": ...}`),
+/// empty when there are none.
+fn names_column<'a>(names: impl Iterator<Item = &'a Names>) -> Arc<StringArray> {
+    Arc::new(StringArray::from_iter(names.map(|n| {
+        (!n.is_empty()).then(|| serde_json::to_string(n).unwrap_or_default())
+    })))
+}
+
+/// The names of each row; none for tables stored before they had them.
+fn names_of(batch: &RecordBatch) -> Vec<Names> {
+    let Ok(at) = batch.schema().index_of("names") else {
+        return vec![Names::new(); batch.num_rows()];
+    };
+    col_str(batch, at)
+        .into_iter()
+        .map(|n| {
+            n.and_then(|n| serde_json::from_str(&n).ok())
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 /// One CSV record with its header, as [`Fields`].

@@ -52,6 +52,7 @@ fn sample() -> &'static Sample {
                 None,
                 uptake::auth::Role::Admin,
                 Default::default(),
+                None,
                 Some(ADMIN_PASSWORD),
             )
             .expect("admin user");

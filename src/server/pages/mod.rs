@@ -56,13 +56,24 @@ pub(super) fn allowed(d: &Dashboard) -> Vec<&'static str> {
     names
 }
 
-pub fn lang_of(params: &Params, headers: &HeaderMap) -> Result<Lang, ApiError> {
-    match params.get("lang") {
-        Some(l) => Lang::parse(l).ok_or_else(|| ApiError::parameter("lang", "use en or de")),
-        None => Ok(Lang::negotiate(
-            headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
-        )),
+/// The language of a page: `?lang=` (the language switch), else the
+/// signed-in user's language, else the browser's `Accept-Language`, else
+/// English.
+pub fn lang_of(state: &AppState, params: &Params, headers: &HeaderMap) -> Result<Lang, ApiError> {
+    if let Some(l) = params.get("lang") {
+        return Lang::parse(l)
+            .ok_or_else(|| ApiError::parameter("lang", format!("use {}", Lang::codes())));
     }
+    Ok(user_lang(state).unwrap_or_else(|| {
+        Lang::negotiate(headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
+    }))
+}
+
+/// The language of the signed-in user of this request, if they chose one.
+fn user_lang(state: &AppState) -> Option<Lang> {
+    let caller = super::auth::current().ok()?;
+    let name = caller.who.strip_prefix("user:")?;
+    state.users.get(name)?.language
 }
 
 /// `/dashboards/{id}`.
@@ -76,6 +87,7 @@ pub async fn dashboard(
     let lang = form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
         .find(|(k, _)| k == "lang")
         .and_then(|(_, v)| Lang::parse(&v))
+        .or_else(|| user_lang(&state))
         .unwrap_or_else(|| {
             Lang::negotiate(headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
         });
@@ -113,7 +125,7 @@ async fn render_dashboard(
 ) -> Result<Markup, ApiError> {
     let d = find(state, id)?;
     let params = Params::parse(raw, &allowed(d))?;
-    let lang = lang_of(&params, headers)?;
+    let lang = lang_of(state, &params, headers)?;
     let Some(_) = state.stored_weeks().or(params.week("to")?.map(|w| (w, w))) else {
         return Ok(layout(
             state,
@@ -176,7 +188,7 @@ async fn render_dashboard(
                     (lang.t("pdf_reports")) ": "
                     @for (i, r) in reports.iter().enumerate() {
                         @if i > 0 { " · " }
-                        a href=(format!("/reports/{}.pdf{}", r.name, report_query(&params, to))) download { (r.title) }
+                        a href=(format!("/reports/{}.pdf{}", r.name, report_query(&params, to, lang))) download { (r.titles.get(lang)) }
                     }
                 }
             }
@@ -187,10 +199,12 @@ async fn render_dashboard(
     ))
 }
 
-/// The query of a dashboard's report links: its last week and filters.
-fn report_query(params: &Params, to: Week) -> String {
+/// The query of a dashboard's report links: its last week, filters and
+/// the reader's language.
+fn report_query(params: &Params, to: Week, lang: Lang) -> String {
     let mut s = form_urlencoded::Serializer::new(String::from("?"));
     s.append_pair("week", &to.to_string());
+    s.append_pair("lang", lang.code());
     for name in ["region", "department", "wave"] {
         if let Some(v) = params.get(name).filter(|v| !v.is_empty()) {
             s.append_pair(name, v);
@@ -200,10 +214,7 @@ fn report_query(params: &Params, to: Week) -> String {
 }
 
 pub(super) fn text(t: &crate::dashboard::Text, lang: Lang) -> &str {
-    match lang {
-        Lang::En => &t.en,
-        Lang::De => &t.de,
-    }
+    t.get(lang)
 }
 
 pub(super) fn title(d: &Dashboard, lang: Lang) -> &str {

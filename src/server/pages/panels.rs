@@ -155,8 +155,8 @@ fn tiles(state: &AppState, panel: &Panel, table: &Table, lang: Lang) -> Result<M
                 Some(format!(
                     "{}{} {}",
                     if pts >= 0.0 { "+" } else { "−" },
-                    lang.decimal(&format!("{:.1}", pts.abs())),
-                    if lang == Lang::De { "Pp." } else { "pts" }
+                    lang.points(pts),
+                    lang.t("points_short")
                 ))
             }
             _ => None,
@@ -261,7 +261,7 @@ async fn table_panel(
                        data-column=(table.columns[i]) data-value=(Table::cell_text(cell)) {
                         @if suppressed && matches!(cell, Cell::Empty) { (lang.t("suppressed")) }
                         // Waves by name; data-value keeps the id.
-                        @else if table.columns[i] == "wave" { (output::wave_name(cell, &state.waves)) }
+                        @else if table.columns[i] == "wave" { (output::wave_name_in(cell, &state.waves, lang)) }
                         @else if table.columns[i] == "forecast_status" { (lang.label(&Table::cell_text(cell))) }
                         @else { (lang.cell(cell)) }
                     }

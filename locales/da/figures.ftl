@@ -1,0 +1,50 @@
+# Nøgletallene fra SPEC.md, dimensionerne og prognosens ord.
+
+region = Region
+department = Afdeling
+team = Team
+wave = Bølge
+week = Uge
+eligible = Berettigede licenstagere
+regular = Faste brugere
+active_licensee_rate = Andel aktive licenstagere
+modules_licensed = Licenserede moduler
+modules_in_use = Moduler i brug
+module_utilization = Moduludnyttelse
+users_to_target = Brugere til målet
+success = Succes
+below_target = Under målet
+module = Modul
+module_name = Modulnavn
+monthly_cost_per_user = Månedlig pris pr. bruger
+module_users = Modulbrugere
+module_adoption = Modulanvendelse
+in_use = I brug
+inactive_licensees = Inaktive licenstagere
+idle_license_cost = Månedlig pris for ubrugte licenser
+weeks_since_go_live = Uger siden go-live
+true = ja
+false = nej
+none = ingen
+suppressed = skjult
+
+measured_rate = Målt
+target_rate = Målværdi
+forecast_status = Prognose
+forecast_pace_4_weeks = Prognosetempo, 4 uger
+forecast_pace_8_weeks = Prognosetempo, 8 uger
+forecast_pass_earliest = Prognose: nået fra (hurtigere tempo)
+forecast_pass_latest = Prognose: nået fra (langsommere tempo)
+target_week = Måluge
+forecast_needed_per_week = Prognose: nødvendigt pr. uge
+passing = allerede nået
+on_track = på rette spor
+at_risk = i fare
+behind = bagud
+rising = stigende
+not_rising = ikke stigende
+too_little_history = for lidt historik
+
+reference_wave = Referencebølge
+gap_to_reference = Afstand til referencebølgen
+behind_reference = Bag referencebølgen

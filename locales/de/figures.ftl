@@ -1,0 +1,50 @@
+# Die Kennzahlen aus SPEC.md, die Dimensionen und die Wörter der Prognose.
+
+region = Region
+department = Abteilung
+team = Team
+wave = Welle
+week = Woche
+eligible = Berechtigte Lizenznehmer
+regular = Regelmäßige Nutzer
+active_licensee_rate = Quote aktiver Lizenznehmer
+modules_licensed = Lizenzierte Module
+modules_in_use = Genutzte Module
+module_utilization = Modulauslastung
+users_to_target = Nutzer bis zum Ziel
+success = Erfolg
+below_target = Unter dem Ziel
+module = Modul
+module_name = Modulname
+monthly_cost_per_user = Monatliche Kosten je Nutzer
+module_users = Modulnutzer
+module_adoption = Modulnutzung
+in_use = Genutzt
+inactive_licensees = Inaktive Lizenznehmer
+idle_license_cost = Kosten ungenutzter Lizenzen pro Monat
+weeks_since_go_live = Wochen seit Go-Live
+true = ja
+false = nein
+none = keine
+suppressed = unterdrückt
+
+measured_rate = Gemessen
+target_rate = Zielwert
+forecast_status = Prognose
+forecast_pace_4_weeks = Prognosetempo, 4 Wochen
+forecast_pace_8_weeks = Prognosetempo, 8 Wochen
+forecast_pass_earliest = Prognose: erreicht ab (schnelleres Tempo)
+forecast_pass_latest = Prognose: erreicht ab (langsameres Tempo)
+target_week = Zielwoche
+forecast_needed_per_week = Prognose: nötig je Woche
+passing = bereits erreicht
+on_track = auf Kurs
+at_risk = gefährdet
+behind = im Rückstand
+rising = steigend
+not_rising = nicht steigend
+too_little_history = zu wenig Verlauf
+
+reference_wave = Referenzwelle
+gap_to_reference = Abstand zur Referenzwelle
+behind_reference = Hinter der Referenzwelle

@@ -1,0 +1,50 @@
+# Los indicadores de SPEC.md, las dimensiones y las palabras de la previsión.
+
+region = Región
+department = Departamento
+team = Equipo
+wave = Ola
+week = Semana
+eligible = Titulares de licencia elegibles
+regular = Usuarios habituales
+active_licensee_rate = Tasa de titulares activos
+modules_licensed = Módulos con licencia
+modules_in_use = Módulos en uso
+module_utilization = Utilización de módulos
+users_to_target = Usuarios que faltan para el objetivo
+success = Éxito
+below_target = Por debajo del objetivo
+module = Módulo
+module_name = Nombre del módulo
+monthly_cost_per_user = Coste mensual por usuario
+module_users = Usuarios del módulo
+module_adoption = Adopción de módulos
+in_use = En uso
+inactive_licensees = Titulares inactivos
+idle_license_cost = Coste mensual de licencias sin uso
+weeks_since_go_live = Semanas desde la puesta en marcha
+true = sí
+false = no
+none = ninguno
+suppressed = oculto
+
+measured_rate = Medido
+target_rate = Tasa objetivo
+forecast_status = Previsión
+forecast_pace_4_weeks = Previsión: ritmo de 4 semanas
+forecast_pace_8_weeks = Previsión: ritmo de 8 semanas
+forecast_pass_earliest = Previsión: alcanzado desde (ritmo rápido)
+forecast_pass_latest = Previsión: alcanzado desde (ritmo lento)
+target_week = Semana objetivo
+forecast_needed_per_week = Previsión: necesario por semana
+passing = ya alcanzado
+on_track = en camino
+at_risk = en riesgo
+behind = con retraso
+rising = en aumento
+not_rising = sin aumento
+too_little_history = historial insuficiente
+
+reference_wave = Ola de referencia
+gap_to_reference = Distancia a la ola de referencia
+behind_reference = Detrás de la ola de referencia

@@ -1,0 +1,50 @@
+# Les indicateurs de SPEC.md, les dimensions et les mots de la prévision.
+
+region = Région
+department = Service
+team = Équipe
+wave = Vague
+week = Semaine
+eligible = Titulaires de licence éligibles
+regular = Utilisateurs réguliers
+active_licensee_rate = Taux de titulaires actifs
+modules_licensed = Modules sous licence
+modules_in_use = Modules utilisés
+module_utilization = Utilisation des modules
+users_to_target = Utilisateurs manquants pour l’objectif
+success = Réussite
+below_target = Sous l’objectif
+module = Module
+module_name = Nom du module
+monthly_cost_per_user = Coût mensuel par utilisateur
+module_users = Utilisateurs du module
+module_adoption = Adoption des modules
+in_use = Utilisé
+inactive_licensees = Titulaires inactifs
+idle_license_cost = Coût mensuel des licences inutilisées
+weeks_since_go_live = Semaines depuis le lancement
+true = oui
+false = non
+none = aucun
+suppressed = masqué
+
+measured_rate = Mesuré
+target_rate = Taux cible
+forecast_status = Prévision
+forecast_pace_4_weeks = Prévision : rythme sur 4 semaines
+forecast_pace_8_weeks = Prévision : rythme sur 8 semaines
+forecast_pass_earliest = Prévision : atteint à partir de (rythme rapide)
+forecast_pass_latest = Prévision : atteint à partir de (rythme lent)
+target_week = Semaine cible
+forecast_needed_per_week = Prévision : nécessaire par semaine
+passing = déjà atteint
+on_track = en bonne voie
+at_risk = menacé
+behind = en retard
+rising = en hausse
+not_rising = pas en hausse
+too_little_history = historique insuffisant
+
+reference_wave = Vague de référence
+gap_to_reference = Écart avec la vague de référence
+behind_reference = Derrière la vague de référence

@@ -1,0 +1,50 @@
+# De kengetallen uit SPEC.md, de dimensies en de woorden van de prognose.
+
+region = Regio
+department = Afdeling
+team = Team
+wave = Golf
+week = Week
+eligible = Licentiehouders in aanmerking
+regular = Vaste gebruikers
+active_licensee_rate = Aandeel actieve licentiehouders
+modules_licensed = Gelicentieerde modules
+modules_in_use = Modules in gebruik
+module_utilization = Modulebenutting
+users_to_target = Gebruikers tot het doel
+success = Succes
+below_target = Onder het doel
+module = Module
+module_name = Modulenaam
+monthly_cost_per_user = Maandelijkse kosten per gebruiker
+module_users = Modulegebruikers
+module_adoption = Modulegebruik
+in_use = In gebruik
+inactive_licensees = Inactieve licentiehouders
+idle_license_cost = Kosten van ongebruikte licenties per maand
+weeks_since_go_live = Weken sinds go-live
+true = ja
+false = nee
+none = geen
+suppressed = verborgen
+
+measured_rate = Gemeten
+target_rate = Doelwaarde
+forecast_status = Prognose
+forecast_pace_4_weeks = Prognosetempo, 4 weken
+forecast_pace_8_weeks = Prognosetempo, 8 weken
+forecast_pass_earliest = Prognose: gehaald vanaf (sneller tempo)
+forecast_pass_latest = Prognose: gehaald vanaf (langzamer tempo)
+target_week = Doelweek
+forecast_needed_per_week = Prognose: nodig per week
+passing = al gehaald
+on_track = op koers
+at_risk = in gevaar
+behind = achter
+rising = stijgend
+not_rising = niet stijgend
+too_little_history = te weinig historie
+
+reference_wave = Referentiegolf
+gap_to_reference = Afstand tot de referentiegolf
+behind_reference = Achter de referentiegolf

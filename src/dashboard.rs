@@ -44,11 +44,6 @@ impl Text {
             .or_else(|| self.0.get(&Lang::En))
             .map_or("", String::as_str)
     }
-
-    /// The languages given besides English's fallback.
-    pub fn languages(&self) -> impl Iterator<Item = Lang> + '_ {
-        self.0.keys().copied()
-    }
 }
 
 impl<'de> Deserialize<'de> for Text {

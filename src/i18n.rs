@@ -58,11 +58,10 @@ static LOCALES: LazyLock<Vec<Locale>> =
 
 impl Locale {
     fn load(lang: Lang) -> Locale {
-        let id = lang
+        let id: unic_langid::LanguageIdentifier = lang
             .code()
             .parse()
             .expect("the language codes are valid language identifiers");
-        let id: unic_langid::LanguageIdentifier = id;
         let mut bundle = FluentBundle::new_concurrent(vec![id]);
         // Figures sit in left-to-right text; no isolation marks around them.
         bundle.set_use_isolating(false);
@@ -312,11 +311,6 @@ impl Lang {
     /// A date as this language writes it.
     pub fn date(self, d: chrono::NaiveDate) -> String {
         d.format(self.t("date_format")).to_string()
-    }
-
-    /// A date and time as this language writes it.
-    pub fn datetime(self, t: chrono::NaiveDateTime) -> String {
-        t.format(self.t("datetime_format")).to_string()
     }
 }
 

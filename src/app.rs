@@ -134,7 +134,7 @@ impl App {
             data: store.root().to_path_buf(),
             settings: settings.clone(),
             live: live.clone(),
-            waves: store.table()?,
+            labels: store.labels(&settings)?,
             reports: reports.clone(),
             alerts: crate::alert::Checker::new(alerts.clone()),
             checked_generation: None,

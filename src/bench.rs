@@ -83,11 +83,11 @@ async fn report(
     week: crate::model::Week,
 ) -> Result<()> {
     let definition = crate::report::parse("bench", REPORT)?;
-    let waves = store.table::<crate::model::Wave>()?;
+    let labels = store.labels(settings)?;
     let inputs = crate::report::Inputs {
         source,
         settings,
-        waves: &waves,
+        labels: &labels,
         week,
         since: week.offset(-1),
         generated: chrono::Utc::now(),

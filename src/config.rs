@@ -12,6 +12,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::model::event::TimeRange;
+use crate::model::tables::MAX_NAME_CHARS;
 use crate::model::{Decimal, Week};
 
 /// A directory of definitions (dashboards, reports): the one given, else
@@ -92,6 +93,10 @@ pub struct Settings {
     /// events are mapped to local dates and weeks in it (SPEC.md section
     /// 1); other regions use `timezone`.
     pub region_timezones: std::collections::BTreeMap<String, String>,
+    /// A region's names for readers by language (region → language →
+    /// name, e.g. `NORTH = { en = "Northern Europe", de = "Nordeuropa" }`);
+    /// ids stay ids in the API, CSV and filters.
+    pub region_names: std::collections::BTreeMap<String, crate::model::tables::Names>,
     pub regular: Regular,
     pub module: ModuleSettings,
     pub privacy: Privacy,
@@ -458,6 +463,7 @@ impl Default for Settings {
         Settings {
             timezone: "UTC".into(),
             region_timezones: Default::default(),
+            region_names: Default::default(),
             regular: Regular::default(),
             module: ModuleSettings::default(),
             privacy: Privacy::default(),
@@ -787,6 +793,7 @@ impl Settings {
     pub fn validate(&self) -> Result<()> {
         self.tz()?;
         self.region_tz()?;
+        self.check_region_names()?;
         if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
             return Err(Error::Invalid {
                 key: "server.tls_cert",
@@ -955,7 +962,6 @@ impl Settings {
         }
     }
 
-    /// The organisation's time zone.
     /// Each region's zone of `region_timezones`, checked.
     pub fn region_tz(&self) -> Result<std::collections::BTreeMap<String, Tz>> {
         self.region_timezones
@@ -972,6 +978,30 @@ impl Settings {
             .collect()
     }
 
+    /// Refuses a region name that is empty, longer than
+    /// [`MAX_NAME_CHARS`] or holds a control character.
+    fn check_region_names(&self) -> Result<()> {
+        for (region, names) in &self.region_names {
+            for (lang, name) in names {
+                let problem = if name.trim().is_empty() {
+                    Some("is empty".to_string())
+                } else if name.chars().count() > MAX_NAME_CHARS {
+                    Some(format!("is longer than {MAX_NAME_CHARS} characters"))
+                } else {
+                    crate::model::event::check_text(name).err()
+                };
+                if let Some(problem) = problem {
+                    return Err(Error::Invalid {
+                        key: "region_names",
+                        message: format!("region '{region}', {}: the name {problem}", lang.code()),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The organisation's time zone.
     pub fn tz(&self) -> Result<Tz> {
         self.timezone.parse().map_err(|_| Error::Invalid {
             key: "timezone",
@@ -1029,6 +1059,38 @@ mod tests {
         assert_eq!(s.activity.exclude_actions, vec!["login", "ping"]);
         assert_eq!(s.module.min_user_share.ceil_times(25), 7);
         s.validate().expect("valid");
+    }
+
+    #[test]
+    fn region_names_are_read_by_language_and_bad_ones_named() {
+        let s: Settings = toml::from_str(
+            "[region_names]\nNORTH = { en = \"Northern Europe\", de = \"Nordeuropa\" }\n",
+        )
+        .expect("toml");
+        s.validate().expect("valid");
+        assert_eq!(
+            s.region_names["NORTH"]
+                .get(&crate::model::Lang::De)
+                .map(String::as_str),
+            Some("Nordeuropa")
+        );
+        let err = toml::from_str::<Settings>("[region_names]\nNORTH = { pt = \"Norte\" }\n")
+            .expect_err("unknown language");
+        assert!(err.to_string().contains("pt"), "{err}");
+        for (bad, why) in [
+            ("\"  \"".to_string(), "is empty"),
+            ("\"a\\u0007b\"".to_string(), "U+0007"),
+            (format!("\"{}\"", "x".repeat(201)), "longer than 200"),
+        ] {
+            let s: Settings =
+                toml::from_str(&format!("[region_names]\nNORTH = {{ fr = {bad} }}\n"))
+                    .expect("toml");
+            let err = s.validate().expect_err("bad name").to_string();
+            assert!(
+                err.contains("region_names") && err.contains("NORTH") && err.contains(why),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::model::output::{Cell, Table};
 pub use crate::model::Lang;
 
 /// The Fluent files of each language, in the order of [`Lang::ALL`].
-const FILES: [&str; 5] = ["figures", "formats", "pages", "reports", "alerts"];
+const FILES: [&str; 6] = ["figures", "formats", "pages", "reports", "alerts", "cli"];
 
 macro_rules! locale_files {
     ($lang:literal) => {
@@ -30,6 +30,7 @@ macro_rules! locale_files {
             include_str!(concat!("../locales/", $lang, "/pages.ftl")),
             include_str!(concat!("../locales/", $lang, "/reports.ftl")),
             include_str!(concat!("../locales/", $lang, "/alerts.ftl")),
+            include_str!(concat!("../locales/", $lang, "/cli.ftl")),
         ]
     };
 }
@@ -138,11 +139,38 @@ impl From<i64> for Arg<'_> {
     }
 }
 
+impl From<u64> for Arg<'_> {
+    fn from(n: u64) -> Self {
+        Arg::Count(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+}
+
+impl From<usize> for Arg<'_> {
+    fn from(n: usize) -> Self {
+        Arg::Count(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+}
+
 impl Lang {
     /// The best of our languages for an `Accept-Language` header: the
     /// highest `q` among those we have, ties to the earlier one.
     pub fn negotiate(accept: Option<&str>) -> Lang {
         Lang::from_accept(accept).unwrap_or(Lang::En)
+    }
+
+    /// The language of the POSIX locale variables read through `get`: the
+    /// first of `LC_ALL`, `LC_MESSAGES` and `LANG` that is set
+    /// (`de_DE.UTF-8` is German); English for `C`, `POSIX`, a language
+    /// uptake does not have, or none.
+    pub fn from_locale(get: impl Fn(&str) -> Option<String>) -> Lang {
+        ["LC_ALL", "LC_MESSAGES", "LANG"]
+            .iter()
+            .find_map(|var| get(var).filter(|v| !v.is_empty()))
+            .and_then(|v| {
+                let code = v.split(['_', '.', '@', '-']).next().unwrap_or("");
+                Lang::parse(&code.to_ascii_lowercase())
+            })
+            .unwrap_or(Lang::En)
     }
 
     /// As [`Lang::negotiate`], `None` when the header names none of ours.
@@ -151,13 +179,14 @@ impl Lang {
         for part in accept.unwrap_or("").split(',') {
             let mut pieces = part.trim().split(';');
             let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+            // A weight that is not a number from 0 to 1 ("NaN", "inf",
+            // "7") makes the entry count for nothing.
             let q = pieces
-                .find_map(|p| {
-                    p.trim()
-                        .strip_prefix("q=")
-                        .and_then(|q| q.parse::<f32>().ok())
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .map_or(Some(1.0), |q| {
+                    q.parse::<f32>().ok().filter(|q| (0.0..=1.0).contains(q))
                 })
-                .unwrap_or(1.0);
+                .unwrap_or(0.0);
             let primary = tag.split('-').next().unwrap_or("");
             if let Some(lang) = Lang::parse(primary)
                 && q > 0.0
@@ -258,23 +287,22 @@ impl Lang {
         }
     }
 
-    /// A segment as readers see it: its values joined by " / ", waves by
-    /// name, an empty value as "(none)".
+    /// A segment as readers see it: its values joined by " / ", waves and
+    /// regions by name, an empty value as "(none)".
     pub fn segment(
         self,
         dims: &[String],
         values: &[String],
-        waves: &[crate::model::Wave],
+        labels: &crate::model::Labels,
     ) -> String {
         values
             .iter()
             .zip(dims)
             .map(|(v, d)| {
-                let cell = Cell::Text(v.clone());
-                if d == "wave" {
-                    crate::model::output::wave_name_in(&cell, waves, self)
+                if d == "wave" || d == "region" {
+                    labels.value(d, v, self)
                 } else {
-                    self.cell(&cell)
+                    self.cell(&Cell::Text(v.clone()))
                 }
             })
             .collect::<Vec<_>>()
@@ -451,6 +479,65 @@ mod tests {
         assert_eq!(Lang::negotiate(Some("pt")), Lang::En);
         assert_eq!(Lang::from_accept(Some("pt")), None);
         assert_eq!(Lang::negotiate(Some("nl-BE;q=0.4, da;q=0.6")), Lang::Da);
+        // Weights out of range count for nothing.
+        assert_eq!(
+            Lang::negotiate(Some("de;q=NaN, fr;q=inf, es;q=7, da;q=-1, nl;q=0.5")),
+            Lang::Nl
+        );
+        assert_eq!(
+            Lang::negotiate(Some(";;;,,,-;q=,x-de;q=1,;q=0.9")),
+            Lang::En
+        );
+        // A header of 100,000 entries is read once, in linear time.
+        let long = "xx;q=0.9,".repeat(100_000) + "fr;q=0.1";
+        assert_eq!(Lang::negotiate(Some(&long)), Lang::Fr);
+    }
+
+    #[test]
+    fn the_command_line_follows_the_locale_variables() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |var: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == var)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(Lang::from_locale(env(&[])), Lang::En);
+        assert_eq!(Lang::from_locale(env(&[("LANG", "de_DE.UTF-8")])), Lang::De);
+        assert_eq!(
+            Lang::from_locale(env(&[("LANG", "de_DE.UTF-8"), ("LC_MESSAGES", "fr_FR")])),
+            Lang::Fr
+        );
+        assert_eq!(
+            Lang::from_locale(env(&[("LC_ALL", "nl_BE@euro"), ("LC_MESSAGES", "fr_FR")])),
+            Lang::Nl
+        );
+        assert_eq!(
+            Lang::from_locale(env(&[("LC_ALL", ""), ("LANG", "da")])),
+            Lang::Da
+        );
+        for other in ["C", "POSIX", "C.UTF-8", "pt_BR.UTF-8", "\u{7}"] {
+            let pairs: &'static [(&'static str, &'static str)] =
+                Box::leak(Box::new([("LANG", other)]));
+            assert_eq!(Lang::from_locale(env(pairs)), Lang::En, "{other}");
+        }
+        // Messages with counts take the language's plural forms.
+        assert_eq!(
+            Lang::En.tr("imported_waves", &[("count", Arg::Count(1))]),
+            "imported 1 wave"
+        );
+        assert_eq!(
+            Lang::En.tr("imported_waves", &[("count", Arg::Count(4))]),
+            "imported 4 waves"
+        );
+        assert_eq!(
+            Lang::De.tr(
+                "imported_events",
+                &[("count", Arg::Count(1)), ("files", Arg::Count(2))]
+            ),
+            "1 Ereignis aus 2 Dateien importiert"
+        );
     }
 
     #[test]
@@ -501,7 +588,7 @@ mod tests {
                 ("figure", "module_utilization".into()),
                 ("rate", "40%".into()),
                 ("target", "50%".into()),
-                ("weeks", 2.into()),
+                ("weeks", Arg::Count(2)),
                 ("n", "3".into()),
             ],
         );

@@ -89,6 +89,76 @@ const REGIONS: [(&str, &str, u32); 6] = [
     ("UK & Ireland", "UK", 15),
     ("Iberia", "IB", 10),
 ];
+/// The regions' names in German, French, Spanish, Danish and Dutch
+/// (`[region_names]`), for the demo; English readers see the id.
+const REGION_NAMES: [(&str, [&str; 5]); 6] = [
+    ("DACH", ["DACH", "DACH", "DACH", "DACH", "DACH"]),
+    (
+        "Nordics",
+        [
+            "Nordische Länder",
+            "Pays nordiques",
+            "Países nórdicos",
+            "Norden",
+            "Noordse landen",
+        ],
+    ),
+    (
+        "Benelux",
+        ["Benelux", "Benelux", "Benelux", "Benelux", "Benelux"],
+    ),
+    (
+        "France",
+        ["Frankreich", "France", "Francia", "Frankrig", "Frankrijk"],
+    ),
+    (
+        "UK & Ireland",
+        [
+            "Vereinigtes Königreich & Irland",
+            "Royaume-Uni et Irlande",
+            "Reino Unido e Irlanda",
+            "Storbritannien & Irland",
+            "VK & Ierland",
+        ],
+    ),
+    (
+        "Iberia",
+        [
+            "Iberien",
+            "Ibérie",
+            "Península Ibérica",
+            "Iberien",
+            "Iberië",
+        ],
+    ),
+];
+
+/// The languages of the names of [`REGION_NAMES`] and [`MODULE_NAMES`],
+/// in the order of the `name_<lang>` columns.
+const NAME_LANGS: [crate::model::Lang; 5] = [
+    crate::model::Lang::De,
+    crate::model::Lang::Fr,
+    crate::model::Lang::Es,
+    crate::model::Lang::Da,
+    crate::model::Lang::Nl,
+];
+
+/// The demo regions' names in other languages, as `[region_names]` gives
+/// them.
+pub fn region_names() -> std::collections::BTreeMap<String, crate::model::tables::Names> {
+    REGION_NAMES
+        .iter()
+        .map(|(id, names)| {
+            let names = NAME_LANGS
+                .iter()
+                .zip(names)
+                .map(|(lang, name)| (*lang, name.to_string()))
+                .collect();
+            (id.to_string(), names)
+        })
+        .collect()
+}
+
 /// Departments with their code and share of the organisation.
 const DEPARTMENTS: [(&str, &str, u32); 8] = [
     ("Sales", "SAL", 25),
@@ -269,6 +339,60 @@ const MODULES: [(&str, &str, i64, &str, u32); 8] = [
     ("quotes", "Quotes & Pricing", 8, "9.90", 3),
     ("forecasting", "Forecasting", -20, "19.99", 1),
 ];
+/// The modules' names in German, French, Spanish, Danish and Dutch, in
+/// the order of [`MODULES`].
+const MODULE_NAMES: [[&str; 5]; 8] = [
+    ["Kunden", "Comptes", "Cuentas", "Firmaer", "Bedrijven"],
+    [
+        "Kontakte",
+        "Contacts",
+        "Contactos",
+        "Kontakter",
+        "Contactpersonen",
+    ],
+    [
+        "Verkaufschancen",
+        "Opportunités",
+        "Oportunidades",
+        "Salgsmuligheder",
+        "Verkoopkansen",
+    ],
+    [
+        "Aktivitäten",
+        "Activités",
+        "Actividades",
+        "Aktiviteter",
+        "Activiteiten",
+    ],
+    [
+        "Servicefälle",
+        "Demandes de service",
+        "Casos de servicio",
+        "Servicesager",
+        "Servicezaken",
+    ],
+    [
+        "Kampagnen",
+        "Campagnes",
+        "Campañas",
+        "Kampagner",
+        "Campagnes",
+    ],
+    [
+        "Angebote & Preise",
+        "Devis et tarifs",
+        "Ofertas y precios",
+        "Tilbud & priser",
+        "Offertes & prijzen",
+    ],
+    [
+        "Prognosen",
+        "Prévisions",
+        "Previsiones",
+        "Prognoser",
+        "Prognoses",
+    ],
+];
 const ACTIONS: [&str; 4] = ["view", "view", "update", "create"];
 const CLIENTS: [&str; 3] = ["web", "mobile", "outlook"];
 
@@ -414,13 +538,19 @@ fn write(args: &SampleArgs, shape: &Shape) -> Result<Summary, Error> {
         ));
     }
     io(out, std::fs::write(out.join("directory.csv"), text))?;
-    let mut text =
-        String::from("module_id,name,licensed_from,licensed_until,monthly_cost_per_user\n");
-    for (id, name, from, cost, _) in MODULES {
+    let mut text = String::from(
+        "module_id,name,licensed_from,licensed_until,monthly_cost_per_user,name_de,name_fr,name_es,name_da,name_nl\n",
+    );
+    for ((id, name, from, cost, _), names) in MODULES.iter().zip(MODULE_NAMES) {
+        let names: Vec<String> = names
+            .iter()
+            .map(|n| crate::model::output::csv_field(n))
+            .collect();
         text.push_str(&format!(
-            "{id},{},{},,{cost}\n",
+            "{id},{},{},,{cost},{}\n",
             crate::model::output::csv_field(name),
-            week(from)
+            week(*from),
+            names.join(",")
         ));
     }
     io(out, std::fs::write(out.join("modules.csv"), text))?;

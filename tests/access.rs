@@ -1359,7 +1359,7 @@ mod commands {
         assert!(!stored.contains(&t[4..]));
         // A password from stdin is hashed; too short ones are refused.
         let add = |name: &str, password: &str| {
-            let mut child = Command::new(env!("CARGO_BIN_EXE_uptake"))
+            let mut child = crate::support::uptake_binary()
                 .arg("--data")
                 .arg(&data)
                 .args([
@@ -1455,7 +1455,7 @@ mod commands {
         let (code, _) = curl(&["--cacert", &cacert, &format!("{base}/api/v1/kpi")]);
         assert_eq!(code, 401);
         // The session cookie is Secure under TLS.
-        let users = Command::new(env!("CARGO_BIN_EXE_uptake"))
+        let users = crate::support::uptake_binary()
             .arg("--data")
             .arg(&data)
             .args(["user", "add", "tess", "--role", "analyst"])

@@ -729,6 +729,40 @@ fn bad_rows_of_parquet_and_directory_files_are_named() {
         std::fs::read(data.join("tables/directory.parquet")).expect("stored"),
         stored
     );
+
+    // Names in other languages get the same checks, and a length limit:
+    // a bell in a French module name, a Danish wave name of 201
+    // characters. Each is named with its line; the stored tables stay.
+    let header = "module_id,name,licensed_from,licensed_until,monthly_cost_per_user,name_fr";
+    for (table, text, problem) in [
+        (
+            "modules",
+            format!(
+                "{header}\nm1,Leads,2026-01-05,,,Pistes\nm2,Cases,2026-01-05,,,Dossiers\u{7}\n"
+            ),
+            "line 3: column name_fr: contains the control character U+0007",
+        ),
+        (
+            "waves",
+            format!(
+                "wave_id,name,go_live,name_da\nW1,Wave 1,2026-01-05,{}\n",
+                "ø".repeat(201)
+            ),
+            "line 2: column name_da: the name is longer than 200 characters",
+        ),
+    ] {
+        let file = tmp.path().join(format!("{table}.csv"));
+        std::fs::write(&file, text).expect("write");
+        let stored = std::fs::read(data.join(format!("tables/{table}.parquet"))).expect("stored");
+        let out = run(&data, &["import", table, &file.display().to_string()]);
+        assert_eq!(out.status.code(), Some(2), "{table}");
+        assert!(stderr(&out).contains(problem), "{}", stderr(&out));
+        assert_eq!(
+            std::fs::read(data.join(format!("tables/{table}.parquet"))).expect("stored"),
+            stored,
+            "{table}"
+        );
+    }
 }
 
 #[test]

@@ -107,6 +107,7 @@ async fn api_answers_what_the_cli_prints() {
             if let Some(id) = row.get("wave").cloned() {
                 let name = row.remove("wave_name").expect("wave_name beside wave");
                 let wave = sample_state()
+                    .labels
                     .waves
                     .iter()
                     .find(|w| Value::String(w.wave_id.clone()) == id)
@@ -316,19 +317,48 @@ async fn every_page_renders_in_each_language() {
         }
         // The waves by their name in the reader's language, where the
         // waves give one.
-        let wave_1 = uptake::model::output::wave_name_in(
-            &uptake::model::output::Cell::Text("W1".into()),
-            &state.waves,
-            lang,
-        );
+        let wave_1 = state.labels.wave("W1", lang);
         assert!(page.contains(&wave_1), "overview in {code} lacks {wave_1}");
         if lang != Lang::En {
             assert!(!page.contains(">Apply<"), "English on the {code} overview");
+        }
+        // Modules (the catalog's name_<lang>) and regions
+        // ([region_names]) by their names in the reader's language, in
+        // the table and the heat map; filters and data-value keep ids.
+        let (_, _, body) = get(&format!("/dashboards/modules?lang={code}"), &[]).await;
+        let page = text(&body);
+        let module = state.labels.module("opportunities", lang).expect("catalog");
+        let region = state.labels.region("Nordics", lang);
+        for name in [module, region] {
+            assert!(
+                page.contains(&format!(">{name}</td>")),
+                "the modules table in {code} lacks {name}"
+            );
+            // An SVG text holds its words on a line of their own.
+            assert!(
+                page.contains(&format!(">\n{name}\n</text>")),
+                "the heat map in {code} lacks {name}"
+            );
+        }
+        assert!(page.contains("data-value=\"Nordics\""), "{code}");
+        if lang != Lang::En {
+            for english in ["Opportunities", "Nordics"] {
+                assert!(
+                    !page.contains(&format!(">{english}<"))
+                        && !page.contains(&format!(">\n{english}\n<")),
+                    "{english} on the {code} modules page"
+                );
+            }
         }
     }
     let (status, _, body) = get("/dashboards/overview?lang=pt", &[]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(text(&body).contains("en, de, fr, es, da, nl"));
+    // A hostile Accept-Language: 63 KB of entries, weights out of range.
+    let hostile = "xx;q=NaN,".repeat(7_000) + "de;q=inf";
+    let (status, _, body) = get("/dashboards/overview", &[("Accept-Language", &hostile)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(text(&body).contains("<html lang=\"en\">"));
 }
 
 #[tokio::test]

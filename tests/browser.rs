@@ -629,7 +629,11 @@ fn a_subscription_made_in_the_browser_delivers_and_unsubscribes() {
         .expect("an unsubscribe link in German");
     assert!(link.starts_with(&format!("{base}/unsubscribe/")), "{link}");
 
-    // Opened signed out: the page asks, the button unsubscribes.
+    assert!(link.ends_with("?lang=de"), "the mail's language: {link}");
+
+    // Opened signed out: the page asks in the mail's language, the button
+    // unsubscribes.
+    let german = uptake::i18n::Lang::De;
     runtime.block_on(async {
         browser.delete_all_cookies().await.expect("sign out");
         browser.goto(&link).await.expect("goto link");
@@ -637,6 +641,7 @@ fn a_subscription_made_in_the_browser_delivers_and_unsubscribes() {
             let source = browser.source().await.unwrap_or_default();
             panic!("no confirm button on the unsubscribe page:\n{source}");
         };
+        assert_eq!(button.text().await.expect("text"), german.t("unsubscribe"));
         button.click().await.expect("click");
         let done = browser
             .wait()
@@ -662,11 +667,11 @@ fn a_subscription_made_in_the_browser_delivers_and_unsubscribes() {
         .filter(|m| m.contains("To: anna@example.com"))
         .count();
     assert_eq!(to_anna, 1);
-    // The link again: the subscription is gone, said so.
+    // The link again: the subscription is gone, said so in German.
     let reply = crate::support::http::get(port, link.trim_start_matches(&base));
     assert_eq!(reply.status, 200);
     assert!(
-        reply.text().contains("no longer exists"),
+        reply.text().contains(german.t("subscription_gone")),
         "{}",
         reply.text()
     );

@@ -297,7 +297,7 @@ fn the_cube_is_kept_for_the_next_process_and_never_trusted_damaged() {
 fn changed_settings_ask_for_a_rebuild() {
     let tmp = sample_store();
     let data = tmp.path().join("data");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_uptake"))
+    let out = crate::support::uptake_binary()
         .args(["--data", &data.display().to_string(), "kpi"])
         .env("UPTAKE_TIMEZONE", "Europe/Berlin")
         .output()
@@ -308,13 +308,13 @@ fn changed_settings_ask_for_a_rebuild() {
         "{}",
         stderr(&out)
     );
-    let rebuilt = std::process::Command::new(env!("CARGO_BIN_EXE_uptake"))
+    let rebuilt = crate::support::uptake_binary()
         .args(["--data", &data.display().to_string(), "rebuild"])
         .env("UPTAKE_TIMEZONE", "Europe/Berlin")
         .output()
         .expect("run");
     assert!(rebuilt.status.success(), "{}", stderr(&rebuilt));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_uptake"))
+    let out = crate::support::uptake_binary()
         .args([
             "--data",
             &data.display().to_string(),
@@ -360,7 +360,7 @@ fn bad_arguments_are_named() {
         ("gs://bucket/uptake", "gs:// is not supported"),
         ("s3://Not_A_Bucket/uptake", "is not an S3 bucket name"),
     ] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_uptake"))
+        let out = crate::support::uptake_binary()
             .args(["--data", data, "kpi"])
             .env_remove("UPTAKE_DATA")
             .current_dir(tmp.path())
@@ -371,7 +371,7 @@ fn bad_arguments_are_named() {
     }
     // An object store that does not answer: named, and nothing local is
     // taken for it.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_uptake"))
+    let out = crate::support::uptake_binary()
         .args(["stats"])
         .env("UPTAKE_DATA", "s3://bucket/uptake")
         .env("UPTAKE_LOCAL_DIR", tmp.path().join("copy"))
@@ -394,6 +394,86 @@ fn bad_arguments_are_named() {
 
 /// `uptake demo` without `--sample`: the rollout as it stands on a
 /// Wednesday, generated and imported; what a new user should see in it.
+/// The messages to people follow `--lang`, else `UPTAKE_LANG`, else the
+/// locale variables; tables and error messages stay as scripts read them.
+#[test]
+fn messages_to_people_come_in_the_chosen_language() {
+    let tmp = sample_store();
+    let data = tmp.path().join("data");
+    let sample = |file: &str| format!("{}/sample_data/{file}", repo().display());
+    let (waves, modules) = (sample("waves.csv"), sample("modules.csv"));
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut command = uptake_command(&data);
+        for var in ["UPTAKE_LANG", "LC_ALL", "LC_MESSAGES", "LANG"] {
+            command.env_remove(var);
+        }
+        command.args(args).envs(env.iter().copied());
+        command.output().expect("run")
+    };
+    for (args, env, message) in [
+        (
+            &["--lang", "de", "import", "waves", &waves][..],
+            &[][..],
+            "4 Wellen importiert",
+        ),
+        (
+            &["import", "waves", &waves],
+            &[("UPTAKE_LANG", "fr")],
+            "4 vagues importées",
+        ),
+        (
+            &["import", "modules", &modules],
+            &[("LANG", "nl_NL.UTF-8")],
+            "8 modules geïmporteerd",
+        ),
+        (
+            &["import", "modules", &modules],
+            &[("LC_ALL", "da_DK.UTF-8"), ("LANG", "de_DE.UTF-8")],
+            "importerede 8 moduler",
+        ),
+        (
+            &["--lang", "es", "import", "waves", &waves],
+            &[("LANG", "de_DE.UTF-8")],
+            "4 olas importadas",
+        ),
+        (
+            &["import", "waves", &waves],
+            &[("LANG", "C.UTF-8")],
+            "imported 4 waves",
+        ),
+    ] {
+        let out = run(args, env);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(stderr(&out).trim(), message, "{args:?} {env:?}");
+    }
+    // Tables keep SPEC.md's columns in every language.
+    let german = run(&["kpi", "--format", "csv"], &[("LANG", "de_DE.UTF-8")]);
+    let english = run(&["kpi", "--format", "csv"], &[]);
+    assert_eq!(stdout(&german), stdout(&english));
+    // An error names file, line and column as it always did.
+    let bad = write(
+        tmp.path(),
+        "bad.csv",
+        "wave_id,name,go_live\nW9,Nine,someday\n",
+    );
+    let out = run(&["--lang", "de", "import", "waves", &bad], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("line 2"), "{}", stderr(&out));
+    // A language uptake does not have is refused, naming the six.
+    for (args, env) in [
+        (&["--lang", "pt", "stats"][..], &[][..]),
+        (&["stats"], &[("UPTAKE_LANG", "pt")]),
+    ] {
+        let out = run(args, env);
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains("use en, de, fr, es, da, nl"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
 #[test]
 fn the_demo_is_a_rollout_as_it_stands_today() {
     let tmp = tempfile::tempdir().expect("tmp");

@@ -93,7 +93,7 @@ impl S3 {
     /// The `uptake` binary on `url` with its working copy in `local`, as
     /// [`uptake`] runs it on a local directory.
     fn uptake(&self, url: &str, local: &Path) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_uptake"));
+        let mut command = crate::support::uptake_binary();
         command
             .args(["--data", url])
             .env("UPTAKE_LOCAL_DIR", local)
@@ -521,7 +521,7 @@ fn an_import_killed_at_any_point_leaves_the_last_commit_whole() {
         .expect("events");
     // A bigger file, so that the import is under way when it is killed.
     let generated = tmp.path().join("generated");
-    let out = Command::new(env!("CARGO_BIN_EXE_uptake"))
+    let out = crate::support::uptake_binary()
         .args(["sample", "--out"])
         .arg(&generated)
         .args(["--users", "4000", "--weeks", "12", "--seed", "5"])
@@ -1390,7 +1390,7 @@ fn a_ballista_cluster_from_the_binary_computes_the_same_figures() {
     );
     assert!(
         ok(&out, "register on the cluster").is_empty()
-            && stderr(&out).contains("in 1 files read in place"),
+            && stderr(&out).contains("in 1 file read in place"),
         "{}",
         stderr(&out)
     );
@@ -1482,7 +1482,7 @@ fn a_ballista_cluster_from_the_binary_computes_the_same_figures() {
     );
     let out = register("s3://lake/crm/good/", false);
     assert!(
-        stderr(&out).contains("registered 1 events in 1 files read in place"),
+        stderr(&out).contains("registered 1 event in 1 file read in place"),
         "{}",
         stderr(&out)
     );

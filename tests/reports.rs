@@ -183,6 +183,31 @@ async fn pdf_figures_equal_the_api() {
     }
 }
 
+/// A report by region in another language names the regions as
+/// `[region_names]` gives them and the modules by the catalog's names in
+/// that language; English readers keep the ids and English names.
+#[tokio::test]
+async fn regions_and_modules_are_named_in_the_readers_language() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let uri = "/reports/steering-weekly.pdf?week=2027-W01";
+    let french = pdf_text(&download(&format!("{uri}&lang=fr"), tmp.path()).await);
+    for name in [
+        "Pays nordiques",
+        "Ibérie",
+        "Opportunités",
+        "Demandes de service",
+    ] {
+        assert!(french.contains(name), "{name} missing in\n{french}");
+    }
+    for english in ["Nordics", "Iberia", "Opportunities", "Service Cases"] {
+        assert!(!french.contains(english), "{english} in\n{french}");
+    }
+    let english = pdf_text(&download(uri, tmp.path()).await);
+    for name in ["Nordics", "Iberia", "Opportunities", "Service Cases"] {
+        assert!(english.contains(name), "{name} missing in\n{english}");
+    }
+}
+
 #[tokio::test]
 async fn german_reports_embed_their_fonts_and_show_umlauts_and_euros() {
     let tmp = tempfile::tempdir().expect("tmp");
@@ -211,28 +236,29 @@ async fn german_reports_embed_their_fonts_and_show_umlauts_and_euros() {
     // Each wave's row of the breakdown, by the wave's German name (the
     // sample waves' `name_de`).
     let by_wave = api(&format!("/api/v1/kpi?by=wave&from={week}&to={week}")).await;
-    let waves = std::fs::read_to_string(repo().join("sample_data/waves.csv")).expect("waves");
-    let header: Vec<&str> = waves.lines().next().expect("header").split(',').collect();
-    let name_de = header
-        .iter()
-        .position(|c| *c == "name_de")
-        .expect("name_de");
-    let german = |id: &str| {
-        waves
-            .lines()
-            .map(|l| l.split(',').collect::<Vec<_>>())
-            .find(|f| f[0] == id)
-            .map(|f| f[name_de].to_string())
-            .expect("wave")
-    };
+    let waves = german_names("waves.csv");
     for r in by_wave.as_array().expect("rows") {
-        let name = german(r["wave"].as_str().expect("wave id"));
-        let l = line(&text, &name);
+        let name = &waves[r["wave"].as_str().expect("wave id")];
+        let l = line(&text, name);
         if r["suppressed"] == true {
             assert!(l.contains("unterdrückt"), "{l}");
         } else {
             assert!(l.contains(&percent_de(&r["active_licensee_rate"])), "{l}");
         }
+    }
+
+    // Each module's row by the catalog's German name (`name_de`), never
+    // by its English one.
+    let modules = german_names("modules.csv");
+    let served = api(&format!("/api/v1/modules?week={week}")).await;
+    for m in served.as_array().expect("modules") {
+        let l = line(&text, &modules[m["module"].as_str().expect("module id")]);
+        if m["suppressed"] != true {
+            assert!(l.contains(&percent_de(&m["module_adoption"])), "{l}");
+        }
+    }
+    for english in ["Opportunities", "Service Cases"] {
+        assert!(!text.contains(english), "{english} in\n{text}");
     }
 
     // Fonts: embedded subsets, no system font needed.
@@ -255,6 +281,21 @@ async fn german_reports_embed_their_fonts_and_show_umlauts_and_euros() {
         2,
         "raster images in the PDF:\n{images}"
     );
+}
+
+/// The `name_de` of each row of a sample file, by its id (the first
+/// column); the files quote no field.
+fn german_names(file: &str) -> std::collections::HashMap<String, String> {
+    let text = std::fs::read_to_string(repo().join("sample_data").join(file)).expect(file);
+    let mut lines = text.lines().map(|l| l.split(',').collect::<Vec<_>>());
+    let header = lines.next().expect("header");
+    let at = header
+        .iter()
+        .position(|c| *c == "name_de")
+        .expect("name_de");
+    lines
+        .map(|f| (f[0].to_string(), f[at].to_string()))
+        .collect()
 }
 
 #[tokio::test]
@@ -421,7 +462,7 @@ fn scheduled(cron: &str, catch_up: bool, deliver: &str) -> String {
 }
 
 fn run_due(data: &Path, reports: &Path, now: &str, env: &[(&str, String)]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_uptake"))
+    let out = crate::support::uptake_binary()
         .arg("--data")
         .arg(data)
         .args(["schedule", "run-due", "--reports"])
@@ -701,7 +742,7 @@ async fn webhooks_receive_the_pdf_with_an_idempotency_key() {
 
 /// `uptake serve` with the given reports and SMTP server.
 fn serve(data: &Path, reports: &Path, smtp_port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_uptake"))
+    crate::support::uptake_binary()
         .arg("--data")
         .arg(data)
         .args(["serve", "--listen", "127.0.0.1:0", "--reports"])

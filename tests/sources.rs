@@ -338,7 +338,7 @@ fn overlapping_salesforce_files_count_once_across_imports() {
     let out = import(daily);
     assert!(out.status.success(), "{}", stderr(&out));
     let summary = stderr(&out);
-    assert!(summary.contains("imported 1 events"), "{summary}");
+    assert!(summary.contains("imported 1 event"), "{summary}");
     assert!(
         summary.contains("2 events already stored or repeated"),
         "{summary}"
@@ -407,7 +407,7 @@ fn salesforce_rows_that_cannot_be_read_are_named_and_nothing_is_stored() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("line 3"), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("imported 1 events"),
+        stderr(&out).contains("imported 1 event"),
         "{}",
         stderr(&out)
     );
@@ -864,7 +864,7 @@ fn office_365_records_count_once_per_id_whatever_the_case_of_the_upn() {
     );
     let summary = stderr(&out);
     assert!(
-        summary.contains("1 events already stored or repeated, stored once"),
+        summary.contains("1 event already stored or repeated, stored once"),
         "{summary}"
     );
     assert!(
@@ -884,9 +884,9 @@ fn office_365_records_count_once_per_id_whatever_the_case_of_the_upn() {
     };
     assert!(import(&first).contains("imported 2 events"));
     let summary = import(&second);
-    assert!(summary.contains("imported 1 events"), "{summary}");
+    assert!(summary.contains("imported 1 event"), "{summary}");
     assert!(
-        summary.contains("1 events already stored or repeated"),
+        summary.contains("1 event already stored or repeated"),
         "{summary}"
     );
     let out = uptake(&data, &["stats", "--format", "json"]);
@@ -987,9 +987,9 @@ fn microsoft_365_active_days_are_one_event_per_product_and_date() {
     assert!(summary.contains("concealed user name"), "{summary}");
     import(&week, false);
     let (_, summary) = import(&day, false);
-    assert!(summary.contains("imported 1 events"), "{summary}");
+    assert!(summary.contains("imported 1 event"), "{summary}");
     assert!(
-        summary.contains("1 events already stored or repeated"),
+        summary.contains("1 event already stored or repeated"),
         "{summary}"
     );
 

@@ -157,7 +157,7 @@ pub async fn check(
                 alert,
                 ctx.source,
                 ctx.settings,
-                ctx.waves,
+                ctx.labels,
                 week,
                 &audience.scope,
             )

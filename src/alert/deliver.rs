@@ -78,7 +78,8 @@ pub async fn send_alert(
     result.map_err(Failure::Retry)
 }
 
-/// How a segment of an alert is named: its values, waves by name.
+/// How a segment of an alert is named: its values, waves and regions by
+/// name.
 fn alert_post(ctx: &Context<'_>, message: &Message<'_>) -> Post {
     let lang = message.alert.lang;
     let fired = message
@@ -113,7 +114,10 @@ fn alert_post(ctx: &Context<'_>, message: &Message<'_>) -> Post {
                 NoticeKind::Resolved => lang.t("alert_resolved"),
             };
             (
-                format!("{} ({state})", lang.segment(&n.dims, &n.segment, ctx.waves)),
+                format!(
+                    "{} ({state})",
+                    lang.segment(&n.dims, &n.segment, ctx.labels)
+                ),
                 n.message.clone(),
             )
         }),
@@ -172,11 +176,9 @@ async fn alert_mail(
             address: address.clone(),
         };
         let mut text = text.clone();
-        if let Some(link) = subscriptions::unsubscribe_link(ctx.data, ctx.settings, &stop) {
-            text.push_str(&format!(
-                "{}: {link}\n",
-                message.alert.lang.t("unsubscribe")
-            ));
+        let lang = message.alert.lang;
+        if let Some(link) = subscriptions::unsubscribe_link(ctx.data, ctx.settings, &stop, lang) {
+            text.push_str(&format!("{}: {link}\n", lang.t("unsubscribe")));
         }
         let body = MultiPart::mixed().singlepart(SinglePart::plain(text));
         let id = format!(

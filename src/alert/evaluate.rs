@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use crate::config::Settings;
 use crate::i18n::Lang;
 use crate::kpi::{self, Cell, KpiRow, Request, Scope, Source, Table};
-use crate::model::{Wave, Week};
+use crate::model::{Labels, Week};
 
 use super::{Alert, Condition, Figure, Result};
 
@@ -38,7 +38,7 @@ pub async fn evaluate(
     alert: &Alert,
     source: &Source,
     settings: &Settings,
-    waves: &[Wave],
+    labels: &Labels,
     week: Week,
     scope: &Scope,
 ) -> Result<Vec<Finding>> {
@@ -104,15 +104,11 @@ pub async fn evaluate(
                     .await?;
             let mut limited = settings.clone();
             limited.targets.behind_reference_points = *points;
-            let table = kpi::curve_table(&alert.by, &points_curve, &limited, waves);
+            let table = kpi::curve_table(&alert.by, &points_curve, &limited, &labels.waves);
             match kpi::behind_reference(&table) {
                 None => Vec::new(),
                 Some((reference, gaps)) => {
-                    let name = crate::model::output::wave_name_in(
-                        &Cell::Text(reference.clone()),
-                        waves,
-                        lang,
-                    );
+                    let name = labels.wave(&reference, lang);
                     gaps.into_iter()
                         .filter(|g| g.wave != Cell::Text(reference.clone()))
                         .map(|g| Finding {

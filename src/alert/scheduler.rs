@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Settings;
 use crate::kpi::live::Live;
-use crate::model::Wave;
 use crate::report::Report;
 use crate::schedule::{self, Context, Lock};
 
@@ -20,7 +19,8 @@ pub struct Scheduler {
     pub data: std::path::PathBuf,
     pub settings: Settings,
     pub live: Arc<Live>,
-    pub waves: Vec<Wave>,
+    /// Waves, modules and regions by name for readers.
+    pub labels: crate::model::Labels,
     pub reports: Vec<Report>,
     /// Alerts, checked after each commit the server shows and on their
     /// schedules.
@@ -71,7 +71,7 @@ impl Scheduler {
             data: &self.data,
             settings: &self.settings,
             source: &shown.source,
-            waves: &self.waves,
+            labels: &self.labels,
             stored: shown.stored.dates,
             reports: &reports,
         };

@@ -5,7 +5,7 @@ use crate::config::Settings;
 use crate::dashboard::{Chart, Panel, View};
 use crate::i18n::Lang;
 use crate::model::output::Table;
-use crate::model::{Decimal, Wave, Week};
+use crate::model::{Decimal, Labels, Week};
 
 use super::{ChartText, Result, Scale, TargetLine};
 
@@ -44,16 +44,16 @@ pub fn chart_text(lang: Lang, x: &str, y: &str) -> ChartText {
 }
 
 /// The SVG of a line, heat map or bar panel over its table; `None` for
-/// tiles and tables, which are not one chart. Waves are shown by their
-/// names.
+/// tiles and tables, which are not one chart. Waves, modules and regions
+/// are shown by their names in `lang`.
 pub fn panel_svg(
     panel: &Panel,
     table: &Table,
     settings: &Settings,
     lang: Lang,
-    waves: &[Wave],
+    labels: &Labels,
 ) -> Option<Result<String>> {
-    let table = &*table.naming_waves(waves, lang);
+    let table = &*labels.naming(table, lang);
     let dim_names: Vec<String> = panel.dims.iter().map(|d| d.name().to_string()).collect();
     match panel.chart {
         Chart::Tiles | Chart::Table => None,

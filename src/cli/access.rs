@@ -4,6 +4,7 @@
 use clap::Subcommand;
 
 use crate::config::Settings;
+use crate::i18n::Lang;
 use crate::kpi;
 use crate::store::Store;
 
@@ -64,7 +65,7 @@ pub enum UserCommand {
         email: Option<String>,
         /// The language of their pages and of the reports mailed to them
         /// (en, de, fr, es, da, nl; default: the browser's, the report's).
-        #[arg(long, value_parser = parse_language)]
+        #[arg(long, value_parser = super::parse_language)]
         language: Option<crate::i18n::Lang>,
         /// Read the password from the first line of stdin.
         #[arg(long, conflicts_with = "no_password")]
@@ -84,11 +85,6 @@ pub enum UserCommand {
     List,
     /// Remove a user; their sessions end with their next request.
     Remove { name: String },
-}
-
-/// A language given on the command line.
-fn parse_language(s: &str) -> std::result::Result<crate::i18n::Lang, String> {
-    crate::i18n::Lang::parse(s).ok_or_else(|| format!("use {}", crate::i18n::Lang::codes()))
 }
 
 /// Checks that a scope names regions and departments of the directory
@@ -126,6 +122,7 @@ pub(super) fn token_command(
     data: &std::path::Path,
     settings: &Settings,
     cmd: TokenCommand,
+    lang: Lang,
 ) -> Result<()> {
     use crate::auth::tokens;
     match cmd {
@@ -155,7 +152,10 @@ pub(super) fn token_command(
                 record.scope.describe(),
                 record.expires.as_deref().unwrap_or("never")
             );
-            eprintln!("created token {detail}; it is shown only now");
+            eprintln!(
+                "{}",
+                lang.tr("token_created", &[("detail", (&detail).into())])
+            );
             audit(data, settings, "token_created", detail);
         }
         TokenCommand::List => {
@@ -174,7 +174,7 @@ pub(super) fn token_command(
             if !tokens::revoke(data, &name)? {
                 return Err(Error::Usage(format!("no token named '{name}'")));
             }
-            eprintln!("revoked {name}");
+            eprintln!("{}", lang.tr("token_revoked", &[("name", (&name).into())]));
             audit(data, settings, "token_revoked", name);
         }
     }
@@ -183,11 +183,11 @@ pub(super) fn token_command(
 
 /// A password from the first line of stdin, or a generated one that is
 /// printed.
-pub(super) fn new_password(from_stdin: bool) -> Result<String> {
+pub(super) fn new_password(from_stdin: bool, lang: Lang) -> Result<String> {
     if !from_stdin {
         let password = crate::auth::users::generated_password();
         println!("{password}");
-        eprintln!("generated a password; it is shown only now");
+        eprintln!("{}", lang.t("password_generated"));
         return Ok(password);
     }
     let mut line = String::new();
@@ -207,6 +207,7 @@ pub(super) fn user_command(
     data: &std::path::Path,
     settings: &Settings,
     cmd: UserCommand,
+    lang: Lang,
 ) -> Result<()> {
     use crate::auth::users;
     match cmd {
@@ -224,7 +225,7 @@ pub(super) fn user_command(
             let password = if no_password {
                 None
             } else {
-                Some(new_password(password_stdin)?)
+                Some(new_password(password_stdin, lang)?)
             };
             let user = users::add(
                 data,
@@ -245,7 +246,7 @@ pub(super) fn user_command(
                     .map(|l| format!(", language {}", l.code()))
                     .unwrap_or_default()
             );
-            eprintln!("added user {detail}");
+            eprintln!("{}", lang.tr("user_added", &[("detail", (&detail).into())]));
             audit(data, settings, "user_added", detail);
         }
         UserCommand::Passwd {
@@ -255,9 +256,9 @@ pub(super) fn user_command(
             if users::list(data)?.iter().all(|u| u.name != name) {
                 return Err(Error::Usage(format!("no user named '{name}'")));
             }
-            let password = new_password(password_stdin)?;
+            let password = new_password(password_stdin, lang)?;
             users::set_password(data, &name, &password)?;
-            eprintln!("set the password of {name}");
+            eprintln!("{}", lang.tr("password_set", &[("name", (&name).into())]));
             audit(data, settings, "password_set", name);
         }
         UserCommand::List => {
@@ -281,7 +282,7 @@ pub(super) fn user_command(
             if !users::remove(data, &name)? {
                 return Err(Error::Usage(format!("no user named '{name}'")));
             }
-            eprintln!("removed {name}");
+            eprintln!("{}", lang.tr("user_removed", &[("name", (&name).into())]));
             audit(data, settings, "user_removed", name);
         }
     }

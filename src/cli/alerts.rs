@@ -87,26 +87,26 @@ pub(super) async fn check(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<crate::alert::AlertSummary> {
     let (store, source) = open(global, settings).await?;
-    let waves = store.table::<crate::model::Wave>()?;
+    let labels = store.labels(settings)?;
     let ctx = crate::schedule::Context {
         data: &global.data,
         settings,
         source: &source,
-        waves: &waves,
+        labels: &labels,
         stored: store.event_dates(settings),
         reports: &[],
     };
     let lock = crate::schedule::Lock::take(&global.data, true)?
         .ok_or_else(|| Error::Usage("the run log is locked".into()))?;
     let s = crate::alert::check(&ctx, alerts, None, now, &lock).await?;
-    eprintln!(
-        "checked {} alerts: {} fired, {} resolved; {} deliveries, {} failed attempts",
-        s.checked.len(),
-        s.fired,
-        s.resolved,
-        s.delivered,
-        s.failed_attempts
-    );
+    let counts = [
+        ("alerts", s.checked.len().into()),
+        ("fired", s.fired.into()),
+        ("resolved", s.resolved.into()),
+        ("delivered", s.delivered.into()),
+        ("failed", s.failed_attempts.into()),
+    ];
+    eprintln!("{}", global.lang().tr("alerts_checked", &counts));
     for p in &s.problems {
         eprintln!("{p}");
     }
@@ -126,7 +126,11 @@ pub(super) async fn after_import(global: &Global, settings: &Settings) {
     }
     .await;
     if let Err(e) = outcome {
-        eprintln!("the import is stored; checking the alerts failed: {e}");
+        let error = e.to_string();
+        let message = global
+            .lang()
+            .tr("import_stored_alerts_failed", &[("error", (&error).into())]);
+        eprintln!("{message}");
     }
 }
 

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 
 use crate::config::Settings;
+use crate::i18n::Lang;
 use crate::store::{self, Store};
 
 use super::{Error, Global, Result};
@@ -14,7 +15,8 @@ use crate::engine::cluster::Choice;
 
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
-    /// Rollout waves: wave_id, name, go_live.
+    /// Rollout waves: wave_id, name, go_live; optionally name_de,
+    /// name_fr, name_es, name_da, name_nl.
     Waves { file: PathBuf },
     /// Licensee directory: user_id, region, department, team, wave,
     /// license_start, license_end.
@@ -34,7 +36,8 @@ pub enum ImportCommand {
         preview: bool,
     },
     /// Module catalog: module_id, name, licensed_from, licensed_until,
-    /// monthly_cost_per_user.
+    /// monthly_cost_per_user; optionally name_de, name_fr, name_es,
+    /// name_da, name_nl.
     Modules { file: PathBuf },
     /// Aliases of directory users in other id systems: user_id, source
     /// (salesforce, email, upn, entra, hubspot, employee), alias. Replaces
@@ -85,24 +88,31 @@ pub(super) fn check(
     settings: &Settings,
     repair: bool,
     keep_log: bool,
+    lang: Lang,
 ) -> Result<()> {
     let mut store = Store::open(data)?;
     if store.is_writer() {
         if store.repair(settings)? {
-            eprintln!("rebuilt the damaged rollup from the stored events");
+            eprintln!("{}", lang.t("rebuilt_damaged_rollup"));
         }
         if repair {
+            let file_message = |key: &str, file: &str, events: u64, why: &str| {
+                lang.tr(
+                    key,
+                    &[
+                        ("file", file.into()),
+                        ("count", events.into()),
+                        ("why", why.into()),
+                    ],
+                )
+            };
             for (file, why) in store.quarantine_implausible(settings)? {
-                eprintln!(
-                    "moved {} ({} events) to quarantine: {why}",
-                    file.path, file.events
-                );
+                let message = file_message("moved_to_quarantine", &file.path, file.events, &why);
+                eprintln!("{message}");
             }
             for (file, why) in store.drop_changed_in_place(settings)? {
-                eprintln!(
-                    "no longer counts {} ({} events) read in place: {why}; register it again to count what it holds now",
-                    file.found.url, file.events
-                );
+                let message = file_message("no_longer_counted", &file.found.url, file.events, &why);
+                eprintln!("{message}");
             }
         }
         let mut ingest = crate::ingest::Ingest::open(store.clone(), settings)?;
@@ -112,13 +122,11 @@ pub(super) fn check(
         let status = ingest.status();
         if let Some(flushed) = ingest.flush()? {
             store = flushed;
-            eprintln!(
-                "stored {} events left in the ingestion log",
-                status.recovered_events
-            );
+            let events = status.recovered_events.into();
+            eprintln!("{}", lang.tr("stored_from_log", &[("count", events)]));
         }
     } else {
-        eprintln!("another process (uptake serve?) writes the data directory; only listing");
+        eprintln!("{}", lang.t("only_listing"));
     }
     let implausible = store.implausible_event_files(settings);
     for (file, why) in &implausible {
@@ -153,7 +161,7 @@ pub(super) fn check(
         ));
     }
     if problems.is_empty() {
-        println!("no damaged files");
+        println!("{}", lang.t("no_damaged_files"));
         return Ok(());
     }
     Err(Error::Usage(problems.join("; ")))
@@ -161,6 +169,7 @@ pub(super) fn check(
 
 /// `uptake import TABLE FILE...`.
 pub(super) async fn import(global: &Global, cmd: ImportCommand, settings: &Settings) -> Result<()> {
+    let lang = global.lang();
     // A preview stores nothing: the data directory is not even opened.
     if let ImportCommand::Directory {
         file,
@@ -191,10 +200,11 @@ pub(super) async fn import(global: &Global, cmd: ImportCommand, settings: &Setti
         }
         out.flush()
             .map_err(|e| Error::Usage(format!("cannot write the preview: {e}")))?;
-        eprintln!(
-            "would import {} licensees with {aliases} aliases (nothing was stored)",
-            licensees.len()
-        );
+        let counts = [
+            ("count", licensees.len().into()),
+            ("aliases", aliases.into()),
+        ];
+        eprintln!("{}", lang.tr("would_import_licensees", &counts));
         return Ok(());
     }
     if let ImportCommand::Events {
@@ -209,28 +219,28 @@ pub(super) async fn import(global: &Global, cmd: ImportCommand, settings: &Setti
         let mut settings = settings.clone();
         settings.import.allow_future |= *allow_future;
         let input = crate::connect::Input::new(*source, mapping.as_deref())?;
-        return preview_events(&global.data, files, &input, &settings);
+        return preview_events(&global.data, files, &input, &settings, lang);
     }
     let mut store = Store::open(&global.data)?;
     match cmd {
         ImportCommand::Waves { file } => {
             let n = store.import_waves(&file)?;
-            eprintln!("imported {n} waves");
+            eprintln!("{}", lang.tr("imported_waves", &[("count", n.into())]));
         }
         ImportCommand::Directory {
             file, mapping, map, ..
         } => {
             let mapping = directory_mapping(mapping.as_deref(), map.as_deref())?;
             let n = store.import_directory_mapped(&file, mapping.as_ref(), settings)?;
-            eprintln!("imported {n} licensees");
+            eprintln!("{}", lang.tr("imported_licensees", &[("count", n.into())]));
         }
         ImportCommand::Modules { file } => {
             let n = store.import_modules(&file)?;
-            eprintln!("imported {n} modules");
+            eprintln!("{}", lang.tr("imported_modules", &[("count", n.into())]));
         }
         ImportCommand::Identities { file } => {
             let n = store.import_identities(&file, settings)?;
-            eprintln!("imported {n} aliases");
+            eprintln!("{}", lang.tr("imported_aliases", &[("count", n.into())]));
         }
         ImportCommand::Events {
             files,
@@ -260,36 +270,36 @@ pub(super) async fn import(global: &Global, cmd: ImportCommand, settings: &Setti
                 }
             } else {
                 if let Choice::Ballista { scheduler } = &global.engine {
-                    eprintln!(
-                        "note: a copying import checks and writes every row in this process; the cluster at {scheduler} is used by --in-place, rebuild and the figures commands"
-                    );
+                    let note = lang.tr("copying_import_note", &[("scheduler", scheduler.into())]);
+                    eprintln!("{note}");
                 }
                 store.import_events(&files, &input, &settings, partial, progress)?
             };
             if input.source != crate::connect::Source::Native {
-                eprintln!("{}", s.reading.summary());
+                eprintln!("{}", reading_summary(&s.reading, lang));
             }
             for (file, why) in &s.files_skipped {
-                eprintln!("skipped {file}: {why}");
+                let skipped = [("file", file.into()), ("why", why.into())];
+                eprintln!("{}", lang.tr("skipped_file", &skipped));
             }
             if s.rejected_total > 0 {
+                let count = [("count", s.rejected_total.into())];
                 eprintln!(
-                    "left out {} refused rows:\n{}",
-                    s.rejected_total,
+                    "{}\n{}",
+                    lang.tr("left_out_rows", &count),
                     store::error::list_problems(&s.rejected)
                 );
             }
-            if in_place {
-                eprintln!(
-                    "registered {} events in {} files read in place",
-                    s.events, s.files_imported
-                );
+            let key = if in_place {
+                "registered_in_place"
             } else {
-                eprintln!(
-                    "imported {} events from {} files",
-                    s.events, s.files_imported
-                );
-            }
+                "imported_events"
+            };
+            let counts = [
+                ("count", s.events.into()),
+                ("files", s.files_imported.into()),
+            ];
+            eprintln!("{}", lang.tr(key, &counts));
         }
     }
     Ok(())
@@ -395,6 +405,30 @@ impl Drop for Fetched {
     }
 }
 
+/// What reading a vendor's files found, one line, a part per kind.
+fn reading_summary(r: &crate::connect::Reading, lang: Lang) -> String {
+    let list = |m: &std::collections::BTreeMap<String, u64>| {
+        m.iter()
+            .map(|(k, n)| format!("{k}: {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut parts = vec![lang.tr("read_rows", &[("count", r.rows.into())])];
+    if r.duplicates > 0 {
+        parts.push(lang.tr("read_duplicates", &[("count", r.duplicates.into())]));
+    }
+    for (key, kinds) in [
+        ("read_dropped", &r.dropped),
+        ("read_unmapped", &r.unmapped),
+        ("read_unresolved", &r.unresolved),
+    ] {
+        if !kinds.is_empty() {
+            parts.push(lang.tr(key, &[("list", (&list(kinds)).into())]));
+        }
+    }
+    parts.join("; ")
+}
+
 /// `uptake import events --preview`: the events on stdout, the summary
 /// on stderr; nothing is stored.
 fn preview_events(
@@ -402,6 +436,7 @@ fn preview_events(
     files: &[String],
     input: &crate::connect::Input,
     settings: &Settings,
+    lang: Lang,
 ) -> Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -410,18 +445,20 @@ fn preview_events(
         path: "(standard output)".into(),
         source,
     })?;
-    eprintln!("{}", s.reading.summary());
+    eprintln!("{}", reading_summary(&s.reading, lang));
     if s.rejected_total > 0 {
+        let count = [("count", s.rejected_total.into())];
         eprintln!(
-            "would refuse {} rows:\n{}",
-            s.rejected_total,
+            "{}\n{}",
+            lang.tr("would_refuse_rows", &count),
             store::error::list_problems(&s.rejected)
         );
     }
-    eprintln!(
-        "would import {} events from {} files (nothing was stored)",
-        s.events, s.files_imported
-    );
+    let counts = [
+        ("count", s.events.into()),
+        ("files", s.files_imported.into()),
+    ];
+    eprintln!("{}", lang.tr("would_import_events", &counts));
     Ok(())
 }
 

@@ -90,6 +90,17 @@ pub struct Global {
     /// some).
     #[arg(long, global = true, env = "UPTAKE_ALERTS")]
     pub alerts: Option<PathBuf>,
+    /// Language of the messages to people on stderr and of the demo's
+    /// headings: en, de, fr, es, da, nl. Default: LC_ALL, LC_MESSAGES or
+    /// LANG (de_DE.UTF-8 is German), else English. Error messages,
+    /// listings and tables stay English for scripts.
+    #[arg(long = "lang", global = true, env = "UPTAKE_LANG", value_parser = parse_language)]
+    pub lang: Option<crate::i18n::Lang>,
+}
+
+/// A language given on the command line.
+pub(super) fn parse_language(s: &str) -> std::result::Result<crate::i18n::Lang, String> {
+    crate::i18n::Lang::parse(s).ok_or_else(|| format!("use {}", crate::i18n::Lang::codes()))
 }
 
 /// `uptake cluster`: the processes of a Ballista cluster.
@@ -348,20 +359,30 @@ async fn run_command(
                     store.manifest().event_count()
                 }
             };
+            let rollup = store.rollup_settings(&settings)?.to_string();
             eprintln!(
-                "rebuilt the rollup from {events} events ({})",
-                store.rollup_settings(&settings)?
+                "{}",
+                global.lang().tr(
+                    "rebuilt_rollup",
+                    &[("count", events.into()), ("settings", (&rollup).into())]
+                )
             );
         }
         Command::Check { repair } => {
             let settings = settings()?;
-            check(&global.data, &settings, repair, remote.is_some())?;
+            check(
+                &global.data,
+                &settings,
+                repair,
+                remote.is_some(),
+                global.lang(),
+            )?;
         }
-        Command::Token(cmd) => token_command(&global.data, &settings()?, cmd)?,
-        Command::User(cmd) => user_command(&global.data, &settings()?, cmd)?,
+        Command::Token(cmd) => token_command(&global.data, &settings()?, cmd, global.lang())?,
+        Command::User(cmd) => user_command(&global.data, &settings()?, cmd, global.lang())?,
         Command::Demo { sample } => {
             let settings = settings()?;
-            demo(&global.data, sample.as_deref(), &settings).await?;
+            demo(&global.data, sample.as_deref(), &settings, global.lang()).await?;
         }
         Command::Serve(args) => {
             let mut settings = settings()?;
@@ -486,7 +507,7 @@ pub async fn open(global: &Global, settings: &Settings) -> Result<(Store, kpi::S
             .compute_on_cluster(&store, scheduler, &address)
             .await?
         {
-            eprintln!("no events yet: the figures are computed here, not on the cluster");
+            eprintln!("{}", global.lang().t("no_events_on_cluster"));
         }
     }
     let source = kpi::Source::new(engine, &store);
@@ -494,6 +515,12 @@ pub async fn open(global: &Global, settings: &Settings) -> Result<(Store, kpi::S
 }
 
 impl Global {
+    /// The language of the messages to people: `--lang`, else the locale.
+    pub fn lang(&self) -> crate::i18n::Lang {
+        self.lang
+            .unwrap_or_else(|| crate::i18n::Lang::from_locale(|v| std::env::var(v).ok()))
+    }
+
     /// The address of a file of the data directory as a cluster reads it:
     /// its object for an s3:// data directory, else its path (on a file
     /// system the executors share).

@@ -99,11 +99,11 @@ pub(super) async fn report_command(
             let (store, source) = open(global, settings).await?;
             let now = settings.now();
             let week = week.unwrap_or_else(|| settings.latest_week(store.event_weeks(settings)));
-            let waves = store.table::<crate::model::Wave>()?;
+            let labels = store.labels(settings)?;
             let inputs = crate::report::Inputs {
                 source: &source,
                 settings,
-                waves: &waves,
+                labels: &labels,
                 week,
                 since: since.unwrap_or(week.offset(-1)),
                 generated: now,
@@ -121,13 +121,14 @@ pub(super) async fn report_command(
             let out = out.unwrap_or_else(|| PathBuf::from(format!("{name}-{week}.pdf")));
             crate::schedule::deliver::write_atomically(&out, &pdf.bytes)
                 .map_err(Error::Delivery)?;
-            eprintln!(
-                "wrote {} ({} pages, {} bytes, {} ms)",
-                out.display(),
-                pdf.pages,
-                pdf.bytes.len(),
-                started.elapsed().as_millis()
-            );
+            let (file, ms) = (out.display().to_string(), started.elapsed().as_millis());
+            let written = [
+                ("file", (&file).into()),
+                ("pages", pdf.pages.into()),
+                ("bytes", pdf.bytes.len().into()),
+                ("ms", u64::try_from(ms).unwrap_or(u64::MAX).into()),
+            ];
+            eprintln!("{}", global.lang().tr("report_written", &written));
         }
     }
     Ok(())
@@ -144,12 +145,12 @@ pub(super) async fn schedule_command(
             let subscribed = crate::schedule::subscriptions::as_reports(&global.data, &reports);
             reports.extend(subscribed);
             let (store, source) = open(global, settings).await?;
-            let waves = store.table::<crate::model::Wave>()?;
+            let labels = store.labels(settings)?;
             let ctx = crate::schedule::Context {
                 data: &global.data,
                 settings,
                 source: &source,
-                waves: &waves,
+                labels: &labels,
                 stored: store.event_dates(settings),
                 reports: &reports,
             };
@@ -157,22 +158,25 @@ pub(super) async fn schedule_command(
                 .ok_or_else(|| Error::Usage("the run log is locked".into()))?;
             let s =
                 crate::schedule::run_due(&ctx, now.unwrap_or_else(chrono::Utc::now), &lock).await?;
+            let lang = global.lang();
             for name in &s.armed {
-                eprintln!("scheduled {name}: runs from now on");
-            }
-            for run in &s.started {
-                eprintln!("ran {run}");
-            }
-            if s.skipped > 0 {
                 eprintln!(
-                    "skipped {} missed runs (see `uptake schedule status`)",
-                    s.skipped
+                    "{}",
+                    lang.tr("scheduled_from_now", &[("report", name.into())])
                 );
             }
-            eprintln!(
-                "{} deliveries, {} failed attempts",
-                s.delivered, s.failed_attempts
-            );
+            for run in &s.started {
+                eprintln!("{}", lang.tr("ran_run", &[("run", run.into())]));
+            }
+            if s.skipped > 0 {
+                let count = [("count", s.skipped.into())];
+                eprintln!("{}", lang.tr("skipped_missed_runs", &count));
+            }
+            let counts = [
+                ("delivered", s.delivered.into()),
+                ("failed", s.failed_attempts.into()),
+            ];
+            eprintln!("{}", lang.tr("deliveries", &counts));
             if s.failed_attempts > 0 {
                 return Err(Error::Delivery(format!(
                     "{} delivery attempts failed; see `uptake schedule status`",

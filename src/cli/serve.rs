@@ -43,7 +43,7 @@ pub struct ServeArgs {
 pub(super) async fn serve(
     global: &Global,
     args: &ServeArgs,
-    settings: Settings,
+    mut settings: Settings,
     remote: Option<crate::store::remote::Remote>,
 ) -> Result<()> {
     if let crate::engine::cluster::Choice::Ballista { scheduler } = &global.engine {
@@ -65,6 +65,10 @@ pub(super) async fn serve(
     };
     let mut sign_in = None;
     if args.demo {
+        if settings.region_names.is_empty() {
+            // The demo's regions by name in the reader's language.
+            settings.region_names = crate::sample::region_names();
+        }
         let (store, events) = import_demo(&global.data, args.sample.as_deref(), &settings)?;
         tracing::info!(events, "imported the demo data");
         // The demo's own admin; the demo directory is new each time.
@@ -82,16 +86,15 @@ pub(super) async fn serve(
         options.data = store.root().to_path_buf();
     }
     let app = crate::app::App::build(settings, options).await?;
+    let lang = global.lang();
     if !app.anyone_can_sign_in()? {
-        eprintln!("nobody can sign in yet: add an admin with `uptake user add NAME --role admin`");
+        eprintln!("{}", lang.t("nobody_can_sign_in"));
     }
-    eprintln!(
-        "uptake serves {}://{}/ (Ctrl-C stops)",
-        app.scheme(),
-        app.address()
-    );
+    let url = format!("{}://{}/", app.scheme(), app.address());
+    eprintln!("{}", lang.tr("serving", &[("url", (&url).into())]));
     if let Some(password) = sign_in {
-        eprintln!("sign in as user demo with password {password}");
+        let password = [("password", (&password).into())];
+        eprintln!("{}", lang.tr("demo_sign_in", &password));
     }
     Ok(app.run_until_stopped(crate::app::shutdown_signal()).await?)
 }
@@ -151,11 +154,13 @@ fn import_sample(
 }
 
 /// Imports the demo into `<data>/demo` (replacing it, [`import_demo`])
-/// and prints KPIs.
+/// and prints KPIs, with headings in `lang` (the tables keep SPEC.md's
+/// columns).
 pub(super) async fn demo(
     data: &std::path::Path,
     sample: Option<&std::path::Path>,
     settings: &Settings,
+    lang: crate::i18n::Lang,
 ) -> Result<()> {
     let dir = data.join("demo");
     let (store, events) = import_demo(data, sample, settings)?;
@@ -163,11 +168,19 @@ pub(super) async fn demo(
     let (first, last) = store
         .event_weeks(settings)
         .ok_or_else(|| Error::Usage("no sample events".into()))?;
-    let from = sample.map_or_else(|| "the demo rollout".into(), |s| s.display().to_string());
-    println!(
-        "Imported {events} events from {from}, weeks {first} to {last} ({}).\n",
-        settings.timezone
+    let from = sample.map_or_else(
+        || lang.t("demo_rollout").into(),
+        |s| s.display().to_string(),
     );
+    let (first_text, last_text) = (first.to_string(), last.to_string());
+    let imported = [
+        ("count", events.into()),
+        ("from", (&from).into()),
+        ("first", (&first_text).into()),
+        ("last", (&last_text).into()),
+        ("zone", (&settings.timezone).into()),
+    ];
+    println!("{}\n", lang.tr("demo_imported", &imported));
     let last = settings.latest_week(Some((first, last)));
     let organisation = Request {
         dims: Vec::new(),
@@ -179,9 +192,12 @@ pub(super) async fn demo(
     };
     let rows = kpi::kpi_rows(&source, settings, &organisation).await?;
     println!(
-        "Whole organisation, last weeks:\n{}",
+        "{}\n{}",
+        lang.t("demo_organisation"),
         kpi::kpi_table(&[], &rows).to_text()
     );
+    let week = last.to_string();
+    let week = [("week", (&week).into())];
     let by_region = Request {
         dims: vec![kpi::Dimension::Region],
         from: last,
@@ -192,7 +208,8 @@ pub(super) async fn demo(
     };
     let rows = kpi::kpi_rows(&source, settings, &by_region).await?;
     println!(
-        "By region, {last}:\n{}",
+        "{}\n{}",
+        lang.tr("demo_by_region", &week),
         kpi::kpi_table(&by_region.dims, &rows).to_text()
     );
     let teams = Request {
@@ -209,9 +226,11 @@ pub(super) async fn demo(
     };
     let rows = kpi::kpi_rows(&source, settings, &teams).await?;
     println!(
-        "Lagging teams, {last}:\n{}",
+        "{}\n{}",
+        lang.tr("demo_lagging", &week),
         kpi::lagging_table(&teams.dims, &rows, settings).to_text()
     );
-    println!("The data directory of this demo is {}.", dir.display());
+    let dir = dir.display().to_string();
+    println!("{}", lang.tr("demo_directory", &[("dir", (&dir).into())]));
     Ok(())
 }

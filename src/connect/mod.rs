@@ -315,36 +315,6 @@ impl Reading {
             }
         }
     }
-
-    /// One line per kind, for the import summary.
-    pub fn summary(&self) -> String {
-        let list = |m: &BTreeMap<String, u64>| {
-            m.iter()
-                .map(|(k, n)| format!("{k}: {n}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let mut out = format!("read {} rows", self.rows);
-        if self.duplicates > 0 {
-            out.push_str(&format!(
-                "; {} events already stored or repeated, stored once",
-                self.duplicates
-            ));
-        }
-        if !self.dropped.is_empty() {
-            out.push_str(&format!("; no activity: {}", list(&self.dropped)));
-        }
-        if !self.unmapped.is_empty() {
-            out.push_str(&format!("; unmapped values: {}", list(&self.unmapped)));
-        }
-        if !self.unresolved.is_empty() {
-            out.push_str(&format!(
-                "; ids of nobody in the directory (stored as they are): {}",
-                list(&self.unresolved)
-            ));
-        }
-        out
-    }
 }
 
 /// Counts `n` rows of `key`; beyond [`LISTED_VALUES`] distinct keys, new

@@ -4,6 +4,7 @@
 pub mod decimal;
 pub mod event;
 pub mod identity;
+pub mod labels;
 pub mod lang;
 pub mod output;
 pub mod segment;
@@ -12,6 +13,7 @@ pub mod week;
 
 pub use decimal::Decimal;
 pub use identity::Identity;
+pub use labels::Labels;
 pub use lang::Lang;
 pub use segment::{Dimension, Filter, Scope};
 pub use tables::{FieldError, Fields, Licensee, Module, Table, Wave};

@@ -86,23 +86,6 @@ impl Table {
         std::borrow::Cow::Owned(Table { columns, rows })
     }
 
-    /// With each wave id of the `wave` column replaced by the wave's name
-    /// in the readers' language: what charts and pages show people.
-    pub fn naming_waves(
-        &self,
-        waves: &[crate::model::Wave],
-        lang: crate::model::Lang,
-    ) -> std::borrow::Cow<'_, Table> {
-        let Some(at) = self.columns.iter().position(|c| c == "wave") else {
-            return std::borrow::Cow::Borrowed(self);
-        };
-        let mut named = self.clone();
-        for row in &mut named.rows {
-            row[at] = Cell::Text(wave_name_in(&row[at], waves, lang));
-        }
-        std::borrow::Cow::Owned(named)
-    }
-
     pub fn render(&self, format: Format) -> String {
         match format {
             Format::Csv => self.to_csv(),
@@ -269,18 +252,6 @@ pub fn wave_name(cell: &Cell, waves: &[crate::model::Wave]) -> String {
         .iter()
         .find(|w| &w.wave_id == id)
         .map_or_else(|| id.clone(), |w| w.name.clone())
-}
-
-/// A wave's name for readers of `lang`: its `name_<lang>` where the waves
-/// give one, else its name, else the id.
-pub fn wave_name_in(cell: &Cell, waves: &[crate::model::Wave], lang: crate::model::Lang) -> String {
-    let Cell::Text(id) = cell else {
-        return String::new();
-    };
-    waves.iter().find(|w| &w.wave_id == id).map_or_else(
-        || id.clone(),
-        |w| crate::model::tables::name_in(&w.name, &w.names, lang).to_string(),
-    )
 }
 
 #[cfg(test)]

@@ -80,16 +80,31 @@ pub fn parse_date(column: &str, value: &str) -> Result<NaiveDate, FieldError> {
 }
 
 /// Names in other languages than the `name` column's: the optional
-/// `name_de`, `name_fr`, ... columns of the waves.
+/// `name_de`, `name_fr`, ... columns of the waves and the module catalog.
 pub type Names = std::collections::BTreeMap<crate::model::Lang, String>;
 
 /// The columns of the names in other languages.
 pub const NAME_COLUMNS: [&str; 5] = ["name_de", "name_fr", "name_es", "name_da", "name_nl"];
 
+/// The longest name of a wave, module or region readers are shown.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// A name readers are shown, refused when longer than [`MAX_NAME_CHARS`].
+fn shown_name(column: &str, name: String) -> Result<String, FieldError> {
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(FieldError::new(
+            column,
+            format!("the name is longer than {MAX_NAME_CHARS} characters"),
+        ));
+    }
+    Ok(name)
+}
+
 fn names(f: &dyn Fields) -> Result<Names, FieldError> {
     let mut names = Names::new();
     for column in NAME_COLUMNS {
         if let Some(name) = f.optional(column)? {
+            let name = shown_name(column, name)?;
             let lang = column
                 .strip_prefix("name_")
                 .and_then(crate::model::Lang::parse)
@@ -136,6 +151,7 @@ pub struct Module {
     pub licensed_from: NaiveDate,
     pub licensed_until: Option<NaiveDate>,
     pub monthly_cost_per_user: Option<Decimal>,
+    pub names: Names,
 }
 
 /// The columns of an imported table, required ones first.
@@ -160,7 +176,7 @@ impl Table for Wave {
     fn from_fields(f: &dyn Fields) -> Result<Self, FieldError> {
         Ok(Wave {
             wave_id: f.required("wave_id")?,
-            name: f.required("name")?,
+            name: shown_name("name", f.required("name")?)?,
             go_live: f.required_date("go_live")?,
             names: names(f)?,
         })
@@ -210,13 +226,21 @@ impl Table for Licensee {
 impl Table for Module {
     const NAME: &'static str = "modules";
     const REQUIRED: &'static [&'static str] = &["module_id", "name", "licensed_from"];
-    const OPTIONAL: &'static [&'static str] = &["licensed_until", "monthly_cost_per_user"];
+    const OPTIONAL: &'static [&'static str] = &[
+        "licensed_until",
+        "monthly_cost_per_user",
+        "name_de",
+        "name_fr",
+        "name_es",
+        "name_da",
+        "name_nl",
+    ];
     const ID_COLUMN: &'static str = "module_id";
 
     fn from_fields(f: &dyn Fields) -> Result<Self, FieldError> {
         let module = Module {
             module_id: f.required("module_id")?,
-            name: f.required("name")?,
+            name: shown_name("name", f.required("name")?)?,
             licensed_from: f.required_date("licensed_from")?,
             licensed_until: f.optional_date("licensed_until")?,
             monthly_cost_per_user: f
@@ -226,6 +250,7 @@ impl Table for Module {
                         .map_err(|e| FieldError::new("monthly_cost_per_user", e.to_string()))
                 })
                 .transpose()?,
+            names: names(f)?,
         };
         if let Some(until) = module.licensed_until
             && until < module.licensed_from

@@ -10,7 +10,7 @@ use crate::config::Settings;
 use crate::dashboard::{Chart, Panel, Text, View};
 use crate::i18n::Lang;
 use crate::kpi::{self, Cell, Dimension, KpiRow, Request, Table};
-use crate::model::{Wave, Week};
+use crate::model::Week;
 
 use super::{Report, Result, Section};
 
@@ -18,7 +18,7 @@ use super::{Report, Result, Section};
 pub struct Inputs<'a> {
     pub source: &'a kpi::Source,
     pub settings: &'a Settings,
-    pub waves: &'a [Wave],
+    pub labels: &'a crate::model::Labels,
     /// The report's week.
     pub week: Week,
     /// The week of the previous report: highlights are targets passed
@@ -143,8 +143,14 @@ fn week_span(w: Week, lang: Lang) -> String {
     )
 }
 
-/// A segment's name for readers: dimension and value, waves by name.
-fn segment_name(dims: &[Dimension], values: &[String], waves: &[Wave], lang: Lang) -> String {
+/// A segment's name for readers: dimension and value, waves by name,
+/// regions by their name where the settings give one.
+fn segment_name(
+    dims: &[Dimension],
+    values: &[String],
+    labels: &crate::model::Labels,
+    lang: Lang,
+) -> String {
     if dims.is_empty() {
         return lang.t("organisation").to_string();
     }
@@ -152,19 +158,19 @@ fn segment_name(dims: &[Dimension], values: &[String], waves: &[Wave], lang: Lan
         .zip(values)
         .map(|(d, v)| {
             // A wave by its name ("Pilot", "Wave 2 DACH"), else by id.
-            match waves
-                .iter()
-                .find(|w| *d == Dimension::Wave && &w.wave_id == v)
-            {
-                Some(w) => crate::model::tables::name_in(&w.name, &w.names, lang).to_string(),
-                None => format!("{} {v}", lang.label(d.name())),
+            if *d == Dimension::Wave && labels.waves.iter().any(|w| &w.wave_id == v) {
+                labels.wave(v, lang)
+            } else {
+                let v = labels.value(d.name(), v, lang);
+                format!("{} {v}", lang.label(d.name()))
             }
         })
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-fn filter_text(report: &Report, lang: Lang) -> String {
+/// The report's filter for readers: regions and waves by name.
+fn filter_text(report: &Report, labels: &crate::model::Labels, lang: Lang) -> String {
     let f = &report.filter;
     let parts: Vec<String> = [
         ("region", &f.region),
@@ -172,7 +178,10 @@ fn filter_text(report: &Report, lang: Lang) -> String {
         ("wave", &f.wave),
     ]
     .iter()
-    .filter_map(|(name, v)| v.as_ref().map(|v| format!("{} = {v}", lang.label(name))))
+    .filter_map(|(name, v)| {
+        v.as_ref()
+            .map(|v| format!("{} = {}", lang.label(name), labels.value(name, v, lang)))
+    })
     .collect();
     if parts.is_empty() {
         lang.t("whole_organisation").to_string()
@@ -265,15 +274,18 @@ fn tiles(
         .collect()
 }
 
-/// A table block of some columns of a table, suppressed rows marked,
-/// waves by name.
 /// The sentence naming the waves (segments) of an adoption curve table
 /// more than `limit` points behind the reference wave in their latest
 /// week, or saying none is; `None` without a reference wave.
-pub fn behind_sentence(table: &Table, waves: &[Wave], limit: u32, lang: Lang) -> Option<String> {
+pub fn behind_sentence(
+    table: &Table,
+    labels: &crate::model::Labels,
+    limit: u32,
+    lang: Lang,
+) -> Option<String> {
     let (reference, mut behind) = kpi::behind_reference(table)?;
     behind.retain(|b| b.behind);
-    let reference = crate::model::output::wave_name_in(&Cell::Text(reference), waves, lang);
+    let reference = labels.wave(&reference, lang);
     let limit = lang.integer(i64::from(limit));
     if behind.is_empty() {
         return Some(lang.tr(
@@ -291,8 +303,8 @@ pub fn behind_sentence(table: &Table, waves: &[Wave], limit: u32, lang: Lang) ->
                 .segment
                 .iter()
                 .map(|c| {
-                    if *c == b.wave {
-                        crate::model::output::wave_name_in(c, waves, lang)
+                    if let (true, Cell::Text(id)) = (*c == b.wave, c) {
+                        labels.wave(id, lang)
                     } else {
                         Table::cell_text(c)
                     }
@@ -319,6 +331,8 @@ pub fn behind_sentence(table: &Table, waves: &[Wave], limit: u32, lang: Lang) ->
     ))
 }
 
+/// A table block of some columns of a table, suppressed rows marked,
+/// waves, modules and regions by name.
 fn table_block(
     title: String,
     table: &Table,
@@ -326,9 +340,9 @@ fn table_block(
     limit: usize,
     note: String,
     lang: Lang,
-    waves: &[Wave],
+    labels: &crate::model::Labels,
 ) -> Block {
-    let table = &*table.naming_waves(waves, lang);
+    let table = &*labels.naming(table, lang);
     let idx: Vec<usize> = columns
         .iter()
         .filter_map(|c| table.columns.iter().position(|t| t == c))
@@ -414,7 +428,10 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
         })
         .unwrap_or_else(|_| inputs.generated.to_rfc3339());
     let mut meta = vec![
-        (lang.t("filter").to_string(), filter_text(report, lang)),
+        (
+            lang.t("filter").to_string(),
+            filter_text(report, inputs.labels, lang),
+        ),
         (
             lang.t("breakdown").to_string(),
             if report.by.is_empty() {
@@ -502,7 +519,7 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
                         usize::MAX,
                         String::new(),
                         lang,
-                        inputs.waves,
+                        inputs.labels,
                     ));
                 }
             }
@@ -522,7 +539,7 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
                     &["active_licensee_rate", "module_utilization"],
                 );
                 let table = kpi::kpi_table(&[], &scope);
-                if let Some(svg) = panel_svg(&p, &table, settings, lang, inputs.waves) {
+                if let Some(svg) = panel_svg(&p, &table, settings, lang, inputs.labels) {
                     sections.push(Block::Chart {
                         title: lang.t("trend_title").to_string(),
                         file: chart(svg?),
@@ -544,11 +561,11 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
                     &request(&[Dimension::Wave], first, week),
                 )
                 .await?;
-                let table = kpi::curve_table(&p.dims, &points, settings, inputs.waves);
-                if let Some(svg) = panel_svg(&p, &table, settings, lang, inputs.waves) {
+                let table = kpi::curve_table(&p.dims, &points, settings, &inputs.labels.waves);
+                if let Some(svg) = panel_svg(&p, &table, settings, lang, inputs.labels) {
                     let mut note = format!("{} {first} – {week}.", lang.t("weeks"));
                     let limit = settings.targets.behind_reference_points;
-                    if let Some(behind) = behind_sentence(&table, inputs.waves, limit, lang) {
+                    if let Some(behind) = behind_sentence(&table, inputs.labels, limit, lang) {
                         note = format!("{note} {behind}");
                     }
                     sections.push(Block::Chart {
@@ -588,7 +605,7 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
                     report.lagging_limit,
                     note,
                     lang,
-                    inputs.waves,
+                    inputs.labels,
                 ));
             }
             Section::Alerts => {
@@ -601,7 +618,7 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
                             format!(
                                 "{}: {} – {} ({} {})",
                                 a.title,
-                                lang.segment(&a.dims, &a.segment, inputs.waves),
+                                lang.segment(&a.dims, &a.segment, inputs.labels),
                                 a.message,
                                 lang.t("alerts_since"),
                                 a.week
@@ -638,7 +655,7 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
                     usize::MAX,
                     lang.t("forecast_note").to_string(),
                     lang,
-                    inputs.waves,
+                    inputs.labels,
                 ));
             }
             Section::Modules => {
@@ -678,7 +695,7 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
                     usize::MAX,
                     note,
                     lang,
-                    inputs.waves,
+                    inputs.labels,
                 ));
                 if !report.by.is_empty() {
                     let p = panel(
@@ -693,7 +710,7 @@ pub async fn build(report: &Report, inputs: &Inputs<'_>) -> Result<Content> {
                         &request(&report.by, week, week),
                     )
                     .await?;
-                    if let Some(svg) = panel_svg(&p, &table, settings, lang, inputs.waves) {
+                    if let Some(svg) = panel_svg(&p, &table, settings, lang, inputs.labels) {
                         sections.push(Block::Chart {
                             title: format!("{} {week}", lang.t("module_map_title")),
                             file: chart(svg?),
@@ -767,7 +784,7 @@ async fn passed_targets(report: &Report, inputs: &Inputs<'_>) -> Result<Vec<Stri
                         &[
                             (
                                 "segment",
-                                (&segment_name(&dims, &r.segment, inputs.waves, lang)).into(),
+                                (&segment_name(&dims, &r.segment, inputs.labels, lang)).into(),
                             ),
                             ("target", (&lang.percent(target)).into()),
                             ("figure", (*figure).into()),

@@ -148,7 +148,7 @@ async fn email(
         {
             continue;
         }
-        let link = subscriptions::unsubscribe_link(ctx.data, ctx.settings, &stop);
+        let link = subscriptions::unsubscribe_link(ctx.data, ctx.settings, &stop, report.lang);
         let body = MultiPart::mixed()
             .singlepart(SinglePart::plain(mail_text(
                 report,

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::config::Settings;
 use crate::i18n::Lang;
 use crate::kpi::Scope;
-use crate::model::{Wave, Week};
+use crate::model::Week;
 use crate::report::{self, Inputs, Report, Target};
 
 use super::log::{Entry, Log, RunState, TargetState, append, reports_dir};
@@ -34,7 +34,7 @@ pub struct Context<'a> {
     pub data: &'a Path,
     pub settings: &'a Settings,
     pub source: &'a crate::kpi::Source,
-    pub waves: &'a [Wave],
+    pub labels: &'a crate::model::Labels,
     pub stored: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
     pub reports: &'a [Report],
 }
@@ -359,7 +359,7 @@ async fn render_run(
     let inputs = Inputs {
         source: ctx.source,
         settings: ctx.settings,
-        waves: ctx.waves,
+        labels: ctx.labels,
         week,
         since,
         generated: run.started.min(now),

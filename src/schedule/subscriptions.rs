@@ -247,11 +247,13 @@ pub fn opt_out(data: &Path, what: &str, address: &str) -> Result<(), String> {
     write_atomically(&opt_outs_path(data), &bytes)
 }
 
-/// The unsubscribe link of a mail, when `server.public_url` is set.
+/// The unsubscribe link of a mail written in `lang`, when
+/// `server.public_url` is set: its page speaks the mail's language.
 pub fn unsubscribe_link(
     data: &Path,
     settings: &crate::config::Settings,
     what: &Unsubscribe,
+    lang: crate::model::Lang,
 ) -> Option<String> {
     let base = settings.server.public_url.trim_end_matches('/');
     if base.is_empty() {
@@ -259,8 +261,9 @@ pub fn unsubscribe_link(
     }
     let links = crate::auth::links::Links::open(data).ok()?;
     Some(format!(
-        "{base}/unsubscribe/{}",
-        links.sign(&what.grant(), None)
+        "{base}/unsubscribe/{}?lang={}",
+        links.sign(&what.grant(), None),
+        lang.code()
     ))
 }
 

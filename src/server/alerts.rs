@@ -161,7 +161,7 @@ pub async fn page(
             .find(|a| a.name == name)
             .map_or_else(|| name.to_string(), |a| a.title.clone())
     };
-    let segment = |n: &NoticeState| lang.segment(&n.dims, &n.segment, &state.waves);
+    let segment = |n: &NoticeState| lang.segment(&n.dims, &n.segment, &state.labels);
     let local = |t| super::reports::local(&state, t);
     let body = html! {
         h1 { (lang.t("alerts")) }

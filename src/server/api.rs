@@ -90,7 +90,7 @@ where
             Ok(table()
                 .await?
                 .borrow()
-                .with_wave_names(&state.waves)
+                .with_wave_names(&state.labels.waves)
                 .to_json())
         })
         .await?;
@@ -157,7 +157,7 @@ pub async fn forecast(
     }
     let rows = state.kpi_rows(&kpi::forecast_history(&request)).await?;
     let table = kpi::forecast_table(&request.dims, &rows, week, target_week, &state.settings);
-    Ok(json(table.with_wave_names(&state.waves).to_json()))
+    Ok(json(table.with_wave_names(&state.labels.waves).to_json()))
 }
 
 pub async fn adoption_curve(
@@ -179,7 +179,7 @@ pub async fn adoption_curve(
             &request.dims,
             &points,
             &state.settings,
-            &state.waves,
+            &state.labels.waves,
         ))
     })
     .await
@@ -232,6 +232,7 @@ pub async fn segments(
         "waves".into(),
         json!(
             state
+                .labels
                 .waves
                 .iter()
                 .filter(|w| scoped_waves.contains(&w.wave_id))

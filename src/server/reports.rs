@@ -188,7 +188,7 @@ pub async fn pdf(
     let inputs = Inputs {
         source: &source,
         settings: &state.settings,
-        waves: &state.waves,
+        labels: &state.labels,
         week,
         since,
         generated: now,

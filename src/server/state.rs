@@ -20,7 +20,7 @@ use crate::dashboard::Dashboard;
 use crate::engine::Engine;
 use crate::kpi::live::Live;
 use crate::kpi::{self, CurvePoint, Dimension, KpiRow, Request, Scope, Table};
-use crate::model::{Licensee, Wave, Week};
+use crate::model::{Licensee, Week};
 use crate::store::Store;
 use crate::store::manifest::EventFile;
 
@@ -247,7 +247,8 @@ pub struct AppState {
     /// The figures as last committed.
     pub live: Arc<Live>,
     pub segments: Segments,
-    pub waves: Vec<Wave>,
+    /// Waves, modules and regions by name for readers.
+    pub labels: crate::model::Labels,
     pub dashboards: Vec<Dashboard>,
     pub reports: Vec<crate::report::Report>,
     pub alerts: Vec<crate::alert::Alert>,
@@ -318,7 +319,7 @@ impl AppState {
             ),
             audit,
             segments: Segments::from_directory(&licensees),
-            waves: store.table::<Wave>()?,
+            labels: store.labels(&settings)?,
             dashboards,
             reports,
             alerts,

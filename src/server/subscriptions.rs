@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Extension;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
@@ -293,18 +293,31 @@ fn describe(state: &AppState, what: &Unsubscribe, lang: Lang) -> Option<String> 
     }
 }
 
+/// The language of an unsubscribe page: the mail's (`?lang=` of its
+/// link), else the browser's. The page is open to anyone holding the
+/// link, so an unknown `lang` is passed over rather than refused.
+fn link_lang(query: Option<&str>, headers: &HeaderMap) -> Lang {
+    form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "lang")
+        .and_then(|(_, v)| Lang::parse(&v))
+        .unwrap_or_else(|| {
+            Lang::negotiate(
+                headers
+                    .get(axum::http::header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok()),
+            )
+        })
+}
+
 /// `GET /unsubscribe/{token}`: what the link stops, and a button that
 /// does (a link opened by a mail scanner changes nothing).
 pub async fn confirm(
     State(state): State<Arc<AppState>>,
     Path(token): Path<String>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Markup, ApiError> {
-    let lang = Lang::negotiate(
-        headers
-            .get(axum::http::header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-    );
+    let lang = link_lang(query.as_deref(), &headers);
     let what = unsubscribe_of(&state, &token)?;
     let body = match describe(&state, &what, lang) {
         None => {
@@ -313,7 +326,7 @@ pub async fn confirm(
         Some(text) => html! {
             h1 { (lang.t("unsubscribe")) }
             p { (lang.tr("unsubscribe_question", &[("what", (&text).into())])) }
-            form method="post" action=(format!("/unsubscribe/{token}")) {
+            form method="post" action=(format!("/unsubscribe/{token}?lang={}", lang.code())) {
                 button type="submit" #confirm { (lang.t("unsubscribe")) }
             }
         },
@@ -335,12 +348,7 @@ pub async fn unsubscribe(
     Path(token): Path<String>,
     request: Request,
 ) -> Response {
-    let lang = Lang::negotiate(
-        request
-            .headers()
-            .get(axum::http::header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-    );
+    let lang = link_lang(request.uri().query(), request.headers());
     // The body (a button, or List-Unsubscribe=One-Click) says nothing;
     // reading it keeps its size and time bounded.
     if let Err(refused) = super::auth::open_form(&state, request).await {

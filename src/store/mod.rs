@@ -421,6 +421,16 @@ impl Store {
         Ok(modules.len())
     }
 
+    /// The names readers see for the stored waves and modules and the
+    /// settings' regions.
+    pub fn labels(&self, settings: &Settings) -> Result<crate::model::Labels> {
+        Ok(crate::model::Labels {
+            waves: self.table()?,
+            modules: self.table()?,
+            regions: settings.region_names.clone(),
+        })
+    }
+
     /// Reads a stored table.
     pub fn table<T: StoredTable>(&self) -> Result<Vec<T>> {
         read_table(&self.table_path(T::NAME))

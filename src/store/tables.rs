@@ -177,6 +177,7 @@ impl StoredTable for Module {
             text("monthly_cost_per_user", true),
             // The cost in millionths of the currency unit, for exact sums.
             Field::new("cost_micros", DataType::Int64, true),
+            text("names", true),
         ]))
     }
 
@@ -196,6 +197,7 @@ impl StoredTable for Module {
                     rows.iter()
                         .map(|r| r.monthly_cost_per_user.map(|c| c.to_micros())),
                 )),
+                names_column(rows.iter().map(|r| &r.names)),
             ],
         )
     }
@@ -204,6 +206,7 @@ impl StoredTable for Module {
         let (id, name) = (col_str(batch, 0), col_str(batch, 1));
         let (from, until) = (col_date(batch, 2), col_date(batch, 3));
         let cost = col_str(batch, 4);
+        let names = names_of(batch);
         (0..batch.num_rows())
             .map(|r| Module {
                 module_id: id[r].clone().unwrap_or_default(),
@@ -211,6 +214,7 @@ impl StoredTable for Module {
                 licensed_from: from[r].unwrap_or_default(),
                 licensed_until: until[r],
                 monthly_cost_per_user: cost[r].as_deref().and_then(|c| c.parse().ok()),
+                names: names[r].clone(),
             })
             .collect()
     }

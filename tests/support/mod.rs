@@ -30,14 +30,23 @@ pub const SAMPLE_NOW: &str = "2027-01-20T12:00:00Z";
 pub fn sample_settings() -> uptake::config::Settings {
     uptake::config::Settings {
         now: Some(SAMPLE_NOW.parse().expect("time")),
+        region_names: uptake::sample::region_names(),
         ..Default::default()
     }
+}
+
+/// The `uptake` binary, its messages in English whatever the machine's
+/// locale: the tests read them.
+pub fn uptake_binary() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_uptake"));
+    command.env("UPTAKE_LANG", "en");
+    command
 }
 
 /// The `uptake` binary with a data directory, no config file and the
 /// settings' defaults (no future event times).
 pub fn uptake_command(data: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_uptake"));
+    let mut command = uptake_binary();
     command
         .arg("--data")
         .arg(data)

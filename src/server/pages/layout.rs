@@ -144,7 +144,7 @@ pub(super) fn filter_form(
                 select name=(dim.name()) {
                     option value="" selected[chosen.is_none()] { "(" (lang.t("all")) ")" }
                     @for v in &values {
-                        option value=(v) selected[chosen == Some(v.as_str())] { (v) }
+                        option value=(v) selected[chosen == Some(v.as_str())] { (state.labels.value(dim.name(), v, lang)) }
                     }
                 }
             }

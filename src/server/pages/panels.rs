@@ -16,7 +16,7 @@ use crate::chart::{
 use crate::dashboard::{Chart, Dashboard, Panel, View};
 use crate::i18n::Lang;
 use crate::kpi::{self, Cell, Request, Table};
-use crate::model::{Week, output};
+use crate::model::Week;
 use crate::server::error::ApiError;
 use crate::server::params::Params;
 use crate::server::state::AppState;
@@ -66,7 +66,7 @@ pub(super) async fn panel_table(
         View::Modules => (*state.modules_table(&last_week).await?).clone(),
         View::AdoptionCurve => {
             let points = state.adoption_curve(&request).await?;
-            kpi::curve_table(&request.dims, &points, &state.settings, &state.waves)
+            kpi::curve_table(&request.dims, &points, &state.settings, &state.labels.waves)
         }
         View::Forecast => {
             let rows = state.kpi_rows(&kpi::forecast_history(&request)).await?;
@@ -101,7 +101,7 @@ pub(super) async fn render_panel(
     match panel.chart {
         Chart::Tiles => tiles(state, panel, table, lang),
         Chart::Line | Chart::HeatMap | Chart::Bar => {
-            let drawn = panel_svg(panel, table, &state.settings, lang, &state.waves)
+            let drawn = panel_svg(panel, table, &state.settings, lang, &state.labels)
                 .unwrap_or_else(|| Ok(String::new()));
             let body = svg(drawn, label)?;
             Ok(if panel.chart == Chart::Line {
@@ -119,7 +119,7 @@ pub(super) async fn render_panel(
 /// go-live whose gap is shown, or that none is.
 fn reference_note(state: &AppState, table: &Table, lang: Lang) -> Markup {
     let limit = state.settings.targets.behind_reference_points;
-    match crate::report::behind_sentence(table, &state.waves, limit, lang) {
+    match crate::report::behind_sentence(table, &state.labels, limit, lang) {
         Some(sentence) => html! { p.note.reference { (sentence) } },
         None => html! {},
     }
@@ -260,8 +260,9 @@ async fn table_panel(
                     td class=(if suppressed && matches!(cell, Cell::Empty) { "suppressed" } else if numeric { "num" } else { "" })
                        data-column=(table.columns[i]) data-value=(Table::cell_text(cell)) {
                         @if suppressed && matches!(cell, Cell::Empty) { (lang.t("suppressed")) }
-                        // Waves by name; data-value keeps the id.
-                        @else if table.columns[i] == "wave" { (output::wave_name_in(cell, &state.waves, lang)) }
+                        // Waves, regions and modules by name; data-value
+                        // keeps the id.
+                        @else if let Some(name) = state.labels.cell(&table.columns, row, i, lang) { (name) }
                         @else if table.columns[i] == "forecast_status" { (lang.label(&Table::cell_text(cell))) }
                         @else { (lang.cell(cell)) }
                     }

@@ -7,7 +7,7 @@ use crate::config::Settings;
 use crate::kpi::{self, Cell, Format};
 
 use super::reports::parse_time;
-use super::{Error, Global, Result, open};
+use super::{Error, Global, Result};
 
 #[derive(Debug, Subcommand)]
 pub enum AlertCommand {
@@ -86,18 +86,9 @@ pub(super) async fn check(
     alerts: &[crate::alert::Alert],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<crate::alert::AlertSummary> {
-    let (store, source) = open(global, settings).await?;
-    let labels = store.labels(settings)?;
-    let ctx = crate::schedule::Context {
-        data: &global.data,
-        settings,
-        source: &source,
-        labels: &labels,
-        stored: store.event_dates(settings),
-        reports: &[],
-    };
-    let lock = crate::schedule::Lock::take(&global.data, true)?
-        .ok_or_else(|| Error::Usage("the run log is locked".into()))?;
+    let opened = super::reports::Opened::new(global, settings).await?;
+    let ctx = opened.context(global, settings, &[]);
+    let lock = super::reports::run_log_lock(global)?;
     let s = crate::alert::check(&ctx, alerts, None, now, &lock).await?;
     let counts = [
         ("alerts", s.checked.len().into()),

@@ -134,6 +134,49 @@ pub(super) async fn report_command(
     Ok(())
 }
 
+/// What scheduled reports and alerts run over: the data directory as
+/// committed, its figures and the names readers see.
+pub(super) struct Opened {
+    store: crate::store::Store,
+    source: kpi::Source,
+    labels: crate::model::Labels,
+}
+
+impl Opened {
+    pub(super) async fn new(global: &Global, settings: &Settings) -> Result<Opened> {
+        let (store, source) = open(global, settings).await?;
+        let labels = store.labels(settings)?;
+        Ok(Opened {
+            store,
+            source,
+            labels,
+        })
+    }
+
+    /// The context of running `reports` (and alerts) over it.
+    pub(super) fn context<'a>(
+        &'a self,
+        global: &'a Global,
+        settings: &'a Settings,
+        reports: &'a [crate::report::Report],
+    ) -> crate::schedule::Context<'a> {
+        crate::schedule::Context {
+            data: &global.data,
+            settings,
+            source: &self.source,
+            labels: &self.labels,
+            stored: self.store.event_dates(settings),
+            reports,
+        }
+    }
+}
+
+/// The run log's lock; refused while another process holds it.
+pub(super) fn run_log_lock(global: &Global) -> Result<crate::schedule::Lock> {
+    crate::schedule::Lock::take(&global.data, true)?
+        .ok_or_else(|| Error::Usage("the run log is locked".into()))
+}
+
 pub(super) async fn schedule_command(
     global: &Global,
     cmd: ScheduleCommand,
@@ -144,18 +187,9 @@ pub(super) async fn schedule_command(
             let mut reports = load_reports(&reports)?;
             let subscribed = crate::schedule::subscriptions::as_reports(&global.data, &reports);
             reports.extend(subscribed);
-            let (store, source) = open(global, settings).await?;
-            let labels = store.labels(settings)?;
-            let ctx = crate::schedule::Context {
-                data: &global.data,
-                settings,
-                source: &source,
-                labels: &labels,
-                stored: store.event_dates(settings),
-                reports: &reports,
-            };
-            let lock = crate::schedule::Lock::take(&global.data, true)?
-                .ok_or_else(|| Error::Usage("the run log is locked".into()))?;
+            let opened = Opened::new(global, settings).await?;
+            let ctx = opened.context(global, settings, &reports);
+            let lock = run_log_lock(global)?;
             let s =
                 crate::schedule::run_due(&ctx, now.unwrap_or_else(chrono::Utc::now), &lock).await?;
             let lang = global.lang();

@@ -66,9 +66,10 @@ pub struct Table {
 
 impl Table {
     /// With a `wave_name` column after `wave`, the name of each row's wave
-    /// (the JSON API's rows: ids stay ids, the name is beside them). A
-    /// table without `wave` is returned as it is.
-    pub fn with_wave_names(&self, waves: &[crate::model::Wave]) -> std::borrow::Cow<'_, Table> {
+    /// (the JSON API's rows: ids stay ids, the name is beside them; a wave
+    /// without a row in waves.csv by its id). A table without `wave` is
+    /// returned as it is.
+    pub fn with_wave_names(&self, labels: &crate::model::Labels) -> std::borrow::Cow<'_, Table> {
         let Some(at) = self.columns.iter().position(|c| c == "wave") else {
             return std::borrow::Cow::Borrowed(self);
         };
@@ -79,7 +80,11 @@ impl Table {
             .iter()
             .map(|row| {
                 let mut row = row.clone();
-                row.insert(at + 1, Cell::Text(wave_name(&row[at], waves)));
+                let name = match &row[at] {
+                    Cell::Text(id) => labels.wave(id, crate::model::Lang::En),
+                    _ => String::new(),
+                };
+                row.insert(at + 1, Cell::Text(name));
                 row
             })
             .collect();
@@ -239,19 +244,6 @@ pub fn csv_field(s: &str) -> String {
     } else {
         s.to_string()
     }
-}
-
-/// The name of the wave a cell holds the id of; the id itself for a wave
-/// the table does not know (a directory's wave without a row in
-/// waves.csv).
-pub fn wave_name(cell: &Cell, waves: &[crate::model::Wave]) -> String {
-    let Cell::Text(id) = cell else {
-        return String::new();
-    };
-    waves
-        .iter()
-        .find(|w| &w.wave_id == id)
-        .map_or_else(|| id.clone(), |w| w.name.clone())
 }
 
 #[cfg(test)]

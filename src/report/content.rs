@@ -302,12 +302,9 @@ pub fn behind_sentence(
             let mut who: Vec<String> = b
                 .segment
                 .iter()
-                .map(|c| {
-                    if let (true, Cell::Text(id)) = (*c == b.wave, c) {
-                        labels.wave(id, lang)
-                    } else {
-                        Table::cell_text(c)
-                    }
+                .map(|c| match c {
+                    Cell::Text(id) if *c == b.wave => labels.wave(id, lang),
+                    _ => Table::cell_text(c),
                 })
                 .collect();
             who.retain(|w| !w.is_empty());

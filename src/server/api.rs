@@ -90,7 +90,7 @@ where
             Ok(table()
                 .await?
                 .borrow()
-                .with_wave_names(&state.labels.waves)
+                .with_wave_names(&state.labels)
                 .to_json())
         })
         .await?;
@@ -157,7 +157,7 @@ pub async fn forecast(
     }
     let rows = state.kpi_rows(&kpi::forecast_history(&request)).await?;
     let table = kpi::forecast_table(&request.dims, &rows, week, target_week, &state.settings);
-    Ok(json(table.with_wave_names(&state.labels.waves).to_json()))
+    Ok(json(table.with_wave_names(&state.labels).to_json()))
 }
 
 pub async fn adoption_curve(

@@ -64,12 +64,8 @@ impl<'de> Deserialize<'de> for Text {
                 use serde::de::Error;
                 let mut text = BTreeMap::new();
                 while let Some((code, s)) = map.next_entry::<String, String>()? {
-                    let lang = Lang::parse(&code).ok_or_else(|| {
-                        M::Error::custom(format!(
-                            "unknown language '{code}': use {}",
-                            Lang::codes()
-                        ))
-                    })?;
+                    let lang = Lang::read(&code)
+                        .map_err(|e| M::Error::custom(format!("unknown language '{code}': {e}")))?;
                     text.insert(lang, s);
                 }
                 if !text.contains_key(&Lang::En) {

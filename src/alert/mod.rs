@@ -170,8 +170,8 @@ pub fn parse(name: &str, text: &str, default_points: u32) -> Result<Alert> {
     if f.title.trim().is_empty() {
         return Err(invalid("title is empty".into()));
     }
-    let lang = Lang::parse(&f.language)
-        .ok_or_else(|| invalid(format!("language '{}': use {}", f.language, Lang::codes())))?;
+    let lang =
+        Lang::read(&f.language).map_err(|e| invalid(format!("language '{}': {e}", f.language)))?;
     let figure = f.figure.unwrap_or(Figure::ActiveLicenseeRate);
     let unused = |key: &str, given: bool| {
         if given {

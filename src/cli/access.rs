@@ -65,7 +65,7 @@ pub enum UserCommand {
         email: Option<String>,
         /// The language of their pages and of the reports mailed to them
         /// (en, de, fr, es, da, nl; default: the browser's, the report's).
-        #[arg(long, value_parser = super::parse_language)]
+        #[arg(long, value_parser = crate::i18n::Lang::read)]
         language: Option<crate::i18n::Lang>,
         /// Read the password from the first line of stdin.
         #[arg(long, conflicts_with = "no_password")]

@@ -94,13 +94,8 @@ pub struct Global {
     /// headings: en, de, fr, es, da, nl. Default: LC_ALL, LC_MESSAGES or
     /// LANG (de_DE.UTF-8 is German), else English. Error messages,
     /// listings and tables stay English for scripts.
-    #[arg(long = "lang", global = true, env = "UPTAKE_LANG", value_parser = parse_language)]
+    #[arg(long = "lang", global = true, env = "UPTAKE_LANG", value_parser = crate::i18n::Lang::read)]
     pub lang: Option<crate::i18n::Lang>,
-}
-
-/// A language given on the command line.
-pub(super) fn parse_language(s: &str) -> std::result::Result<crate::i18n::Lang, String> {
-    crate::i18n::Lang::parse(s).ok_or_else(|| format!("use {}", crate::i18n::Lang::codes()))
 }
 
 /// `uptake cluster`: the processes of a Ballista cluster.

@@ -45,6 +45,12 @@ impl Lang {
         Lang::ALL.into_iter().find(|l| l.code() == s)
     }
 
+    /// A language by its code; else what to give instead ("use en, de,
+    /// ..."), the message of every place that reads a code.
+    pub fn read(s: &str) -> Result<Lang, String> {
+        Lang::parse(s).ok_or_else(|| format!("use {}", Lang::codes()))
+    }
+
     /// The codes of the languages, for messages naming them ("en, de, ...").
     pub fn codes() -> String {
         Lang::ALL.map(Lang::code).join(", ")

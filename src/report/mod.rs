@@ -300,8 +300,8 @@ pub fn parse(name: &str, text: &str) -> Result<Report> {
     };
     crate::config::check_definition_name(name).map_err(invalid)?;
     let f: File = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
-    let lang = Lang::parse(&f.language)
-        .ok_or_else(|| invalid(format!("language '{}': use {}", f.language, Lang::codes())))?;
+    let lang =
+        Lang::read(&f.language).map_err(|e| invalid(format!("language '{}': {e}", f.language)))?;
     let by = kpi::parse_dimensions(&f.by).map_err(|e| invalid(format!("by: {e}")))?;
     let lagging_by =
         kpi::parse_dimensions(&f.lagging_by).map_err(|e| invalid(format!("lagging_by: {e}")))?;

@@ -155,9 +155,7 @@ pub async fn pdf(
         &["week", "since", "region", "department", "wave", "lang"],
     )?;
     if let Some(code) = params.get("lang") {
-        let lang = crate::i18n::Lang::parse(code).ok_or_else(|| {
-            ApiError::parameter("lang", format!("use {}", crate::i18n::Lang::codes()))
-        })?;
+        let lang = crate::i18n::Lang::read(code).map_err(|e| ApiError::parameter("lang", e))?;
         report = report.in_language(lang);
     }
     let filter = params.filter(&state, &caller.scope)?;

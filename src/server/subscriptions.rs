@@ -192,8 +192,9 @@ pub async fn subscribe(
         return ApiError::Forbidden(format!("{user} may not see the report '{report}'"))
             .into_response();
     }
-    let Some(language) = Lang::parse(field("language")) else {
-        return bad("language", format!("use {}", Lang::codes()));
+    let language = match Lang::read(field("language")) {
+        Ok(language) => language,
+        Err(e) => return bad("language", e),
     };
     let cron = match field("schedule") {
         "cron" => field("cron").to_string(),

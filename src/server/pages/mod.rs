@@ -61,8 +61,7 @@ pub(super) fn allowed(d: &Dashboard) -> Vec<&'static str> {
 /// English.
 pub fn lang_of(state: &AppState, params: &Params, headers: &HeaderMap) -> Result<Lang, ApiError> {
     if let Some(l) = params.get("lang") {
-        return Lang::parse(l)
-            .ok_or_else(|| ApiError::parameter("lang", format!("use {}", Lang::codes())));
+        return Lang::read(l).map_err(|e| ApiError::parameter("lang", e));
     }
     Ok(user_lang(state).unwrap_or_else(|| {
         Lang::negotiate(headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))

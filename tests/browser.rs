@@ -675,6 +675,21 @@ fn a_subscription_made_in_the_browser_delivers_and_unsubscribes() {
         "{}",
         reply.text()
     );
+    // A link whose language was changed to one uptake does not have, or
+    // to 8 KB of letters, is still answered, in the browser's language
+    // (none here: English).
+    let path = link.trim_start_matches(&base).replace("?lang=de", "");
+    for lang in ["pt".to_string(), "x".repeat(8_000)] {
+        let reply = crate::support::http::get(port, &format!("{path}?lang={lang}"));
+        assert_eq!(reply.status, 200);
+        assert!(
+            reply
+                .text()
+                .contains(uptake::i18n::Lang::En.t("subscription_gone")),
+            "{}",
+            reply.text()
+        );
+    }
     let _ = uptake(&data, &["schedule", "status"]);
     drop(server);
 }
